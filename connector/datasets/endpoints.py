@@ -1,0 +1,31 @@
+"""HTTP endpoints of the dataset register (thin: validation in, service call, schema out)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from connector.datasets import service
+from connector.datasets.schemas import DatasetOut, DatasetPage
+from connector.deps import SessionDep, SettingsDep
+from connector.errors import Problem
+
+router = APIRouter(prefix="/datasets", tags=["datasets"])
+DatasetId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,119}$", description="dataset id")]
+
+
+@router.get("", response_model=DatasetPage)
+def list_datasets(session: SessionDep, settings: SettingsDep) -> DatasetPage:
+    """List the datasets this connector holds, with row counts and provenance."""
+    records = service.list_datasets(session)
+    items = [DatasetOut.model_validate(r, from_attributes=True) for r in records]
+    return DatasetPage(
+        partner=settings.partner, datasets=items, total_rows=sum(d.row_count for d in items)
+    )
+
+
+@router.get("/{dataset_id}", response_model=DatasetOut, responses={404: {"model": Problem}})
+def get_dataset(dataset_id: DatasetId, session: SessionDep) -> DatasetOut:
+    """Describe one dataset: schema, row count, provenance and digest."""
+    return DatasetOut.model_validate(service.get_dataset(session, dataset_id), from_attributes=True)

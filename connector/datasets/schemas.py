@@ -1,0 +1,37 @@
+"""API shapes of the dataset register."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class ColumnOut(BaseModel):
+    """One column of a dataset's table."""
+
+    name: str
+    type: str = Field(description="Arrow type, e.g. int32, string, date32[day]")
+
+
+class DatasetOut(BaseModel):
+    """A dataset held by this connector."""
+
+    id: str
+    title: str
+    description: str
+    theme: str = Field(description="EU data theme code")
+    row_count: int
+    columns: list[ColumnOut]
+    synthetic: bool = Field(description="true when generated, not observed")
+    source: str = Field(description="credit line for real data, generator for synthetic")
+    content_sha256: str
+    updated_at: datetime
+
+
+class DatasetPage(BaseModel):
+    """All datasets of this connector."""
+
+    partner: str
+    datasets: list[DatasetOut]
+    total_rows: int

@@ -1,0 +1,61 @@
+"""Dataset register logic: sync with the data dir's manifest, list, look up."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from connector.datasets.repository import DatasetRepository
+from connector.errors import DatasetNotFound
+from connector.partnerdata.prepare import TableEntry
+from connector.storage.tables import DatasetRecord, utcnow
+
+_SYNCED = ("title", "description", "theme", "table_path", "row_count", "columns", "synthetic",
+           "source", "content_sha256")
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What a start-up registration changed."""
+
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+
+
+def sync_register(session: Session, entries: Sequence[TableEntry]) -> SyncReport:
+    """Make the register match the manifest: add new tables, update changed, drop vanished."""
+    repo = DatasetRepository(session)
+    added = updated = unchanged = 0
+    for entry in entries:
+        fields = {name: getattr(entry, name) for name in _SYNCED}
+        record = repo.get(entry.id)
+        if record is None:
+            repo.add(DatasetRecord(id=entry.id, **fields))
+            added += 1
+        elif any(getattr(record, k) != v for k, v in fields.items()):
+            for key, value in fields.items():
+                setattr(record, key, value)
+            record.updated_at = utcnow()
+            repo.add(record)
+            updated += 1
+        else:
+            unchanged += 1
+    removed = repo.delete_except({e.id for e in entries})
+    return SyncReport(added, updated, unchanged, removed)
+
+
+def list_datasets(session: Session) -> Sequence[DatasetRecord]:
+    """Every dataset this connector holds."""
+    return DatasetRepository(session).list()
+
+
+def get_dataset(session: Session, dataset_id: str) -> DatasetRecord:
+    """One dataset, or DatasetNotFound."""
+    record = DatasetRepository(session).get(dataset_id)
+    if record is None:
+        raise DatasetNotFound(f"this connector holds no dataset '{dataset_id}'", dataset=dataset_id)
+    return record

@@ -1,0 +1,167 @@
+"""The local federation: four partner connectors as uvicorn subprocesses on loopback ports."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from connector.settings import Settings, default_home
+
+READY_TIMEOUT_S = 90.0
+
+
+@dataclass
+class RunningConnector:
+    """One connector subprocess and where to reach it."""
+
+    settings: Settings
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    log_file: IO[bytes]
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The last lines the connector logged (for error messages)."""
+        self.log_file.flush()
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port the OS says is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(settings: Settings, home: Path, log_dir: Path) -> RunningConnector:
+    port = free_port(settings.host)
+    log_path = log_dir / f"{settings.partner}.log"
+    log_file = log_path.open("wb")
+    cmd = [sys.executable, "-m", "connector.cli", "connector", "serve",
+           "--partner", settings.partner, "--home", str(home), "--port", str(port),
+           "--log-level", "warning"]
+    # Own process group, so a Ctrl-C in the terminal reaches us first and we stop them in order.
+    proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    return RunningConnector(settings, f"http://{settings.host}:{port}", proc, log_path, log_file)
+
+
+def wait_ready(conn: RunningConnector, client: httpx.Client, timeout: float) -> None:
+    """Poll /ready until it answers 200; raise with the log tail if the process dies or stalls."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if conn.process.poll() is not None:
+            raise RuntimeError(f"{conn.settings.partner} exited with code "
+                               f"{conn.process.returncode}:\n{conn.log_tail()}")
+        try:
+            if client.get(f"{conn.url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{conn.settings.partner} not ready after {timeout:.0f}s:\n{conn.log_tail()}")
+
+
+def stop(conns: list[RunningConnector], grace: float = 10.0) -> None:
+    """SIGTERM every connector, wait for a clean exit, SIGKILL stragglers."""
+    for c in conns:
+        if c.process.poll() is None:
+            c.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for c in conns:
+        try:
+            c.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            c.process.kill()
+            c.process.wait()
+        c.log_file.close()
+
+
+@contextmanager
+def federation(home: Path, settings: list[Settings]) -> Iterator[list[RunningConnector]]:
+    """Start the connectors, wait for all to be ready, and always stop them on the way out."""
+    log_dir = home / "var" / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    conns: list[RunningConnector] = []
+    try:
+        for s in settings:
+            conns.append(_start(s, home, log_dir))
+        with httpx.Client() as client:
+            for c in conns:
+                wait_ready(c, client, READY_TIMEOUT_S)
+        yield conns
+    finally:
+        stop(conns)
+
+
+def _summary(conns: list[RunningConnector], client: httpx.Client) -> Table:
+    table = Table(title="Gemello — Bologna data space (local federation)")
+    table.add_column("partner")
+    table.add_column("organisation")
+    table.add_column("URL", no_wrap=True)
+    table.add_column("datasets", justify="right")
+    table.add_column("rows", justify="right")
+    table.add_column("synthetic (generated) datasets")
+    for c in conns:
+        page = client.get(f"{c.url}/datasets", timeout=10).raise_for_status().json()
+        synthetic = [d["id"] for d in page["datasets"] if d["synthetic"]]
+        table.add_row(c.settings.partner, c.settings.legal_name, c.url,
+                      str(len(page["datasets"])), f"{page['total_rows']:,}",
+                      ", ".join(synthetic) or "—")
+    return table
+
+
+def _raise_interrupt(_sig: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_demo(home: Path | None, keep_running: bool, urls_file: Path | None,
+             console: Console) -> int:
+    """Init, start, summarise, and (unless asked to keep running) stop. Returns an exit code."""
+    from connector.cli import init_dataspace
+
+    home = (home or default_home()).resolve()
+    settings = init_dataspace(home)
+    # A SIGTERM to the demo must clean up like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        with federation(home, settings) as conns, httpx.Client() as client:
+            console.print(_summary(conns, client))
+            bologna = settings[0].bologna_dir
+            console.print("Real data: " + (f"{bologna}" if bologna else
+                          "shared/ not found — every table is synthetic"))
+            console.print("Fonte: Comune di Bologna – opendata.comune.bologna.it, CC BY 4.0; "
+                          "ARPAE Emilia-Romagna.")
+            if urls_file is not None:
+                urls_file.write_text(json.dumps({c.settings.partner: c.url for c in conns},
+                                                indent=2))
+            if keep_running:
+                console.print("Connectors are up (API docs at <URL>/docs). Ctrl-C stops them.")
+                while all(c.process.poll() is None for c in conns):
+                    time.sleep(0.5)
+                console.print("[red]a connector stopped unexpectedly[/]")
+                return 1
+    except KeyboardInterrupt:
+        console.print("stopping connectors…")
+    except RuntimeError as exc:
+        console.print(f"[bold red]demo failed:[/] {exc}")
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    return 0
+

@@ -1,0 +1,30 @@
+"""Request-scoped dependencies shared by every router."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from connector.settings import Settings
+from connector.storage import session_scope
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings of the connector serving this request."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the endpoint returns, rolled back if it raises."""
+    with session_scope(request.app.state.engine) as session:
+        yield session
+
+
+# scope="function" closes the transaction before the response is sent, so a failed commit
+# becomes an error response instead of a success the database never saw.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,0 +1,169 @@
+"""Errors mapped once to RFC 9457 `application/problem+json`.
+
+Services raise `GemelloError` subclasses; they never raise `HTTPException`. The handlers here turn
+those, request-validation failures, unknown routes and any unexpected exception into problem
+documents, so a client always gets a machine-readable body with a useful `detail`.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Problem types are URNs: stable identifiers that do not pretend to be a web page.
+PROBLEM_BASE = "urn:gemello:problem:"
+
+log = logging.getLogger("gemello.errors")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document (extension members are allowed)."""
+
+    model_config = {"extra": "allow"}
+
+    type: str = Field(default="about:blank", description="URI identifying the problem type")
+    title: str = Field(description="short, human-readable summary of the problem type")
+    status: int = Field(ge=400, le=599)
+    detail: str | None = Field(default=None, description="explanation of this occurrence")
+    instance: str | None = Field(default=None, description="URI of this occurrence")
+
+
+class GemelloError(Exception):
+    """Base of every domain error; each subclass fixes its title, status and type slug."""
+
+    title: ClassVar[str] = "Gemello error"
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "error"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+    @property
+    def type_uri(self) -> str:
+        """The problem type URI for this error class."""
+        return PROBLEM_BASE + self.slug
+
+
+class NotFound(GemelloError):
+    """Generic missing resource."""
+
+    title, status, slug = "Not found", 404, "not-found"
+
+
+class DatasetNotFound(NotFound):
+    """A dataset id that this connector does not hold."""
+
+    title, slug = "Dataset not found", "dataset-not-found"
+
+
+class InvalidRequest(GemelloError):
+    """Input that passed the schema but makes no sense for the domain."""
+
+    title, status, slug = "Invalid request", 400, "invalid-request"
+
+
+class Conflict(GemelloError):
+    """The request clashes with the current state."""
+
+    title, status, slug = "Conflict", 409, "conflict"
+
+
+class ServiceUnavailable(GemelloError):
+    """A dependency (database, policy engine) is not ready."""
+
+    title, status, slug = "Service unavailable", 503, "service-unavailable"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None,
+    type_uri: str = "about:blank",
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    """Build a problem+json response."""
+    body = Problem(
+        type=type_uri, title=title, status=status, detail=detail, instance=instance, **extensions
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+async def _gemello_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GemelloError)
+    return problem_response(
+        exc.status, exc.title, exc.detail, exc.type_uri, str(request.url.path), **exc.extensions
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    if exc.status_code == 404 and detail is None:
+        detail = f"no endpoint at {request.method} {request.url.path}; see /docs"
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    return problem_response(
+        exc.status_code, phrase, detail, instance=str(request.url.path), headers=exc.headers
+    )
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    # ("body", "scenario", 0, "rain") -> "body.scenario[0].rain"
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"location": _where(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
+        for err in exc.errors()
+    ]
+    summary = "; ".join(f"{e['location']}: {e['message']}" for e in errors[:5])
+    return problem_response(
+        422,
+        "Request validation failed",
+        summary or "the request does not match the endpoint's schema",
+        PROBLEM_BASE + "validation",
+        str(request.url.path),
+        errors=errors,
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # A bug, not bad input: log it with the traceback, answer without leaking internals.
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        500,
+        "Internal Server Error",
+        "the connector hit an unexpected error; it has been logged",
+        instance=str(request.url.path),
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Register the problem+json handlers on an app."""
+    app.add_exception_handler(GemelloError, _gemello_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,1 @@
+"""Partner identity: signing keys (trust list, signed requests and roles arrive with issue #3)."""

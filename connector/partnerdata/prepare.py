@@ -1,0 +1,115 @@
+"""Materialise a partner's datasets as typed Parquet tables plus a manifest in its data dir.
+
+Idempotent: a table whose file is present, whose origin (real or synthetic) is unchanged and
+whose digest matches the manifest is left alone, so a second start is quick.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from connector.partnerdata.bologna import area_codes
+from connector.partnerdata.specs import DatasetSpec, partner_specs
+
+MANIFEST = "manifest.json"
+TABLES = "tables"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class TableEntry:
+    """What the manifest records about one table; the connector registers exactly this."""
+
+    id: str
+    title: str
+    description: str
+    theme: str
+    table_path: str
+    row_count: int
+    columns: list[dict[str, str]]
+    synthetic: bool
+    source: str
+    content_sha256: str
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_manifest(data_dir: Path) -> list[TableEntry]:
+    """The tables recorded in a data dir (empty when it was never prepared)."""
+    path = data_dir / TABLES / MANIFEST
+    if not path.is_file():
+        return []
+    return [TableEntry(**row) for row in json.loads(path.read_text())["tables"]]
+
+
+def _seed(base: int, partner: str, dataset: str) -> int:
+    # Stable per table, so adding a dataset never changes the others' synthetic rows.
+    return base ^ zlib.crc32(f"{partner}/{dataset}".encode())
+
+
+def _build(spec: DatasetSpec, partner: str, bologna_dir: Path | None, seed: int) -> pa.Table:
+    if spec.real is not None and bologna_dir is not None:
+        frame = spec.real(bologna_dir)
+    else:
+        rng = np.random.default_rng(_seed(seed, partner, spec.id))
+        frame = spec.synthetic(rng, area_codes(bologna_dir))
+    return pa.Table.from_pandas(frame[spec.schema.names], schema=spec.schema, preserve_index=False)
+
+
+def prepare_partner_data(
+    partner: str,
+    data_dir: Path,
+    bologna_dir: Path | None,
+    seed: int,
+    progress: Progress | None = None,
+) -> list[TableEntry]:
+    """Write (or reuse) every table of a partner and return the manifest entries."""
+    tables_dir = data_dir / TABLES
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    previous = {e.id: e for e in read_manifest(data_dir)}
+    entries: list[TableEntry] = []
+    for spec in partner_specs(partner):
+        is_synthetic = spec.real is None or bologna_dir is None
+        rel = f"{TABLES}/{spec.id}.parquet"
+        path = data_dir / rel
+        old = previous.get(spec.id)
+        if (old and old.synthetic == is_synthetic and path.is_file()
+                and file_sha256(path) == old.content_sha256):
+            entries.append(old)
+            continue
+        if progress:
+            progress(f"{partner}: {'generating' if is_synthetic else 'loading'} {spec.id}")
+        table = _build(spec, partner, bologna_dir, seed)
+        tmp = path.with_suffix(".parquet.tmp")
+        pq.write_table(table, tmp, compression="zstd")
+        tmp.replace(path)  # atomic: a crash never leaves a half-written table behind
+        entries.append(TableEntry(
+            id=spec.id, title=spec.title, description=spec.description, theme=spec.theme,
+            table_path=rel, row_count=table.num_rows,
+            columns=[{"name": f.name, "type": str(f.type)} for f in spec.schema],
+            synthetic=is_synthetic,
+            source=spec.credit if not is_synthetic else f"gemello synthetic generator (seed {seed})",
+            content_sha256=file_sha256(path),
+        ))
+    manifest = {"partner": partner, "tables": [asdict(e) for e in entries]}
+    tmp = tables_dir / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+    tmp.replace(tables_dir / MANIFEST)
+    return entries

@@ -1,0 +1,197 @@
+"""Connector settings: one `Settings` per partner, from a TOML file plus `GEMELLO_*` variables.
+
+Precedence, highest first: explicit overrides (CLI flags, tests) > environment > partner TOML >
+defaults. Relative paths in a TOML file are resolved against the dataspace home (the directory
+that holds `deploy/`), so the same file works from any working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+PARTNER_ID_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
+
+PdpBackend = Literal["regopy", "opa"]
+ExecutorBackend = Literal["inline", "process"]
+
+
+def source_root() -> Path:
+    """The checkout (or install prefix) that holds the project's packages."""
+    return Path(__file__).resolve().parents[1]
+
+
+def default_home() -> Path:
+    """The dataspace home: `GEMELLO_HOME`, else the source checkout (which ships `deploy/`)."""
+    env = os.environ.get("GEMELLO_HOME")
+    return Path(env) if env else source_root()
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported to the operator as one line (exit code 2)."""
+
+
+class _PartnerTomlSource(PydanticBaseSettingsSource):
+    """Lowest-priority source: the partner TOML named by the `config_file` init argument."""
+
+    def __init__(self, settings_cls: type[BaseSettings], init: InitSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._path: Path | None = init.init_kwargs.get("config_file")
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        # Unused: __call__ returns the whole mapping at once.
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        if self._path is None:
+            return {}
+        return read_toml(Path(self._path))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning every failure into a one-line ConfigError."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+
+
+class Settings(BaseSettings):
+    """Everything one partner connector needs to start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GEMELLO_", extra="forbid", validate_default=True, frozen=True
+    )
+
+    partner: str = Field(pattern=PARTNER_ID_PATTERN, description="partner id, e.g. 'comune'")
+    legal_name: str = Field(default="", description="organisation name shown to people")
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8400, ge=0, le=65535, description="0 lets the OS pick")
+    home: Path = Field(default_factory=default_home, description="dataspace home (has deploy/)")
+    data_dir: Path | None = Field(default=None, description="default: <home>/var/<partner>")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file in data_dir"
+    )
+    pdp_backend: PdpBackend = "regopy"
+    opa_url: str = "http://127.0.0.1:8181"
+    executor_backend: ExecutorBackend = "inline"
+    shared_dir: Path | None = Field(
+        default=None, description="third-party material; default: <source root>/../shared"
+    )
+    synthetic_seed: int = Field(default=20230516, ge=0)
+    config_file: Path | None = Field(default=None, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Overrides beat the environment, which beats the partner TOML."""
+        assert isinstance(init_settings, InitSettingsSource)
+        del dotenv_settings, file_secret_settings
+        return (init_settings, env_settings, _PartnerTomlSource(settings_cls, init_settings))
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @field_validator("opa_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        home = self.home.expanduser().resolve()
+        object.__setattr__(self, "home", home)
+        data_dir = self.data_dir or Path("var") / self.partner
+        object.__setattr__(self, "data_dir", _under(home, data_dir))
+        shared = self.shared_dir or source_root().parent / "shared"
+        object.__setattr__(self, "shared_dir", _under(home, shared))
+        if self.database_url is None:
+            url = f"sqlite:///{self.resolved_data_dir / 'connector.db'}"
+            object.__setattr__(self, "database_url", url)
+        return self
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        """The data directory, always absolute after validation."""
+        assert self.data_dir is not None
+        return self.data_dir
+
+    @property
+    def db_url(self) -> str:
+        """The database URL, always set after validation."""
+        assert self.database_url is not None
+        return self.database_url
+
+    @property
+    def bologna_dir(self) -> Path | None:
+        """The real Bologna open data, or None when the shared folder is absent."""
+        assert self.shared_dir is not None
+        path = self.shared_dir / "data" / "bologna"
+        return path if (path / "SOURCES.md").is_file() else None
+
+    @property
+    def base_url(self) -> str:
+        """The URL this connector serves on."""
+        return f"http://{self.host}:{self.port}"
+
+
+def _under(base: Path, path: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def partner_config_path(home: Path, partner: str) -> Path:
+    """Where a partner's TOML lives inside a dataspace home."""
+    return home / "deploy" / "partners" / f"{partner}.toml"
+
+
+def load_settings(partner: str, home: Path | None = None, **overrides: Any) -> Settings:
+    """Load a partner's settings; raise ConfigError with a one-line message on any problem."""
+    home = (home or default_home()).resolve()
+    path = partner_config_path(home, partner)
+    if not path.is_file():
+        known = sorted(p.stem for p in path.parent.glob("*.toml"))
+        raise ConfigError(f"no config for partner '{partner}' in {path.parent} (known: {known})")
+    try:
+        settings = Settings(config_file=path, home=home, **overrides)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from exc
+    if settings.partner != partner:
+        raise ConfigError(f"{path}: partner: file says '{settings.partner}', expected '{partner}'")
+    return settings
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Render pydantic errors as `key: problem (got value)`, joined on one line."""
+    parts = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "settings"
+        got = err.get("input")
+        shown = f" (got {got!r})" if err["type"] != "missing" and not isinstance(got, dict) else ""
+        parts.append(f"{key}: {err['msg']}{shown}")
+    return "; ".join(parts)

@@ -1,0 +1,1 @@
+"""Simulation models behind one Model interface, and the model registry (issue #7)."""

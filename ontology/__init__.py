@@ -1,0 +1,1 @@
+"""Vocabularies and SHACL shapes (Turtle) and their small loader (issue #4)."""

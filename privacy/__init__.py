@@ -1,0 +1,1 @@
+"""Differential privacy: DP aggregates, the epsilon ledger, disclosure control (issue #6)."""
