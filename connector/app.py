@@ -39,8 +39,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.pdp = make_pdp(settings.pdp_backend)
         entries = read_manifest(settings.resolved_data_dir)
         if not entries:
-            log.warning("%s: no tables in %s; run `gemello init`", settings.partner,
-                        settings.resolved_data_dir)
+            log.warning(
+                "%s: no tables in %s; run `gemello init`",
+                settings.partner,
+                settings.resolved_data_dir,
+            )
         with session_scope(engine) as session:
             report = sync_register(session, entries)
         log.info("%s: datasets %s", settings.partner, report)

@@ -30,8 +30,9 @@ out = Console(width=None if sys.stdout.isatty() else 130)
 
 HomeOpt = Annotated[
     Path | None,
-    typer.Option("--home", help="dataspace home (holds deploy/); env GEMELLO_HOME",
-                 show_default=False),
+    typer.Option(
+        "--home", help="dataspace home (holds deploy/); env GEMELLO_HOME", show_default=False
+    ),
 ]
 
 
@@ -59,17 +60,27 @@ def prepare_partner(settings: Settings, progress: Progress | None = None) -> int
         if progress is not None and task is not None:
             progress.update(task, description=msg)
 
-    entries = prepare_partner_data(settings.partner, settings.resolved_data_dir,
-                                   settings.bologna_dir, settings.synthetic_seed, step)
+    entries = prepare_partner_data(
+        settings.partner,
+        settings.resolved_data_dir,
+        settings.bologna_dir,
+        settings.synthetic_seed,
+        step,
+    )
     if progress is not None and task is not None:
         n = len(entries)
-        progress.update(task, description=f"{settings.partner}: {n} table{'s' * (n != 1)} ready",
-                        total=1, completed=1)
+        progress.update(
+            task,
+            description=f"{settings.partner}: {n} table{'s' * (n != 1)} ready",
+            total=1,
+            completed=1,
+        )
     return len(entries)
 
 
-def init_dataspace(home: Path | None, partners: tuple[str, ...] = PARTNERS,
-                   quiet: bool = False) -> list[Settings]:
+def init_dataspace(
+    home: Path | None, partners: tuple[str, ...] = PARTNERS, quiet: bool = False
+) -> list[Settings]:
     """Create each partner's data dir (keys, tables) and var/dataspace.toml with public keys."""
     from connector.dataspace import load_dataspace, template_path, write_dataspace
     from connector.identity.keys import ensure_signing_key
@@ -77,8 +88,15 @@ def init_dataspace(home: Path | None, partners: tuple[str, ...] = PARTNERS,
     home = (home or default_home()).resolve()
     space = load_dataspace(template_path(home))
     all_settings = [_settings(p, home) for p in partners]
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TimeElapsedColumn(), console=err, disable=quiet, transient=False) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=False,
+    ) as progress:
         for settings in all_settings:
             prepare_partner(settings, progress)
     for settings in all_settings:
@@ -119,14 +137,21 @@ def serve(
     settings = _settings(partner, home, host=host, port=port)
     prepare_partner(settings)
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=log_level, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        timeout_graceful_shutdown=5,
+    )
 
 
 @app.command()
 def demo(
     home: HomeOpt = None,
-    keep_running: Annotated[bool, typer.Option(help="leave the connectors up until Ctrl-C")] = False,
+    keep_running: Annotated[
+        bool, typer.Option(help="leave the connectors up until Ctrl-C")
+    ] = False,
     urls_file: Annotated[Path | None, typer.Option(help="write partner base URLs as JSON")] = None,
 ) -> None:
     """Start the four partner connectors on free loopback ports and show what each holds."""
@@ -142,7 +167,8 @@ def demo(
 @app.command()
 def bench(
     output: Annotated[Path, typer.Option(help="markdown file to write")] = Path(
-        "docs/benchmarks.md"),
+        "docs/benchmarks.md"
+    ),
     repeat: Annotated[int, typer.Option(min=3, help="repetitions per measurement")] = 7,
 ) -> None:
     """Measure start-up, request latency and storage speed; write docs/benchmarks.md."""

@@ -52,12 +52,29 @@ def _start(settings: Settings, home: Path, log_dir: Path) -> RunningConnector:
     port = free_port(settings.host)
     log_path = log_dir / f"{settings.partner}.log"
     log_file = log_path.open("wb")
-    cmd = [sys.executable, "-m", "connector.cli", "connector", "serve",
-           "--partner", settings.partner, "--home", str(home), "--port", str(port),
-           "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "connector.cli",
+        "connector",
+        "serve",
+        "--partner",
+        settings.partner,
+        "--home",
+        str(home),
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     # Own process group, so a Ctrl-C in the terminal reaches us first and we stop them in order.
-    proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     return RunningConnector(settings, f"http://{settings.host}:{port}", proc, log_path, log_file)
 
 
@@ -66,15 +83,19 @@ def wait_ready(conn: RunningConnector, client: httpx.Client, timeout: float) -> 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if conn.process.poll() is not None:
-            raise RuntimeError(f"{conn.settings.partner} exited with code "
-                               f"{conn.process.returncode}:\n{conn.log_tail()}")
+            raise RuntimeError(
+                f"{conn.settings.partner} exited with code "
+                f"{conn.process.returncode}:\n{conn.log_tail()}"
+            )
         try:
             if client.get(f"{conn.url}/ready", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"{conn.settings.partner} not ready after {timeout:.0f}s:\n{conn.log_tail()}")
+    raise RuntimeError(
+        f"{conn.settings.partner} not ready after {timeout:.0f}s:\n{conn.log_tail()}"
+    )
 
 
 def stop(conns: list[RunningConnector], grace: float = 10.0) -> None:
@@ -120,9 +141,14 @@ def _summary(conns: list[RunningConnector], client: httpx.Client) -> Table:
     for c in conns:
         page = client.get(f"{c.url}/datasets", timeout=10).raise_for_status().json()
         synthetic = [d["id"] for d in page["datasets"] if d["synthetic"]]
-        table.add_row(c.settings.partner, c.settings.legal_name, c.url,
-                      str(len(page["datasets"])), f"{page['total_rows']:,}",
-                      ", ".join(synthetic) or "—")
+        table.add_row(
+            c.settings.partner,
+            c.settings.legal_name,
+            c.url,
+            str(len(page["datasets"])),
+            f"{page['total_rows']:,}",
+            ", ".join(synthetic) or "—",
+        )
     return table
 
 
@@ -130,8 +156,9 @@ def _raise_interrupt(_sig: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def run_demo(home: Path | None, keep_running: bool, urls_file: Path | None,
-             console: Console) -> int:
+def run_demo(
+    home: Path | None, keep_running: bool, urls_file: Path | None, console: Console
+) -> int:
     """Init, start, summarise, and (unless asked to keep running) stop. Returns an exit code."""
     from connector.cli import init_dataspace
 
@@ -143,13 +170,18 @@ def run_demo(home: Path | None, keep_running: bool, urls_file: Path | None,
         with federation(home, settings) as conns, httpx.Client() as client:
             console.print(_summary(conns, client))
             bologna = settings[0].bologna_dir
-            console.print("Real data: " + (f"{bologna}" if bologna else
-                          "shared/ not found — every table is synthetic"))
-            console.print("Fonte: Comune di Bologna – opendata.comune.bologna.it, CC BY 4.0; "
-                          "ARPAE Emilia-Romagna.")
+            console.print(
+                "Real data: "
+                + (f"{bologna}" if bologna else "shared/ not found — every table is synthetic")
+            )
+            console.print(
+                "Fonte: Comune di Bologna – opendata.comune.bologna.it, CC BY 4.0; "
+                "ARPAE Emilia-Romagna."
+            )
             if urls_file is not None:
-                urls_file.write_text(json.dumps({c.settings.partner: c.url for c in conns},
-                                                indent=2))
+                urls_file.write_text(
+                    json.dumps({c.settings.partner: c.url for c in conns}, indent=2)
+                )
             if keep_running:
                 console.print("Connectors are up (API docs at <URL>/docs). Ctrl-C stops them.")
                 while all(c.process.poll() is None for c in conns):
@@ -164,4 +196,3 @@ def run_demo(home: Path | None, keep_running: bool, urls_file: Path | None,
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     return 0
-

@@ -19,7 +19,7 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the endpoint returns, rolled back if it raises."""
+    """One transaction per request: committed when the endpoint returns, rolled back on error."""
     with session_scope(request.app.state.engine) as session:
         yield session
 

@@ -8,6 +8,7 @@ documents, so a client always gets a machine-readable body with a useful `detail
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -90,7 +91,7 @@ def problem_response(
     detail: str | None,
     type_uri: str = "about:blank",
     instance: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
     """Build a problem+json response."""

@@ -48,7 +48,7 @@ class _PartnerTomlSource(PydanticBaseSettingsSource):
         super().__init__(settings_cls)
         self._path: Path | None = init.init_kwargs.get("config_file")
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # noqa: ARG002
         # Unused: __call__ returns the whole mapping at once.
         return None, field_name, False
 

@@ -51,7 +51,9 @@ class PolicyDecisionPoint(Protocol):
 def base_modules() -> dict[str, str]:
     """The Rego modules shipped with Gemello (the fail-closed baseline)."""
     pkg = resources.files("policy") / "rego"
-    return {p.name: p.read_text() for p in sorted(pkg.iterdir(), key=str) if p.name.endswith(".rego")}
+    return {
+        p.name: p.read_text() for p in sorted(pkg.iterdir(), key=str) if p.name.endswith(".rego")
+    }
 
 
 class PolicyCompileError(Exception):
@@ -63,13 +65,16 @@ class RegoPDP:
 
     def __init__(self, modules: Mapping[str, str] | None = None) -> None:
         modules = dict(modules or base_modules())
-        self._revision = hashlib.sha256(
-            json.dumps(modules, sort_keys=True).encode()
-        ).hexdigest()[:16]
+        self._revision = hashlib.sha256(json.dumps(modules, sort_keys=True).encode()).hexdigest()[
+            :16
+        ]
         builder = Interpreter()
-        for name, source in modules.items():
-            builder.add_module(name, source)
-        bundle = builder.build(None, [ENTRYPOINT])
+        try:
+            for name, source in modules.items():
+                builder.add_module(name, source)
+            bundle = builder.build(None, [ENTRYPOINT])
+        except Exception as exc:  # regopy raises RegoError for parse and compile errors
+            raise PolicyCompileError(str(exc)) from exc
         if not bundle.ok():
             raise PolicyCompileError(str(bundle.node()))
         self._bundle = bundle
@@ -94,8 +99,10 @@ class RegoPDP:
             with self._lock:
                 self._rego.set_input(dict(request))
                 out = self._rego.query_bundle_entrypoint(self._bundle, ENTRYPOINT)
-            if not out.ok() or not out.results:
-                return self._deny(decision_id, f"policy engine error: {out}")
+            if not out.ok():
+                return self._deny(decision_id, "policy engine error during evaluation")
+            if not out.results or not out.results[0].expressions:
+                return self._deny(decision_id, "policy result undefined")
             value = out.results[0].expressions[0]
         except Exception as exc:  # the engine must never turn an error into an allow
             return self._deny(decision_id, f"policy engine error: {exc}")

@@ -31,5 +31,5 @@ class DatasetRepository:
     def delete_except(self, keep: set[str]) -> int:
         """Remove every dataset whose id is not in `keep`; return how many went."""
         stmt = delete(DatasetRecord).where(col(DatasetRecord.id).not_in(keep))
-        result = self.session.exec(stmt)  # type: ignore[call-overload]
+        result = self.session.exec(stmt)
         return int(result.rowcount or 0)

@@ -12,8 +12,17 @@ from connector.errors import DatasetNotFound
 from connector.partnerdata.prepare import TableEntry
 from connector.storage.tables import DatasetRecord, utcnow
 
-_SYNCED = ("title", "description", "theme", "table_path", "row_count", "columns", "synthetic",
-           "source", "content_sha256")
+_SYNCED = (
+    "title",
+    "description",
+    "theme",
+    "table_path",
+    "row_count",
+    "columns",
+    "synthetic",
+    "source",
+    "content_sha256",
+)
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,14 @@ class PublicKeyInfo:
 
     def jwk(self) -> dict[str, str]:
         """The key as an OKP JWK."""
-        return {"kty": "OKP", "crv": "Ed25519", "x": self.x, "kid": self.kid, "use": "sig",
-                "alg": "EdDSA"}
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": self.x,
+            "kid": self.kid,
+            "use": "sig",
+            "alg": "EdDSA",
+        }
 
 
 def _b64url(raw: bytes) -> str:
@@ -35,8 +41,9 @@ def _b64url(raw: bytes) -> str:
 def public_info(key: Ed25519PublicKey) -> PublicKeyInfo:
     """Thumbprint (RFC 7638: required members, sorted, no spaces) and x of a public key."""
     x = _b64url(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
-    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"),
-                           sort_keys=True)
+    canonical = json.dumps(
+        {"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True
+    )
     return PublicKeyInfo(kid=_b64url(hashlib.sha256(canonical.encode()).digest()), x=x)
 
 
@@ -52,8 +59,9 @@ def ensure_signing_key(data_dir: Path) -> PublicKeyInfo:
             raise ValueError(f"{path} does not hold an Ed25519 private key")
         return public_info(loaded.public_key())
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     # Create with 0600 from the start: no window in which the key is world-readable.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:

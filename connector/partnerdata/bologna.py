@@ -234,7 +234,9 @@ def wifi_od_flows(root: Path) -> pd.DataFrame:
 def bike_counters(root: Path) -> pd.DataFrame:
     """Positions of the city's bicycle counters."""
     raw = pd.read_csv(root / "bike_counters" / "bike_counter_locations.csv")
-    civic = raw["civico"].map(lambda v: "" if pd.isna(v) else str(int(v)) if v == int(v) else str(v))
+    civic = raw["civico"].map(
+        lambda v: "" if pd.isna(v) else str(int(v)) if v == int(v) else str(v)
+    )
     return pd.DataFrame(
         {
             "counter": raw["colonnina"],

@@ -90,8 +90,12 @@ def prepare_partner_data(
         rel = f"{TABLES}/{spec.id}.parquet"
         path = data_dir / rel
         old = previous.get(spec.id)
-        if (old and old.synthetic == is_synthetic and path.is_file()
-                and file_sha256(path) == old.content_sha256):
+        if (
+            old
+            and old.synthetic == is_synthetic
+            and path.is_file()
+            and file_sha256(path) == old.content_sha256
+        ):
             entries.append(old)
             continue
         if progress:
@@ -100,14 +104,22 @@ def prepare_partner_data(
         tmp = path.with_suffix(".parquet.tmp")
         pq.write_table(table, tmp, compression="zstd")
         tmp.replace(path)  # atomic: a crash never leaves a half-written table behind
-        entries.append(TableEntry(
-            id=spec.id, title=spec.title, description=spec.description, theme=spec.theme,
-            table_path=rel, row_count=table.num_rows,
-            columns=[{"name": f.name, "type": str(f.type)} for f in spec.schema],
-            synthetic=is_synthetic,
-            source=spec.credit if not is_synthetic else f"gemello synthetic generator (seed {seed})",
-            content_sha256=file_sha256(path),
-        ))
+        entries.append(
+            TableEntry(
+                id=spec.id,
+                title=spec.title,
+                description=spec.description,
+                theme=spec.theme,
+                table_path=rel,
+                row_count=table.num_rows,
+                columns=[{"name": f.name, "type": str(f.type)} for f in spec.schema],
+                synthetic=is_synthetic,
+                source=spec.credit
+                if not is_synthetic
+                else f"gemello synthetic generator (seed {seed})",
+                content_sha256=file_sha256(path),
+            )
+        )
     manifest = {"partner": partner, "tables": [asdict(e) for e in entries]}
     tmp = tables_dir / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False))

@@ -16,12 +16,44 @@ import numpy as np
 import pandas as pd
 
 CENTRE_LAT, CENTRE_LON = 44.494, 11.343
-DISTRICTS = ["Borgo Panigale - Reno", "Navile", "Porto - Saragozza", "San Donato - San Vitale",
-             "Santo Stefano", "Savena"]
+DISTRICTS = [
+    "Borgo Panigale - Reno",
+    "Navile",
+    "Porto - Saragozza",
+    "San Donato - San Vitale",
+    "Santo Stefano",
+    "Savena",
+]
 DIRECTIONS = ["N", "S", "E", "O"]
 # Relative hourly traffic profile of an urban weekday (morning and evening peaks).
-HOURLY_PROFILE = np.array([0.05, 0.02, 0.015, 0.01, 0.02, 0.06, 0.25, 0.8, 1.0, 0.75, 0.7, 0.72,
-                           0.75, 0.7, 0.72, 0.8, 0.9, 1.0, 0.9, 0.7, 0.45, 0.3, 0.22, 0.12])
+HOURLY_PROFILE = np.array(
+    [
+        0.05,
+        0.02,
+        0.015,
+        0.01,
+        0.02,
+        0.06,
+        0.25,
+        0.8,
+        1.0,
+        0.75,
+        0.7,
+        0.72,
+        0.75,
+        0.7,
+        0.72,
+        0.8,
+        0.9,
+        1.0,
+        0.9,
+        0.7,
+        0.45,
+        0.3,
+        0.22,
+        0.12,
+    ]
+)
 
 Rng = np.random.Generator
 
@@ -31,8 +63,17 @@ def _days(start: date, n: int) -> list[date]:
 
 
 def _season(d: date) -> str:
-    return {12: "Inverno", 1: "Inverno", 2: "Inverno", 3: "Primavera", 4: "Primavera",
-            5: "Primavera", 6: "Estate", 7: "Estate", 8: "Estate"}.get(d.month, "Autunno")
+    return {
+        12: "Inverno",
+        1: "Inverno",
+        2: "Inverno",
+        3: "Primavera",
+        4: "Primavera",
+        5: "Primavera",
+        6: "Estate",
+        7: "Estate",
+        8: "Estate",
+    }.get(d.month, "Autunno")
 
 
 def _scatter(rng: Rng, n: int, spread: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
@@ -49,28 +90,43 @@ def road_graph(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
         json.dumps({"coordinates": [[lo, la], [lo + 0.0007, la + 0.0004]], "type": "LineString"})
         for la, lo in zip(lat, lon, strict=True)
     ]
-    return pd.DataFrame({
-        "arc_code": np.arange(1, n + 1), "street_code": rng.integers(100, 99000, n),
-        "street": [f"VIA SINTETICA {i % 400 + 1}" for i in range(n)],
-        "district_code": district_idx + 11, "district": [DISTRICTS[i] for i in district_idx],
-        "node_from": nodes[:, 0], "node_to": nodes[:, 1],
-        "length_m": np.round(rng.lognormal(np.log(78), 0.8, n), 1),
-        "lat": lat, "lon": lon, "geometry": geometry,
-    })
+    return pd.DataFrame(
+        {
+            "arc_code": np.arange(1, n + 1),
+            "street_code": rng.integers(100, 99000, n),
+            "street": [f"VIA SINTETICA {i % 400 + 1}" for i in range(n)],
+            "district_code": district_idx + 11,
+            "district": [DISTRICTS[i] for i in district_idx],
+            "node_from": nodes[:, 0],
+            "node_to": nodes[:, 1],
+            "length_m": np.round(rng.lognormal(np.log(78), 0.8, n), 1),
+            "lat": lat,
+            "lon": lon,
+            "geometry": geometry,
+        }
+    )
 
 
 def traffic_loop_register(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
     """A register of 120 loops placed on synthetic arcs."""
     n = 120
     lat, lon = _scatter(rng, n)
-    return pd.DataFrame({
-        "loop_code": [f"S.{i:03d} 1 1" for i in range(n)], "station_id": np.arange(1, n + 1),
-        "kind": np.where(rng.random(n) < 0.9, "spira", "telecamera"),
-        "arc_code": rng.integers(1, 2001, n), "street": [f"VIA SINTETICA {i + 1}" for i in range(n)],
-        "node_from": rng.integers(1000, 7000, n), "node_to": rng.integers(1000, 7000, n),
-        "status": "A", "direction": rng.choice(DIRECTIONS, n),
-        "angle_deg": rng.integers(0, 360, n), "lat": lat, "lon": lon,
-    })
+    return pd.DataFrame(
+        {
+            "loop_code": [f"S.{i:03d} 1 1" for i in range(n)],
+            "station_id": np.arange(1, n + 1),
+            "kind": np.where(rng.random(n) < 0.9, "spira", "telecamera"),
+            "arc_code": rng.integers(1, 2001, n),
+            "street": [f"VIA SINTETICA {i + 1}" for i in range(n)],
+            "node_from": rng.integers(1000, 7000, n),
+            "node_to": rng.integers(1000, 7000, n),
+            "status": "A",
+            "direction": rng.choice(DIRECTIONS, n),
+            "angle_deg": rng.integers(0, 360, n),
+            "lat": lat,
+            "lon": lon,
+        }
+    )
 
 
 def traffic_loop_counts(rng: Rng, areas: np.ndarray) -> pd.DataFrame:
@@ -84,17 +140,45 @@ def traffic_loop_counts(rng: Rng, areas: np.ndarray) -> pd.DataFrame:
             peak = rng.uniform(80, 320)
             counts = rng.poisson(peak * weekend * HOURLY_PROFILE)
             for hour, vehicles in enumerate(counts):
-                rows.append((d, loop.loop_code, loop.station_id, loop.arc_code, loop.street,
-                             loop.direction, hour, vehicles, loop.lat, loop.lon))
-    cols = ["date", "loop_code", "station_id", "arc_code", "street", "direction", "hour",
-            "vehicles", "lat", "lon"]
+                rows.append(
+                    (
+                        d,
+                        loop.loop_code,
+                        loop.station_id,
+                        loop.arc_code,
+                        loop.street,
+                        loop.direction,
+                        hour,
+                        vehicles,
+                        loop.lat,
+                        loop.lon,
+                    )
+                )
+    cols = [
+        "date",
+        "loop_code",
+        "station_id",
+        "arc_code",
+        "street",
+        "direction",
+        "hour",
+        "vehicles",
+        "lat",
+        "lon",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
 def ring_road_counts(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
     """Half-hourly counts on 6 ring-road sections, two directions, 50 typical weekdays."""
-    sections = [("Viale Panzacchi", "4.45"), ("Viale Carducci", "4.12"), ("Viale Ercolani", "3.90"),
-                ("Viale Filopanti", "3.71"), ("Viale Pepoli", "4.60"), ("Viale Pietramellara", "2.20")]
+    sections = [
+        ("Viale Panzacchi", "4.45"),
+        ("Viale Carducci", "4.12"),
+        ("Viale Ercolani", "3.90"),
+        ("Viale Filopanti", "3.71"),
+        ("Viale Pepoli", "4.60"),
+        ("Viale Pietramellara", "2.20"),
+    ]
     half_hour = np.repeat(HOURLY_PROFILE, 2) / 2
     rows = []
     for d in _days(date(2023, 1, 10), 50):
@@ -102,11 +186,32 @@ def ring_road_counts(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
             for direction in ("Est", "Ovest"):
                 counts = rng.poisson(rng.uniform(900, 1400) * half_hour)
                 for slot, vehicles in enumerate(counts):
-                    rows.append((d, "giorno feriale tipo", street, "Via A", "Via B", direction,
-                                 f"{code} 8 1", slot, f"{slot // 2:02d}:{30 * (slot % 2):02d}",
-                                 vehicles))
-    cols = ["date", "day_type", "street", "from_street", "to_street", "direction",
-            "section_code", "slot", "slot_start", "vehicles"]
+                    rows.append(
+                        (
+                            d,
+                            "giorno feriale tipo",
+                            street,
+                            "Via A",
+                            "Via B",
+                            direction,
+                            f"{code} 8 1",
+                            slot,
+                            f"{slot // 2:02d}:{30 * (slot % 2):02d}",
+                            vehicles,
+                        )
+                    )
+    cols = [
+        "date",
+        "day_type",
+        "street",
+        "from_street",
+        "to_street",
+        "direction",
+        "section_code",
+        "slot",
+        "slot_start",
+        "vehicles",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -119,16 +224,27 @@ def statistical_areas(rng: Rng, areas: np.ndarray) -> pd.DataFrame:
     for i, code in enumerate(areas):
         lat0 = CENTRE_LAT + (i // side - side / 2) * step
         lon0 = CENTRE_LON + (i % side - side / 2) * step * 1.4
-        ring = [[lon0, lat0], [lon0 + step * 1.4, lat0], [lon0 + step * 1.4, lat0 + step],
-                [lon0, lat0 + step], [lon0, lat0]]
+        ring = [
+            [lon0, lat0],
+            [lon0 + step * 1.4, lat0],
+            [lon0 + step * 1.4, lat0 + step],
+            [lon0, lat0 + step],
+            [lon0, lat0],
+        ]
         d = int(rng.integers(0, len(DISTRICTS)))
-        rows.append({
-            "area_code": int(code), "area_name": f"AREA SINTETICA {int(code)}",
-            "district_code": d + 11, "district": DISTRICTS[d], "zone_code": chr(65 + i % 18),
-            "zone": f"Zona {chr(65 + i % 18)}", "centroid_lat": lat0 + step / 2,
-            "centroid_lon": lon0 + step * 0.7,
-            "geometry": json.dumps({"type": "Polygon", "coordinates": [ring]}),
-        })
+        rows.append(
+            {
+                "area_code": int(code),
+                "area_name": f"AREA SINTETICA {int(code)}",
+                "district_code": d + 11,
+                "district": DISTRICTS[d],
+                "zone_code": chr(65 + i % 18),
+                "zone": f"Zona {chr(65 + i % 18)}",
+                "centroid_lat": lat0 + step / 2,
+                "centroid_lon": lon0 + step * 0.7,
+                "geometry": json.dumps({"type": "Polygon", "coordinates": [ring]}),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -137,15 +253,29 @@ def fragility_indices(rng: Rng, areas: np.ndarray) -> pd.DataFrame:
     frames = []
     for year in (2021, 2022, 2023):
         n = len(areas)
-        frames.append(pd.DataFrame({
-            "area_code": areas, "area_name": [f"AREA SINTETICA {a}" for a in areas], "year": year,
-            "residents": rng.integers(800, 9000, n), "over80_pct": rng.uniform(4, 16, n).round(1),
-            "alone_over65_pct": rng.uniform(20, 45, n).round(1),
-            "graduates_pct": rng.uniform(10, 55, n).round(1),
-            "median_household_income_eur": rng.normal(24000, 5000, n).round(0),
-            **{k: rng.normal(100, 12, n).round(0) for k in
-               ("frag_demographic", "frag_social", "frag_economic", "frag_composite")},
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "area_code": areas,
+                    "area_name": [f"AREA SINTETICA {a}" for a in areas],
+                    "year": year,
+                    "residents": rng.integers(800, 9000, n),
+                    "over80_pct": rng.uniform(4, 16, n).round(1),
+                    "alone_over65_pct": rng.uniform(20, 45, n).round(1),
+                    "graduates_pct": rng.uniform(10, 55, n).round(1),
+                    "median_household_income_eur": rng.normal(24000, 5000, n).round(0),
+                    **{
+                        k: rng.normal(100, 12, n).round(0)
+                        for k in (
+                            "frag_demographic",
+                            "frag_social",
+                            "frag_economic",
+                            "frag_composite",
+                        )
+                    },
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -170,14 +300,24 @@ def building_stock(rng: Rng, areas: np.ndarray) -> pd.DataFrame:
     footprint = rng.lognormal(np.log(180), 0.5, n)
     jitter = rng.uniform(0.85, 1.15, (n, 4))
     u = np.array([s[2:] for s in spec]) * jitter
-    return pd.DataFrame({
-        "building_id": [f"B{i:06d}" for i in range(n)], "area_code": rng.choice(areas, n),
-        "archetype": [names[k] for k in kind], "year_built": year, "floors": floors,
-        "floor_area_m2": (footprint * floors).round(1), "u_wall": u[:, 0].round(2),
-        "u_roof": u[:, 1].round(2), "u_window": u[:, 2].round(2), "u_floor": u[:, 3].round(2),
-        "window_wall_ratio": rng.uniform(0.12, 0.3, n).round(2),
-        "heating": rng.choice(["gas_boiler", "district_heating", "heat_pump"], n, p=[0.72, 0.18, 0.10]),
-    })
+    return pd.DataFrame(
+        {
+            "building_id": [f"B{i:06d}" for i in range(n)],
+            "area_code": rng.choice(areas, n),
+            "archetype": [names[k] for k in kind],
+            "year_built": year,
+            "floors": floors,
+            "floor_area_m2": (footprint * floors).round(1),
+            "u_wall": u[:, 0].round(2),
+            "u_roof": u[:, 1].round(2),
+            "u_window": u[:, 2].round(2),
+            "u_floor": u[:, 3].round(2),
+            "window_wall_ratio": rng.uniform(0.12, 0.3, n).round(2),
+            "heating": rng.choice(
+                ["gas_boiler", "district_heating", "heat_pump"], n, p=[0.72, 0.18, 0.10]
+            ),
+        }
+    )
 
 
 def _daily_dates() -> list[date]:
@@ -193,10 +333,15 @@ def temperature_daily(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
         anomaly[i] = 0.8 * anomaly[i - 1] + rng.normal(0, 1.6)
     mean = 14.5 - 11 * np.cos(2 * np.pi * (doy - 15) / 365.25) + anomaly
     spread = rng.uniform(4, 12, len(days))
-    return pd.DataFrame({
-        "date": days, "t_mean_c": mean.round(1), "t_max_c": (mean + spread / 2).round(1),
-        "t_min_c": (mean - spread / 2).round(1), "season": [_season(d) for d in days],
-    })
+    return pd.DataFrame(
+        {
+            "date": days,
+            "t_mean_c": mean.round(1),
+            "t_max_c": (mean + spread / 2).round(1),
+            "t_min_c": (mean - spread / 2).round(1),
+            "season": [_season(d) for d in days],
+        }
+    )
 
 
 def rainfall_daily(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
@@ -204,8 +349,9 @@ def rainfall_daily(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
     days = _daily_dates()
     wet = rng.random(len(days)) < 0.3
     amount = np.where(wet, rng.gamma(0.7, 9.5, len(days)), 0.0)
-    return pd.DataFrame({"date": days, "rain_mm": amount.round(1),
-                         "season": [_season(d) for d in days]})
+    return pd.DataFrame(
+        {"date": days, "rain_mm": amount.round(1), "season": [_season(d) for d in days]}
+    )
 
 
 def air_quality(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
@@ -214,20 +360,52 @@ def air_quality(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
     days = pd.date_range("2024-01-01", "2024-12-31", freq="D")
     frames = []
     for station, level in (("PORTA SAN FELICE", 35.0), ("GIARDINI MARGHERITA", 20.0)):
-        value = np.clip(level * np.tile(HOURLY_PROFILE / HOURLY_PROFILE.mean(), len(days))
-                        * rng.lognormal(0, 0.3, len(hours)), 1, None).round(0)
-        frames.append(pd.DataFrame({"timestamp": hours, "station": station, "pollutant": "NO2",
-                                    "unit": "ug/m3", "value": value, "validity": "S"}))
-    frames.append(pd.DataFrame({"timestamp": days, "station": "PORTA SAN FELICE",
-                                "pollutant": "PM10", "unit": "ug/m3",
-                                "value": rng.lognormal(np.log(26), 0.45, len(days)).round(0),
-                                "validity": "S"}))
+        value = np.clip(
+            level
+            * np.tile(HOURLY_PROFILE / HOURLY_PROFILE.mean(), len(days))
+            * rng.lognormal(0, 0.3, len(hours)),
+            1,
+            None,
+        ).round(0)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "timestamp": hours,
+                    "station": station,
+                    "pollutant": "NO2",
+                    "unit": "ug/m3",
+                    "value": value,
+                    "validity": "S",
+                }
+            )
+        )
+    frames.append(
+        pd.DataFrame(
+            {
+                "timestamp": days,
+                "station": "PORTA SAN FELICE",
+                "pollutant": "PM10",
+                "unit": "ug/m3",
+                "value": rng.lognormal(np.log(26), 0.45, len(days)).round(0),
+                "validity": "S",
+            }
+        )
+    )
     return pd.concat(frames, ignore_index=True)
 
 
-WIFI_ZONES = ["Piazza Verdi", "Via Zamboni", "Porta San Donato", "Palazzo Poggi",
-              "Piazza Scaravilli", "Via San Giacomo", "Piazza Puntoni", "Via Belmeloro",
-              "Piazza Rossini (Palazzo Malvezzi)", "Via Irnerio"]
+WIFI_ZONES = [
+    "Piazza Verdi",
+    "Via Zamboni",
+    "Porta San Donato",
+    "Palazzo Poggi",
+    "Piazza Scaravilli",
+    "Via San Giacomo",
+    "Piazza Puntoni",
+    "Via Belmeloro",
+    "Piazza Rossini (Palazzo Malvezzi)",
+    "Via Irnerio",
+]
 
 
 def wifi_od_flows(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
@@ -248,13 +426,18 @@ def bike_counters(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
     """Twelve bicycle counter positions."""
     n = 12
     lat, lon = _scatter(rng, n, 0.015)
-    return pd.DataFrame({
-        "counter": [f"Contatore_{i + 1}" for i in range(n)], "lat": lat, "lon": lon,
-        "district": rng.choice(DISTRICTS, n), "zone": "Zona sintetica",
-        "street": [f"VIA SINTETICA {i + 1}" for i in range(n)],
-        "civic": [str(rng.integers(1, 200)) for _ in range(n)],
-        "distance_m": rng.uniform(1, 40, n).round(1),
-    })
+    return pd.DataFrame(
+        {
+            "counter": [f"Contatore_{i + 1}" for i in range(n)],
+            "lat": lat,
+            "lon": lon,
+            "district": rng.choice(DISTRICTS, n),
+            "zone": "Zona sintetica",
+            "street": [f"VIA SINTETICA {i + 1}" for i in range(n)],
+            "civic": [str(rng.integers(1, 200)) for _ in range(n)],
+            "distance_m": rng.uniform(1, 40, n).round(1),
+        }
+    )
 
 
 OUTLETS = ["Reno", "Savena", "Aposa", "Navile", "Idice"]
@@ -267,18 +450,30 @@ def sub_catchments(rng: Rng, areas: np.ndarray) -> pd.DataFrame:
     impervious = np.clip(rng.beta(4, 3, n), 0.05, 0.95)
     # Curve number grows with imperviousness: pervious soils ~61-74 (groups B/C), paved 98.
     cn = np.round(impervious * 98 + (1 - impervious) * rng.uniform(61, 74, n), 1)
-    return pd.DataFrame({
-        "catchment_id": [f"SC{a:03d}{'ab'[i % 2]}" for i, a in enumerate(area)],
-        "area_code": area, "outlet": rng.choice(OUTLETS, n, p=[0.35, 0.25, 0.1, 0.2, 0.1]),
-        "area_km2": rng.lognormal(np.log(0.7), 0.5, n).round(3), "curve_number": cn,
-        "impervious_share": impervious.round(3), "slope_pct": rng.gamma(2, 1.2, n).round(2),
-        "reservoir_k_h": rng.uniform(0.5, 4, n).round(2), "n_reservoirs": rng.integers(2, 5, n),
-    })
+    return pd.DataFrame(
+        {
+            "catchment_id": [f"SC{a:03d}{'ab'[i % 2]}" for i, a in enumerate(area)],
+            "area_code": area,
+            "outlet": rng.choice(OUTLETS, n, p=[0.35, 0.25, 0.1, 0.2, 0.1]),
+            "area_km2": rng.lognormal(np.log(0.7), 0.5, n).round(3),
+            "curve_number": cn,
+            "impervious_share": impervious.round(3),
+            "slope_pct": rng.gamma(2, 1.2, n).round(2),
+            "reservoir_k_h": rng.uniform(0.5, 4, n).round(2),
+            "n_reservoirs": rng.integers(2, 5, n),
+        }
+    )
 
 
 # mode -> (share, mean speed km/h)
-MODES = {"walk": (0.27, 4.5), "bike": (0.14, 13.0), "bus": (0.18, 15.0), "tram": (0.03, 18.0),
-         "car": (0.33, 22.0), "motorbike": (0.05, 25.0)}
+MODES = {
+    "walk": (0.27, 4.5),
+    "bike": (0.14, 13.0),
+    "bus": (0.18, 15.0),
+    "tram": (0.03, 18.0),
+    "car": (0.33, 22.0),
+    "motorbike": (0.05, 25.0),
+}
 PURPOSES = ["work", "study", "shopping", "leisure", "care", "other"]
 
 
@@ -298,9 +493,16 @@ def trips(rng: Rng, areas: np.ndarray) -> pd.DataFrame:
     minute = np.clip(rng.normal(13 * 60, 240, n), 5 * 60, 23 * 60).astype(int)
     departure = pd.Timestamp("2024-03-04") + pd.to_timedelta(day * 1440 + minute, unit="min")
     arrival = departure + pd.to_timedelta(np.ceil(dist / speed * 60), unit="min")
-    return pd.DataFrame({
-        "trip_id": [f"T{i:07d}" for i in range(n)], "person_id": [f"P{p:06d}" for p in person],
-        "origin_area": origin, "destination_area": destination, "departure": departure,
-        "arrival": arrival, "mode": [names[m] for m in mode], "distance_km": dist,
-        "purpose": rng.choice(PURPOSES, n, p=[0.3, 0.1, 0.2, 0.2, 0.1, 0.1]),
-    })
+    return pd.DataFrame(
+        {
+            "trip_id": [f"T{i:07d}" for i in range(n)],
+            "person_id": [f"P{p:06d}" for p in person],
+            "origin_area": origin,
+            "destination_area": destination,
+            "departure": departure,
+            "arrival": arrival,
+            "mode": [names[m] for m in mode],
+            "distance_km": dist,
+            "purpose": rng.choice(PURPOSES, n, p=[0.3, 0.1, 0.2, 0.2, 0.1, 0.1]),
+        }
+    )

@@ -1,0 +1,97 @@
+"""Partner tables: typed, deterministic, real where shared/ has the files, synthetic otherwise."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from connector.partnerdata import bologna
+from connector.partnerdata.prepare import file_sha256, prepare_partner_data, read_manifest
+from connector.partnerdata.specs import PARTNER_DATASETS
+
+
+@pytest.mark.parametrize("partner", sorted(PARTNER_DATASETS))
+def test_synthetic_tables_fit_their_schema_and_are_seeded(partner: str, tmp_path: Path) -> None:
+    a = prepare_partner_data(partner, tmp_path / "a", None, seed=42)
+    b = prepare_partner_data(partner, tmp_path / "b", None, seed=42)
+    c = prepare_partner_data(partner, tmp_path / "c", None, seed=43)
+    assert [e.content_sha256 for e in a] == [e.content_sha256 for e in b]
+    assert [e.content_sha256 for e in a] != [e.content_sha256 for e in c]
+    for entry, spec_ in zip(a, PARTNER_DATASETS[partner], strict=True):
+        table = pq.read_table(tmp_path / "a" / entry.table_path)
+        assert table.schema.equals(spec_.schema, check_metadata=False)
+        assert table.num_rows == entry.row_count > 0
+        assert entry.synthetic
+        assert "synthetic" in entry.source
+
+
+def test_prepare_is_idempotent_and_repairs_a_tampered_table(tmp_path: Path) -> None:
+    first = prepare_partner_data("unibo", tmp_path, None, seed=1)
+    path = tmp_path / first[0].table_path
+    mtime = path.stat().st_mtime_ns
+    assert prepare_partner_data("unibo", tmp_path, None, seed=1) == first
+    assert path.stat().st_mtime_ns == mtime  # not rewritten
+    path.write_bytes(b"garbage")
+    again = prepare_partner_data("unibo", tmp_path, None, seed=1)
+    assert again == first
+    assert file_sha256(path) == first[0].content_sha256
+    assert read_manifest(tmp_path) == first
+
+
+def test_synthetic_building_stock_is_plausible(tmp_path: Path) -> None:
+    entries = {e.id: e for e in prepare_partner_data("comune", tmp_path, None, seed=5)}
+    stock = pq.read_table(tmp_path / entries["building-stock"].table_path).to_pandas()
+    assert 35_000 <= len(stock) <= 45_000
+    assert stock.building_id.is_unique
+    old = stock[stock.archetype == "pre1945_masonry"].u_wall.median()
+    new = stock[stock.archetype == "post2005_nzeb"].u_wall.median()
+    assert old > 3 * new  # older envelopes leak far more heat
+
+
+# --- real data (needs ../shared) -----------------------------------------------------------
+
+
+def test_real_tables_match_the_published_figures(bologna_dir: Path, tmp_path: Path) -> None:
+    rows = {}
+    for partner in PARTNER_DATASETS:
+        for e in prepare_partner_data(partner, tmp_path / partner, bologna_dir, seed=1):
+            rows[e.id] = e.row_count
+            spec_real = next(s for s in PARTNER_DATASETS[partner] if s.id == e.id).real
+            assert e.synthetic == (spec_real is None)
+    # Figures from shared/data/bologna/SOURCES.md
+    assert rows["road-graph"] == 8014
+    assert rows["statistical-areas"] == 90
+    assert rows["fragility-indices"] == 270
+    assert rows["traffic-loop-register"] == 864
+    assert rows["wifi-od-flows"] == 43740
+    assert rows["temperature-daily"] == rows["rainfall-daily"] == 9145
+    assert rows["traffic-loop-counts"] == 3371 * 24
+
+
+def test_loop_counts_join_the_road_graph_and_sit_in_bologna(bologna_dir: Path) -> None:
+    counts = bologna.traffic_loop_counts(bologna_dir)
+    arcs = set(bologna.road_graph(bologna_dir).arc_code)
+    assert counts.arc_code.isin(arcs).all()  # SOURCES.md: 100% of rows match CODARCO
+    # geopoint, not the garbled longitude/latitude columns
+    assert counts.lat.between(44.4, 44.6).all()
+    assert counts.lon.between(11.2, 11.5).all()
+    assert set(counts.hour) == set(range(24))
+
+
+def test_may_2023_flood_rain_is_in_the_rainfall_table(bologna_dir: Path) -> None:
+    rain = bologna.rainfall_daily(bologna_dir).set_index("date").rain_mm
+    from datetime import date
+
+    assert rain[date(2023, 5, 2)] == pytest.approx(105.4)
+    assert rain[date(2023, 5, 16)] + rain[date(2023, 5, 17)] == pytest.approx(111.0)
+
+
+def test_statistical_area_polygons_are_geojson(bologna_dir: Path) -> None:
+    areas = bologna.statistical_areas(bologna_dir)
+    geom = json.loads(areas.geometry.iloc[0])
+    assert geom["type"] in {"Polygon", "MultiPolygon"}
+    assert np.array_equal(bologna.area_codes(bologna_dir), areas.area_code.to_numpy())

@@ -1,0 +1,85 @@
+"""Settings: TOML + environment + overrides, one-line errors naming the key."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from connector.settings import ConfigError, load_settings
+
+
+def test_partner_toml_is_loaded_and_paths_resolve_against_home(home: Path) -> None:
+    s = load_settings("comune", home)
+    assert (s.partner, s.port, s.pdp_backend) == ("comune", 8401, "regopy")
+    assert s.resolved_data_dir == home / "var" / "comune"
+    assert s.db_url == f"sqlite:///{home / 'var' / 'comune' / 'connector.db'}"
+
+
+def test_environment_beats_toml_and_overrides_beat_environment(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GEMELLO_PORT", "9100")
+    monkeypatch.setenv("GEMELLO_EXECUTOR_BACKEND", "process")
+    assert load_settings("fbk", home).port == 9100
+    assert load_settings("fbk", home).executor_backend == "process"
+    assert load_settings("fbk", home, port=9200).port == 9200
+
+
+def test_database_url_from_environment(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql+psycopg://gemello@/twin?host=/tmp"
+    monkeypatch.setenv("GEMELLO_DATABASE_URL", url)
+    assert load_settings("cineca", home).db_url == url
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "problem"),
+    [
+        ("port = 70000", "port", "less than or equal to 65535"),
+        ('port = "eighty"', "port", "valid integer"),
+        ('pdp_backend = "magic"', "pdp_backend", "'regopy' or 'opa'"),
+        ('executor_backend = "gpu"', "executor_backend", "'inline' or 'process'"),
+        ('database_url = "mysql://x"', "database_url", "sqlite:/// or postgresql"),
+        ('opa_url = "localhost:8181"', "opa_url", "http://"),
+        ("colour = 3", "colour", "Extra inputs are not permitted"),
+    ],
+)
+def test_bad_value_names_key_and_problem_on_one_line(
+    home: Path, line: str, key: str, problem: str
+) -> None:
+    path = home / "deploy" / "partners" / "unibo.toml"
+    data = tomllib.loads(path.read_text()) | tomllib.loads(line)
+    path.write_text(tomli_w.dumps(data))
+    with pytest.raises(ConfigError) as info:
+        load_settings("unibo", home)
+    message = str(info.value)
+    assert "\n" not in message
+    assert f"{key}:" in message
+    assert problem in message
+
+
+def test_bad_environment_value_is_reported_like_a_file_value(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GEMELLO_PORT", "-1")
+    with pytest.raises(ConfigError, match=r"port: Input should be greater than or equal to 0"):
+        load_settings("unibo", home)
+
+
+def test_broken_toml_unknown_partner_and_mismatched_id(home: Path) -> None:
+    (home / "deploy" / "partners" / "unibo.toml").write_text("partner = \n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_settings("unibo", home)
+    with pytest.raises(ConfigError, match=r"no config for partner 'acme'.*known: \['cineca'"):
+        load_settings("acme", home)
+    (home / "deploy" / "partners" / "fbk.toml").write_text('partner = "unibo"\n')
+    with pytest.raises(ConfigError, match="file says 'unibo', expected 'fbk'"):
+        load_settings("fbk", home)
+
+
+def test_default_shared_dir_is_beside_the_checkout(home: Path) -> None:
+    from connector.settings import source_root
+
+    assert load_settings("unibo", home).shared_dir == source_root().parent / "shared"

@@ -1,0 +1,79 @@
+"""The four-partner federation as `gemello demo` runs it: real uvicorn processes on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+PARTNERS = {"comune", "cineca", "unibo", "fbk"}
+
+
+def test_demo_runs_non_interactively_and_exits_0(home: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "connector.cli", "demo", "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for partner in PARTNERS:
+        assert partner in result.stdout
+    assert "CC BY 4.0" in result.stdout
+
+
+def test_keep_running_serves_real_http_and_stops_cleanly_on_sigterm(home: Path) -> None:
+    urls_file, log = home / "urls.json", home / "demo.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "connector.cli",
+                "demo",
+                "--home",
+                str(home),
+                "--keep-running",
+                "--urls-file",
+                str(urls_file),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        deadline = time.monotonic() + 240
+        while not urls_file.exists():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "demo never wrote its URLs file"
+            time.sleep(0.3)
+        urls = json.loads(urls_file.read_text())
+        assert set(urls) == PARTNERS
+        with httpx.Client(timeout=10) as client:
+            for partner, url in urls.items():
+                assert client.get(f"{url}/ready").status_code == 200
+                page = client.get(f"{url}/datasets").json()
+                assert page["partner"] == partner
+                assert page["datasets"]
+                bad = client.get(f"{url}/datasets/NOT%20VALID")
+                assert bad.status_code == 422
+                assert bad.headers["content-type"] == "application/problem+json"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0, log.read_text()
+    assert "stopping connectors" in log.read_text()
+    # every connector is gone: its port refuses connections
+    for url in urls.values():
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{url}/health", timeout=2)
+    assert not os.environ.get("GEMELLO_HOME")  # the test did not leak configuration
