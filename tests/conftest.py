@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import glob
-import os
 import shutil
-import subprocess
-import tempfile
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +13,7 @@ from fastapi import FastAPI
 from connector.app import create_app
 from connector.partnerdata.prepare import prepare_partner_data
 from connector.settings import Settings, load_settings, source_root
+from connector.storage import pgcluster
 
 REPO = source_root()
 
@@ -47,63 +43,19 @@ def home(tmp_path: Path) -> Path:
 # --- PostgreSQL: a real cluster on a Unix socket, started once per session ------------------
 
 
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
-
-
 @pytest.fixture(scope="session")
 def pg_socket_dir() -> Iterator[Path]:
     """Start a throwaway PostgreSQL cluster; yield the directory of its socket."""
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not initdb or not pg_ctl:
+    if not pgcluster.available():
         pytest.skip("initdb/pg_ctl not found: PostgreSQL contract tests need a PostgreSQL server")
-    # Not under pytest's tmp dir: that is 0700 root, and PostgreSQL refuses to run as root.
-    base = Path(tempfile.mkdtemp(prefix="gemello-pg-"))
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-        base.chmod(0o755)
-        prefix = ["runuser", "-u", "postgres", "--"]
-    run = lambda *cmd: subprocess.run([*prefix, *cmd], check=True, capture_output=True)  # noqa: E731
-    run(initdb, "-D", str(data), "-A", "trust", "-U", "gemello", "-E", "UTF8", "--no-sync")
-    run(
-        pg_ctl,
-        "-D",
-        str(data),
-        "-l",
-        str(base / "server.log"),
-        "-w",
-        "-o",
-        f"-k {sock} -c listen_addresses='' -c fsync=off -c max_connections=200",
-        "start",
-    )
-    try:
+    with pgcluster.throwaway_cluster() as sock:
         yield sock
-    finally:
-        subprocess.run(
-            [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True
-        )
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
 def pg_url(pg_socket_dir: Path) -> str:
     """A fresh, empty PostgreSQL database for one test."""
-    import psycopg
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(
-        f"host={pg_socket_dir} user=gemello dbname=postgres", autocommit=True
-    ) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql+psycopg://gemello@/{name}?host={pg_socket_dir}"
+    return pgcluster.create_database(pg_socket_dir)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -23,9 +23,9 @@ class DatasetRepository:
         """One dataset, or None."""
         return self.session.get(DatasetRecord, dataset_id)
 
-    def add(self, record: DatasetRecord) -> None:
-        """Stage a new or changed record (flushed so constraint errors surface here)."""
-        self.session.add(record)
+    def add(self, *records: DatasetRecord) -> None:
+        """Stage new or changed records (flushed so constraint errors surface here)."""
+        self.session.add_all(records)
         self.session.flush()
 
     def delete_except(self, keep: set[str]) -> int:

@@ -38,21 +38,23 @@ class SyncReport:
 def sync_register(session: Session, entries: Sequence[TableEntry]) -> SyncReport:
     """Make the register match the manifest: add new tables, update changed, drop vanished."""
     repo = DatasetRepository(session)
-    added = updated = unchanged = 0
+    existing = {r.id: r for r in repo.list()}  # one read, not one per dataset
+    changed: list[DatasetRecord] = []
+    added = updated = 0
     for entry in entries:
         fields = {name: getattr(entry, name) for name in _SYNCED}
-        record = repo.get(entry.id)
+        record = existing.get(entry.id)
         if record is None:
-            repo.add(DatasetRecord(id=entry.id, **fields))
+            changed.append(DatasetRecord(id=entry.id, **fields))
             added += 1
         elif any(getattr(record, k) != v for k, v in fields.items()):
             for key, value in fields.items():
                 setattr(record, key, value)
             record.updated_at = utcnow()
-            repo.add(record)
+            changed.append(record)
             updated += 1
-        else:
-            unchanged += 1
+    repo.add(*changed)
+    unchanged = len(entries) - added - updated
     removed = repo.delete_except({e.id for e in entries})
     return SyncReport(added, updated, unchanged, removed)
 
