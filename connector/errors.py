@@ -67,18 +67,6 @@ class DatasetNotFound(NotFound):
     title, slug = "Dataset not found", "dataset-not-found"
 
 
-class InvalidRequest(GemelloError):
-    """Input that passed the schema but makes no sense for the domain."""
-
-    title, status, slug = "Invalid request", 400, "invalid-request"
-
-
-class Conflict(GemelloError):
-    """The request clashes with the current state."""
-
-    title, status, slug = "Conflict", 409, "conflict"
-
-
 class ServiceUnavailable(GemelloError):
     """A dependency (database, policy engine) is not ready."""
 

@@ -22,7 +22,8 @@ from pydantic_settings import (
 
 PARTNER_ID_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
 
-PdpBackend = Literal["regopy", "opa"]
+# The OPA-server adapter joins this list with the policy issue; until then only regopy exists.
+PdpBackend = Literal["regopy"]
 ExecutorBackend = Literal["inline", "process"]
 
 
@@ -86,7 +87,6 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default: SQLite file in data_dir"
     )
     pdp_backend: PdpBackend = "regopy"
-    opa_url: str = "http://127.0.0.1:8181"
     executor_backend: ExecutorBackend = "inline"
     shared_dir: Path | None = Field(
         default=None, description="third-party material; default: <source root>/../shared"
@@ -114,13 +114,6 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
         return value
-
-    @field_validator("opa_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
@@ -153,11 +146,6 @@ class Settings(BaseSettings):
         assert self.shared_dir is not None
         path = self.shared_dir / "data" / "bologna"
         return path if (path / "SOURCES.md").is_file() else None
-
-    @property
-    def base_url(self) -> str:
-        """The URL this connector serves on."""
-        return f"http://{self.host}:{self.port}"
 
 
 def _under(base: Path, path: Path) -> Path:

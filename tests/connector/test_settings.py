@@ -39,10 +39,9 @@ def test_database_url_from_environment(home: Path, monkeypatch: pytest.MonkeyPat
     [
         ("port = 70000", "port", "less than or equal to 65535"),
         ('port = "eighty"', "port", "valid integer"),
-        ('pdp_backend = "magic"', "pdp_backend", "'regopy' or 'opa'"),
+        ('pdp_backend = "opa"', "pdp_backend", "Input should be 'regopy'"),
         ('executor_backend = "gpu"', "executor_backend", "'inline' or 'process'"),
         ('database_url = "mysql://x"', "database_url", "sqlite:/// or postgresql"),
-        ('opa_url = "localhost:8181"', "opa_url", "http://"),
         ("colour = 3", "colour", "Extra inputs are not permitted"),
     ],
 )
