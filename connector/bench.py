@@ -9,8 +9,6 @@ from __future__ import annotations
 import platform
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,7 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from connector.datasets.service import sync_register
-from connector.demo import free_port
+from connector.demo import start_connector, stop, wait_ready
 from connector.partnerdata.prepare import TableEntry, prepare_partner_data
 from connector.settings import Settings, load_settings, source_root
 from connector.storage import make_engine, pgcluster, session_scope, upgrade
@@ -81,43 +79,18 @@ def bench_connector(tmp: Path, repeat: int) -> tuple[list[float], dict[str, list
     starts: list[float] = []
     latencies: dict[str, list[float]] = {"/health": [], "/ready": [], "/datasets": []}
     for i in range(max(3, repeat // 2)):
-        port = free_port()
         t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "connector.cli",
-                "connector",
-                "serve",
-                "--partner",
-                "comune",
-                "--home",
-                str(home),
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        conn = start_connector(s, home, tmp)
         try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
-                while True:
-                    try:
-                        if client.get("/ready").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.02)
+            with httpx.Client(base_url=conn.url, timeout=5) as client:
+                wait_ready(conn, client, timeout=60, poll=0.02)
                 starts.append(time.perf_counter() - t0)
                 if i == 0:
                     for path, samples in latencies.items():
                         client.get(path)  # warm
                         samples.extend(_time(partial(client.get, path), 200))
         finally:
-            proc.terminate()
-            proc.wait(timeout=15)
+            stop([conn])
     return starts, latencies
 
 

@@ -48,7 +48,8 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _start(settings: Settings, home: Path, log_dir: Path) -> RunningConnector:
+def start_connector(settings: Settings, home: Path, log_dir: Path) -> RunningConnector:
+    """Spawn `gemello connector serve` for one partner on a free loopback port."""
     port = free_port(settings.host)
     log_path = log_dir / f"{settings.partner}.log"
     log_file = log_path.open("wb")
@@ -78,7 +79,9 @@ def _start(settings: Settings, home: Path, log_dir: Path) -> RunningConnector:
     return RunningConnector(settings, f"http://{settings.host}:{port}", proc, log_path, log_file)
 
 
-def wait_ready(conn: RunningConnector, client: httpx.Client, timeout: float) -> None:
+def wait_ready(
+    conn: RunningConnector, client: httpx.Client, timeout: float, poll: float = 0.2
+) -> None:
     """Poll /ready until it answers 200; raise with the log tail if the process dies or stalls."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -92,7 +95,7 @@ def wait_ready(conn: RunningConnector, client: httpx.Client, timeout: float) -> 
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.2)
+        time.sleep(poll)
     raise RuntimeError(
         f"{conn.settings.partner} not ready after {timeout:.0f}s:\n{conn.log_tail()}"
     )
@@ -121,7 +124,7 @@ def federation(home: Path, settings: list[Settings]) -> Iterator[list[RunningCon
     conns: list[RunningConnector] = []
     try:
         for s in settings:
-            conns.append(_start(s, home, log_dir))
+            conns.append(start_connector(s, home, log_dir))
         with httpx.Client() as client:
             for c in conns:
                 wait_ready(c, client, READY_TIMEOUT_S)
