@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from connector.identity.keys import PublicKeyInfo
 from connector.settings import ConfigError, Settings, default_home, load_settings
 
 PARTNERS = ("comune", "cineca", "unibo", "fbk")
@@ -48,12 +49,12 @@ def _settings(partner: str, home: Path | None, **overrides: object) -> Settings:
         raise _fail(str(exc)) from None
 
 
-def prepare_partner(settings: Settings, progress: Progress | None = None) -> int:
-    """Keys and tables for one partner (idempotent). Returns the number of tables."""
+def prepare_partner(settings: Settings, progress: Progress | None = None) -> PublicKeyInfo:
+    """Keys and tables for one partner (idempotent). Returns the partner's public key."""
     from connector.identity.keys import ensure_signing_key
     from connector.partnerdata.prepare import prepare_partner_data
 
-    ensure_signing_key(settings.resolved_data_dir)
+    key = ensure_signing_key(settings.resolved_data_dir)
     task = progress.add_task(settings.partner, total=None) if progress else None
 
     def step(msg: str) -> None:
@@ -75,7 +76,7 @@ def prepare_partner(settings: Settings, progress: Progress | None = None) -> int
             total=1,
             completed=1,
         )
-    return len(entries)
+    return key
 
 
 def init_dataspace(
@@ -83,7 +84,6 @@ def init_dataspace(
 ) -> list[Settings]:
     """Create each partner's data dir (keys, tables) and var/dataspace.toml with public keys."""
     from connector.dataspace import load_dataspace, template_path, write_dataspace
-    from connector.identity.keys import ensure_signing_key
 
     home = (home or default_home()).resolve()
     space = load_dataspace(template_path(home))
@@ -98,10 +98,8 @@ def init_dataspace(
         transient=False,
     ) as progress:
         for settings in all_settings:
-            prepare_partner(settings, progress)
-    for settings in all_settings:
-        key = ensure_signing_key(settings.resolved_data_dir)
-        space.member(settings.partner).public_keys = [key.jwk()]
+            key = prepare_partner(settings, progress)
+            space.member(settings.partner).public_keys = [key.jwk()]
     write_dataspace(space, home / "var" / "dataspace.toml")
     return all_settings
 
