@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
@@ -13,6 +14,13 @@ from connector import __version__
 from connector.datasets import endpoints as datasets
 from connector.datasets.service import sync_register
 from connector.errors import install_problem_handlers
+from connector.gateway import endpoints as federation
+from connector.gateway.peers import PeerClient
+from connector.identity import endpoints as identity
+from connector.identity.assertions import AssertionVerifier, ReplayStore
+from connector.identity.auth import IdentityContext
+from connector.identity.keys import Clock, KeyFileSigner, KeyRing, utc_now
+from connector.identity.trustlist import TrustStore
 from connector.partnerdata.prepare import read_manifest
 from connector.settings import Settings
 from connector.storage import make_engine, session_scope, upgrade
@@ -25,11 +33,18 @@ DESCRIPTION = """\
 A partner connector of the Gemello data space for the Bologna city digital twin.
 
 Every error is an RFC 9457 `application/problem+json` document.
+
+**Authentication.** Local users send `Authorization: Bearer gmo_...` (an API token from
+`gemello user add`). Other connectors send a short-lived Ed25519-signed JWT whose key is on the
+dataspace trust list. Each endpoint lists the roles it accepts.
 """
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build one connector's app. Start-up migrates the database and registers the datasets."""
+def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
+    """Build one connector's app. Start-up migrates the database and registers the datasets.
+
+    `clock` is injectable so tests can move time (token expiry, key retirement).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -37,6 +52,18 @@ def create_app(settings: Settings) -> FastAPI:
         upgrade(engine)
         app.state.engine = engine
         app.state.pdp = make_pdp(settings.pdp_backend)
+        KeyRing.ensure(settings.resolved_data_dir, clock)  # a key, even before `gemello init`
+        trust = TrustStore(settings.trust_list_path, settings.trust_anchor_path)
+        ctx = IdentityContext(
+            settings=settings,
+            engine=engine,
+            trust=trust,
+            signer=KeyFileSigner(settings.resolved_data_dir),
+            verifier=AssertionVerifier(trust, settings.partner, clock),
+            replay=ReplayStore(engine, clock),
+            clock=clock,
+        )
+        app.state.identity = ctx
         entries = read_manifest(settings.resolved_data_dir)
         if not entries:
             log.warning(
@@ -47,10 +74,12 @@ def create_app(settings: Settings) -> FastAPI:
         with session_scope(engine) as session:
             report = sync_register(session, entries)
         log.info("%s: datasets %s", settings.partner, report)
-        try:
-            yield
-        finally:
-            engine.dispose()
+        async with httpx.AsyncClient() as http:
+            app.state.peers = PeerClient(ctx, http)
+            try:
+                yield
+            finally:
+                engine.dispose()
 
     app = FastAPIOffline(
         title=f"Gemello connector — {settings.legal_name or settings.partner}",
@@ -60,6 +89,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_problem_handlers(app)
-    app.include_router(system.router)
-    app.include_router(datasets.router)
+    for router in (
+        system.router,
+        identity.keys_router,
+        identity.identity_router,
+        identity.admin_router,
+        datasets.router,
+        datasets.steward_router,
+        federation.router,
+    ):
+        app.include_router(router)
     return app

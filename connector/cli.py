@@ -8,13 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from connector.identity.keys import PublicKeyInfo
-from connector.settings import ConfigError, Settings, default_home, load_settings
-
-PARTNERS = ("comune", "cineca", "unibo", "fbk")
+from connector.clikit import PARTNERS, HomeOpt, err, fail, out, settings_for
+from connector.identity.cli import dataspace_app, keys_app, token_app, user_app
+from connector.settings import ConfigError, Settings, default_home
 
 app = typer.Typer(
     help="Gemello: the federated data space of the Bologna city digital twin.",
@@ -24,37 +22,18 @@ app = typer.Typer(
 )
 connector_app = typer.Typer(help="Run a partner connector.", no_args_is_help=True)
 app.add_typer(connector_app, name="connector")
-
-err = Console(stderr=True)
-# Pipes and CI logs get a fixed width so the demo table stays readable.
-out = Console(width=None if sys.stdout.isatty() else 130)
-
-HomeOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--home", help="dataspace home (holds deploy/); env GEMELLO_HOME", show_default=False
-    ),
-]
+app.add_typer(dataspace_app, name="dataspace")
+app.add_typer(keys_app, name="keys")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _settings(partner: str, home: Path | None, **overrides: object) -> Settings:
-    try:
-        return load_settings(partner, home, **{k: v for k, v in overrides.items() if v is not None})
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
-
-
-def prepare_partner(settings: Settings, progress: Progress | None = None) -> PublicKeyInfo:
-    """Keys and tables for one partner (idempotent). Returns the partner's public key."""
-    from connector.identity.keys import ensure_signing_key
+def prepare_partner(settings: Settings, progress: Progress | None = None) -> None:
+    """Keys and tables for one partner (idempotent)."""
+    from connector.identity.keys import KeyRing
     from connector.partnerdata.prepare import prepare_partner_data
 
-    key = ensure_signing_key(settings.resolved_data_dir)
+    KeyRing.ensure(settings.resolved_data_dir)
     task = progress.add_task(settings.partner, total=None) if progress else None
 
     def step(msg: str) -> None:
@@ -76,18 +55,16 @@ def prepare_partner(settings: Settings, progress: Progress | None = None) -> Pub
             total=1,
             completed=1,
         )
-    return key
 
 
 def init_dataspace(
     home: Path | None, partners: tuple[str, ...] = PARTNERS, quiet: bool = False
 ) -> list[Settings]:
-    """Create each partner's data dir (keys, tables) and var/dataspace.toml with public keys."""
-    from connector.dataspace import load_dataspace, template_path, write_dataspace
+    """Create each partner's data dir (keys, tables) and the signed trust list."""
+    from connector.identity.setup import establish_trust
 
     home = (home or default_home()).resolve()
-    space = load_dataspace(template_path(home))
-    all_settings = [_settings(p, home) for p in partners]
+    all_settings = [settings_for(p, home) for p in partners]
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -98,9 +75,8 @@ def init_dataspace(
         transient=False,
     ) as progress:
         for settings in all_settings:
-            key = prepare_partner(settings, progress)
-            space.member(settings.partner).public_keys = [key.jwk()]
-    write_dataspace(space, home / "var" / "dataspace.toml")
+            prepare_partner(settings, progress)
+    establish_trust(home, all_settings)
     return all_settings
 
 
@@ -109,12 +85,12 @@ def init(
     home: HomeOpt = None,
     partner: Annotated[list[str] | None, typer.Option(help="only these partners")] = None,
 ) -> None:
-    """Create the local dataspace: per-partner keys and data tables, and var/dataspace.toml."""
+    """Create the local dataspace: per-partner keys and tables, and the signed trust list."""
     partners = tuple(partner or PARTNERS)
     try:
         done = init_dataspace(home, partners)
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for s in done:
         out.print(f"[green]✓[/] {s.partner:7} {s.resolved_data_dir}")
 
@@ -132,7 +108,7 @@ def serve(
 
     from connector.app import create_app
 
-    settings = _settings(partner, home, host=host, port=port)
+    settings = settings_for(partner, home, host=host, port=port)
     prepare_partner(settings)
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     uvicorn.run(
@@ -158,7 +134,7 @@ def demo(
     try:
         code = run_demo(home, keep_running=keep_running, urls_file=urls_file, console=out)
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     raise typer.Exit(code)
 
 

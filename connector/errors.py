@@ -49,6 +49,10 @@ class GemelloError(Exception):
         self.detail = detail
         self.extensions = extensions
 
+    def headers(self) -> Mapping[str, str] | None:
+        """Extra response headers (e.g. WWW-Authenticate on 401)."""
+        return None
+
     @property
     def type_uri(self) -> str:
         """The problem type URI for this error class."""
@@ -65,6 +69,43 @@ class DatasetNotFound(NotFound):
     """A dataset id that this connector does not hold."""
 
     title, slug = "Dataset not found", "dataset-not-found"
+
+
+class Conflict(GemelloError):
+    """The request clashes with what exists (e.g. a name already taken)."""
+
+    title, status, slug = "Conflict", 409, "conflict"
+
+
+class Unauthenticated(GemelloError):
+    """No credentials, or credentials that do not prove who the caller is.
+
+    `reason` is a stable machine-readable code for the audit log; `detail` says it for people.
+    """
+
+    title, status, slug = "Authentication failed", 401, "unauthenticated"
+
+    def __init__(self, detail: str, reason: str) -> None:
+        super().__init__(detail, reason=reason)
+        self.reason = reason
+
+    def headers(self) -> Mapping[str, str]:
+        """RFC 6750 challenge, so clients know a bearer token is expected."""
+        safe = self.detail.encode("ascii", "replace").decode().replace('"', "'")
+        return {
+            "WWW-Authenticate": f'Bearer realm="gemello", error="invalid_token", '
+            f'error_description="{safe}"'
+        }
+
+
+class Forbidden(GemelloError):
+    """The caller is known but may not do this."""
+
+    title, status, slug = "Forbidden", 403, "forbidden"
+
+    def __init__(self, detail: str, reason: str) -> None:
+        super().__init__(detail, reason=reason)
+        self.reason = reason
 
 
 class ServiceUnavailable(GemelloError):
@@ -97,7 +138,13 @@ def problem_response(
 async def _gemello_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GemelloError)
     return problem_response(
-        exc.status, exc.title, exc.detail, exc.type_uri, str(request.url.path), **exc.extensions
+        exc.status,
+        exc.title,
+        exc.detail,
+        exc.type_uri,
+        str(request.url.path),
+        headers=exc.headers(),
+        **exc.extensions,
     )
 
 

@@ -92,6 +92,14 @@ class Settings(BaseSettings):
         default=None, description="third-party material; default: <source root>/../shared"
     )
     synthetic_seed: int = Field(default=20230516, ge=0)
+    trust_list: Path | None = Field(
+        default=None, description="signed dataspace trust list; default: <home>/var/dataspace.toml"
+    )
+    trust_anchor: Path | None = Field(
+        default=None,
+        description="the authority's public key (JWK) that signs the trust list; "
+        "default: <home>/var/trust-anchor.json",
+    )
     config_file: Path | None = Field(default=None, exclude=True)
 
     @classmethod
@@ -123,6 +131,13 @@ class Settings(BaseSettings):
         object.__setattr__(self, "data_dir", _under(home, data_dir))
         shared = self.shared_dir or source_root().parent / "shared"
         object.__setattr__(self, "shared_dir", _under(home, shared))
+        var = home / "var"
+        object.__setattr__(
+            self, "trust_list", _under(home, self.trust_list or var / "dataspace.toml")
+        )
+        object.__setattr__(
+            self, "trust_anchor", _under(home, self.trust_anchor or var / "trust-anchor.json")
+        )
         if self.database_url is None:
             url = f"sqlite:///{self.resolved_data_dir / 'connector.db'}"
             object.__setattr__(self, "database_url", url)
@@ -133,6 +148,18 @@ class Settings(BaseSettings):
         """The data directory, always absolute after validation."""
         assert self.data_dir is not None
         return self.data_dir
+
+    @property
+    def trust_list_path(self) -> Path:
+        """The signed trust list, always absolute after validation."""
+        assert self.trust_list is not None
+        return self.trust_list
+
+    @property
+    def trust_anchor_path(self) -> Path:
+        """The authority's public key file, always absolute after validation."""
+        assert self.trust_anchor is not None
+        return self.trust_anchor
 
     @property
     def db_url(self) -> str:

@@ -11,9 +11,14 @@ import pytest
 from fastapi import FastAPI
 
 from connector.app import create_app
+from connector.clikit import PARTNERS
+from connector.identity import service as users
+from connector.identity.schemas import Role
+from connector.identity.setup import establish_trust
+from connector.identity.trustlist import TrustList
 from connector.partnerdata.prepare import prepare_partner_data
 from connector.settings import Settings, load_settings, source_root
-from connector.storage import pgcluster
+from connector.storage import make_engine, pgcluster, session_scope, upgrade
 
 REPO = source_root()
 
@@ -38,6 +43,12 @@ def home(tmp_path: Path) -> Path:
     """A fresh dataspace home with the project's own deploy/ config."""
     shutil.copytree(REPO / "deploy", tmp_path / "deploy")
     return tmp_path
+
+
+@pytest.fixture
+def trust_list(home: Path) -> TrustList:
+    """Keys for the four partners and the signed trust list in the temp home (no tables)."""
+    return establish_trust(home, [load_settings(p, home) for p in PARTNERS])
 
 
 # --- PostgreSQL: a real cluster on a Unix socket, started once per session ------------------
@@ -80,17 +91,38 @@ def make_settings(home: Path) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def unibo_settings(make_settings: Callable[..., Settings]) -> Settings:
+def unibo_settings(make_settings: Callable[..., Settings], trust_list: TrustList) -> Settings:
     """unibo's settings with its tables prepared (small partner: quick to build)."""
+    del trust_list  # keys and trust list must exist before the connector starts
     s = make_settings("unibo")
     prepare_partner_data(s.partner, s.resolved_data_dir, s.bologna_dir, s.synthetic_seed)
     return s
 
 
-async def _client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+@pytest.fixture
+def user_tokens(unibo_settings: Settings) -> dict[Role, str]:
+    """One unibo user per role (named after the role); their API tokens."""
+    engine = make_engine(unibo_settings.db_url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        tokens = {role: users.add_user(session, role.value, role).token for role in Role}
+    engine.dispose()
+    return tokens
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header for a token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _client_for(
+    app: FastAPI, headers: dict[str, str] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://connector") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://connector", headers=headers
+        ) as client:
             yield client
 
 
@@ -101,7 +133,14 @@ def app(unibo_settings: Settings) -> FastAPI:
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the started app in process."""
+async def client(app: FastAPI, user_tokens: dict[Role, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the started app in process, as unibo's researcher."""
+    async for c in _client_for(app, bearer(user_tokens[Role.researcher])):
+        yield c
+
+
+@pytest.fixture
+async def anon_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client with no credentials."""
     async for c in _client_for(app):
         yield c

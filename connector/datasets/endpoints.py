@@ -7,11 +7,27 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from connector.datasets import service
-from connector.datasets.schemas import DatasetOut, DatasetPage
+from connector.datasets.schemas import DatasetOut, DatasetPage, SyncOut
 from connector.deps import SessionDep, SettingsDep
 from connector.errors import Problem
+from connector.identity.auth import ANY_LOCAL_ROLE, AUTH_RESPONSES, access
+from connector.identity.schemas import Role
+from connector.partnerdata.prepare import read_manifest
 
-router = APIRouter(prefix="/datasets", tags=["datasets"])
+# Reading the register: any local user, and other members' connectors.
+router = APIRouter(
+    prefix="/datasets",
+    tags=["datasets"],
+    dependencies=[access(*ANY_LOCAL_ROLE, peers=True)],
+    responses=AUTH_RESPONSES,
+)
+# Changing it: stewards (and admins) of this partner only.
+steward_router = APIRouter(
+    prefix="/datasets",
+    tags=["datasets"],
+    dependencies=[access(Role.steward, Role.admin)],
+    responses=AUTH_RESPONSES,
+)
 DatasetId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,119}$", description="dataset id")]
 
 
@@ -29,3 +45,10 @@ def list_datasets(session: SessionDep, settings: SettingsDep) -> DatasetPage:
 def get_dataset(dataset_id: DatasetId, session: SessionDep) -> DatasetOut:
     """Describe one dataset: schema, row count, provenance and digest."""
     return DatasetOut.model_validate(service.get_dataset(session, dataset_id), from_attributes=True)
+
+
+@steward_router.post("/register/sync", response_model=SyncOut)
+def sync(session: SessionDep, settings: SettingsDep) -> SyncOut:
+    """Re-read the data directory's table manifest and bring the register in line with it."""
+    report = service.sync_register(session, read_manifest(settings.resolved_data_dir))
+    return SyncOut(**report.__dict__)

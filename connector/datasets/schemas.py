@@ -35,3 +35,12 @@ class DatasetPage(BaseModel):
     partner: str
     datasets: list[DatasetOut]
     total_rows: int
+
+
+class SyncOut(BaseModel):
+    """What a register sync changed."""
+
+    added: int
+    updated: int
+    unchanged: int
+    removed: int

@@ -1,69 +1,234 @@
-"""Ed25519 signing keys: created once per partner, private file readable only by its owner."""
+"""A partner's Ed25519 signing keys: a small key ring with one active key and retiring ones.
+
+Layout under `<data_dir>/keys/` (directory 0700, private files 0600 from the moment they exist):
+
+    ed25519-<kid>.pem   one PKCS#8 private key per kid (kid = RFC 7638 thumbprint)
+    keyring.json        {"active": kid, "keys": [{"kid", "created", "not_after"}]}
+
+Rotation adds a key and makes it active; the previous key keeps a `not_after` at the end of an
+overlap window, so tokens it signed while in flight still verify. Keys past their window are
+pruned (file deleted) at the next rotation.
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from joserfc.jwk import OKPKey
 
-PRIVATE_NAME = "signing-ed25519.pem"
+from connector.identity.reloading import FileBacked
+
+# RFC 9864 "fully specified" name; joserfc flags the polymorphic "EdDSA" as deprecated.
+JWS_ALG = "Ed25519"
+RING_NAME = "keyring.json"
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The wall clock, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime) -> str:
+    """RFC 3339 with an explicit +00:00 offset (Rego-friendly: no `Z`)."""
+    return ts.astimezone(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
 class PublicKeyInfo:
-    """A public key as the dataspace file and JWKS publish it."""
+    """A public key as the trust list and JWKS publish it."""
 
     kid: str  # RFC 7638 JWK thumbprint
     x: str  # base64url raw public key
+    not_after: str | None = None  # end of the overlap window once the key is being retired
 
     def jwk(self) -> dict[str, str]:
         """The key as an OKP JWK."""
-        return {
-            "kty": "OKP",
-            "crv": "Ed25519",
-            "x": self.x,
-            "kid": self.kid,
-            "use": "sig",
-            "alg": "EdDSA",
-        }
+        out = {"kty": "OKP", "crv": "Ed25519", "x": self.x, "kid": self.kid}
+        out |= {"use": "sig", "alg": JWS_ALG}
+        return out
 
 
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+def public_info(key: OKPKey, not_after: str | None = None) -> PublicKeyInfo:
+    """Thumbprint and x of a key (private or public)."""
+    x = str(key.as_dict(private=False)["x"])
+    return PublicKeyInfo(kid=key.thumbprint(), x=x, not_after=not_after)
 
 
-def public_info(key: Ed25519PublicKey) -> PublicKeyInfo:
-    """Thumbprint (RFC 7638: required members, sorted, no spaces) and x of a public key."""
-    x = _b64url(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
-    canonical = json.dumps(
-        {"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True
-    )
-    return PublicKeyInfo(kid=_b64url(hashlib.sha256(canonical.encode()).digest()), x=x)
-
-
-def ensure_signing_key(data_dir: Path) -> PublicKeyInfo:
-    """Load the partner's key, creating it (mode 0600, dir 0700) on first use."""
-    keys = data_dir / "keys"
-    keys.mkdir(parents=True, exist_ok=True)
-    keys.chmod(0o700)
-    path = keys / PRIVATE_NAME
-    if path.exists():
-        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(loaded, Ed25519PrivateKey):
-            raise ValueError(f"{path} does not hold an Ed25519 private key")
-        return public_info(loaded.public_key())
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
+def generate_key() -> tuple[OKPKey, bytes]:
+    """A fresh Ed25519 key and its PKCS#8 PEM."""
+    raw = Ed25519PrivateKey.generate()
+    pem = raw.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    # Create with 0600 from the start: no window in which the key is world-readable.
+    return OKPKey.import_key(pem), pem
+
+
+def write_private(path: Path, pem: bytes) -> None:
+    """Create a private key file with mode 0600 from the start (no world-readable window)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(pem)
-    return public_info(key.public_key())
+
+
+def load_private(path: Path) -> OKPKey:
+    """Read a PEM private key, refusing anything but Ed25519."""
+    key = OKPKey.import_key(path.read_bytes())
+    if key.as_dict(private=False).get("crv") != "Ed25519" or not key.is_private:
+        raise ValueError(f"{path} does not hold an Ed25519 private key")
+    return key
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Replace a JSON file atomically (readers see the old or the new file, never half)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)
+
+
+@dataclass(frozen=True)
+class RingEntry:
+    """One key of the ring."""
+
+    kid: str
+    x: str
+    created: str
+    not_after: str | None
+
+
+class KeyRing:
+    """The keys of one partner, read from and written to its key directory."""
+
+    def __init__(self, directory: Path, active: str, entries: list[RingEntry]) -> None:
+        self.directory = directory
+        self.active = active
+        self.entries = entries
+
+    # --- files -------------------------------------------------------------------------------
+
+    @staticmethod
+    def path_for(data_dir: Path) -> Path:
+        """Where a partner's ring file lives."""
+        return data_dir / "keys" / RING_NAME
+
+    @classmethod
+    def ensure(cls, data_dir: Path, clock: Clock = utc_now) -> KeyRing:
+        """Load the ring, creating the directory and a first key if there is none."""
+        directory = data_dir / "keys"
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o700)
+        if (directory / RING_NAME).exists():
+            return cls.load(directory / RING_NAME)
+        ring = cls(directory, "", [])
+        ring._add_key(clock())
+        ring.save()
+        return ring
+
+    @classmethod
+    def load(cls, ring_file: Path) -> KeyRing:
+        """Read a ring file."""
+        data = json.loads(ring_file.read_text())
+        entries = [
+            RingEntry(e["kid"], e["x"], e["created"], e.get("not_after")) for e in data["keys"]
+        ]
+        if data["active"] not in {e.kid for e in entries}:
+            raise ValueError(f"{ring_file}: active key {data['active']} is not in the ring")
+        return cls(ring_file.parent, data["active"], entries)
+
+    def save(self) -> None:
+        """Write the ring file atomically."""
+        write_json_atomic(
+            self.directory / RING_NAME,
+            {"active": self.active, "keys": [e.__dict__ for e in self.entries]},
+        )
+
+    def _pem_path(self, kid: str) -> Path:
+        return self.directory / f"ed25519-{kid}.pem"
+
+    def _add_key(self, now: datetime, activate: bool = True) -> str:
+        key, pem = generate_key()
+        info = public_info(key)
+        write_private(self._pem_path(info.kid), pem)
+        self.entries.append(RingEntry(info.kid, info.x, iso(now), None))
+        if activate:
+            self.active = info.kid
+        return info.kid
+
+    # --- use ---------------------------------------------------------------------------------
+
+    def private(self, kid: str | None = None) -> OKPKey:
+        """A private key of the ring (the active one by default)."""
+        return load_private(self._pem_path(kid or self.active))
+
+    def published(self, now: datetime) -> list[PublicKeyInfo]:
+        """Public keys still inside their validity: the active key and any in its overlap."""
+        return [
+            PublicKeyInfo(e.kid, e.x, e.not_after)
+            for e in self.entries
+            if e.not_after is None or datetime.fromisoformat(e.not_after) > now
+        ]
+
+    def rotate(
+        self, overlap: timedelta, clock: Clock = utc_now, activate: bool = True
+    ) -> tuple[str, str]:
+        """Add a new key; the current one retires after `overlap`. Returns (old, new) kids.
+
+        With `activate=False` the new key is only published: call `activate` once the trust
+        list carries it, so no peer ever sees a token signed by a key it does not know yet.
+        """
+        now = clock()
+        old = self.active
+        for e in list(self.entries):
+            if e.not_after is not None and datetime.fromisoformat(e.not_after) <= now:
+                self._pem_path(e.kid).unlink(missing_ok=True)
+                self.entries.remove(e)
+        self.entries = [
+            RingEntry(e.kid, e.x, e.created, iso(now + overlap)) if e.kid == old else e
+            for e in self.entries
+        ]
+        new = self._add_key(now, activate)
+        self.save()
+        return old, new
+
+    def activate(self, kid: str) -> None:
+        """Sign with `kid` from now on."""
+        if kid not in {e.kid for e in self.entries}:
+            raise ValueError(f"key {kid} is not in the ring")
+        self.active = kid
+        self.save()
+
+
+class Signer(Protocol):
+    """Signs with the partner's active key (port: a key file today, an HSM or KMS later)."""
+
+    def active_key(self) -> tuple[str, OKPKey]:
+        """The kid and private key to sign with now."""
+        ...
+
+
+class KeyFileSigner:
+    """The key-file adapter: follows the ring file, so a rotation applies without a restart."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._ring = FileBacked(KeyRing.path_for(data_dir), KeyRing.load)
+        self._cache: tuple[str, OKPKey] | None = None
+
+    def active_key(self) -> tuple[str, OKPKey]:
+        """The kid and private key to sign with now."""
+        ring = self._ring.get()
+        if self._cache is None or self._cache[0] != ring.active:
+            self._cache = (ring.active, ring.private())
+        return self._cache
+
+    def ring(self) -> KeyRing:
+        """The current ring (for publishing the JWKS)."""
+        return self._ring.get()

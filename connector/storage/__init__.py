@@ -1,6 +1,15 @@
 """Storage: the sqlmodel engine chosen by settings, request-scoped sessions, and migrations."""
 
+from sqlmodel import Session
+
 from connector.storage.engine import make_engine, session_scope
 from connector.storage.migrate import current_revision, head_revision, upgrade
 
-__all__ = ["current_revision", "head_revision", "make_engine", "session_scope", "upgrade"]
+__all__ = [
+    "Session",
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "session_scope",
+    "upgrade",
+]

@@ -38,3 +38,45 @@ class DatasetRecord(SQLModel, table=True):
     content_sha256: str = Field(default="", max_length=64)
     registered_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class UserAccount(SQLModel, table=True):
+    """A local person who uses this connector, with exactly one role."""
+
+    __tablename__ = "user_account"
+
+    # Random and meaningless, so it can travel to other connectors as a pseudonym.
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=120, unique=True)
+    role: str = Field(max_length=20)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of a user. Only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: str = Field(primary_key=True, max_length=40)
+    user_id: str = Field(foreign_key="user_account.id", index=True, max_length=40)
+    token_sha256: str = Field(max_length=64, unique=True)
+    label: str = Field(default="", max_length=120)
+    created_at: datetime = _ts(default_factory=utcnow)
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class SeenAssertion(SQLModel, table=True):
+    """A connector-to-connector token already accepted: refused if it comes again.
+
+    Kept until the token expires (plus the clock-skew allowance), then pruned.
+    """
+
+    __tablename__ = "seen_assertion"
+
+    issuer: str = Field(primary_key=True, max_length=120)
+    jti: str = Field(primary_key=True, max_length=120)
+    expires_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )

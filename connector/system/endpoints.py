@@ -9,9 +9,12 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from connector.errors import Problem, ServiceUnavailable
+from connector.identity.auth import PUBLIC, identity
+from connector.identity.trustlist import TrustListInvalid
 from connector.storage import current_revision, head_revision
 
-router = APIRouter(tags=["system"])
+# Probes answer anyone: orchestrators do not hold tokens.
+router = APIRouter(tags=["system"], dependencies=[PUBLIC])
 
 
 class Health(BaseModel):
@@ -30,6 +33,8 @@ class Ready(BaseModel):
     schema_revision: str
     policy_engine: str
     policy_revision: str
+    participant_id: str
+    trust_list_revision: int
 
 
 @router.get("/health", response_model=Health)
@@ -42,7 +47,7 @@ def health(request: Request) -> Health:
 
 @router.get("/ready", response_model=Ready, responses={503: {"model": Problem}})
 def ready(request: Request) -> Ready:
-    """Readiness: the database answers at the current schema and the policy engine is loaded."""
+    """Readiness: database at the current schema, policy engine loaded, trust list verified."""
     state = request.app.state
     try:
         with state.engine.connect() as conn:
@@ -54,7 +59,21 @@ def ready(request: Request) -> Ready:
         raise ServiceUnavailable(f"database schema at {revision}, expected {head_revision()}")
     if not state.pdp.ready():
         raise ServiceUnavailable("policy engine loaded but its probe evaluation failed")
+    ctx = identity(request)
+    try:
+        me = ctx.own_member()
+        revision_tl = ctx.trust.current().space.revision
+    except TrustListInvalid as exc:
+        raise ServiceUnavailable(f"trust list not usable: {exc}") from exc
+    kid, _key = ctx.signer.active_key()
+    if kid not in {k.kid for k in me.keys}:
+        raise ServiceUnavailable(
+            f"this connector's signing key {kid} is not on the trust list; other members "
+            "would refuse its calls (run `gemello init` or `gemello keys rotate`)"
+        )
     return Ready(
+        participant_id=me.participant_id,
+        trust_list_revision=revision_tl,
         database=state.engine.dialect.name,
         schema_revision=revision,
         policy_engine=state.settings.pdp_backend,

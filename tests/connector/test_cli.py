@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import stat
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+
+from connector.identity.trustlist import load_anchor, load_trust_list, verify
 
 
 def gemello(
@@ -23,7 +25,7 @@ def gemello(
 def test_help_lists_the_commands() -> None:
     result = gemello("--help")
     assert result.returncode == 0
-    for word in ("init", "connector", "demo", "bench"):
+    for word in ("init", "connector", "demo", "bench", "dataspace", "keys", "user", "token"):
         assert word in result.stdout
 
 
@@ -54,17 +56,25 @@ def test_serve_an_unknown_partner_exits_2(home: Path) -> None:
     assert "no config for partner 'acme'" in result.stderr
 
 
-def test_init_creates_keys_tables_and_the_dataspace_file(home: Path) -> None:
+def test_init_creates_keys_tables_and_the_signed_trust_list(home: Path) -> None:
     result = gemello("init", "--partner", "unibo", "--partner", "fbk", home=home)
     assert result.returncode == 0, result.stderr
-    key = home / "var" / "unibo" / "keys" / "signing-ed25519.pem"
+    keys = home / "var" / "unibo" / "keys"
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    ring = json.loads((keys / "keyring.json").read_text())
+    key = keys / f"ed25519-{ring['active']}.pem"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    authority_key = home / "var" / "comune" / "keys" / "authority-ed25519.pem"
+    assert stat.S_IMODE(authority_key.stat().st_mode) == 0o600
     assert (home / "var" / "fbk" / "tables" / "trips.parquet").is_file()
-    space = tomllib.loads((home / "var" / "dataspace.toml").read_text())
-    members = {m["id"]: m for m in space["members"]}
-    assert members["unibo"]["public_keys"][0]["kty"] == "OKP"
-    assert members["comune"]["public_keys"] == []  # not initialised here
-    # a second run reuses the keys
+    space = load_trust_list(home / "var" / "dataspace.toml")
+    verify(space, load_anchor(home / "var" / "trust-anchor.json"))
+    members = {m.id: m for m in space.members}
+    assert [k.kid for k in members["unibo"].keys] == [ring["active"]]
+    assert members["unibo"].participant_id == "urn:gemello:bologna:unibo"
+    assert members["comune"].keys == []  # not initialised here
+    # a second run reuses the keys and leaves the signed list alone
     before = key.read_bytes()
     assert gemello("init", "--partner", "unibo", home=home).returncode == 0
     assert key.read_bytes() == before
+    assert load_trust_list(home / "var" / "dataspace.toml").revision == space.revision

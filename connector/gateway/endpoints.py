@@ -1,0 +1,91 @@
+"""Federation endpoints: ask every member connector, over signed requests, and merge."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+import httpx
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field, ValidationError
+
+from connector.datasets.schemas import DatasetPage
+from connector.gateway.peers import PeerClient
+from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
+from connector.identity.schemas import Principal, Role
+from connector.identity.trustlist import Member
+
+router = APIRouter(
+    prefix="/federation",
+    tags=["federation"],
+    dependencies=[access(Role.researcher, Role.steward, Role.admin, Role.auditor)],
+    responses=AUTH_RESPONSES,
+)
+
+PEER_TIMEOUT_S = 10.0
+
+
+class MemberDatasets(BaseModel):
+    """One member's answer (or why there is none)."""
+
+    partner: str
+    participant_id: str
+    legal_name: str
+    connector_url: str
+    status: Literal["ok", "refused", "unreachable", "invalid"]
+    detail: str | None = Field(default=None, description="why the status is not ok")
+    page: DatasetPage | None = None
+
+
+class FederatedDatasets(BaseModel):
+    """Datasets across the dataspace, asked with one signed request per member."""
+
+    members: list[MemberDatasets]
+    datasets: int
+    total_rows: int
+
+
+def peer_client(request: Request) -> PeerClient:
+    """The app's client for signed calls to other members."""
+    client: PeerClient = request.app.state.peers
+    return client
+
+
+async def _ask(peers: PeerClient, member: Member, principal: Principal) -> MemberDatasets:
+    base = MemberDatasets(
+        partner=member.id,
+        participant_id=member.participant_id,
+        legal_name=member.legal_name,
+        connector_url=member.connector_url,
+        status="ok",
+    )
+    try:
+        resp = await peers.request("GET", member, "/datasets", principal, timeout=PEER_TIMEOUT_S)
+    except httpx.TransportError as exc:
+        return base.model_copy(update={"status": "unreachable", "detail": type(exc).__name__})
+    if resp.status_code != 200:
+        try:
+            detail = str(resp.json().get("detail"))
+        except ValueError:
+            detail = resp.text[:200]
+        return base.model_copy(
+            update={"status": "refused", "detail": f"{resp.status_code}: {detail}"}
+        )
+    try:
+        page = DatasetPage.model_validate_json(resp.content)
+    except ValidationError as exc:
+        return base.model_copy(update={"status": "invalid", "detail": str(exc)[:200]})
+    return base.model_copy(update={"page": page})
+
+
+@router.get("/datasets", response_model=FederatedDatasets)
+async def federated_datasets(request: Request, principal: PrincipalDep) -> FederatedDatasets:
+    """List the datasets of every member, asking each connector with a signed request."""
+    peers = peer_client(request)
+    answers = await asyncio.gather(*(_ask(peers, m, principal) for m in peers.members()))
+    pages = [a.page for a in answers if a.page is not None]
+    return FederatedDatasets(
+        members=list(answers),
+        datasets=sum(len(p.datasets) for p in pages),
+        total_rows=sum(p.total_rows for p in pages),
+    )

@@ -1,0 +1,179 @@
+"""Authentication and per-router access rules.
+
+Every request with a bearer token becomes a `Principal`: a local user (API token `gmo_...`) or
+another connector (a signed JWT, see `assertions`). Each router declares who may call it, once:
+
+    router = APIRouter(dependencies=[access(Role.steward, Role.admin)])
+    router = APIRouter(dependencies=[access(Role.researcher, ..., peers=True)])
+    router = APIRouter(dependencies=[PUBLIC])
+
+A test walks the app's routes and fails if any route lacks exactly one such declaration.
+Refusals are 401 (who are you?) or 403 (not you / not this), logged on `gemello.security` with
+their reason code.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.params import Depends as DependsParam
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
+
+from connector.errors import Forbidden, GemelloError, Problem, Unauthenticated
+from connector.identity.assertions import AssertionVerifier, ReplayStore
+from connector.identity.keys import Clock, KeyFileSigner
+from connector.identity.schemas import Principal, Role
+from connector.identity.service import TOKEN_PREFIX, authenticate_token
+from connector.identity.trustlist import Member, TrustListInvalid, TrustStore
+from connector.settings import Settings
+from connector.storage import session_scope
+
+security_log = logging.getLogger("gemello.security")
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A user's API token (`gmo_...`), or a connector's signed JWT (RFC 7523 style).",
+)
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "missing or invalid credentials"},
+    403: {"model": Problem, "description": "authenticated, but not allowed here"},
+}
+
+
+@dataclass
+class IdentityContext:
+    """What authentication needs at request time; built once per app in the lifespan."""
+
+    settings: Settings
+    engine: Engine
+    trust: TrustStore
+    signer: KeyFileSigner
+    verifier: AssertionVerifier
+    replay: ReplayStore
+    clock: Clock
+
+    def own_member(self) -> Member:
+        """This connector's entry on the verified trust list."""
+        member = self.trust.current().by_handle.get(self.settings.partner)
+        if member is None:
+            raise TrustListInvalid(f"'{self.settings.partner}' is not on the trust list")
+        return member
+
+
+def identity(request: Request) -> IdentityContext:
+    """The app's identity context."""
+    ctx: IdentityContext = request.app.state.identity
+    return ctx
+
+
+def _authenticate(ctx: IdentityContext, token: str) -> Principal:
+    if token.startswith(TOKEN_PREFIX):
+        try:
+            me = ctx.own_member()
+        except TrustListInvalid as exc:
+            raise Forbidden(f"the trust list is not valid: {exc}", "trust_list_invalid") from exc
+        with session_scope(ctx.engine) as session:
+            return authenticate_token(session, token, me.participant_id, me.id)
+    if token.count(".") == 2:
+        peer = ctx.verifier.verify(token)
+        ctx.replay.remember(peer)
+        return Principal(
+            kind="connector",
+            organisation=peer.issuer,
+            partner=peer.partner,
+            subject=peer.actor.sub,
+            role=peer.actor.role,
+            credential=peer.jti,
+        )
+    raise Unauthenticated(
+        "the bearer token is neither an API token nor a signed connector JWT", "token_malformed"
+    )
+
+
+def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller, or 401/403 problem+json with a reason the audit log can keep."""
+    ctx = identity(request)
+    try:
+        if credentials is None:
+            raise Unauthenticated(
+                "no bearer token: send 'Authorization: Bearer <token>'", "no_token"
+            )
+        principal = _authenticate(ctx, credentials.credentials)
+    except (Unauthenticated, Forbidden) as exc:
+        _log_refusal(request, exc)
+        raise
+    request.state.principal = principal
+    return principal
+
+
+def _log_refusal(request: Request, exc: GemelloError) -> None:
+    client = request.client.host if request.client else "-"
+    security_log.warning(
+        "refused %s %s from %s: %s (%s)",
+        request.method,
+        request.url.path,
+        client,
+        exc.extensions.get("reason"),
+        exc.detail,
+        extra={"reason": exc.extensions.get("reason"), "status": exc.status},
+    )
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+class Access:
+    """A router's access rule: which local roles, and whether other connectors, may call it."""
+
+    def __init__(self, *roles: Role, peers: bool = False) -> None:
+        if not roles and not peers:
+            raise ValueError("an access rule must admit someone; use PUBLIC for open routes")
+        self.roles = frozenset(roles)
+        self.peers = peers
+
+    def __call__(self, request: Request, principal: PrincipalDep) -> Principal:
+        """Admit or refuse (403) the authenticated caller."""
+        if principal.kind == "connector":
+            if not self.peers:
+                exc = Forbidden(
+                    "this endpoint serves local users only; connectors may not call it",
+                    "peer_not_allowed",
+                )
+                _log_refusal(request, exc)
+                raise exc
+            return principal
+        if principal.role not in self.roles:
+            accepted = ", ".join(sorted(r.value for r in self.roles)) or "none (connectors only)"
+            exc = Forbidden(
+                f"role '{principal.role.value}' may not call this endpoint; accepted: {accepted}",
+                "role_not_allowed",
+            )
+            _log_refusal(request, exc)
+            raise exc
+        return principal
+
+    def __repr__(self) -> str:
+        roles = ",".join(sorted(r.value for r in self.roles))
+        return f"Access({roles}, peers={self.peers})"
+
+
+def access(*roles: Role, peers: bool = False) -> DependsParam:
+    """The dependency a router declares once."""
+    return Depends(Access(*roles, peers=peers))
+
+
+def public() -> None:
+    """Marker dependency: this router needs no credentials."""
+
+
+PUBLIC = Depends(public)
+
+ANY_LOCAL_ROLE = tuple(Role)

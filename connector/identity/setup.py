@@ -1,0 +1,152 @@
+"""Operator actions on identity: create keys and the signed trust list, change membership, rotate.
+
+These run from the CLI on the machine that holds the authority's key (in the local dataspace,
+the comune's data directory). Each change re-signs the list with the next revision; running
+connectors pick it up on their next request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from joserfc.jwk import OKPKey
+
+from connector.identity.keys import Clock, KeyRing, utc_now
+from connector.identity.trustlist import (
+    Member,
+    MemberKey,
+    TrustList,
+    TrustListInvalid,
+    ensure_authority_key,
+    load_trust_list,
+    sign,
+    template_path,
+    update_trust_list,
+    verify,
+    write_trust_list,
+)
+from connector.settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger("gemello.identity")
+
+
+def _authority(home: Path, handle: str) -> tuple[Settings, OKPKey]:
+    settings = load_settings(handle, home)
+    return settings, ensure_authority_key(settings.resolved_data_dir, settings.trust_anchor_path)
+
+
+def _keys_of(ring: KeyRing, clock: Clock) -> list[MemberKey]:
+    return [MemberKey.of(info) for info in ring.published(clock())]
+
+
+def establish_trust(home: Path, partners: Sequence[Settings], clock: Clock = utc_now) -> TrustList:
+    """Keys for each partner, the authority key, and a signed trust list listing their keys.
+
+    Keeps the membership of an existing list that verifies (so `init` never undoes a
+    `remove-member`); starts from `deploy/dataspace.toml` otherwise. Re-signs only on change.
+    """
+    template = load_trust_list(template_path(home))
+    authority, key = _authority(home, template.authority)
+    path = authority.trust_list_path
+    current: TrustList | None = None
+    if path.exists():
+        try:
+            current = load_trust_list(path)
+            verify(current, key)
+        except (ConfigError, TrustListInvalid) as exc:
+            log.warning(
+                "%s does not verify (%s); rebuilding it from %s", path, exc, template_path(home)
+            )
+            current = None
+    space = (current or template).model_copy(deep=True)
+    changed = current is None
+    for settings in partners:
+        ring = KeyRing.ensure(settings.resolved_data_dir, clock)
+        member = next((m for m in space.members if m.id == settings.partner), None)
+        if member is None:
+            log.warning(
+                "%s is not on the trust list; its connector will be refused", settings.partner
+            )
+            continue
+        keys = _keys_of(ring, clock)
+        if member.keys != keys:
+            member.keys = keys
+            changed = True
+    if not changed:
+        assert current is not None
+        return current
+    signed = sign(space, key, clock)
+    write_trust_list(signed, path)
+    return signed
+
+
+def change_trust_list(
+    home: Path, change: Callable[[TrustList], None], clock: Clock = utc_now
+) -> TrustList:
+    """Apply one change to the signed list, as the authority."""
+    template = load_trust_list(template_path(home))
+    authority, key = _authority(home, template.authority)
+    if not authority.trust_list_path.exists():
+        raise ConfigError(f"no trust list at {authority.trust_list_path}; run `gemello init` first")
+    return update_trust_list(authority.trust_list_path, key, change, clock)
+
+
+def add_member(home: Path, member: Member, clock: Clock = utc_now) -> TrustList:
+    """Add a member (with at least one key) to the trust list."""
+    if not member.keys:
+        raise ConfigError(f"member '{member.id}' needs at least one public key")
+
+    def change(space: TrustList) -> None:
+        if any(
+            m.id == member.id or m.participant_id == member.participant_id for m in space.members
+        ):
+            raise ConfigError(f"'{member.id}' ({member.participant_id}) is already a member")
+        space.members.append(member)
+
+    return change_trust_list(home, change, clock)
+
+
+def remove_member(home: Path, handle: str, clock: Clock = utc_now) -> TrustList:
+    """Remove a member; every connector refuses it from its next request on."""
+
+    def change(space: TrustList) -> None:
+        space.member(handle)  # ConfigError if absent
+        if handle == space.authority:
+            raise ConfigError(f"'{handle}' is the dataspace authority and cannot be removed")
+        space.members = [m for m in space.members if m.id != handle]
+
+    return change_trust_list(home, change, clock)
+
+
+def set_member_urls(home: Path, urls: dict[str, str], clock: Clock = utc_now) -> TrustList:
+    """Point members at new connector URLs (the demo's loopback ports); no-op if unchanged."""
+    template = load_trust_list(template_path(home))
+    authority, _key = _authority(home, template.authority)
+    current = load_trust_list(authority.trust_list_path)
+    if all(current.member(h).connector_url == u for h, u in urls.items()):
+        return current
+
+    def change(space: TrustList) -> None:
+        for handle, url in urls.items():
+            space.member(handle).connector_url = url
+
+    return change_trust_list(home, change, clock)
+
+
+def rotate_keys(
+    home: Path, partner: Settings, overlap: timedelta, clock: Clock = utc_now
+) -> tuple[str, str, TrustList]:
+    """New active key for a partner; both keys on the trust list until the overlap ends."""
+    ring = KeyRing.ensure(partner.resolved_data_dir, clock)
+    # Publish first, sign with the new key second: peers know it before they see it.
+    old, new = ring.rotate(overlap, clock, activate=False)
+
+    def change(space: TrustList) -> None:
+        space.member(partner.partner).keys = _keys_of(ring, clock)
+
+    signed = change_trust_list(home, change, clock)
+    ring.activate(new)
+    return old, new, signed
