@@ -22,7 +22,12 @@ from rich.console import Console
 from rich.progress import Progress
 
 from connector.datasets.service import sync_register
-from connector.demo import start_connector, stop, wait_ready
+from connector.demo import demo_token, free_port, start_connector, stop, wait_ready
+from connector.identity.assertions import Actor, AssertionVerifier, ReplayStore, make_assertion
+from connector.identity.keys import KeyFileSigner
+from connector.identity.schemas import Role
+from connector.identity.setup import establish_trust
+from connector.identity.trustlist import TrustStore
 from connector.partnerdata.prepare import TableEntry, prepare_partner_data
 from connector.settings import Settings, load_settings, source_root
 from connector.storage import make_engine, pgcluster, session_scope, upgrade
@@ -50,7 +55,16 @@ def _time(fn: Callable[[], object], repeat: int) -> list[float]:
 
 def _home(tmp: Path) -> Path:
     shutil.copytree(source_root() / "deploy", tmp / "deploy")
+    establish_trust(tmp, [load_settings(p, tmp) for p in PARTNERS])
     return tmp
+
+
+def _peer_tokens(home: Path, audience_partner: str, n: int) -> list[str]:
+    """n distinct tokens from cineca to a partner (each jti is used once)."""
+    signer = KeyFileSigner(load_settings("cineca", home).resolved_data_dir)
+    actor = Actor(sub="usr_bench", role=Role.researcher)
+    aud = f"urn:gemello:bologna:{audience_partner}"
+    return [make_assertion(signer, "urn:gemello:bologna:cineca", aud, actor) for _ in range(n)]
 
 
 def bench_prepare(tmp: Path, repeat: int) -> list[tuple[str, str, str]]:
@@ -76,22 +90,82 @@ def bench_connector(tmp: Path, repeat: int) -> tuple[list[float], dict[str, list
     home = _home(tmp / "serve")
     s = load_settings("comune", home)
     prepare_partner_data("comune", s.resolved_data_dir, s.bologna_dir, s.synthetic_seed)
+    token, _ = demo_token(s)
+    user = {"Authorization": f"Bearer {token}"}
+    peer_tokens = iter(_peer_tokens(home, "comune", 201))
     starts: list[float] = []
-    latencies: dict[str, list[float]] = {"/health": [], "/ready": [], "/datasets": []}
+    latencies: dict[str, list[float]] = {
+        "/health": [],
+        "/ready": [],
+        "/datasets (user token)": [],
+        "/identity/whoami (signed peer JWT)": [],
+    }
+
+    def peer_call(client: httpx.Client) -> None:
+        peer = {"Authorization": f"Bearer {next(peer_tokens)}"}
+        client.get("/identity/whoami", headers=peer).raise_for_status()
+
     for i in range(max(3, repeat // 2)):
         t0 = time.perf_counter()
-        conn = start_connector(s, home, tmp)
+        conn = start_connector(s, home, tmp, f"http://127.0.0.1:{free_port()}")
         try:
             with httpx.Client(base_url=conn.url, timeout=5) as client:
                 wait_ready(conn, client, timeout=60, poll=0.02)
                 starts.append(time.perf_counter() - t0)
                 if i == 0:
-                    for path, samples in latencies.items():
-                        client.get(path)  # warm
-                        samples.extend(_time(partial(client.get, path), 200))
+                    calls: dict[str, Callable[[], object]] = {
+                        "/health": partial(client.get, "/health"),
+                        "/ready": partial(client.get, "/ready"),
+                        "/datasets (user token)": partial(client.get, "/datasets", headers=user),
+                        "/identity/whoami (signed peer JWT)": partial(peer_call, client),
+                    }
+                    for path, call in calls.items():
+                        call()  # warm
+                        latencies[path].extend(_time(call, 200))
         finally:
             stop([conn])
     return starts, latencies
+
+
+def bench_tokens(tmp: Path) -> dict[str, str]:
+    """Connector-token costs in process: sign, verify, and verify + replay-store insert."""
+    home = _home(tmp / "tokens")
+    n = 2000
+    tokens = _peer_tokens(home, "unibo", n)
+    signer = KeyFileSigner(load_settings("cineca", home).resolved_data_dir)
+    actor = Actor(sub="usr_bench", role=Role.researcher)
+    sign = _time(
+        lambda: make_assertion(
+            signer, "urn:gemello:bologna:cineca", "urn:gemello:bologna:unibo", actor
+        ),
+        n,
+    )
+    unibo = load_settings("unibo", home)
+    verifier = AssertionVerifier(
+        TrustStore(unibo.trust_list_path, unibo.trust_anchor_path), "unibo"
+    )
+    verifier.verify(tokens[0])  # load and verify the trust list once
+    verified = []
+    verify = []
+    for t in tokens:
+        t0 = time.perf_counter()
+        verified.append(verifier.verify(t))
+        verify.append(time.perf_counter() - t0)
+    engine = make_engine(f"sqlite:///{tmp / 'replay.db'}")
+    upgrade(engine)
+    store = ReplayStore(engine)
+    remember = []
+    for a in verified:
+        t0 = time.perf_counter()
+        store.remember(a)
+        remember.append(time.perf_counter() - t0)
+    engine.dispose()
+    return {
+        "sign (authlib, Ed25519)": _median_ms(sign),
+        "verify (trust-list key lookup, signature, claims)": _median_ms(verify),
+        "verify p95": _p95_ms(verify),
+        "replay-store insert (SQLite WAL, own commit)": _median_ms(remember),
+    }
 
 
 def _entries(n: int) -> list[TableEntry]:
@@ -174,7 +248,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         Progress(console=console, transient=True) as progress,
     ):
         tmp = Path(tmp_s)
-        task = progress.add_task("preparing partner data", total=4)
+        task = progress.add_task("preparing partner data", total=5)
         prep = bench_prepare(tmp, repeat)
         progress.update(task, advance=1, description="starting connectors")
         starts, latencies = bench_connector(tmp, repeat)
@@ -182,6 +256,8 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         storage = bench_storage(tmp, repeat)
         progress.update(task, advance=1, description="policy decisions")
         decide_ms, build_ms = bench_pdp(repeat)
+        progress.update(task, advance=1, description="connector tokens")
+        tokens = bench_tokens(tmp)
         progress.update(task, advance=1)
     lines = [
         "# Benchmarks",
@@ -219,6 +295,14 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         "",
         f"One decision on the baseline bundle: median {decide_ms} ms (2,000 decisions). "
         f"Compiling the bundle: median {build_ms} ms.",
+        "",
+        "## Connector-to-connector tokens (in process, 2,000 distinct tokens)",
+        "",
+        "Target (issue 3): verifying a request token well under 1 ms median, ideally <= 0.3 ms.",
+        "",
+        "| step | median, ms |",
+        "|---|---:|",
+        *[f"| {k} | {v} |" for k, v in tokens.items()],
         "",
     ]
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from rich.table import Table
 from connector.settings import Settings, default_home
 
 READY_TIMEOUT_S = 90.0
+DEMO_USER = "demo-researcher"
 
 
 @dataclass
@@ -48,9 +49,28 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def start_connector(settings: Settings, home: Path, log_dir: Path) -> RunningConnector:
-    """Spawn `gemello connector serve` for one partner on a free loopback port."""
-    port = free_port(settings.host)
+def port_is_free(host: str, port: int) -> bool:
+    """True if nothing listens on host:port right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def choose_ports(settings: list[Settings]) -> dict[str, str]:
+    """Each partner's configured port if free, another free port otherwise: partner -> URL."""
+    urls = {}
+    for s in settings:
+        port = s.port if s.port and port_is_free(s.host, s.port) else free_port(s.host)
+        urls[s.partner] = f"http://{s.host}:{port}"
+    return urls
+
+
+def start_connector(settings: Settings, home: Path, log_dir: Path, url: str) -> RunningConnector:
+    """Spawn `gemello connector serve` for one partner, listening at `url`."""
+    port = int(url.rsplit(":", 1)[1])
     log_path = log_dir / f"{settings.partner}.log"
     log_file = log_path.open("wb")
     cmd = [
@@ -76,7 +96,7 @@ def start_connector(settings: Settings, home: Path, log_dir: Path) -> RunningCon
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
-    return RunningConnector(settings, f"http://{settings.host}:{port}", proc, log_path, log_file)
+    return RunningConnector(settings, url, proc, log_path, log_file)
 
 
 def wait_ready(
@@ -118,13 +138,21 @@ def stop(conns: list[RunningConnector], grace: float = 10.0) -> None:
 
 @contextmanager
 def federation(home: Path, settings: list[Settings]) -> Iterator[list[RunningConnector]]:
-    """Start the connectors, wait for all to be ready, and always stop them on the way out."""
+    """Start the connectors, wait for all to be ready, and always stop them on the way out.
+
+    The trust list is what members use to find each other, so the URLs actually used are
+    written (and re-signed by the authority) into it before any connector starts.
+    """
+    from connector.identity.setup import set_member_urls
+
     log_dir = home / "var" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
+    urls = choose_ports(settings)
+    set_member_urls(home, urls)
     conns: list[RunningConnector] = []
     try:
         for s in settings:
-            conns.append(start_connector(s, home, log_dir))
+            conns.append(start_connector(s, home, log_dir, urls[s.partner]))
         with httpx.Client() as client:
             for c in conns:
                 wait_ready(c, client, READY_TIMEOUT_S)
@@ -133,26 +161,71 @@ def federation(home: Path, settings: list[Settings]) -> Iterator[list[RunningCon
         stop(conns)
 
 
-def _summary(conns: list[RunningConnector], client: httpx.Client) -> Table:
+def _summary(home_url: str, token: str, client: httpx.Client) -> tuple[Table, bool]:
+    """Ask the home connector for the federation's datasets; it asks each member, signed."""
+    resp = client.get(
+        f"{home_url}/federation/datasets",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    fed = resp.raise_for_status().json()
     table = Table(title="Gemello — Bologna data space (local federation)")
     table.add_column("partner")
     table.add_column("organisation")
     table.add_column("URL", no_wrap=True)
+    table.add_column("signed call")
     table.add_column("datasets", justify="right")
     table.add_column("rows", justify="right")
     table.add_column("synthetic (generated) datasets")
-    for c in conns:
-        page = client.get(f"{c.url}/datasets", timeout=10).raise_for_status().json()
+    all_ok = True
+    for m in fed["members"]:
+        page = m["page"] or {"datasets": [], "total_rows": 0}
         synthetic = [d["id"] for d in page["datasets"] if d["synthetic"]]
+        ok = m["status"] == "ok"
+        all_ok &= ok
         table.add_row(
-            c.settings.partner,
-            c.settings.legal_name,
-            c.url,
+            m["partner"],
+            m["legal_name"],
+            m["connector_url"],
+            "[green]✓ accepted[/]" if ok else f"[red]{m['status']}: {m['detail']}[/]",
             str(len(page["datasets"])),
             f"{page['total_rows']:,}",
             ", ".join(synthetic) or "—",
         )
-    return table
+    return table, all_ok
+
+
+def demo_token(settings: Settings) -> tuple[str, str]:
+    """A fresh API token for the demo researcher on the home connector: (token, token id)."""
+    from connector.errors import Conflict
+    from connector.identity import service as users
+    from connector.identity.schemas import Role
+    from connector.storage import make_engine, session_scope, upgrade
+
+    engine = make_engine(settings.db_url)
+    try:
+        upgrade(engine)
+        with session_scope(engine) as session:
+            try:
+                issued = users.add_user(session, DEMO_USER, Role.researcher, "demo run")
+            except Conflict:
+                issued = users.issue_token(session, DEMO_USER, "demo run")
+    finally:
+        engine.dispose()
+    return issued.token, issued.token_id
+
+
+def revoke_demo_token(settings: Settings, token_id: str) -> None:
+    """The demo's token is only good for one run."""
+    from connector.identity import service as users
+    from connector.storage import make_engine, session_scope
+
+    engine = make_engine(settings.db_url)
+    try:
+        with session_scope(engine) as session:
+            users.revoke_token(session, token_id)
+    finally:
+        engine.dispose()
 
 
 def _raise_interrupt(_sig: int, _frame: FrameType | None) -> None:
@@ -167,11 +240,21 @@ def run_demo(
 
     home = (home or default_home()).resolve()
     settings = init_dataspace(home)
+    gateway = settings[0]  # the comune's connector answers the researcher
+    token, token_id = demo_token(gateway)
     # A SIGTERM to the demo must clean up like Ctrl-C does.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         with federation(home, settings) as conns, httpx.Client() as client:
-            console.print(_summary(conns, client))
+            table, all_ok = _summary(conns[0].url, token, client)
+            console.print(table)
+            console.print(
+                f"{gateway.partner} asked every member over HTTP with a short-lived "
+                "Ed25519-signed token (RFC 7523); each checked it against the signed trust list."
+            )
+            if not all_ok:
+                console.print("[bold red]some members refused or did not answer[/]")
+                return 1
             bologna = settings[0].bologna_dir
             console.print(
                 "Real data: "
@@ -193,9 +276,10 @@ def run_demo(
                 return 1
     except KeyboardInterrupt:
         console.print("stopping connectors…")
-    except RuntimeError as exc:
+    except (RuntimeError, httpx.HTTPError) as exc:
         console.print(f"[bold red]demo failed:[/] {exc}")
         return 1
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        revoke_demo_token(gateway, token_id)
     return 0

@@ -28,6 +28,7 @@ def test_demo_runs_non_interactively_and_exits_0(home: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     for partner in PARTNERS:
         assert partner in result.stdout
+    assert result.stdout.count("✓ accepted") == len(PARTNERS)  # signed calls to every member
     assert "CC BY 4.0" in result.stdout
 
 
@@ -60,13 +61,13 @@ def test_keep_running_serves_real_http_and_stops_cleanly_on_sigterm(home: Path) 
         assert set(urls) == PARTNERS
         with httpx.Client(timeout=10) as client:
             for partner, url in urls.items():
+                assert client.get(f"{url}/health").json()["partner"] == partner
                 assert client.get(f"{url}/ready").status_code == 200
-                page = client.get(f"{url}/datasets").json()
-                assert page["partner"] == partner
-                assert page["datasets"]
-                bad = client.get(f"{url}/datasets/NOT%20VALID")
-                assert bad.status_code == 422
-                assert bad.headers["content-type"] == "application/problem+json"
+                # every data endpoint wants credentials; the refusal is a problem document
+                anon = client.get(f"{url}/datasets")
+                assert anon.status_code == 401
+                assert anon.headers["content-type"] == "application/problem+json"
+                assert anon.json()["reason"] == "no_token"
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
