@@ -20,7 +20,7 @@ from connector.identity import endpoints as identity
 from connector.identity.assertions import AssertionVerifier, ReplayStore
 from connector.identity.auth import IdentityContext
 from connector.identity.keys import Clock, KeyFileSigner, KeyRing, utc_now
-from connector.identity.trustlist import TrustStore
+from connector.identity.trustlist import TrustListInvalid, TrustStore
 from connector.partnerdata.prepare import read_manifest
 from connector.settings import Settings
 from connector.storage import make_engine, session_scope, upgrade
@@ -64,6 +64,11 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
             clock=clock,
         )
         app.state.identity = ctx
+        try:
+            ctx.own_member()
+        except TrustListInvalid as exc:
+            # Not fatal: /ready says so, and the connector follows the file once it is fixed.
+            log.warning("%s: trust list not usable (%s); run `gemello init`", settings.partner, exc)
         entries = read_manifest(settings.resolved_data_dir)
         if not entries:
             log.warning(

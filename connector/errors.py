@@ -91,6 +91,8 @@ class Unauthenticated(GemelloError):
 
     def headers(self) -> Mapping[str, str]:
         """RFC 6750 challenge, so clients know a bearer token is expected."""
+        if self.reason == "no_token":  # RFC 6750 §3.1: no error code when nothing was sent
+            return {"WWW-Authenticate": 'Bearer realm="gemello"'}
         safe = self.detail.encode("ascii", "replace").decode().replace('"', "'")
         return {
             "WWW-Authenticate": f'Bearer realm="gemello", error="invalid_token", '

@@ -115,7 +115,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def _client_for(
+async def client_for(
     app: FastAPI, headers: dict[str, str] | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
@@ -135,12 +135,12 @@ def app(unibo_settings: Settings) -> FastAPI:
 @pytest.fixture
 async def client(app: FastAPI, user_tokens: dict[Role, str]) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the started app in process, as unibo's researcher."""
-    async for c in _client_for(app, bearer(user_tokens[Role.researcher])):
+    async for c in client_for(app, bearer(user_tokens[Role.researcher])):
         yield c
 
 
 @pytest.fixture
 async def anon_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client with no credentials."""
-    async for c in _client_for(app):
+    async for c in client_for(app):
         yield c

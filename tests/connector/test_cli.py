@@ -78,3 +78,111 @@ def test_init_creates_keys_tables_and_the_signed_trust_list(home: Path) -> None:
     assert gemello("init", "--partner", "unibo", home=home).returncode == 0
     assert key.read_bytes() == before
     assert load_trust_list(home / "var" / "dataspace.toml").revision == space.revision
+
+
+@pytest.fixture
+def inited(home: Path) -> Path:
+    """A home whose four partners have keys and a signed trust list (no tables)."""
+    from connector.identity.setup import establish_trust
+    from connector.settings import load_settings
+
+    establish_trust(home, [load_settings(p, home) for p in ("comune", "cineca", "unibo", "fbk")])
+    return home
+
+
+def test_user_add_prints_the_token_once_and_keeps_only_its_digest(inited: Path) -> None:
+    added = gemello(
+        "user", "add", "--partner", "unibo", "--role", "steward", "--name", "ada", home=inited
+    )
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip().splitlines()[-1]
+    assert token.startswith("gmo_")
+    listed = gemello("token", "list", "--partner", "unibo", home=inited)
+    assert listed.returncode == 0
+    assert "ada" in listed.stdout
+    assert token not in listed.stdout
+    token_id = next(w for w in listed.stdout.split() if w.startswith("tok_"))
+    db = (inited / "var" / "unibo" / "connector.db").read_bytes()
+    assert token.encode() not in db
+    revoked = gemello("token", "revoke", "--partner", "unibo", token_id, home=inited)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "revoked" in gemello("token", "list", "--partner", "unibo", home=inited).stdout
+    users = gemello("user", "list", "--partner", "unibo", home=inited)
+    assert "steward" in users.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "expect"),
+    [
+        (("--role", "king", "--name", "x"), 2, "king"),
+        (("--role", "admin", "--name", "has space"), 2, "name"),
+    ],
+)
+def test_user_add_rejects_bad_input(
+    inited: Path, args: tuple[str, ...], code: int, expect: str
+) -> None:
+    result = gemello("user", "add", "--partner", "unibo", *args, home=inited)
+    assert result.returncode == code
+    assert expect in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_duplicate_user_is_one_clear_line(inited: Path) -> None:
+    args = ("user", "add", "--partner", "fbk", "--role", "auditor", "--name", "eve")
+    assert gemello(*args, home=inited).returncode == 0
+    again = gemello(*args, home=inited)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
+def test_keys_rotate_publishes_both_keys(inited: Path) -> None:
+    result = gemello("keys", "rotate", "--partner", "cineca", "--overlap", "90", home=inited)
+    assert result.returncode == 0, result.stderr
+    listed = gemello("keys", "list", "--partner", "cineca", home=inited)
+    assert "active" in listed.stdout
+    assert "retiring" in listed.stdout
+    space = load_trust_list(inited / "var" / "dataspace.toml")
+    verify(space, load_anchor(inited / "var" / "trust-anchor.json"))
+    assert len(space.member("cineca").keys) == 2
+
+
+def test_dataspace_membership_changes_are_signed(inited: Path, tmp_path: Path) -> None:
+    from connector.identity.keys import generate_key
+
+    key, _pem = generate_key()
+    jwk = tmp_path / "arpae.jwk.json"
+    jwk.write_text(json.dumps({**key.as_dict(private=False), "kid": key.thumbprint()}))
+    added = gemello(
+        "dataspace",
+        "add-member",
+        "--id",
+        "arpae",
+        "--participant-id",
+        "urn:gemello:bologna:arpae",
+        "--name",
+        "ARPAE Emilia-Romagna",
+        "--url",
+        "https://gemello.arpae.example",
+        "--key",
+        str(jwk),
+        home=inited,
+    )
+    assert added.returncode == 0, added.stderr
+    shown = gemello("dataspace", "show", home=inited)
+    assert shown.returncode == 0
+    assert "arpae" in shown.stdout
+    assert "signature verified" in shown.stdout
+    assert gemello("dataspace", "remove-member", "--id", "arpae", home=inited).returncode == 0
+    no_authority = gemello("dataspace", "remove-member", "--id", "comune", home=inited)
+    assert no_authority.returncode == 2
+    assert "authority" in no_authority.stderr
+    # an edit by hand breaks the signature: show says so, and nobody re-signs it
+    path = inited / "var" / "dataspace.toml"
+    path.write_text(path.read_text().replace("8402", "9402"))
+    broken = gemello("dataspace", "show", home=inited)
+    assert broken.returncode == 1
+    assert "does not verify" in broken.stderr
+    refused = gemello("dataspace", "remove-member", "--id", "fbk", home=inited)
+    assert refused.returncode == 2
+    assert "refusing to re-sign" in refused.stderr

@@ -36,7 +36,7 @@ from connector.identity.trustlist import (
 )
 from connector.settings import Settings, load_settings
 from connector.storage import make_engine, upgrade
-from tests.conftest import _client_for, bearer
+from tests.conftest import bearer, client_for
 
 pytestmark = pytest.mark.anyio
 
@@ -92,14 +92,14 @@ async def test_clock_skew_within_the_allowance_is_accepted(
     caller = FakeClock()
     caller.now += timedelta(seconds=offset) - timedelta(seconds=60 if offset < 0 else 0)
     token = cineca_token(home, caller)
-    async for c in _client_for(create_app(unibo_settings)):
+    async for c in client_for(create_app(unibo_settings)):
         assert (await c.get("/identity/whoami", headers=bearer(token))).status_code == 200
 
 
 @pytest.fixture
 async def clocked(unibo_settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, FakeClock]]:
     clock = FakeClock()
-    async for c in _client_for(create_app(unibo_settings, clock=clock)):
+    async for c in client_for(create_app(unibo_settings, clock=clock)):
         yield c, clock
 
 
@@ -150,9 +150,9 @@ async def test_a_replay_is_refused_by_another_worker_sharing_the_database(
     home: Path, unibo_settings: Settings
 ) -> None:
     token = cineca_token(home)
-    async for first in _client_for(create_app(unibo_settings)):
+    async for first in client_for(create_app(unibo_settings)):
         assert (await first.get("/identity/whoami", headers=bearer(token))).status_code == 200
-    async for second in _client_for(create_app(unibo_settings)):
+    async for second in client_for(create_app(unibo_settings)):
         resp = await second.get("/identity/whoami", headers=bearer(token))
         assert resp.status_code == 401
         assert resp.json()["reason"] == "replayed"
