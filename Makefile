@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test bench lint clean help
+.PHONY: demo test bench lint clean help chromium
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -20,8 +20,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## set up and run the four-partner local federation
 	$(VENV)/bin/gemello demo
 
-test: $(STAMP)  ## set up and run the test suite
+test: $(STAMP) chromium  ## set up and run the test suite
 	$(PY) -m pytest
+
+# Browser tests use Debian's Chromium (Playwright's own browser download is not reachable here).
+# Installed when missing and we may (root with apt); otherwise those tests skip and say why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	    echo "could not install chromium: browser tests will skip"; \
+	  else echo "chromium not found and cannot be installed here: browser tests will skip"; fi; }
 
 bench: $(STAMP)  ## measure and write docs/benchmarks.md
 	$(VENV)/bin/gemello bench
