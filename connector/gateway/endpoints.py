@@ -51,6 +51,17 @@ def peer_client(request: Request) -> PeerClient:
     return client
 
 
+def _problem_detail(resp: httpx.Response) -> str:
+    """The `detail` of a problem document, or the start of whatever came back."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:200]
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        return str(body["detail"])
+    return resp.text[:200]
+
+
 async def _ask(peers: PeerClient, member: Member, principal: Principal) -> MemberDatasets:
     base = MemberDatasets(
         partner=member.id,
@@ -64,12 +75,8 @@ async def _ask(peers: PeerClient, member: Member, principal: Principal) -> Membe
     except httpx.TransportError as exc:
         return base.model_copy(update={"status": "unreachable", "detail": type(exc).__name__})
     if resp.status_code != 200:
-        try:
-            detail = str(resp.json().get("detail"))
-        except ValueError:
-            detail = resp.text[:200]
         return base.model_copy(
-            update={"status": "refused", "detail": f"{resp.status_code}: {detail}"}
+            update={"status": "refused", "detail": f"{resp.status_code}: {_problem_detail(resp)}"}
         )
     try:
         page = DatasetPage.model_validate_json(resp.content)
