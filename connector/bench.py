@@ -224,6 +224,29 @@ def bench_pdp(repeat: int) -> tuple[str, str]:
     return _median_ms(decide), _median_ms(build)
 
 
+def bench_shacl(repeat: int) -> dict[str, str]:
+    """Validating one dataset description: our shapes alone, and with the official DCAT-AP."""
+    from catalog import CatalogValidator, official_shapes_path, parse_description
+    from connector.settings import source_root as root
+
+    sample = (root() / "ontology" / "examples" / "trips.ttl").read_text()
+    graph = parse_description(sample, "turtle")
+    out = {}
+    runs = max(30, repeat * 5)
+    ours = CatalogValidator()
+    out["Gemello shapes"] = _median_ms(_time(lambda: ours.validate(graph), runs))
+    official = official_shapes_path(root().parent / "shared")
+    if official is not None:
+        both = CatalogValidator(official)
+        out["Gemello + official DCAT-AP 3.0.1 shapes"] = _median_ms(
+            _time(lambda: both.validate(graph), runs)
+        )
+        out["loading the official shapes (once per validator)"] = _median_ms(
+            _time(lambda: CatalogValidator(official), repeat)
+        )
+    return out
+
+
 def _machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -248,7 +271,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         Progress(console=console, transient=True) as progress,
     ):
         tmp = Path(tmp_s)
-        task = progress.add_task("preparing partner data", total=5)
+        task = progress.add_task("preparing partner data", total=6)
         prep = bench_prepare(tmp, repeat)
         progress.update(task, advance=1, description="starting connectors")
         starts, latencies = bench_connector(tmp, repeat)
@@ -258,6 +281,8 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         decide_ms, build_ms = bench_pdp(repeat)
         progress.update(task, advance=1, description="connector tokens")
         tokens = bench_tokens(tmp)
+        progress.update(task, advance=1, description="SHACL validation")
+        shacl = bench_shacl(repeat)
         progress.update(task, advance=1)
     lines = [
         "# Benchmarks",
@@ -303,6 +328,15 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         "| step | median, ms |",
         "|---|---:|",
         *[f"| {k} | {v} |" for k, v in tokens.items()],
+        "",
+        "## SHACL validation of one dataset description (pyshacl, in process)",
+        "",
+        "Target (issue 4): <= 50 ms median per dataset against the official shapes. Sample: "
+        "`ontology/examples/trips.ttl`.",
+        "",
+        "| shapes | median, ms |",
+        "|---|---:|",
+        *[f"| {k} | {v} |" for k, v in shacl.items()],
         "",
     ]
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from connector.cli_catalog import catalog_app
 from connector.clikit import PARTNERS, HomeOpt, err, fail, out, settings_for
 from connector.identity.cli import dataspace_app, keys_app, token_app, user_app
 from connector.settings import ConfigError, Settings, default_home
@@ -22,6 +23,7 @@ app = typer.Typer(
 )
 connector_app = typer.Typer(help="Run a partner connector.", no_args_is_help=True)
 app.add_typer(connector_app, name="connector")
+app.add_typer(catalog_app, name="catalog")
 app.add_typer(dataspace_app, name="dataspace")
 app.add_typer(keys_app, name="keys")
 app.add_typer(user_app, name="user")

@@ -1,0 +1,131 @@
+"""SHACL validation of dataset descriptions: our profile's shapes and the official DCAT-AP ones."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
+
+import ontology
+from catalog import (
+    CatalogValidator,
+    MetadataUnreadable,
+    official_shapes_path,
+    parse_description,
+    read_description,
+)
+from connector.settings import source_root
+from tests.catalog.examples import BROKEN, TRIPS, broken
+
+SHARED = source_root().parent / "shared"
+
+
+@pytest.fixture(scope="module")
+def ours() -> CatalogValidator:
+    return CatalogValidator()
+
+
+@pytest.fixture(scope="module")
+def official() -> CatalogValidator:
+    path = official_shapes_path(SHARED)
+    if path is None:
+        pytest.skip(f"official DCAT-AP 3.0.1 shapes not found under {SHARED} (shared/ is absent)")
+    return CatalogValidator(path)
+
+
+def test_a_complete_description_conforms_to_our_shapes(ours: CatalogValidator) -> None:
+    outcome = ours.validate(parse_description(TRIPS, "turtle"))
+    assert outcome.conforms, outcome.results
+
+
+def test_a_complete_description_conforms_to_the_official_shapes(
+    official: CatalogValidator,
+) -> None:
+    outcome = official.validate(parse_description(TRIPS, "turtle"))
+    assert outcome.violations == []
+    assert "DCAT-AP 3.0.1" in " ".join(outcome.shapes_used)
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_each_defect_is_a_readable_violation(ours: CatalogValidator, name: str) -> None:
+    text, expect = broken(name)
+    outcome = ours.validate(parse_description(text, "turtle"))
+    assert not outcome.conforms
+    assert any(expect in v.message for v in outcome.violations), outcome.violations
+    for v in outcome.violations:
+        assert v.focus.startswith(("urn:", "ex:", "<urn:")), v  # names the node at fault
+
+
+def test_the_official_shapes_catch_what_ours_do_not_check(official: CatalogValidator) -> None:
+    # DCAT-AP 3 makes dct:description mandatory on a dcat:Dataset
+    text = TRIPS.replace('dct:description "One row', 'dct:abstract "One row')
+    outcome = official.validate(parse_description(text, "turtle"))
+    assert any(v.path == "dct:description" for v in outcome.violations), outcome.violations
+
+
+def test_every_gemello_term_used_by_the_shapes_is_declared() -> None:
+    declared = set(ontology.vocabulary().subjects(RDF.type, None))
+    used = {
+        node
+        for triple in ontology.shapes()
+        for node in triple
+        if isinstance(node, URIRef) and str(node).startswith(str(ontology.GEM))
+    }
+    assert used
+    assert used <= declared, sorted(str(u) for u in used - declared)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "fmt"), [(".ttl", "turtle"), (".jsonld", "json-ld"), (".rdf", "xml")]
+)
+def test_descriptions_are_read_in_three_syntaxes(tmp_path: Path, suffix: str, fmt: str) -> None:
+    graph = parse_description(TRIPS, "turtle")
+    path = tmp_path / f"trips{suffix}"
+    path.write_text(graph.serialize(format=fmt))
+    again = read_description(path)
+    assert len(again) == len(graph)
+    assert isinstance(again, Graph)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expect"),
+    [
+        ("bad.ttl", "this is not turtle", "not valid turtle"),
+        ("bad.jsonld", "{not json", "not valid json-ld"),
+        ("bad.csv", "a,b", "unknown RDF format"),
+    ],
+)
+def test_unreadable_files_are_one_clear_error(
+    tmp_path: Path, name: str, content: str, expect: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(MetadataUnreadable, match=expect):
+        read_description(path)
+
+
+def _gemello(*args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "connector.cli", "catalog", "validate", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def test_cli_validate_reports_and_sets_the_exit_code(tmp_path: Path) -> None:
+    good, bad, junk = tmp_path / "good.ttl", tmp_path / "bad.ttl", tmp_path / "junk.ttl"
+    good.write_text(TRIPS)
+    bad.write_text(broken("personal data marked open")[0])
+    junk.write_text("@prefix broken")
+    ok = _gemello(str(good))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "conforms" in ok.stdout
+    refused = _gemello(str(bad))
+    assert refused.returncode == 1
+    assert "personal data cannot be gem:Open" in refused.stdout
+    assert "ex:trips" in refused.stdout
+    unreadable = _gemello(str(junk))
+    assert unreadable.returncode == 2
+    assert "not valid turtle" in unreadable.stderr
+    assert "Traceback" not in unreadable.stderr
