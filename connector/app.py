@@ -19,11 +19,12 @@ from connector.gateway.peers import PeerClient
 from connector.identity import endpoints as identity
 from connector.identity.assertions import AssertionVerifier, ReplayStore
 from connector.identity.auth import IdentityContext
-from connector.identity.keys import Clock, KeyFileSigner, KeyRing, utc_now
+from connector.identity.keys import Clock, KeyFileSigner, KeyRing
 from connector.identity.trustlist import TrustListInvalid, TrustStore
 from connector.partnerdata.prepare import read_manifest
 from connector.settings import Settings
 from connector.storage import make_engine, session_scope, upgrade
+from connector.storage.tables import utcnow
 from connector.system import endpoints as system
 from policy import make_pdp
 
@@ -40,7 +41,7 @@ dataspace trust list. Each endpoint lists the roles it accepts.
 """
 
 
-def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
+def create_app(settings: Settings, clock: Clock = utcnow) -> FastAPI:
     """Build one connector's app. Start-up migrates the database and registers the datasets.
 
     `clock` is injectable so tests can move time (token expiry, key retirement).

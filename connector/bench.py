@@ -21,6 +21,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 
+from connector.clikit import PARTNERS
 from connector.datasets.service import sync_register
 from connector.demo import demo_token, free_port, start_connector, stop, wait_ready
 from connector.identity.assertions import Actor, AssertionVerifier, ReplayStore, make_assertion
@@ -32,8 +33,6 @@ from connector.partnerdata.prepare import TableEntry, prepare_partner_data
 from connector.settings import Settings, load_settings, source_root
 from connector.storage import make_engine, pgcluster, session_scope, upgrade
 from policy import RegoPDP
-
-PARTNERS = ("comune", "cineca", "unibo", "fbk")
 
 
 def _median_ms(samples: list[float]) -> str:

@@ -50,16 +50,12 @@ def partner_session(partner: str, home: Path | None) -> Iterator[Session]:
 
     Domain errors (conflict, not found) exit 1 with their detail; config errors exit 2.
     """
-    from connector.storage import make_engine, session_scope, upgrade
+    from connector.storage import migrated_session
 
     settings = settings_for(partner, home)
     settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url)
     try:
-        upgrade(engine)
-        with session_scope(engine) as session:
+        with migrated_session(settings.db_url) as session:
             yield session
     except GemelloError as exc:
         raise fail(exc.detail, 1) from None
-    finally:
-        engine.dispose()

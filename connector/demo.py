@@ -200,32 +200,23 @@ def demo_token(settings: Settings) -> tuple[str, str]:
     from connector.errors import Conflict
     from connector.identity import service as users
     from connector.identity.schemas import Role
-    from connector.storage import make_engine, session_scope, upgrade
+    from connector.storage import migrated_session
 
-    engine = make_engine(settings.db_url)
-    try:
-        upgrade(engine)
-        with session_scope(engine) as session:
-            try:
-                issued = users.add_user(session, DEMO_USER, Role.researcher, "demo run")
-            except Conflict:
-                issued = users.issue_token(session, DEMO_USER, "demo run")
-    finally:
-        engine.dispose()
+    with migrated_session(settings.db_url) as session:
+        try:
+            issued = users.add_user(session, DEMO_USER, Role.researcher, "demo run")
+        except Conflict:
+            issued = users.issue_token(session, DEMO_USER, "demo run")
     return issued.token, issued.token_id
 
 
 def revoke_demo_token(settings: Settings, token_id: str) -> None:
     """The demo's token is only good for one run."""
     from connector.identity import service as users
-    from connector.storage import make_engine, session_scope
+    from connector.storage import migrated_session
 
-    engine = make_engine(settings.db_url)
-    try:
-        with session_scope(engine) as session:
-            users.revoke_token(session, token_id)
-    finally:
-        engine.dispose()
+    with migrated_session(settings.db_url) as session:
+        users.revoke_token(session, token_id)
 
 
 def _raise_interrupt(_sig: int, _frame: FrameType | None) -> None:

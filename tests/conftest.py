@@ -18,7 +18,7 @@ from connector.identity.setup import establish_trust
 from connector.identity.trustlist import TrustList
 from connector.partnerdata.prepare import prepare_partner_data
 from connector.settings import Settings, load_settings, source_root
-from connector.storage import make_engine, pgcluster, session_scope, upgrade
+from connector.storage import migrated_session, pgcluster
 
 REPO = source_root()
 
@@ -102,12 +102,8 @@ def unibo_settings(make_settings: Callable[..., Settings], trust_list: TrustList
 @pytest.fixture
 def user_tokens(unibo_settings: Settings) -> dict[Role, str]:
     """One unibo user per role (named after the role); their API tokens."""
-    engine = make_engine(unibo_settings.db_url)
-    upgrade(engine)
-    with session_scope(engine) as session:
-        tokens = {role: users.add_user(session, role.value, role).token for role in Role}
-    engine.dispose()
-    return tokens
+    with migrated_session(unibo_settings.db_url) as session:
+        return {role: users.add_user(session, role.value, role).token for role in Role}
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -18,7 +18,6 @@ import base64
 import binascii
 import json
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,11 +29,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from connector.errors import Forbidden, Unauthenticated
-from connector.identity.keys import JWS_ALG, Clock, Signer, utc_now
+from connector.identity.keys import JWS_ALG, Clock, Signer
 from connector.identity.repository import ReplayRepository
 from connector.identity.schemas import Role
 from connector.identity.trustlist import TrustedKey, TrustListInvalid, TrustStore
 from connector.storage import session_scope
+from connector.storage.tables import utcnow
 
 MAX_LIFETIME_S = 60
 MAX_SKEW_S = 30
@@ -54,7 +54,7 @@ def make_assertion(
     issuer: str,
     audience: str,
     actor: Actor,
-    clock: Clock = utc_now,
+    clock: Clock = utcnow,
     lifetime_s: int = MAX_LIFETIME_S,
 ) -> str:
     """A signed token for one call from `issuer` to `audience`."""
@@ -109,7 +109,7 @@ def _int_claim(claims: dict[str, Any], name: str) -> int:
 class AssertionVerifier:
     """Checks incoming connector tokens for one receiving connector."""
 
-    def __init__(self, trust: TrustStore, own_partner: str, clock: Clock = utc_now) -> None:
+    def __init__(self, trust: TrustStore, own_partner: str, clock: Clock = utcnow) -> None:
         self.trust = trust
         self.own_partner = own_partner
         self.clock = clock
@@ -251,7 +251,7 @@ class ReplayStore:
 
     PRUNE_EVERY = 256
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, engine: Engine, clock: Clock = utcnow) -> None:
         self.engine = engine
         self.clock = clock
         self._count = 0

@@ -13,6 +13,7 @@ from rich.table import Table
 from connector.clikit import HomeOpt, PartnerOpt, fail, out, partner_session, settings_for
 from connector.identity.schemas import Role
 from connector.settings import ConfigError, default_home
+from connector.storage.tables import utcnow
 
 dataspace_app = typer.Typer(
     help="Show and change the signed dataspace trust list.", no_args_is_help=True
@@ -155,14 +156,14 @@ def rotate(
 @keys_app.command("list")
 def list_keys(partner: PartnerOpt, home: HomeOpt = None) -> None:
     """Show a partner's keys: active, retiring, and when each retires."""
-    from connector.identity.keys import KeyRing, utc_now
+    from connector.identity.keys import KeyRing
 
     settings = settings_for(partner, home)
     path = KeyRing.path_for(settings.resolved_data_dir)
     if not path.exists():
         raise fail(f"{partner} has no keys yet; run `gemello init`", 1)
     ring = KeyRing.load(path)
-    now = utc_now()
+    now = utcnow()
     table = Table(title=f"{partner} signing keys")
     for col in ("kid (RFC 7638 thumbprint)", "created", "state"):
         table.add_column(col, no_wrap=True)

@@ -25,17 +25,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc.jwk import OKPKey
 
 from connector.identity.reloading import FileBacked
+from connector.storage.tables import utcnow
 
 # RFC 9864 "fully specified" name; joserfc flags the polymorphic "EdDSA" as deprecated.
 JWS_ALG = "Ed25519"
 RING_NAME = "keyring.json"
 
 Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The wall clock, timezone-aware."""
-    return datetime.now(UTC)
 
 
 def iso(ts: datetime) -> str:
@@ -121,7 +117,7 @@ class KeyRing:
         return data_dir / "keys" / RING_NAME
 
     @classmethod
-    def ensure(cls, data_dir: Path, clock: Clock = utc_now) -> KeyRing:
+    def ensure(cls, data_dir: Path, clock: Clock = utcnow) -> KeyRing:
         """Load the ring, creating the directory and a first key if there is none."""
         directory = data_dir / "keys"
         directory.mkdir(parents=True, exist_ok=True)
@@ -178,7 +174,7 @@ class KeyRing:
         ]
 
     def rotate(
-        self, overlap: timedelta, clock: Clock = utc_now, activate: bool = True
+        self, overlap: timedelta, clock: Clock = utcnow, activate: bool = True
     ) -> tuple[str, str]:
         """Add a new key; the current one retires after `overlap`. Returns (old, new) kids.
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
+from sqlmodel.sql.expression import Select
 
 from connector.storage.tables import ApiToken, SeenAssertion, UserAccount
 
@@ -43,19 +44,12 @@ class UserRepository:
 
     def token_with_user(self, token_sha256: str) -> tuple[ApiToken, UserAccount] | None:
         """The token with this digest and its user, or None."""
-        stmt = (
-            select(ApiToken, UserAccount)
-            .join(UserAccount, col(UserAccount.id) == col(ApiToken.user_id))
-            .where(ApiToken.token_sha256 == token_sha256)
-        )
-        row = self.session.exec(stmt).first()
+        row = self.session.exec(_with_user().where(ApiToken.token_sha256 == token_sha256)).first()
         return (row[0], row[1]) if row else None
 
     def tokens(self, user_id: str | None = None) -> Sequence[tuple[ApiToken, UserAccount]]:
         """Tokens (of one user, or all), newest first."""
-        stmt = select(ApiToken, UserAccount).join(
-            UserAccount, col(UserAccount.id) == col(ApiToken.user_id)
-        )
+        stmt = _with_user()
         if user_id is not None:
             stmt = stmt.where(ApiToken.user_id == user_id)
         stmt = stmt.order_by(col(ApiToken.created_at).desc(), col(ApiToken.id))
@@ -63,13 +57,15 @@ class UserRepository:
 
     def token(self, token_id: str) -> tuple[ApiToken, UserAccount] | None:
         """One token and its user by id."""
-        stmt = (
-            select(ApiToken, UserAccount)
-            .join(UserAccount, col(UserAccount.id) == col(ApiToken.user_id))
-            .where(ApiToken.id == token_id)
-        )
-        row = self.session.exec(stmt).first()
+        row = self.session.exec(_with_user().where(ApiToken.id == token_id)).first()
         return (row[0], row[1]) if row else None
+
+
+def _with_user() -> Select[ApiToken, UserAccount]:
+    """Tokens joined to their users: the shape every token query returns."""
+    return select(ApiToken, UserAccount).join(
+        UserAccount, col(UserAccount.id) == col(ApiToken.user_id)
+    )
 
 
 class ReplayRepository:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from joserfc.jwk import OKPKey
 
-from connector.identity.keys import Clock, KeyRing, utc_now
+from connector.identity.keys import Clock, KeyRing
 from connector.identity.trustlist import (
     Member,
     MemberKey,
@@ -29,6 +29,7 @@ from connector.identity.trustlist import (
     write_trust_list,
 )
 from connector.settings import ConfigError, Settings, load_settings
+from connector.storage.tables import utcnow
 
 log = logging.getLogger("gemello.identity")
 
@@ -42,7 +43,7 @@ def _keys_of(ring: KeyRing, clock: Clock) -> list[MemberKey]:
     return [MemberKey.of(info) for info in ring.published(clock())]
 
 
-def establish_trust(home: Path, partners: Sequence[Settings], clock: Clock = utc_now) -> TrustList:
+def establish_trust(home: Path, partners: Sequence[Settings], clock: Clock = utcnow) -> TrustList:
     """Keys for each partner, the authority key, and a signed trust list listing their keys.
 
     Keeps the membership of an existing list that verifies (so `init` never undoes a
@@ -84,7 +85,7 @@ def establish_trust(home: Path, partners: Sequence[Settings], clock: Clock = utc
 
 
 def change_trust_list(
-    home: Path, change: Callable[[TrustList], None], clock: Clock = utc_now
+    home: Path, change: Callable[[TrustList], None], clock: Clock = utcnow
 ) -> TrustList:
     """Apply one change to the signed list, as the authority."""
     template = load_trust_list(template_path(home))
@@ -94,7 +95,7 @@ def change_trust_list(
     return update_trust_list(authority.trust_list_path, key, change, clock)
 
 
-def add_member(home: Path, member: Member, clock: Clock = utc_now) -> TrustList:
+def add_member(home: Path, member: Member, clock: Clock = utcnow) -> TrustList:
     """Add a member (with at least one key) to the trust list."""
     if not member.keys:
         raise ConfigError(f"member '{member.id}' needs at least one public key")
@@ -109,7 +110,7 @@ def add_member(home: Path, member: Member, clock: Clock = utc_now) -> TrustList:
     return change_trust_list(home, change, clock)
 
 
-def remove_member(home: Path, handle: str, clock: Clock = utc_now) -> TrustList:
+def remove_member(home: Path, handle: str, clock: Clock = utcnow) -> TrustList:
     """Remove a member; every connector refuses it from its next request on."""
 
     def change(space: TrustList) -> None:
@@ -121,13 +122,8 @@ def remove_member(home: Path, handle: str, clock: Clock = utc_now) -> TrustList:
     return change_trust_list(home, change, clock)
 
 
-def set_member_urls(home: Path, urls: dict[str, str], clock: Clock = utc_now) -> TrustList:
+def set_member_urls(home: Path, urls: dict[str, str], clock: Clock = utcnow) -> TrustList:
     """Point members at new connector URLs (the demo's loopback ports); no-op if unchanged."""
-    template = load_trust_list(template_path(home))
-    authority, _key = _authority(home, template.authority)
-    current = load_trust_list(authority.trust_list_path)
-    if all(current.member(h).connector_url == u for h, u in urls.items()):
-        return current
 
     def change(space: TrustList) -> None:
         for handle, url in urls.items():
@@ -137,7 +133,7 @@ def set_member_urls(home: Path, urls: dict[str, str], clock: Clock = utc_now) ->
 
 
 def rotate_keys(
-    home: Path, partner: Settings, overlap: timedelta, clock: Clock = utc_now
+    home: Path, partner: Settings, overlap: timedelta, clock: Clock = utcnow
 ) -> tuple[str, str, TrustList]:
     """New active key for a partner; both keys on the trust list until the overlap ends."""
     ring = KeyRing.ensure(partner.resolved_data_dir, clock)

@@ -30,12 +30,12 @@ from connector.identity.keys import (
     generate_key,
     iso,
     load_private,
-    utc_now,
     write_json_atomic,
     write_private,
 )
 from connector.identity.reloading import FileBacked
 from connector.settings import PARTNER_ID_PATTERN, ConfigError, describe_validation_error, read_toml
+from connector.storage.tables import utcnow
 
 PARTICIPANT_ID_PATTERN = r"^urn:gemello:[a-z0-9-]{1,40}:[a-z][a-z0-9-]{1,30}$"
 SIGNATURE_TYPE = "gemello-trust-list+jws"
@@ -167,7 +167,7 @@ def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def sign(space: TrustList, key: OKPKey, clock: Clock = utc_now) -> TrustList:
+def sign(space: TrustList, key: OKPKey, clock: Clock = utcnow) -> TrustList:
     """A copy with the next revision, the issue time and the authority's signature."""
     out = space.model_copy(
         update={"revision": space.revision + 1, "issued_at": iso(clock()), "signature": None}
@@ -238,23 +238,27 @@ def update_trust_list(
     path: Path,
     authority_key: OKPKey,
     change: Callable[[TrustList], None],
-    clock: Clock = utc_now,
+    clock: Clock = utcnow,
 ) -> TrustList:
     """Load, check the current signature, apply `change`, re-sign and write. Returns the result.
 
     Refuses to re-sign a list whose signature does not verify: an edit by hand must not be
-    laundered into a valid list.
+    laundered into a valid list. A change that changes nothing leaves the file (and its
+    revision) as it was.
     """
     space = load_trust_list(path)
     try:
         verify(space, authority_key)
     except TrustListInvalid as exc:
         raise ConfigError(f"{path}: refusing to re-sign: {exc}") from exc
+    before = space.canonical_bytes()
     change(space)
     try:
         checked = TrustList.model_validate(space.model_dump())
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from exc
+    if checked.canonical_bytes() == before:
+        return space
     signed = sign(checked, authority_key, clock)
     write_trust_list(signed, path)
     return signed

@@ -3,13 +3,19 @@
 from sqlmodel import Session
 
 from connector.storage.engine import make_engine, session_scope
-from connector.storage.migrate import current_revision, head_revision, upgrade
+from connector.storage.migrate import (
+    current_revision,
+    head_revision,
+    migrated_session,
+    upgrade,
+)
 
 __all__ = [
     "Session",
     "current_revision",
     "head_revision",
     "make_engine",
+    "migrated_session",
     "session_scope",
     "upgrade",
 ]

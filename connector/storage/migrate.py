@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +11,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
+from sqlmodel import Session
+
+from connector.storage.engine import make_engine, session_scope
 
 _SCRIPTS = Path(__file__).with_name("migrations")
 
@@ -24,6 +29,21 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` in one transaction (keeps existing rows)."""
     with engine.begin() as conn:
         command.upgrade(_config(conn), revision)
+
+
+@contextmanager
+def migrated_session(url: str) -> Iterator[Session]:
+    """One unit of work on a database outside a running connector (CLI, demo, tests).
+
+    Migrates first, commits on success, and disposes of the engine on the way out.
+    """
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        with session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.e2e.demo_run import keep_running_demo
 
 pytestmark = pytest.mark.e2e
 PARTNERS = {"comune", "cineca", "unibo", "fbk"}
@@ -33,31 +32,8 @@ def test_demo_runs_non_interactively_and_exits_0(home: Path) -> None:
 
 
 def test_keep_running_serves_real_http_and_stops_cleanly_on_sigterm(home: Path) -> None:
-    urls_file, log = home / "urls.json", home / "demo.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "connector.cli",
-                "demo",
-                "--home",
-                str(home),
-                "--keep-running",
-                "--urls-file",
-                str(urls_file),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        deadline = time.monotonic() + 240
-        while not urls_file.exists():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "demo never wrote its URLs file"
-            time.sleep(0.3)
-        urls = json.loads(urls_file.read_text())
+    with keep_running_demo(home) as run:
+        urls = run.urls
         assert set(urls) == PARTNERS
         with httpx.Client(timeout=10) as client:
             for partner, url in urls.items():
@@ -68,11 +44,8 @@ def test_keep_running_serves_real_http_and_stops_cleanly_on_sigterm(home: Path) 
                 assert anon.status_code == 401
                 assert anon.headers["content-type"] == "application/problem+json"
                 assert anon.json()["reason"] == "no_token"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-    assert proc.returncode == 0, log.read_text()
-    assert "stopping connectors" in log.read_text()
+    assert run.proc.returncode == 0, run.log.read_text()
+    assert "stopping connectors" in run.log.read_text()
     # every connector is gone: its port refuses connections
     for url in urls.values():
         with pytest.raises(httpx.TransportError):

@@ -18,7 +18,7 @@ from connector.identity import service as users
 from connector.identity.schemas import Role
 from connector.identity.trustlist import TrustList
 from connector.settings import load_settings
-from connector.storage import make_engine, session_scope, upgrade
+from connector.storage import migrated_session
 
 pytestmark = pytest.mark.e2e
 
@@ -39,11 +39,8 @@ CHROMIUM_ARGS = [
 def connector(home: Path, trust_list: TrustList) -> Iterator[tuple[RunningConnector, str]]:
     del trust_list
     settings = load_settings("unibo", home)
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
-    with session_scope(engine) as session:
+    with migrated_session(settings.db_url) as session:
         token = users.add_user(session, "browser-user", Role.researcher).token
-    engine.dispose()
     conn = start_connector(settings, home, home, f"http://127.0.0.1:{free_port()}")
     try:
         with httpx.Client() as client:

@@ -6,12 +6,9 @@ operators would, with the `gemello` CLI against the same dataspace home.
 
 from __future__ import annotations
 
-import json
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +21,7 @@ from connector.identity.assertions import Actor, make_assertion
 from connector.identity.keys import KeyFileSigner
 from connector.identity.schemas import Role
 from connector.settings import load_settings, source_root
+from tests.e2e.demo_run import keep_running_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -63,26 +61,9 @@ class Federation:
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
     home = tmp_path_factory.mktemp("federation")
     shutil.copytree(source_root() / "deploy", home / "deploy")
-    urls_file, log = home / "urls.json", home / "demo.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "connector.cli", "demo", "--home", str(home)]
-            + ["--keep-running", "--urls-file", str(urls_file)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        deadline = time.monotonic() + 240
-        while not urls_file.exists():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "demo never wrote its URLs file"
-            time.sleep(0.3)
-        yield Federation(home, json.loads(urls_file.read_text()))
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-    assert proc.returncode == 0, log.read_text()
+    with keep_running_demo(home) as run:
+        yield Federation(home, run.urls)
+    assert run.proc.returncode == 0, run.log.read_text()
 
 
 def test_the_trust_list_carries_the_urls_the_connectors_listen_on(federation: Federation) -> None:
