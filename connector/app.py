@@ -22,6 +22,10 @@ from connector.identity.auth import IdentityContext
 from connector.identity.keys import Clock, KeyFileSigner, KeyRing
 from connector.identity.trustlist import TrustListInvalid, TrustStore
 from connector.partnerdata.prepare import read_manifest
+from connector.publishing import dsp_endpoints as dsp
+from connector.publishing import endpoints as dcat
+from connector.publishing.context import CatalogContext
+from connector.publishing.service import sync_catalog
 from connector.settings import Settings
 from connector.storage import make_engine, session_scope, upgrade
 from connector.storage.tables import utcnow
@@ -77,9 +81,19 @@ def create_app(settings: Settings, clock: Clock = utcnow) -> FastAPI:
                 settings.partner,
                 settings.resolved_data_dir,
             )
+        app.state.catalog = catalog = CatalogContext.create(settings, ctx)
         with session_scope(engine) as session:
             report = sync_register(session, entries)
-        log.info("%s: datasets %s", settings.partner, report)
+        with session_scope(engine) as session:
+            published = sync_catalog(
+                session,
+                entries,
+                settings.resolved_data_dir,
+                catalog.publisher(),
+                settings.partner,
+                catalog.validator,
+            )
+        log.info("%s: datasets %s; catalogue %s", settings.partner, report, published)
         async with httpx.AsyncClient() as http:
             app.state.peers = PeerClient(ctx, http)
             try:
@@ -102,6 +116,10 @@ def create_app(settings: Settings, clock: Clock = utcnow) -> FastAPI:
         identity.admin_router,
         datasets.router,
         datasets.steward_router,
+        dsp.version_router,
+        dsp.router,
+        dcat.router,
+        dcat.steward_router,
         federation.router,
     ):
         app.include_router(router)

@@ -110,6 +110,30 @@ class Forbidden(GemelloError):
         self.reason = reason
 
 
+class BadRequest(GemelloError):
+    """A request that is well-formed JSON but asks for something that makes no sense."""
+
+    title, status, slug = "Bad request", 400, "bad-request"
+
+
+class NotAcceptable(GemelloError):
+    """No representation matches the Accept header."""
+
+    title, status, slug = "Not acceptable", 406, "not-acceptable"
+
+
+class MetadataInvalid(GemelloError):
+    """A dataset description that cannot be read or lacks what the model needs."""
+
+    title, status, slug = "Invalid dataset description", 422, "metadata-invalid"
+
+
+class ShapeViolation(GemelloError):
+    """A description that breaks SHACL shapes; `results` lists each violation in words."""
+
+    title, status, slug = "Dataset description violates the shapes", 422, "shape-violation"
+
+
 class ServiceUnavailable(GemelloError):
     """A dependency (database, policy engine) is not ready."""
 
@@ -137,14 +161,46 @@ def problem_response(
     )
 
 
+# Dataspace Protocol paths answer errors with the protocol's own error message. The body is
+# both: an RFC 9457 problem and a DSP `CatalogError` (extension members are allowed in both).
+DSP_CONTEXT = "https://w3id.org/dspace/2025/1/context.jsonld"
+DSP_ERROR_TYPES = (("/catalog/", "CatalogError"),)
+
+
+def _dsp_fields(path: str, status: int, detail: str | None) -> dict[str, Any]:
+    for prefix, dsp_type in DSP_ERROR_TYPES:
+        if path.startswith(prefix):
+            return {
+                "@context": [DSP_CONTEXT],
+                "@type": dsp_type,
+                "code": str(status),
+                "reason": [detail] if detail else [],
+            }
+    return {}
+
+
+def _problem_for(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str | None,
+    type_uri: str = "about:blank",
+    headers: Mapping[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    path = str(request.url.path)
+    extensions |= _dsp_fields(path, status, detail)
+    return problem_response(status, title, detail, type_uri, path, headers, **extensions)
+
+
 async def _gemello_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GemelloError)
-    return problem_response(
+    return _problem_for(
+        request,
         exc.status,
         exc.title,
         exc.detail,
         exc.type_uri,
-        str(request.url.path),
         headers=exc.headers(),
         **exc.extensions,
     )
@@ -158,9 +214,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = f"no endpoint at {request.method} {request.url.path}; see /docs"
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}"
-    return problem_response(
-        exc.status_code, phrase, detail, instance=str(request.url.path), headers=exc.headers
-    )
+    return _problem_for(request, exc.status_code, phrase, detail, headers=exc.headers)
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -178,12 +232,12 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         for err in exc.errors()
     ]
     summary = "; ".join(f"{e['location']}: {e['message']}" for e in errors[:5])
-    return problem_response(
+    return _problem_for(
+        request,
         422,
         "Request validation failed",
         summary or "the request does not match the endpoint's schema",
         PROBLEM_BASE + "validation",
-        str(request.url.path),
         errors=errors,
     )
 
@@ -191,11 +245,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # A bug, not bad input: log it with the traceback, answer without leaking internals.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(
+    return _problem_for(
+        request,
         500,
         "Internal Server Error",
         "the connector hit an unexpected error; it has been logged",
-        instance=str(request.url.path),
     )
 
 

@@ -100,6 +100,16 @@ class Settings(BaseSettings):
         description="the authority's public key (JWK) that signs the trust list; "
         "default: <home>/var/trust-anchor.json",
     )
+    dcat_ap_shapes: Path | None = Field(
+        default=None,
+        description="official DCAT-AP 3.0.1 SHACL file checked on publish; default: "
+        "<shared>/standards/dcat-ap/3.0.1/shacl/dcat-ap-SHACL.ttl when present",
+    )
+    catalog_refresh_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="how often the federated catalogue re-crawls the members (0: only on demand)",
+    )
     config_file: Path | None = Field(default=None, exclude=True)
 
     @classmethod
@@ -138,6 +148,8 @@ class Settings(BaseSettings):
         object.__setattr__(
             self, "trust_anchor", _under(home, self.trust_anchor or var / "trust-anchor.json")
         )
+        if self.dcat_ap_shapes is not None:
+            object.__setattr__(self, "dcat_ap_shapes", _under(home, self.dcat_ap_shapes))
         if self.database_url is None:
             url = f"sqlite:///{self.resolved_data_dir / 'connector.db'}"
             object.__setattr__(self, "database_url", url)
@@ -166,6 +178,15 @@ class Settings(BaseSettings):
         """The database URL, always set after validation."""
         assert self.database_url is not None
         return self.database_url
+
+    @property
+    def official_shapes(self) -> Path | None:
+        """The official DCAT-AP shapes to validate against, or None when they are not here."""
+        assert self.shared_dir is not None
+        path = self.dcat_ap_shapes or (
+            self.shared_dir / "standards" / "dcat-ap" / "3.0.1" / "shacl" / "dcat-ap-SHACL.ttl"
+        )
+        return path if path.is_file() else None
 
     @property
     def bologna_dir(self) -> Path | None:

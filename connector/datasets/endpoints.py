@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 
 from connector.datasets import service
 from connector.datasets.schemas import DatasetOut, DatasetPage, SyncOut
@@ -13,6 +13,10 @@ from connector.errors import Problem
 from connector.identity.auth import ANY_LOCAL_ROLE, AUTH_RESPONSES, access
 from connector.identity.schemas import Role
 from connector.partnerdata.prepare import read_manifest
+from connector.publishing.context import CatalogContext, catalog_context
+from connector.publishing.service import sync_catalog
+
+CatalogDep = Annotated[CatalogContext, Depends(catalog_context)]
 
 # Reading the register: any local user, and other members' connectors.
 router = APIRouter(
@@ -48,7 +52,16 @@ def get_dataset(dataset_id: DatasetId, session: SessionDep) -> DatasetOut:
 
 
 @steward_router.post("/register/sync", response_model=SyncOut)
-def sync(session: SessionDep, settings: SettingsDep) -> SyncOut:
-    """Re-read the data directory's table manifest and bring the register in line with it."""
-    report = service.sync_register(session, read_manifest(settings.resolved_data_dir))
-    return SyncOut(**report.__dict__)
+def sync(session: SessionDep, settings: SettingsDep, ctx: CatalogDep) -> SyncOut:
+    """Re-read the table manifest, bring the register in line, and republish the catalogue."""
+    tables = read_manifest(settings.resolved_data_dir)
+    report = service.sync_register(session, tables)
+    published = sync_catalog(
+        session,
+        tables,
+        settings.resolved_data_dir,
+        ctx.publisher(),
+        settings.partner,
+        ctx.validator,
+    )
+    return SyncOut(**report.__dict__, catalogue=published.__dict__)

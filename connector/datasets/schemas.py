@@ -44,3 +44,6 @@ class SyncOut(BaseModel):
     updated: int
     unchanged: int
     removed: int
+    catalogue: dict[str, int] = Field(
+        default_factory=dict, description="what republishing the catalogue changed"
+    )

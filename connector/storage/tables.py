@@ -5,10 +5,10 @@ Every change here needs a migration in `migrations/versions/`; a test compares t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column, Date, DateTime, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -80,3 +80,70 @@ class SeenAssertion(SQLModel, table=True):
     expires_at: datetime = Field(
         sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
     )
+
+
+class CatalogRecord(SQLModel, table=True):
+    """The published DCAT-AP description of a dataset this connector holds.
+
+    `description` is what a steward controls (catalog.model.DatasetDescription), `facts` what the
+    connector measured (DistributionFacts). `themes` and `search_text` are copies for filtering.
+    """
+
+    __tablename__ = "catalog_entry"
+
+    dataset_id: str = Field(primary_key=True, max_length=120)
+    origin: str = Field(max_length=20, description="generated, published or harvested")
+    description: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    facts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    themes: str = Field(default="", max_length=200, description="' TRAN ENVI ' for LIKE")
+    privacy_class: str = Field(max_length=20)
+    search_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    published_by: str | None = Field(default=None, max_length=120)
+    modified: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
+
+
+class FederatedSource(SQLModel, table=True):
+    """One member's catalogue as this connector last crawled it."""
+
+    __tablename__ = "federated_source"
+
+    partner: str = Field(primary_key=True, max_length=40)
+    participant_id: str = Field(max_length=200)
+    status: str = Field(max_length=20, description="ok, unreachable, refused or invalid")
+    error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    entries: int = 0
+    last_attempt_at: datetime = _ts()
+    last_success_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    max_modified: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class FederatedEntry(SQLModel, table=True):
+    """A dataset in another member's (or this connector's own) catalogue, for search."""
+
+    __tablename__ = "federated_entry"
+
+    partner: str = Field(primary_key=True, max_length=40)
+    dataset_iri: str = Field(primary_key=True, max_length=300)
+    dataset_id: str = Field(max_length=120)
+    title: str = Field(max_length=300)
+    themes: str = Field(default="", max_length=200)
+    privacy_class: str = Field(default="", max_length=20)
+    search_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    west: float | None = None
+    south: float | None = None
+    east: float | None = None
+    north: float | None = None
+    start_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    end_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    modified: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    fetched_at: datetime = _ts()
+    stale: bool = False

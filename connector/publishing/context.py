@@ -1,0 +1,43 @@
+"""What the catalogue endpoints need from the running connector: who publishes, and the shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from catalog import CatalogValidator
+from catalog.model import Publisher
+from connector.identity.auth import IdentityContext
+from connector.identity.trustlist import TrustListInvalid
+from connector.settings import Settings
+
+
+@dataclass
+class CatalogContext:
+    """One per app: the SHACL validator (shapes parsed once) and the publisher's identity."""
+
+    settings: Settings
+    identity: IdentityContext
+    validator: CatalogValidator
+
+    @classmethod
+    def create(cls, settings: Settings, identity: IdentityContext) -> CatalogContext:
+        """Parse the shapes once (Gemello's, plus the official DCAT-AP ones when present)."""
+        return cls(settings, identity, CatalogValidator(settings.official_shapes))
+
+    def publisher(self) -> Publisher:
+        """This connector as a publisher: ids and URL from the trust list when it verifies."""
+        s = self.settings
+        try:
+            member = self.identity.own_member()
+            pid, url = member.participant_id, member.connector_url
+        except TrustListInvalid:
+            pid, url = f"urn:gemello:local:{s.partner}", f"http://{s.host}:{s.port}"
+        return Publisher(participant_id=pid, name=s.legal_name or s.partner, connector_url=url)
+
+
+def catalog_context(request: Request) -> CatalogContext:
+    """The app's catalogue context."""
+    ctx: CatalogContext = request.app.state.catalog
+    return ctx

@@ -1,0 +1,39 @@
+"""Default ODRL offers, one per privacy class, until stewards author their own (issue #5).
+
+Compact JSON-LD in the DSP 2025-1 ODRL profile. Actions are Gemello's: `read` (rows leave),
+`aggregate` (differentially private queries), `compute` (approved model runs at the holder).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PUBLIC_PURPOSES = ["research", "public-policy", "planning"]
+
+_PURPOSE = {"leftOperand": "purpose", "operator": "isAnyOf", "rightOperand": PUBLIC_PURPOSES}
+_RULES: dict[str, dict[str, list[dict[str, Any]]]] = {
+    "open": {"permission": [{"action": "read"}, {"action": "aggregate"}, {"action": "compute"}]},
+    "aggregate-only": {
+        "permission": [
+            {"action": "aggregate", "constraint": [_PURPOSE]},
+            {"action": "compute", "constraint": [_PURPOSE]},
+        ],
+        "prohibition": [{"action": "read"}],
+    },
+    "compute-only": {
+        "permission": [{"action": "compute", "constraint": [_PURPOSE]}],
+        "prohibition": [{"action": "read"}, {"action": "aggregate"}],
+    },
+}
+
+
+def default_offer(dataset_iri: str, privacy_class: str) -> dict[str, Any]:
+    """The offer a dataset carries in `hasPolicy` when its steward has set none."""
+    try:
+        rules = _RULES[privacy_class]
+    except KeyError:
+        raise ValueError(f"unknown privacy class '{privacy_class}'") from None
+    offer: dict[str, Any] = {"@id": f"{dataset_iri}:offer:default", "@type": "Offer"}
+    for kind, items in rules.items():
+        offer[kind] = [dict(rule) for rule in items]
+    return offer
