@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,18 +11,20 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from sqlalchemy import Engine
 
 from connector import __version__
 from connector.datasets import endpoints as datasets
 from connector.datasets.service import sync_register
-from connector.errors import install_problem_handlers
+from connector.errors import GemelloError, install_problem_handlers
+from connector.gateway import catalog_endpoints as federated_catalog
 from connector.gateway import endpoints as federation
+from connector.gateway.index import refresh as refresh_index
 from connector.gateway.peers import PeerClient
 from connector.identity import endpoints as identity
-from connector.identity.assertions import AssertionVerifier, ReplayStore
 from connector.identity.auth import IdentityContext
-from connector.identity.keys import Clock, KeyFileSigner, KeyRing
-from connector.identity.trustlist import TrustListInvalid, TrustStore
+from connector.identity.keys import Clock, KeyRing
+from connector.identity.trustlist import TrustListInvalid
 from connector.partnerdata.prepare import read_manifest
 from connector.publishing import dsp_endpoints as dsp
 from connector.publishing import endpoints as dcat
@@ -45,6 +49,17 @@ dataspace trust list. Each endpoint lists the roles it accepts.
 """
 
 
+async def keep_index_fresh(engine: Engine, peers: PeerClient, every_s: float) -> None:
+    """Refresh the federated catalogue every `every_s` seconds (first after one interval)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            reports = await refresh_index(engine, peers)
+            log.info("federated catalogue refreshed: %s", {r.partner: r.status for r in reports})
+        except GemelloError as exc:  # e.g. the trust list does not verify right now
+            log.warning("federated catalogue not refreshed: %s", exc.detail)
+
+
 def create_app(settings: Settings, clock: Clock = utcnow) -> FastAPI:
     """Build one connector's app. Start-up migrates the database and registers the datasets.
 
@@ -58,16 +73,7 @@ def create_app(settings: Settings, clock: Clock = utcnow) -> FastAPI:
         app.state.engine = engine
         app.state.pdp = make_pdp(settings.pdp_backend)
         KeyRing.ensure(settings.resolved_data_dir, clock)  # a key, even before `gemello init`
-        trust = TrustStore(settings.trust_list_path, settings.trust_anchor_path)
-        ctx = IdentityContext(
-            settings=settings,
-            engine=engine,
-            trust=trust,
-            signer=KeyFileSigner(settings.resolved_data_dir),
-            verifier=AssertionVerifier(trust, settings.partner, clock),
-            replay=ReplayStore(engine, clock),
-            clock=clock,
-        )
+        ctx = IdentityContext.create(settings, engine, clock)
         app.state.identity = ctx
         try:
             ctx.own_member()
@@ -95,10 +101,19 @@ def create_app(settings: Settings, clock: Clock = utcnow) -> FastAPI:
             )
         log.info("%s: datasets %s; catalogue %s", settings.partner, report, published)
         async with httpx.AsyncClient() as http:
-            app.state.peers = PeerClient(ctx, http)
+            app.state.peers = peers = PeerClient(ctx, http)
+            crawler = None
+            if settings.catalog_refresh_seconds > 0:
+                crawler = asyncio.create_task(
+                    keep_index_fresh(engine, peers, settings.catalog_refresh_seconds)
+                )
             try:
                 yield
             finally:
+                if crawler is not None:
+                    crawler.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await crawler
                 engine.dispose()
 
     app = FastAPIOffline(
@@ -121,6 +136,8 @@ def create_app(settings: Settings, clock: Clock = utcnow) -> FastAPI:
         dcat.router,
         dcat.steward_router,
         federation.router,
+        federated_catalog.router,
+        federated_catalog.refresh_router,
     ):
         app.include_router(router)
     return app

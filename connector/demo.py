@@ -195,6 +195,37 @@ def _summary(home_url: str, token: str, client: httpx.Client) -> tuple[Table, bo
     return table, all_ok
 
 
+def _catalogue(home_url: str, token: str, client: httpx.Client) -> tuple[Table, bool]:
+    """Refresh the home connector's federated catalogue over DSP, then search it by theme."""
+    auth = {"Authorization": f"Bearer {token}"}
+    crawl = client.post(f"{home_url}/federation/catalog/refresh", headers=auth, timeout=60)
+    reports = {r["partner"]: r for r in crawl.raise_for_status().json()}
+    table = Table(title="Federated catalogue (DCAT-AP 3 over the Dataspace Protocol)")
+    table.add_column("partner")
+    table.add_column("crawl")
+    for theme in ("TRAN", "ENER", "ENVI", "REGI", "SOCI"):
+        table.add_column(theme, justify="right")
+    table.add_column("privacy classes")
+    counts: dict[str, dict[str, int]] = {p: {} for p in reports}
+    classes: dict[str, set[str]] = {p: set() for p in reports}
+    found = client.get(
+        f"{home_url}/federation/catalog", params={"per_page": 500}, headers=auth, timeout=30
+    )
+    for entry in found.raise_for_status().json()["results"]:
+        for theme in entry["themes"]:
+            counts[entry["partner"]][theme] = counts[entry["partner"]].get(theme, 0) + 1
+        classes[entry["partner"]].add(entry["privacy_class"])
+    for partner, report in reports.items():
+        ok = report["status"] == "ok"
+        table.add_row(
+            partner,
+            f"[green]✓ {report['received']} datasets[/]" if ok else f"[red]{report['status']}[/]",
+            *(str(counts[partner].get(t, 0)) for t in ("TRAN", "ENER", "ENVI", "REGI", "SOCI")),
+            ", ".join(sorted(classes[partner])),
+        )
+    return table, all(r["status"] == "ok" for r in reports.values())
+
+
 def demo_token(settings: Settings) -> tuple[str, str]:
     """A fresh API token for the demo researcher on the home connector: (token, token id)."""
     from connector.errors import Conflict
@@ -245,6 +276,20 @@ def run_demo(
             )
             if not all_ok:
                 console.print("[bold red]some members refused or did not answer[/]")
+                return 1
+            catalogue, all_ok = _catalogue(conns[0].url, token, client)
+            console.print(catalogue)
+            shapes = (
+                "the official DCAT-AP 3.0.1 and Gemello's own"
+                if gateway.official_shapes
+                else ("Gemello's (official DCAT-AP shapes not found)")
+            )
+            console.print(
+                f"Each entry passed {shapes} SHACL shapes before it was published; "
+                "search it with `gemello catalog search --theme TRAN`."
+            )
+            if not all_ok:
+                console.print("[bold red]some catalogues could not be crawled[/]")
                 return 1
             bologna = settings[0].bologna_dir
             console.print(

@@ -57,6 +57,20 @@ class IdentityContext:
     replay: ReplayStore
     clock: Clock
 
+    @classmethod
+    def create(cls, settings: Settings, engine: Engine, clock: Clock) -> IdentityContext:
+        """Everything from settings: the trust list with its anchor, the key ring, the stores."""
+        trust = TrustStore(settings.trust_list_path, settings.trust_anchor_path)
+        return cls(
+            settings=settings,
+            engine=engine,
+            trust=trust,
+            signer=KeyFileSigner(settings.resolved_data_dir),
+            verifier=AssertionVerifier(trust, settings.partner, clock),
+            replay=ReplayStore(engine, clock),
+            clock=clock,
+        )
+
     def own_member(self) -> Member:
         """This connector's entry on the verified trust list."""
         member = self.trust.current().by_handle.get(self.settings.partner)

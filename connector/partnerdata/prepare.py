@@ -64,7 +64,8 @@ def _seed(base: int, partner: str, dataset: str) -> int:
     return base ^ zlib.crc32(f"{partner}/{dataset}".encode())
 
 
-def _build(spec: DatasetSpec, partner: str, bologna_dir: Path | None, seed: int) -> pa.Table:
+def build_table(spec: DatasetSpec, partner: str, bologna_dir: Path | None, seed: int) -> pa.Table:
+    """A dataset as an Arrow table: real rows when the shared data is here, else seeded ones."""
     if spec.real is not None and bologna_dir is not None:
         frame = spec.real(bologna_dir)
     else:
@@ -100,7 +101,7 @@ def prepare_partner_data(
             continue
         if progress:
             progress(f"{partner}: {'generating' if is_synthetic else 'loading'} {spec.id}")
-        table = _build(spec, partner, bologna_dir, seed)
+        table = build_table(spec, partner, bologna_dir, seed)
         tmp = path.with_suffix(".parquet.tmp")
         pq.write_table(table, tmp, compression="zstd")
         tmp.replace(path)  # atomic: a crash never leaves a half-written table behind

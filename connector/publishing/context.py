@@ -27,14 +27,23 @@ class CatalogContext:
         return cls(settings, identity, CatalogValidator(settings.official_shapes))
 
     def publisher(self) -> Publisher:
-        """This connector as a publisher: ids and URL from the trust list when it verifies."""
-        s = self.settings
-        try:
-            member = self.identity.own_member()
-            pid, url = member.participant_id, member.connector_url
-        except TrustListInvalid:
-            pid, url = f"urn:gemello:local:{s.partner}", f"http://{s.host}:{s.port}"
-        return Publisher(participant_id=pid, name=s.legal_name or s.partner, connector_url=url)
+        """This connector as a publisher."""
+        return publisher_for(self.settings, self.identity)
+
+
+def publisher_for(settings: Settings, identity: IdentityContext) -> Publisher:
+    """A connector as a publisher: ids and URL from the trust list when it verifies."""
+    try:
+        member = identity.own_member()
+        pid, url = member.participant_id, member.connector_url
+    except TrustListInvalid:
+        pid, url = (
+            f"urn:gemello:local:{settings.partner}",
+            f"http://{settings.host}:{settings.port}",
+        )
+    return Publisher(
+        participant_id=pid, name=settings.legal_name or settings.partner, connector_url=url
+    )
 
 
 def catalog_context(request: Request) -> CatalogContext:

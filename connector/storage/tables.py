@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, DateTime, Text
+from sqlalchemy import JSON, Column, Date, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -127,6 +127,7 @@ class FederatedEntry(SQLModel, table=True):
     """A dataset in another member's (or this connector's own) catalogue, for search."""
 
     __tablename__ = "federated_entry"
+    __table_args__ = (Index("ix_federated_entry_order", "partner", "title"),)
 
     partner: str = Field(primary_key=True, max_length=40)
     dataset_iri: str = Field(primary_key=True, max_length=300)

@@ -63,9 +63,11 @@ def upgrade() -> None:
         sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("stale", sa.Boolean(), nullable=False),
     )
+    op.create_index("ix_federated_entry_order", "federated_entry", ["partner", "title"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_federated_entry_order", "federated_entry")
     op.drop_table("federated_entry")
     op.drop_table("federated_source")
     op.drop_index("ix_catalog_entry_modified", "catalog_entry")

@@ -1,0 +1,162 @@
+"""The federated catalogue across four real connectors: DSP crawl, search, a member going down."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from rdflib import RDF
+
+from catalog import CatalogValidator, parse_description
+from catalog.rdf import DCAT
+from connector.cli import init_dataspace
+from connector.demo import RunningConnector, federation, stop
+from connector.settings import Settings, source_root
+from tests.dsp_schemas import dsp_errors
+
+pytestmark = pytest.mark.e2e
+CTX = ["https://w3id.org/dspace/2025/1/context.jsonld"]
+
+
+def gemello(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "connector.cli", *args, "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@dataclass
+class Running:
+    home: Path
+    settings: list[Settings]
+    conns: list[RunningConnector]
+    tokens: dict[str, str]
+
+    def conn(self, partner: str) -> RunningConnector:
+        return next(c for c in self.conns if c.settings.partner == partner)
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    home = tmp_path_factory.mktemp("catalogue")
+    shutil.copytree(source_root() / "deploy", home / "deploy")
+    settings = init_dataspace(home)
+    tokens = {}
+    for s in settings:
+        args = ("user", "add", "--partner", s.partner, "--role", "steward", "--name", "e2e-steward")
+        result = gemello(home, *args, "--token-only")
+        assert result.returncode == 0, result.stderr
+        tokens[s.partner] = result.stdout.strip()
+    with federation(home, settings) as conns:
+        yield Running(home, settings, conns, tokens)
+
+
+def test_every_published_dataset_conforms_to_official_and_gemello_shapes(running: Running) -> None:
+    official = running.settings[0].official_shapes
+    if official is None:
+        pytest.skip("official DCAT-AP 3.0.1 shapes not found (shared/ is absent)")
+    validator = CatalogValidator(official)
+    total = 0
+    with httpx.Client(timeout=30) as client:
+        for conn in running.conns:
+            resp = client.get(
+                f"{conn.url}/dcat/catalog",
+                headers={
+                    "Authorization": f"Bearer {running.tokens[conn.settings.partner]}",
+                    "Accept": "text/turtle",
+                },
+            )
+            assert resp.status_code == 200, resp.text
+            graph = parse_description(resp.content, "turtle")
+            outcome = validator.validate(graph)
+            assert outcome.violations == [], (conn.settings.partner, outcome.violations)
+            total += len(set(graph.subjects(RDF.type, DCAT.Dataset)))
+    assert total == 14
+
+
+def test_every_dsp_catalog_message_validates(running: Running) -> None:
+    with httpx.Client(timeout=30) as client:
+        for conn in running.conns:
+            auth = {"Authorization": f"Bearer {running.tokens[conn.settings.partner]}"}
+            version = client.get(f"{conn.url}/.well-known/dspace-version").json()
+            assert dsp_errors(version, "common/protocol-version-schema.json") == []
+            url = f"{conn.url}/catalog/request?per_page=2"
+            while url:
+                resp = client.post(
+                    url, json={"@context": CTX, "@type": "CatalogRequestMessage"}, headers=auth
+                )
+                assert resp.status_code == 200
+                catalog = resp.json()
+                assert dsp_errors(catalog, "catalog/catalog-schema.json") == []
+                for item in catalog.get("dataset", []):
+                    one = client.get(f"{conn.url}/catalog/datasets/{item['@id']}", headers=auth)
+                    assert dsp_errors(one.json(), "catalog/dataset-schema.json") == []
+                url = resp.links.get("next", {}).get("url")
+            missing = client.get(f"{conn.url}/catalog/datasets/none", headers=auth)
+            assert missing.status_code == 404
+            assert dsp_errors(missing.json(), "catalog/catalog-error-schema.json") == []
+
+
+def test_search_by_theme_spans_members_and_survives_a_member_going_down(running: Running) -> None:
+    home = running.home
+    refreshed = gemello(home, "catalog", "refresh", "--partner", "comune")
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert refreshed.stdout.count(" ok ") == 4, refreshed.stdout
+
+    found = gemello(home, "catalog", "search", "--theme", "TRAN")
+    assert found.returncode == 0, found.stderr
+    members = {m for m in ("comune", "unibo", "fbk") if f"│ {m} " in found.stdout}
+    assert members == {"comune", "unibo", "fbk"}, found.stdout
+    assert "7 datasets found" in found.stdout
+    assert "stale" not in found.stdout
+
+    # Temporal overlap: the loop counts cover Jan-Apr 2024; data without a period always matches.
+    spring = gemello(
+        home,
+        "catalog",
+        "search",
+        "--theme",
+        "TRAN",
+        "--member",
+        "comune",
+        "--start",
+        "2024-06-01",
+        "--end",
+        "2024-06-30",
+    )
+    assert "ring-road-counts" in spring.stdout and "road-graph" in spring.stdout
+    assert "traffic-loop-counts" not in spring.stdout
+    # Spatial overlap with statistical areas: the loop counts are in west Bologna only.
+    west = gemello(home, "catalog", "search", "counts", "--area", "Navile")
+    east = gemello(home, "catalog", "search", "counts", "--area", "Savena")
+    assert "traffic-loop-counts" in west.stdout, west.stdout
+    assert "traffic-loop-counts" not in east.stdout, east.stdout
+    assert "ring-road-counts" in east.stdout  # city-wide coverage overlaps every area
+    unknown = gemello(home, "catalog", "search", "--area", "Atlantis")
+    assert unknown.returncode == 2 and "no statistical area matches 'Atlantis'" in unknown.stderr
+
+    show = gemello(home, "catalog", "show", "trips")
+    assert show.returncode == 0, show.stderr
+    assert "aggregate-only" in show.stdout and "prohibition" in show.stdout
+
+    stop([running.conn("unibo")])
+    again = gemello(home, "catalog", "refresh", "--partner", "comune")
+    assert again.returncode == 0, again.stderr
+    assert "unreachable" in again.stdout
+
+    after = gemello(home, "catalog", "search", "--theme", "TRAN")
+    assert after.returncode == 0, after.stderr
+    assert "7 datasets found" in after.stdout  # nothing dropped
+    unibo_rows = [line for line in after.stdout.splitlines() if line.startswith("│ unibo ")]
+    assert unibo_rows and all("stale" in line for line in unibo_rows), after.stdout
+    assert "unibo: unreachable at the last crawl" in after.stdout
+    fresh_rows = [line for line in after.stdout.splitlines() if line.startswith("│ comune ")]
+    assert fresh_rows and all("fresh" in line for line in fresh_rows)
