@@ -132,7 +132,8 @@ def test_search_by_theme_spans_members_and_survives_a_member_going_down(running:
         "--end",
         "2024-06-30",
     )
-    assert "ring-road-counts" in spring.stdout and "road-graph" in spring.stdout
+    assert "ring-road-counts" in spring.stdout
+    assert "road-graph" in spring.stdout
     assert "traffic-loop-counts" not in spring.stdout
     # Spatial overlap with statistical areas: the loop counts are in west Bologna only.
     west = gemello(home, "catalog", "search", "counts", "--area", "Navile")
@@ -141,11 +142,13 @@ def test_search_by_theme_spans_members_and_survives_a_member_going_down(running:
     assert "traffic-loop-counts" not in east.stdout, east.stdout
     assert "ring-road-counts" in east.stdout  # city-wide coverage overlaps every area
     unknown = gemello(home, "catalog", "search", "--area", "Atlantis")
-    assert unknown.returncode == 2 and "no statistical area matches 'Atlantis'" in unknown.stderr
+    assert unknown.returncode == 2
+    assert "no statistical area matches 'Atlantis'" in unknown.stderr
 
     show = gemello(home, "catalog", "show", "trips")
     assert show.returncode == 0, show.stderr
-    assert "aggregate-only" in show.stdout and "prohibition" in show.stdout
+    assert "aggregate-only" in show.stdout
+    assert "prohibition" in show.stdout
 
     stop([running.conn("unibo")])
     again = gemello(home, "catalog", "refresh", "--partner", "comune")
@@ -156,7 +159,9 @@ def test_search_by_theme_spans_members_and_survives_a_member_going_down(running:
     assert after.returncode == 0, after.stderr
     assert "7 datasets found" in after.stdout  # nothing dropped
     unibo_rows = [line for line in after.stdout.splitlines() if line.startswith("│ unibo ")]
-    assert unibo_rows and all("stale" in line for line in unibo_rows), after.stdout
+    assert unibo_rows, after.stdout
+    assert all("stale" in line for line in unibo_rows), after.stdout
     assert "unibo: unreachable at the last crawl" in after.stdout
     fresh_rows = [line for line in after.stdout.splitlines() if line.startswith("│ comune ")]
-    assert fresh_rows and all("fresh" in line for line in fresh_rows)
+    assert fresh_rows
+    assert all("fresh" in line for line in fresh_rows)
