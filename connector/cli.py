@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from connector.cli_catalog import catalog_app
+from connector.cli_harvest import harvest_app
 from connector.clikit import PARTNERS, HomeOpt, err, fail, out, settings_for
 from connector.identity.cli import dataspace_app, keys_app, token_app, user_app
 from connector.settings import ConfigError, Settings, default_home
@@ -24,6 +25,7 @@ app = typer.Typer(
 connector_app = typer.Typer(help="Run a partner connector.", no_args_is_help=True)
 app.add_typer(connector_app, name="connector")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(harvest_app, name="harvest")
 app.add_typer(dataspace_app, name="dataspace")
 app.add_typer(keys_app, name="keys")
 app.add_typer(user_app, name="user")

@@ -121,6 +121,11 @@ def prepare_partner_data(
                 content_sha256=file_sha256(path),
             )
         )
+    # Tables that came from elsewhere (the portal harvester) stay listed while their file is there.
+    ours = {spec.id for spec in partner_specs(partner)}
+    entries += [
+        e for e in previous.values() if e.id not in ours and (data_dir / e.table_path).is_file()
+    ]
     manifest = {"partner": partner, "tables": [asdict(e) for e in entries]}
     tmp = tables_dir / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False))

@@ -1,0 +1,1 @@
+"""Harvesting open-data portals into a connector's tables and catalogue."""
