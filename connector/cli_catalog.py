@@ -87,11 +87,8 @@ def publish(
 ) -> None:
     """Publish a dataset's description after checking it against the SHACL shapes."""
     from connector.errors import ShapeViolation
-    from connector.identity.auth import IdentityContext
     from connector.publishing import service
     from connector.publishing.context import CatalogContext
-    from connector.storage import make_engine
-    from connector.storage.tables import utcnow
 
     settings = settings_for(partner, home)
     dataset_id = dataset or file.name.split(".")[0]
@@ -109,9 +106,7 @@ def publish(
         body = file.read_bytes()
     except OSError as exc:
         raise fail(f"{file}: {exc.strerror}") from None
-    engine = make_engine(settings.db_url)
-    ctx = CatalogContext.create(settings, IdentityContext.create(settings, engine, utcnow))
-    engine.dispose()
+    ctx = CatalogContext.offline(settings)
     publisher = ctx.publisher()
     with partner_session(partner, home) as session:
         try:

@@ -36,12 +36,9 @@ def opendatasoft(
     from connector.datasets.service import sync_register
     from connector.errors import GemelloError
     from connector.harvest.opendatasoft import Harvester, list_datasets
-    from connector.identity.auth import IdentityContext
     from connector.partnerdata.prepare import read_manifest
     from connector.publishing import service
     from connector.publishing.context import CatalogContext
-    from connector.storage import make_engine
-    from connector.storage.tables import utcnow
 
     if not dataset and not all_datasets:
         raise fail("name at least one --dataset, or --all")
@@ -60,9 +57,7 @@ def opendatasoft(
                 bar.update(task, advance=1, description=f"harvesting {dataset_id}")
 
             results = harvester.harvest(ids, step)
-    engine = make_engine(settings.db_url)
-    ctx = CatalogContext.create(settings, IdentityContext.create(settings, engine, utcnow))
-    engine.dispose()
+    ctx = CatalogContext.offline(settings)
     publisher = ctx.publisher()
     statuses = {}
     with partner_session(partner, home) as session:

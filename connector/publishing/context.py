@@ -26,6 +26,18 @@ class CatalogContext:
         """Parse the shapes once (Gemello's, plus the official DCAT-AP ones when present)."""
         return cls(settings, identity, CatalogValidator(settings.official_shapes))
 
+    @classmethod
+    def offline(cls, settings: Settings) -> CatalogContext:
+        """For command-line tools that work on a connector's files while it may be down."""
+        from connector.storage import make_engine
+        from connector.storage.tables import utcnow
+
+        engine = make_engine(settings.db_url)
+        try:
+            return cls.create(settings, IdentityContext.create(settings, engine, utcnow))
+        finally:
+            engine.dispose()  # only the trust list and keys are read from here on
+
     def publisher(self) -> Publisher:
         """This connector as a publisher."""
         return publisher_for(self.settings, self.identity)

@@ -163,14 +163,13 @@ def sync_catalog(
             log.error("%s: not publishing %s: %s", partner, table.id, _refuse(outcome, table.id))
             continue
         repo.put(_record(entry, origin, old.published_by if old else None, now))
-        if (
-            old is None
-            or origin == "generated"
-            and old.description != entry.description.model_dump(mode="json")
-        ):
+        described_anew = old is None or (
+            origin == "generated" and old.description != entry.description.model_dump(mode="json")
+        )
+        if described_anew:
             generated += 1
         else:
-            refreshed += 1
+            refreshed += 1  # same description, new facts (the table changed)
     removed = repo.delete_except({t.id for t in tables})
     return CatalogSyncReport(generated, refreshed, unchanged, refused, removed)
 

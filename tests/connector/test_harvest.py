@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,16 +18,12 @@ from connector.publishing.repository import CatalogRepository
 from connector.publishing.service import entry_of
 from connector.settings import load_settings
 from connector.storage import migrated_session
+from tests.clirun import gemello as _gemello
 from tests.portal_server import API, Portal, portal_server
 
 
 def gemello(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "connector.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return _gemello(home, *args, timeout=180)
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,19 +16,11 @@ from catalog.rdf import DCAT
 from connector.cli import init_dataspace
 from connector.demo import RunningConnector, federation, stop
 from connector.settings import Settings, source_root
+from tests.clirun import gemello
 from tests.dsp_schemas import dsp_errors
 
 pytestmark = pytest.mark.e2e
 CTX = ["https://w3id.org/dspace/2025/1/context.jsonld"]
-
-
-def gemello(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "connector.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @dataclass

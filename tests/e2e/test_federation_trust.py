@@ -7,8 +7,6 @@ operators would, with the `gemello` CLI against the same dataspace home.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,18 +19,10 @@ from connector.identity.assertions import Actor, make_assertion
 from connector.identity.keys import KeyFileSigner
 from connector.identity.schemas import Role
 from connector.settings import load_settings, source_root
+from tests.clirun import gemello
 from tests.e2e.demo_run import keep_running_demo
 
 pytestmark = pytest.mark.e2e
-
-
-def gemello(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "connector.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @dataclass
