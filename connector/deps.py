@@ -24,7 +24,16 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_write_session(request: Request) -> Iterator[Session]:
+    """Like get_session, for endpoints that read and then write what they read (see
+    session_scope: on SQLite the write lock is taken at the start, so a concurrent writer, e.g.
+    the CLI on the same file, makes this request wait instead of failing)."""
+    with session_scope(request.app.state.engine, write=True) as session:
+        yield session
+
+
 # scope="function" closes the transaction before the response is sent, so a failed commit
 # becomes an error response instead of a success the database never saw.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

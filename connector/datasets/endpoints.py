@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path
 
 from connector.datasets import service
 from connector.datasets.schemas import DatasetOut, DatasetPage, SyncOut
-from connector.deps import SessionDep, SettingsDep
+from connector.deps import SessionDep, SettingsDep, WriteSessionDep
 from connector.errors import Problem
 from connector.identity.auth import ANY_LOCAL_ROLE, AUTH_RESPONSES, access
 from connector.identity.schemas import Role
@@ -52,7 +52,7 @@ def get_dataset(dataset_id: DatasetId, session: SessionDep) -> DatasetOut:
 
 
 @steward_router.post("/register/sync", response_model=SyncOut)
-def sync(session: SessionDep, settings: SettingsDep, ctx: CatalogDep) -> SyncOut:
+def sync(session: WriteSessionDep, settings: SettingsDep, ctx: CatalogDep) -> SyncOut:
     """Re-read the table manifest, bring the register in line, and republish the catalogue."""
     tables = read_manifest(settings.resolved_data_dir)
     report = service.sync_register(session, tables)

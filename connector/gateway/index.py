@@ -150,7 +150,7 @@ def record_crawl(
 ) -> CrawlReport:
     """Write one member's crawl into the index in one transaction."""
     now = utcnow()
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         repo = IndexRepository(session)
         source = repo.source(member.id) or FederatedSource(
             partner=member.id,
@@ -226,7 +226,7 @@ async def refresh(engine: Engine, peers: PeerClient, full: bool = False) -> list
         raise Forbidden(f"cannot crawl: {exc}", "trust_list_invalid") from exc
     reports = await asyncio.gather(*(crawl_member(engine, peers, m, me, full) for m in members))
     current = {m.id for m in members}
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:
         repo = IndexRepository(session)
         for source in repo.sources():
             if source.partner not in current:

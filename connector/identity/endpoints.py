@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, Field
 
-from connector.deps import SessionDep
+from connector.deps import SessionDep, WriteSessionDep
 from connector.errors import Forbidden, Problem
 from connector.identity import service as users
 from connector.identity.auth import (
@@ -122,7 +122,7 @@ def list_users(session: SessionDep) -> list[UserOut]:
 @admin_router.post(
     "/users", response_model=IssuedToken, status_code=201, responses={409: {"model": Problem}}
 )
-def add_user(new: NewUser, session: SessionDep) -> IssuedToken:
+def add_user(new: NewUser, session: WriteSessionDep) -> IssuedToken:
     """Create a user with a first API token (the token is in this response only)."""
     return users.add_user(session, new.name, new.role)
 
@@ -134,7 +134,7 @@ def add_user(new: NewUser, session: SessionDep) -> IssuedToken:
     responses={404: {"model": Problem}},
 )
 def add_token(
-    name: UserName, session: SessionDep, body: Annotated[NewToken | None, Body()] = None
+    name: UserName, session: WriteSessionDep, body: Annotated[NewToken | None, Body()] = None
 ) -> IssuedToken:
     """Issue another API token for a user (shown once)."""
     return users.issue_token(session, name, body.label if body else "")
@@ -149,6 +149,6 @@ def list_tokens(session: SessionDep, user: str | None = None) -> list[TokenOut]:
 @admin_router.post(
     "/tokens/{token_id}/revoke", response_model=TokenOut, responses={404: {"model": Problem}}
 )
-def revoke_token(token_id: TokenId, session: SessionDep) -> TokenOut:
+def revoke_token(token_id: TokenId, session: WriteSessionDep) -> TokenOut:
     """Revoke an API token; it is refused from the next request on."""
     return users.revoke_token(session, token_id)

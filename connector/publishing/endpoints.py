@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from rdflib import Graph
 
 from catalog.rdf import catalog_graph, dataset_graph
-from connector.deps import SessionDep, SettingsDep
+from connector.deps import SessionDep, SettingsDep, WriteSessionDep
 from connector.errors import NotAcceptable, Problem
 from connector.identity.auth import ANY_LOCAL_ROLE, AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Role
@@ -159,7 +159,7 @@ class PublishedOut(BaseModel):
 async def publish_dataset(
     dataset_id: DatasetId,
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     ctx: ContextDep,
     settings: SettingsDep,
     principal: PrincipalDep,

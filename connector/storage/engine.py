@@ -24,8 +24,15 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+WRITE = "gemello_write"  # execution option: this unit of work reads and then writes
+
+
 def _sqlite_on_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A deferred transaction that reads and then writes fails at once with "database is locked"
+    # (SQLITE_BUSY_SNAPSHOT, no busy wait) when another process wrote in between. Units of work
+    # that read before they write take the write lock up front instead and queue for it.
+    immediate = conn.get_execution_options().get(WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -45,9 +52,16 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit if the block succeeds, roll back if it raises."""
+def session_scope(engine: Engine, write: bool = False) -> Iterator[Session]:
+    """One unit of work: commit if the block succeeds, roll back if it raises.
+
+    `write=True` for a unit that reads and then writes what it read: on SQLite it holds the
+    write lock from the start (other writers wait their turn; readers are not blocked).
+    PostgreSQL ignores it.
+    """
     with Session(engine, expire_on_commit=False) as session:
+        if write:
+            session.connection(execution_options={WRITE: True})
         try:
             yield session
             session.commit()

@@ -35,12 +35,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def migrated_session(url: str) -> Iterator[Session]:
     """One unit of work on a database outside a running connector (CLI, demo, tests).
 
-    Migrates first, commits on success, and disposes of the engine on the way out.
+    Migrates first, commits on success, and disposes of the engine on the way out. It holds
+    the write lock from the start (session_scope write=True) since a server may be using the
+    same SQLite file.
     """
     engine = make_engine(url)
     try:
         upgrade(engine)
-        with session_scope(engine) as session:
+        with session_scope(engine, write=True) as session:
             yield session
     finally:
         engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -9,8 +10,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, SQLModel
 
 from connector.datasets.repository import DatasetRepository
 from connector.datasets.service import SyncReport, sync_register
@@ -128,3 +129,61 @@ def test_sqlite_runs_in_wal_mode(tmp_path: object) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     eng.dispose()
+
+
+def _add(engine: Engine, dataset_id: str) -> None:
+    with session_scope(engine) as s:
+        DatasetRepository(s).add(
+            DatasetRecord(
+                id=dataset_id, title=dataset_id, theme="ENVI", table_path="p", row_count=1
+            )
+        )
+
+
+def test_read_then_write_unit_waits_for_a_concurrent_writer(db_url: str) -> None:
+    """Two engines stand for two processes on one database (a server and the CLI)."""
+    mine, other = make_engine(db_url), make_engine(db_url)
+    upgrade(mine)
+    order: list[str] = []
+    try:
+        with session_scope(mine, write=True) as s:
+            seen = [r.id for r in DatasetRepository(s).list()]
+            writer = threading.Thread(target=lambda: (_add(other, "theirs"), order.append("them")))
+            writer.start()
+            writer.join(0.3)  # on SQLite it is queued behind our lock; PostgreSQL lets it in
+            DatasetRepository(s).add(
+                DatasetRecord(id="mine", title=str(seen), theme="ENVI", table_path="p", row_count=1)
+            )
+            order.append("me")
+        writer.join(10)
+        assert not writer.is_alive()
+        with session_scope(mine) as s:
+            assert [r.id for r in DatasetRepository(s).list()] == ["mine", "theirs"]
+        if db_url.startswith("sqlite"):
+            assert order == ["me", "them"]
+    finally:
+        mine.dispose()
+        other.dispose()
+
+
+def test_sqlite_deferred_read_then_write_is_the_hazard(tmp_path: object) -> None:
+    """Why write=True exists: without it, a write after a stale read fails at once."""
+    url = f"sqlite:///{tmp_path}/race.db"
+    mine, other = make_engine(url), make_engine(url)
+    upgrade(mine)
+    try:
+        with session_scope(mine) as s:
+            DatasetRepository(s).list()
+            _add(other, "theirs")  # commits between our read and our write
+            with pytest.raises(OperationalError, match="database is locked"):
+                _add_in(s, "mine")
+            s.rollback()
+    finally:
+        mine.dispose()
+        other.dispose()
+
+
+def _add_in(session: Session, dataset_id: str) -> None:
+    DatasetRepository(session).add(
+        DatasetRecord(id=dataset_id, title=dataset_id, theme="ENVI", table_path="p", row_count=1)
+    )
