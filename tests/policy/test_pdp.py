@@ -1,61 +1,94 @@
-"""The in-process PDP: fail closed, reasons as data, compile errors refused."""
+"""The PDP port: fail closed, reasons as data, compile errors refused, revisions tracked."""
 
 from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
 from policy import PolicyCompileError, RegoPDP, make_pdp
-from policy.pdp import base_modules
+from policy.pdp import PolicySet
+from policy.request import UsageRequest
 
-ALLOW_READ = """package gemello.decision
-import rego.v1
-allow if input.action == "read"
-"""
+T = "urn:gemello:test:dataset:x"
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+OPEN = {"@id": "urn:p:open", "permission": [{"action": "read"}]}
 
 
-def test_baseline_denies_everything_with_a_reason() -> None:
+def test_baseline_denies_a_dataset_without_policy_with_a_reason() -> None:
     pdp = RegoPDP()
-    d = pdp.decide({"action": "read", "purpose": "research"})
+    d = pdp.decide(UsageRequest(T, "read", NOW, purpose="research"))
     assert d.allow is False
-    assert d.reasons == ("no usage policy grants this request (the baseline denies everything)",)
+    assert d.reasons == (f"no usage policy covers {T}",)
     assert d.policy_revision == pdp.revision
     assert len(d.decision_id) == 36
     assert pdp.ready()
 
 
-def test_an_added_rule_allows_only_what_it_says() -> None:
-    pdp = RegoPDP(base_modules() | {"allow.rego": ALLOW_READ})
-    assert pdp.decide({"action": "read"}).allow is True
-    assert pdp.decide({"action": "write"}).allow is False
-    assert pdp.revision != RegoPDP().revision
+def test_loading_a_policy_allows_only_what_it_says_and_changes_the_revision() -> None:
+    pdp = RegoPDP()
+    before = pdp.revision
+    pdp.load(PolicySet.from_documents({T: OPEN}))
+    assert pdp.revision != before
+    assert pdp.decide(UsageRequest(T, "read", NOW)).allow is True
+    assert pdp.decide(UsageRequest(T, "aggregate", NOW)).allow is False
+    assert pdp.decide(UsageRequest("urn:other", "read", NOW)).allow is False
 
 
-def test_runtime_error_or_undefined_result_denies() -> None:
-    # A result that is not an object with allow == true must never count as an allow.
-    odd = """package gemello.decision
-import rego.v1
-result := "yes" if input.weird
-"""
-    pdp = RegoPDP(base_modules() | {"odd.rego": odd})
-    # Two values for one complete rule is an evaluation error in Rego: it must deny.
-    conflict = pdp.decide({"weird": True})
-    assert conflict.allow is False
-    assert conflict.reasons == ("policy engine error during evaluation",)
-    assert pdp.decide({}).reasons[0].startswith("no usage policy grants")
-    undefined = """package gemello.decision
-import rego.v1
-result := {"allow": true} if input.never_set
-"""
-    pdp = RegoPDP({"u.rego": undefined})
-    d = pdp.decide({"action": "read"})
+def _with_source(source: str) -> PolicySet:
+    compiled = PolicySet.from_documents({T: OPEN}).compiled[T]
+    head = f"package {compiled.package}\nimport rego.v1\n"
+    return PolicySet({T: replace(compiled, source=head + source)})
+
+
+def test_an_evaluation_error_denies() -> None:
+    # Two values for one complete rule is an evaluation error in Rego.
+    pdp = RegoPDP(_with_source("result := [1] if input.action\nresult := [2] if input.action\n"))
+    d = pdp.decide(UsageRequest(T, "read", NOW))
     assert d.allow is False
-    assert d.reasons == ("policy result undefined",)
-    assert pdp.decide({"never_set": True}).allow is True
+    assert d.reasons == ("policy engine error during evaluation",)
 
 
-def test_invalid_rego_is_refused_at_load() -> None:
+def test_an_undefined_or_malformed_result_denies() -> None:
+    pdp = RegoPDP(_with_source("result := [1] if input.never\n"))
+    assert pdp.decide(UsageRequest(T, "read", NOW)).reasons == ("policy result undefined",)
+    for odd in ("result := true\n", 'result := "yes"\n', "result := [true]\n", "result := []\n"):
+        pdp = RegoPDP(_with_source(odd + "explain := {}\n"))
+        d = pdp.decide(UsageRequest(T, "read", NOW))
+        assert d.allow is False, odd
+
+
+def test_invalid_rego_is_refused_and_the_old_set_stays_in_force() -> None:
+    pdp = RegoPDP(PolicySet.from_documents({T: OPEN}))
+    revision = pdp.revision
     with pytest.raises(PolicyCompileError):
-        RegoPDP({"bad.rego": "package x\nthis is not rego"})
+        pdp.load(_with_source("this is not rego"))
+    assert pdp.revision == revision
+    assert pdp.decide(UsageRequest(T, "read", NOW)).allow is True
+
+
+def test_obligations_carry_duties_and_limits() -> None:
+    doc = {
+        "@id": "urn:p:limited",
+        "permission": [
+            {
+                "action": "compute",
+                "duty": [{"action": "obtainApproval"}],
+                "constraint": [
+                    {"leftOperand": "count", "operator": "lt", "rightOperand": 5},
+                    {"leftOperand": "epsilonTotal", "operator": "lteq", "rightOperand": 3},
+                ],
+            }
+        ],
+    }
+    pdp = RegoPDP(PolicySet.from_documents({T: doc}))
+    d = pdp.decide(UsageRequest(T, "compute", NOW, use_count=0, epsilon=1, epsilon_spent=0))
+    assert d.allow
+    kinds = {o["type"]: o for o in d.obligations}
+    assert kinds["duty"]["action"] == "obtainApproval"
+    assert kinds["use-count"]["limit"] == 4
+    assert kinds["epsilon-budget"]["total"] == 3
 
 
 def test_unknown_backend_is_refused() -> None:
