@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from connector.cli_catalog import catalog_app
 from connector.cli_harvest import harvest_app
+from connector.cli_policy import policy_app
 from connector.clikit import PARTNERS, HomeOpt, err, fail, out, settings_for
 from connector.identity.cli import dataspace_app, keys_app, token_app, user_app
 from connector.settings import ConfigError, Settings, default_home
@@ -26,6 +27,7 @@ connector_app = typer.Typer(help="Run a partner connector.", no_args_is_help=Tru
 app.add_typer(connector_app, name="connector")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(harvest_app, name="harvest")
+app.add_typer(policy_app, name="policy")
 app.add_typer(dataspace_app, name="dataspace")
 app.add_typer(keys_app, name="keys")
 app.add_typer(user_app, name="user")

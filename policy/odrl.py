@@ -51,8 +51,6 @@ def parse_time(value: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-
-
 def number_of(right: Any) -> Any:
     """The number in a numeric right operand: the DSP schema allows a string, object or array
     there, so policies carry numbers as typed literals (`{"@value": 3, "@type": "xsd:integer"}`);

@@ -1,0 +1,68 @@
+"""`gemello policy ...` as a steward runs it (real subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+CASES = Path(__file__).parents[1] / "policy" / "cases"
+
+
+def policy(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "connector.cli", "policy", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "200", "PATH": ""},
+    )
+
+
+def test_the_case_table_passes_and_a_wrong_expectation_fails(tmp_path: Path) -> None:
+    done = policy("test", str(CASES))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "42 passed, 0 failed" in done.stdout
+    broken = tmp_path / "cases"
+    shutil.copytree(CASES, broken)
+    table = (broken / "cases.toml").read_text()
+    (broken / "cases.toml").write_text(table.replace('expect = "allow"', 'expect = "deny"', 1))
+    done = policy("test", str(broken))
+    assert done.returncode == 1
+    assert "41 passed, 1 failed" in done.stdout
+
+
+def test_a_case_with_an_unknown_key_is_refused(tmp_path: Path) -> None:
+    shutil.copytree(CASES, tmp_path / "cases")
+    path = tmp_path / "cases" / "cases.toml"
+    path.write_text(
+        path.read_text() + '\n[[case]]\nname = "x"\ndataset = "trips"\n'
+        'action = "read"\nexpect = "deny"\npurpse = "research"\n'
+    )
+    done = policy("test", str(tmp_path / "cases"))
+    assert done.returncode == 2  # a broken table is a usage error, not a failed case
+    assert "unknown keys ['purpse']" in done.stderr + done.stdout
+
+
+def test_explain_prints_plain_language_or_the_problems() -> None:
+    done = policy("explain", str(CASES / "policies" / "buildings.json"))
+    assert done.returncode == 0, done.stderr
+    assert "the recipient may compute if modelHash is sha256:energy-5r1c" in done.stdout
+    assert "count is at most 3" in done.stdout
+    assert "Prohibitions always win" in done.stdout
+    done = policy("explain", str(CASES / "policies" / "legacy-operand.json"))
+    assert done.returncode == 1
+    assert "unknown leftOperand 'weather'" in done.stdout
+
+
+def test_bundle_writes_the_opa_layout(tmp_path: Path) -> None:
+    done = policy("bundle", str(CASES), "--output", str(tmp_path / "b"))
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "b" / ".manifest").read_text())
+    assert manifest["roots"] == ["gemello"]
+    assert manifest["revision"] in done.stdout
+    modules = list((tmp_path / "b").rglob("*.rego"))
+    assert len(modules) == 1 + len(list((CASES / "policies").glob("*.json")))
+    assert all("import rego.v1" in m.read_text() for m in modules)
