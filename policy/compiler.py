@@ -19,7 +19,7 @@ from functools import cached_property
 from typing import Any
 
 from policy.odrl import AtomicConstraint, LogicalConstraint, UsagePolicy, number_of, parse_time
-from policy.vocabulary import ACTIONS, DUTIES, LEFT_OPERANDS, PURPOSES, narrower
+from policy.vocabulary import ACTIONS, LEFT_OPERANDS, PURPOSES, narrower
 
 BASE_PACKAGE = "gemello.policy"
 
@@ -349,4 +349,4 @@ def refusing(target: str, uid: str, problems: list[str], document: Any) -> Compi
     return CompiledPolicy(target, uid, package, source, (), frozenset(), {}, tuple(problems), doc)
 
 
-__all__ = ["DUTIES", "CompiledPolicy", "compile_policy", "refusing", "package_for", "ns"]
+__all__ = ["CompiledPolicy", "compile_policy", "refusing", "package_for", "ns"]
