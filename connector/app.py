@@ -15,6 +15,9 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from connector import __version__
+from connector.contracts import dsp_endpoints as contract_dsp
+from connector.contracts import endpoints as contracts_api
+from connector.contracts.worker import ContractsRuntime
 from connector.datasets import endpoints as datasets
 from connector.datasets.service import sync_register
 from connector.errors import GemelloError, install_problem_handlers
@@ -27,6 +30,8 @@ from connector.identity.auth import IdentityContext
 from connector.identity.keys import Clock, KeyRing
 from connector.identity.trustlist import TrustListInvalid
 from connector.partnerdata.prepare import read_manifest
+from connector.policies import endpoints as policies_api
+from connector.policies.service import PolicyRuntime
 from connector.publishing import dsp_endpoints as dsp
 from connector.publishing import endpoints as dcat
 from connector.publishing.context import CatalogContext
@@ -75,7 +80,7 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
         engine = make_engine(settings.db_url)
         upgrade(engine)
         app.state.engine = engine
-        app.state.pdp = make_pdp(settings.pdp_backend)
+        app.state.pdp = make_pdp(settings.pdp_backend, **settings.pdp_options())
         KeyRing.ensure(settings.resolved_data_dir, clock)  # a key, even before `gemello init`
         ctx = IdentityContext.create(settings, engine, clock)
         app.state.identity = ctx
@@ -104,11 +109,15 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
                 catalog.validator,
             )
         log.info("%s: datasets %s; catalogue %s", settings.partner, report, published)
+        policies = PolicyRuntime(app.state.pdp, catalog.publisher)
+        app.state.contracts = contracts = ContractsRuntime(engine, ctx, policies)
         if freeze_heap:
             gc.collect()
             gc.freeze()
         async with httpx.AsyncClient() as http:
             app.state.peers = peers = PeerClient(ctx, http)
+            contracts.peers = peers
+            worker = asyncio.create_task(contracts.run())
             crawler = None
             if settings.catalog_refresh_seconds > 0:
                 crawler = asyncio.create_task(
@@ -117,10 +126,11 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
             try:
                 yield
             finally:
-                if crawler is not None:
-                    crawler.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await crawler
+                for task in (crawler, worker):
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
                 engine.dispose()
 
     app = FastAPIOffline(
@@ -145,6 +155,16 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
         federation.router,
         federated_catalog.router,
         federated_catalog.refresh_router,
+        policies_api.router,
+        policies_api.steward_router,
+        policies_api.audit_router,
+        contracts_api.router,
+        contracts_api.consumer_router,
+        contracts_api.steward_router,
+        contract_dsp.negotiations,
+        contract_dsp.transfers,
+        contract_dsp.callbacks,
+        contract_dsp.data,
     ):
         app.include_router(router)
     return app

@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from connector.cli_catalog import catalog_app
+from connector.cli_contracts import agreements_app, approvals_app
 from connector.cli_harvest import harvest_app
 from connector.cli_policy import policy_app
 from connector.clikit import PARTNERS, HomeOpt, err, fail, out, settings_for
@@ -28,6 +29,8 @@ app.add_typer(connector_app, name="connector")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(harvest_app, name="harvest")
 app.add_typer(policy_app, name="policy")
+app.add_typer(approvals_app, name="approvals")
+app.add_typer(agreements_app, name="agreements")
 app.add_typer(dataspace_app, name="dataspace")
 app.add_typer(keys_app, name="keys")
 app.add_typer(user_app, name="user")

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from connector.clikit import fail, out
+from connector.clikit import HomeOpt, PartnerOpt, err, fail, out, settings_for
+from connector.errors import GemelloError
 
 policy_app = typer.Typer(
     help="Usage policies (ODRL 2.2, Gemello profile) and their Rego.", no_args_is_help=True
@@ -68,27 +69,31 @@ def run_table(
 
 @policy_app.command("explain")
 def explain(
-    file: Annotated[Path, typer.Argument(help="an ODRL policy (JSON)")],
+    source: Annotated[
+        str, typer.Argument(help="an ODRL policy file (JSON), or a dataset id of this connector")
+    ],
+    partner: Annotated[str | None, typer.Option(help="partner, for a dataset id")] = None,
+    home: HomeOpt = None,
 ) -> None:
     """Print a policy in plain language (after checking it against the profile)."""
-    from policy.compiler import compile_policy
+    from policy.compiler import describe
     from policy.odrl import PolicyInvalid, parse_policy
 
-    document = _read(file)
+    file = Path(source)
+    if file.suffix == ".json" or file.exists():
+        document, target = _read(file), None
+    else:
+        document, target = _stored_policy(source, partner, home)
     try:
         policy = parse_policy(document)
     except PolicyInvalid as exc:
         for e in exc.errors:
             out.print(f"[red]✗[/] {e}")
         raise typer.Exit(1) from None
-    target = policy.target or "(the dataset it is attached to)"
-    compiled = compile_policy(policy, target)
-    out.print(f"[bold]{policy.uid}[/] on {target}")
-    for rule in compiled.rules:
-        out.print(f"  • {rule.text}")
-    if any(r.kind == "prohibition" for r in compiled.rules):
-        out.print("  Prohibitions always win over permissions.")
-    out.print("  Anything not permitted is denied.")
+    first, *rest = describe(policy, target)
+    out.print(f"[bold]{first}[/]")
+    for line in rest:
+        out.print(f"  {line}")
 
 
 @policy_app.command("rego")
@@ -124,3 +129,103 @@ def bundle(
         raise fail(str(exc)) from None
     policies.write_bundle(output)
     out.print(f"[green]✓[/] bundle revision {policies.revision} written to {output}")
+
+
+# --- a connector's stored policies ---------------------------------------------------------------
+
+
+def _stored_policy(dataset: str, partner: str | None, home: Path | None) -> tuple[object, str]:
+    from connector.contracts.worker import offline_runtime
+    from connector.policies.service import get_policy
+    from connector.storage import session_scope
+
+    if partner is None:
+        raise fail(f"'{dataset}' is not a file; name the connector with --partner to read a policy")
+    with offline_runtime(settings_for(partner, home)) as rt, session_scope(rt.engine) as session:
+        try:
+            view = get_policy(session, rt.policies.publisher, dataset)
+        except GemelloError as exc:
+            raise fail(exc.detail, 1) from None
+    return view.document, view.target
+
+
+@policy_app.command("set")
+def set_policy(
+    dataset: Annotated[str, typer.Argument(help="dataset id on this connector")],
+    file: Annotated[Path, typer.Argument(help="the ODRL policy (JSON)")],
+    partner: PartnerOpt,
+    home: HomeOpt = None,
+    by: Annotated[str, typer.Option(help="who sets it (kept with the policy)")] = "cli",
+) -> None:
+    """Set a dataset's usage policy (checked against the profile; the server applies it at its
+    next decision)."""
+    from connector.contracts.worker import offline_runtime
+    from connector.errors import PolicyRejected
+    from connector.policies.service import set_policy as store
+    from connector.storage import session_scope
+
+    document = _read(file)
+    with offline_runtime(settings_for(partner, home)) as rt:
+        try:
+            with session_scope(rt.engine, write=True) as session:
+                view = store(session, rt.policies.publisher, dataset, document, by)
+        except PolicyRejected as exc:
+            for e in exc.extensions.get("errors", []):
+                err.print(f"[red]✗[/] {e}")
+            raise typer.Exit(1) from None
+        except GemelloError as exc:
+            raise fail(exc.detail, 1) from None
+    out.print(f"[green]✓[/] {dataset}: policy {view.document['@id']} version {view.version}")
+
+
+@policy_app.command("show")
+def show_policy(
+    dataset: Annotated[str, typer.Argument(help="dataset id on this connector")],
+    partner: PartnerOpt,
+    home: HomeOpt = None,
+) -> None:
+    """Print the ODRL policy in force for a dataset (a steward's or the default offer)."""
+    document, _target = _stored_policy(dataset, partner, home)
+    typer.echo(json.dumps(document, indent=2))
+
+
+@policy_app.command("check")
+def check(
+    dataset: Annotated[str, typer.Option(help="dataset id on this connector")],
+    partner: PartnerOpt,
+    action: Annotated[str, typer.Option(help="use, read, aggregate or compute")],
+    org: Annotated[str | None, typer.Option(help="recipient participant id")] = None,
+    role: Annotated[str | None, typer.Option(help="recipient role")] = None,
+    purpose: Annotated[str | None, typer.Option(help="purpose of use")] = None,
+    at: Annotated[str | None, typer.Option(help="ISO time with zone (default: now)")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Ask the PDP about one request and print the decision with its reasons (recorded)."""
+    from connector.contracts.worker import offline_runtime
+    from connector.policies.service import get_policy
+    from connector.storage import session_scope
+    from connector.storage.tables import utcnow
+    from policy.odrl import parse_time
+    from policy.request import UsageRequest
+
+    try:
+        moment = parse_time(at) if at else utcnow()
+    except ValueError as exc:
+        raise fail(f"--at: {exc}") from None
+    with offline_runtime(settings_for(partner, home)) as rt:
+        try:
+            with session_scope(rt.engine, write=True) as session:
+                view = get_policy(session, rt.policies.publisher, dataset)
+                request = UsageRequest(view.target, action, moment, purpose, org, role)
+                decision = rt.policies.decide(
+                    session, request, context="check", organisation=org or ""
+                )
+        except GemelloError as exc:
+            raise fail(exc.detail, 1) from None
+    verdict = "[bold green]ALLOW[/]" if decision.allow else "[bold red]DENY[/]"
+    out.print(f"{verdict} {action} on {dataset}  (decision {decision.decision_id})")
+    for reason in decision.reasons:
+        out.print(f"  • {reason}")
+    for duty in decision.obligations:
+        out.print(f"  obligation: {duty.get('text', duty)}")
+    raise typer.Exit(0 if decision.allow else 3)

@@ -134,6 +134,24 @@ class ShapeViolation(GemelloError):
     title, status, slug = "Dataset description violates the shapes", 422, "shape-violation"
 
 
+class PolicyRejected(GemelloError):
+    """An ODRL policy outside Gemello's profile; `errors` lists every problem and where."""
+
+    title, status, slug = "Policy rejected", 422, "policy-rejected"
+
+
+class UsageDenied(GemelloError):
+    """The policy decision point denied the request; `reasons` say why."""
+
+    title, status, slug = "Usage denied", 403, "usage-denied"
+
+
+class InvalidTransition(GemelloError):
+    """A protocol message the process's current state does not accept."""
+
+    title, status, slug = "Invalid state transition", 400, "invalid-transition"
+
+
 class ServiceUnavailable(GemelloError):
     """A dependency (database, policy engine) is not ready."""
 
@@ -164,7 +182,13 @@ def problem_response(
 # Dataspace Protocol paths answer errors with the protocol's own error message. The body is
 # both: an RFC 9457 problem and a DSP `CatalogError` (extension members are allowed in both).
 DSP_CONTEXT = "https://w3id.org/dspace/2025/1/context.jsonld"
-DSP_ERROR_TYPES = (("/catalog/", "CatalogError"),)
+DSP_ERROR_TYPES = (
+    ("/catalog/", "CatalogError"),
+    ("/negotiations/", "ContractNegotiationError"),
+    ("/callback/negotiations/", "ContractNegotiationError"),
+    ("/transfers/", "TransferError"),
+    ("/callback/transfers/", "TransferError"),
+)
 
 
 def _dsp_fields(path: str, status: int, detail: str | None) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from pydantic_settings import (
 
 PARTNER_ID_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
 
-# The OPA-server adapter joins this list with the policy issue; until then only regopy exists.
-PdpBackend = Literal["regopy"]
+# regopy: in process (default); opa: an OPA server (sidecar) reached at `opa_url`.
+PdpBackend = Literal["regopy", "opa"]
 ExecutorBackend = Literal["inline", "process"]
 
 
@@ -87,6 +87,9 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default: SQLite file in data_dir"
     )
     pdp_backend: PdpBackend = "regopy"
+    opa_url: str = Field(
+        default="http://127.0.0.1:8181", description="OPA server, for pdp_backend = 'opa'"
+    )
     executor_backend: ExecutorBackend = "inline"
     shared_dir: Path | None = Field(
         default=None, description="third-party material; default: <source root>/../shared"
@@ -178,6 +181,10 @@ class Settings(BaseSettings):
         """The database URL, always set after validation."""
         assert self.database_url is not None
         return self.database_url
+
+    def pdp_options(self) -> dict[str, Any]:
+        """Keyword arguments for the chosen PDP adapter."""
+        return {"url": self.opa_url} if self.pdp_backend == "opa" else {}
 
     @property
     def official_shapes(self) -> Path | None:

@@ -350,3 +350,15 @@ def refusing(target: str, uid: str, problems: list[str], document: Any) -> Compi
 
 
 __all__ = ["CompiledPolicy", "compile_policy", "refusing", "package_for", "ns"]
+
+
+def describe(policy: UsagePolicy, target: str | None = None) -> list[str]:
+    """A policy in plain language, one sentence per line (for stewards and auditors)."""
+    where = policy.target or target or "(the dataset it is attached to)"
+    compiled = compile_policy(policy, where)
+    lines = [f"{policy.uid} on {where}"]
+    lines += [f"• {rule.text}" for rule in compiled.rules]
+    if any(r.kind == "prohibition" for r in compiled.rules):
+        lines.append("Prohibitions always win over permissions.")
+    lines.append("Anything not permitted is denied.")
+    return lines

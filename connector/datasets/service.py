@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlmodel import Session
 
@@ -70,3 +71,12 @@ def get_dataset(session: Session, dataset_id: str) -> DatasetRecord:
     if record is None:
         raise DatasetNotFound(f"this connector holds no dataset '{dataset_id}'", dataset=dataset_id)
     return record
+
+
+def table_file(session: Session, data_dir: Path, dataset_id: str) -> Path:
+    """The Parquet file of a registered dataset (DatasetNotFound if it is gone)."""
+    record = get_dataset(session, dataset_id)
+    path = (data_dir / record.table_path).resolve()
+    if not path.is_file() or data_dir.resolve() not in path.parents:
+        raise DatasetNotFound(f"the table of dataset '{dataset_id}' is not on this connector")
+    return path

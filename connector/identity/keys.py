@@ -12,6 +12,7 @@ pruned (file deleted) at the next rotation.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from joserfc import jws
+from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
 from connector.identity.reloading import FileBacked
@@ -228,3 +231,48 @@ class KeyFileSigner:
     def ring(self) -> KeyRing:
         """The current ring (for publishing the JWKS)."""
         return self._ring.get()
+
+
+# --- detached signatures (RFC 7515 appendix F) --------------------------------------------------
+
+
+class SignatureInvalid(ValueError):
+    """A detached signature that does not verify for the given content and key."""
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def sign_detached(payload: bytes, key: OKPKey, typ: str) -> str:
+    """A compact JWS with the payload left out (`header..signature`)."""
+    header = {"alg": JWS_ALG, "kid": key.thumbprint(), "typ": typ}
+    head, _payload, sig = jws.serialize_compact(header, payload, key, algorithms=[JWS_ALG]).split(
+        "."
+    )
+    return f"{head}..{sig}"
+
+
+def detached_kid(signature: str) -> str:
+    """The kid named in a detached JWS header (SignatureInvalid if unreadable)."""
+    head = signature.partition("..")[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+        return str(header["kid"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SignatureInvalid("the signature header is unreadable") from exc
+
+
+def verify_detached(signature: str, payload: bytes, key: OKPKey, typ: str) -> None:
+    """Raise SignatureInvalid unless `key` signed exactly `payload` with this `typ`."""
+    head, sep, sig = signature.partition("..")
+    if not sep:
+        raise SignatureInvalid("not a detached JWS (expected 'header..signature')")
+    try:
+        parsed = jws.deserialize_compact(
+            f"{head}.{_b64url(payload)}.{sig}", key, algorithms=[JWS_ALG]
+        )
+    except (JoseError, ValueError) as exc:
+        raise SignatureInvalid(f"signature does not verify ({exc})") from exc
+    if parsed.protected.get("typ") != typ:
+        raise SignatureInvalid(f"signature is not a {typ} signature")

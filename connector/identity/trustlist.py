@@ -9,7 +9,6 @@ key (the trust anchor) before believing a single entry, and follow the file as i
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,18 +17,19 @@ from pathlib import Path
 from typing import Literal
 
 import tomli_w
-from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from connector.identity.keys import (
-    JWS_ALG,
     Clock,
     PublicKeyInfo,
+    SignatureInvalid,
     generate_key,
     iso,
     load_private,
+    sign_detached,
+    verify_detached,
     write_json_atomic,
     write_private,
 )
@@ -163,19 +163,13 @@ def write_trust_list(space: TrustList, path: Path) -> None:
 # --- signing and verification ----------------------------------------------------------------
 
 
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
 def sign(space: TrustList, key: OKPKey, clock: Clock = utcnow) -> TrustList:
     """A copy with the next revision, the issue time and the authority's signature."""
     out = space.model_copy(
         update={"revision": space.revision + 1, "issued_at": iso(clock()), "signature": None}
     )
-    header = {"alg": JWS_ALG, "kid": key.thumbprint(), "typ": SIGNATURE_TYPE}
-    compact = jws.serialize_compact(header, out.canonical_bytes(), key, algorithms=[JWS_ALG])
-    head, _payload, sig = compact.split(".")
-    out.signature = Signature(kid=key.thumbprint(), jws=f"{head}..{sig}")
+    detached = sign_detached(out.canonical_bytes(), key, SIGNATURE_TYPE)
+    out.signature = Signature(kid=key.thumbprint(), jws=detached)
     return out
 
 
@@ -187,14 +181,10 @@ def verify(space: TrustList, anchor: OKPKey) -> None:
         raise TrustListInvalid(
             f"signed by key {space.signature.kid}, not the authority's {anchor.thumbprint()}"
         )
-    head, _, sig = space.signature.jws.partition("..")
-    compact = f"{head}.{_b64url(space.canonical_bytes())}.{sig}"
     try:
-        parsed = jws.deserialize_compact(compact, anchor, algorithms=[JWS_ALG])
-    except (JoseError, ValueError) as exc:
-        raise TrustListInvalid(f"signature does not verify ({exc})") from exc
-    if parsed.protected.get("typ") != SIGNATURE_TYPE:
-        raise TrustListInvalid("signature is not a trust-list signature")
+        verify_detached(space.signature.jws, space.canonical_bytes(), anchor, SIGNATURE_TYPE)
+    except SignatureInvalid as exc:
+        raise TrustListInvalid(str(exc)) from exc
 
 
 # --- the authority's key and the trust anchor ------------------------------------------------

@@ -18,6 +18,7 @@ from catalog.model import Publisher, dataset_id_from_iri
 from connector.deps import SessionDep
 from connector.errors import BadRequest, Problem
 from connector.identity.auth import ANY_LOCAL_ROLE, AUTH_RESPONSES, PUBLIC, access
+from connector.policies.service import offers_by_dataset
 from connector.publishing import service
 from connector.publishing.context import CatalogContext, catalog_context
 from connector.publishing.repository import CatalogFilter
@@ -110,9 +111,13 @@ def parse_filter(items: list[dict[str, Any]], publisher: Publisher) -> CatalogFi
     return CatalogFilter(tuple(themes), tuple(texts), tuple(privacy), since, tuple(ids))
 
 
-def offers_for(entry: Any, publisher: Publisher) -> list[dict[str, Any]]:
-    """The ODRL offers a dataset carries (default offers until the policy issue lands)."""
+def offers_for(
+    entry: Any, publisher: Publisher, stored: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The ODRL offer a dataset carries: its steward's policy, else its privacy class's default."""
     d = entry.description
+    if d.id in stored:
+        return [stored[d.id]]
     return [default_offer(publisher.dataset_iri(d.id), d.governance.privacy_class.value)]
 
 
@@ -157,7 +162,8 @@ def catalog_request(
     publisher = ctx.publisher()
     where = parse_filter(message.filter, publisher)
     entries, total = service.page(session, where, (page - 1) * per_page, per_page)
-    datasets = [dsp.dataset(e, publisher, offers_for(e, publisher)) for e in entries]
+    stored = offers_by_dataset(session)
+    datasets = [dsp.dataset(e, publisher, offers_for(e, publisher, stored)) for e in entries]
     # Plain JSON already: answer directly instead of walking it again with jsonable_encoder.
     return JSONResponse(
         dsp.catalog(publisher, datasets),
@@ -175,4 +181,5 @@ def catalog_dataset(
     publisher = ctx.publisher()
     local = dataset_id_from_iri(dataset_id, publisher.participant_id) or dataset_id
     entry = service.get_entry(session, local)
-    return dsp.dataset(entry, publisher, offers_for(entry, publisher), root=True)
+    stored = offers_by_dataset(session)
+    return dsp.dataset(entry, publisher, offers_for(entry, publisher, stored), root=True)

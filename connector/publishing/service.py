@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from connector.errors import DatasetNotFound, MetadataInvalid, ShapeViolation
 from connector.partnerdata.catalogmeta import SERIES, describe
 from connector.partnerdata.prepare import TableEntry
 from connector.publishing.repository import CatalogFilter, CatalogRepository
-from connector.storage.tables import CatalogRecord, DatasetRecord, utcnow
+from connector.storage.tables import CatalogRecord, DatasetRecord, aware, utcnow
 
 log = logging.getLogger("gemello.catalog")
 
@@ -67,19 +67,14 @@ def entry_of(record: CatalogRecord) -> CatalogEntry:
     )
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands timestamps back without their zone; they were written in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _facts(dataset: DatasetRecord, data_dir: Path | None) -> DistributionFacts:
     path = data_dir / dataset.table_path if data_dir is not None else None
     return DistributionFacts(
         byte_size=path.stat().st_size if path is not None and path.is_file() else None,
         sha256=dataset.content_sha256 or None,
         row_count=dataset.row_count,
-        issued=_aware(dataset.registered_at),
-        modified=_aware(dataset.updated_at),
+        issued=aware(dataset.registered_at),
+        modified=aware(dataset.updated_at),
     )
 
 

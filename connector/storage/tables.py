@@ -17,6 +17,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(moment: datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite hands back naive UTC values)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _ts(**kw: Any) -> Any:
     return Field(sa_column=Column(DateTime(timezone=True), nullable=False), **kw)
 
@@ -148,3 +153,138 @@ class FederatedEntry(SQLModel, table=True):
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     fetched_at: datetime = _ts()
     stale: bool = False
+
+
+def _ts_null() -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class UsagePolicyRecord(SQLModel, table=True):
+    """A steward's ODRL policy for one dataset (datasets without one carry a default offer)."""
+
+    __tablename__ = "usage_policy"
+
+    dataset_id: str = Field(primary_key=True, max_length=120)
+    uid: str = Field(max_length=300)
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    version: int = Field(default=1, ge=1, description="bumped on every change")
+    set_by: str | None = Field(default=None, max_length=120)
+    set_at: datetime = _ts(default_factory=utcnow)
+
+
+class DecisionRecord(SQLModel, table=True):
+    """One PDP decision in OPA's decision-log shape (personal input fields masked)."""
+
+    __tablename__ = "decision_record"
+
+    decision_id: str = Field(primary_key=True, max_length=40)
+    path: str = Field(max_length=300)
+    dataset_id: str = Field(max_length=120, index=True)
+    action: str = Field(max_length=20)
+    organisation: str = Field(default="", max_length=200, index=True)
+    allowed: bool
+    input: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    erased: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    policy_revision: str = Field(max_length=40)
+    policy_uid: str | None = Field(default=None, max_length=300)
+    context: str = Field(max_length=20, description="negotiation, transfer, check...")
+    correlation: str | None = Field(default=None, max_length=80)
+    timestamp: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
+
+
+class NegotiationRecord(SQLModel, table=True):
+    """A DSP contract negotiation, on the provider or the consumer side."""
+
+    __tablename__ = "contract_negotiation"
+
+    id: str = Field(primary_key=True, max_length=80, description="our pid")
+    role: str = Field(max_length=10, description="provider or consumer")
+    peer_pid: str | None = Field(default=None, max_length=80)
+    counterparty: str = Field(max_length=200, index=True, description="participant id")
+    callback_address: str = Field(default="", max_length=300)
+    dataset_id: str = Field(max_length=120)
+    target: str = Field(max_length=300)
+    offer: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    purpose: str = Field(max_length=40)
+    state: str = Field(max_length=20)
+    approval: str = Field(default="", max_length=20, description="'', pending, approved, rejected")
+    approved_by: str | None = Field(default=None, max_length=120)
+    requested_by: str = Field(max_length=80, description="pseudonym of the acting user")
+    requested_role: str = Field(max_length=20)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    agreement_id: str | None = Field(default=None, max_length=80)
+    decision_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class AgreementRecord(SQLModel, table=True):
+    """A contract agreement, signed by its provider; `use_count` is updated atomically."""
+
+    __tablename__ = "contract_agreement"
+
+    id: str = Field(primary_key=True, max_length=80)
+    negotiation_id: str = Field(max_length=80)
+    role: str = Field(max_length=10)
+    provider: str = Field(max_length=200)
+    consumer: str = Field(max_length=200, index=True)
+    dataset_id: str = Field(max_length=120)
+    target: str = Field(max_length=300)
+    purpose: str = Field(max_length=40)
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    signature: str = Field(sa_column=Column(Text, nullable=False))
+    approved_by: str | None = Field(default=None, max_length=120)
+    use_count: int = Field(default=0, ge=0)
+    agreed_at: datetime = _ts(default_factory=utcnow)
+    revoked_at: datetime | None = _ts_null()
+    revoked_by: str | None = Field(default=None, max_length=120)
+    revoke_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class TransferRecord(SQLModel, table=True):
+    """A DSP transfer process; the provider keeps only the digest of the access token."""
+
+    __tablename__ = "transfer_process"
+
+    id: str = Field(primary_key=True, max_length=80)
+    role: str = Field(max_length=10)
+    peer_pid: str | None = Field(default=None, max_length=80)
+    agreement_id: str = Field(max_length=80, index=True)
+    counterparty: str = Field(max_length=200)
+    callback_address: str = Field(default="", max_length=300)
+    dataset_id: str = Field(max_length=120)
+    format: str = Field(max_length=40)
+    state: str = Field(max_length=20)
+    token_sha256: str | None = Field(default=None, max_length=64, index=True)
+    token_expires_at: datetime | None = _ts_null()
+    data_address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    requested_by: str = Field(default="", max_length=80)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A DSP message to another connector, written in the transaction that decided to send it
+    and delivered (with retries) by the outbox worker, so a restart loses nothing."""
+
+    __tablename__ = "dsp_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    process: str = Field(max_length=80, index=True, description="negotiation or transfer id")
+    participant_id: str = Field(max_length=200)
+    path: str = Field(max_length=300, description="appended to the member's connector URL")
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    actor_sub: str = Field(max_length=80)
+    actor_role: str = Field(max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
+    delivered_at: datetime | None = _ts_null()
+    failed_at: datetime | None = _ts_null()
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts(default_factory=utcnow)

@@ -39,7 +39,7 @@ def test_database_url_from_environment(home: Path, monkeypatch: pytest.MonkeyPat
     [
         ("port = 70000", "port", "less than or equal to 65535"),
         ('port = "eighty"', "port", "valid integer"),
-        ('pdp_backend = "opa"', "pdp_backend", "Input should be 'regopy'"),
+        ('pdp_backend = "wasm"', "pdp_backend", "Input should be 'regopy' or 'opa'"),
         ('executor_backend = "gpu"', "executor_backend", "'inline' or 'process'"),
         ('database_url = "mysql://x"', "database_url", "sqlite:/// or postgresql"),
         ("colour = 3", "colour", "Extra inputs are not permitted"),

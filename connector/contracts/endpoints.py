@@ -1,0 +1,296 @@
+"""Local API for contracts: start negotiations and transfers as a consumer, follow them, and the
+steward's side — approvals and agreement revocation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import httpx
+from fastapi import APIRouter, Path, Query
+
+from catalog.model import dataset_id_from_iri
+from connector.contracts import service
+from connector.contracts.dsp_endpoints import RuntimeDep
+from connector.contracts.repository import ContractRepository, TransferRepository
+from connector.contracts.schemas import (
+    AgreementOut,
+    NegotiationOut,
+    NewNegotiation,
+    NewTransfer,
+    Reason,
+    TransferOut,
+)
+from connector.deps import SessionDep, WriteSessionDep
+from connector.errors import GemelloError, NotFound, Problem
+from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
+from connector.identity.schemas import Role
+from connector.storage import session_scope
+from connector.storage.tables import AgreementRecord, NegotiationRecord, TransferRecord
+
+USERS = (Role.researcher, Role.steward, Role.admin)
+Id = Annotated[str, Path(max_length=80)]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem}}
+
+router = APIRouter(
+    prefix="/contracts",
+    tags=["contracts"],
+    dependencies=[access(*USERS, Role.auditor)],
+    responses=AUTH_RESPONSES,
+)
+consumer_router = APIRouter(
+    prefix="/contracts",
+    tags=["contracts"],
+    dependencies=[access(*USERS)],
+    responses=AUTH_RESPONSES,
+)
+steward_router = APIRouter(
+    tags=["approvals and revocation"],
+    dependencies=[access(Role.steward, Role.admin)],
+    responses=AUTH_RESPONSES,
+)
+
+
+class UpstreamFailed(GemelloError):
+    """The other connector refused or could not be reached."""
+
+    title, status, slug = "The other connector refused", 502, "upstream-failed"
+
+
+def negotiation_out(row: NegotiationRecord) -> NegotiationOut:
+    """The API view of a negotiation."""
+    return NegotiationOut(**row.model_dump(exclude={"offer"}), offer_id=str(row.offer.get("@id")))
+
+
+def agreement_out(row: AgreementRecord) -> AgreementOut:
+    """The API view of an agreement."""
+    return AgreementOut(**row.model_dump())
+
+
+def transfer_out(row: TransferRecord) -> TransferOut:
+    """The API view of a transfer."""
+    return TransferOut(**row.model_dump())
+
+
+def _problem_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+        return str(body.get("detail") or body.get("reason") or body)
+    except ValueError:
+        return response.text[:300]
+
+
+async def _post(rt: Any, member: Any, path: str, principal: Any, body: dict[str, Any]) -> Any:
+    try:
+        response = await rt.peers.request("POST", member, path, principal, json=body, timeout=15)
+    except httpx.HTTPError as exc:
+        return None, f"{member.id} unreachable: {exc}"
+    if response.status_code != 201:
+        return None, f"{member.id} answered {response.status_code}: {_problem_text(response)}"
+    return response.json(), ""
+
+
+# --- consumer: negotiations ----------------------------------------------------------------------
+
+
+@consumer_router.post("/negotiations", status_code=201, responses={502: {"model": Problem}})
+async def negotiate(
+    body: NewNegotiation, principal: PrincipalDep, rt: RuntimeDep
+) -> NegotiationOut:
+    """Ask another member for an agreement on one of its datasets, for a stated purpose. The
+    offer is read from the provider's catalogue; follow the negotiation with GET."""
+    member = rt.trust().by_handle.get(body.partner)
+    if member is None:
+        raise NotFound(f"no member '{body.partner}' in the dataspace")
+    dataset_id = dataset_id_from_iri(body.dataset, member.participant_id) or body.dataset
+    target = f"{member.participant_id}:dataset:{dataset_id}"
+    assert rt.peers is not None, "the connector's HTTP client starts with the app"
+    try:
+        answer = await rt.peers.request(
+            "GET", member, f"/catalog/datasets/{dataset_id}", principal, timeout=15
+        )
+    except httpx.HTTPError as exc:
+        raise UpstreamFailed(f"{member.id} unreachable: {exc}") from exc
+    if answer.status_code != 200:
+        raise UpstreamFailed(f"{member.id} has no dataset '{dataset_id}': {_problem_text(answer)}")
+    offers = answer.json().get("hasPolicy") or []
+    if not offers:
+        raise UpstreamFailed(f"{member.id} offers dataset '{dataset_id}' under no policy")
+    me = rt.me()
+    with session_scope(rt.engine, write=True) as session:
+        row, message = service.start_negotiation(
+            session, me, principal, member, target, offers[0], body.purpose
+        )
+        pid = row.id
+    sent, error = await _post(rt, member, "/negotiations/request", principal, message)
+    with session_scope(rt.engine, write=True) as session:
+        service.request_sent(session, pid, sent, error)
+        row = service.get_negotiation(session, principal, pid, "consumer")
+        out = negotiation_out(row)
+    if sent is None:
+        raise UpstreamFailed(error, negotiation=out.id)
+    return out
+
+
+@router.get("/negotiations")
+def list_negotiations(
+    session: SessionDep,
+    role: Annotated[Literal["provider", "consumer"] | None, Query()] = None,
+) -> list[NegotiationOut]:
+    """Negotiations on either side, newest first."""
+    return [negotiation_out(r) for r in ContractRepository(session).negotiations(role=role)]
+
+
+@router.get("/negotiations/{pid}", responses=NOT_FOUND)
+def show_negotiation(pid: Id, session: SessionDep) -> NegotiationOut:
+    """One negotiation (either side)."""
+    row = ContractRepository(session).negotiation(pid, "consumer") or ContractRepository(
+        session
+    ).negotiation(pid, "provider")
+    if row is None:
+        raise NotFound(f"no negotiation '{pid}'")
+    return negotiation_out(row)
+
+
+@consumer_router.post("/negotiations/{pid}/terminate", responses=NOT_FOUND)
+def end_negotiation(
+    pid: Id, body: Reason, session: WriteSessionDep, principal: PrincipalDep, rt: RuntimeDep
+) -> NegotiationOut:
+    """End one of our (consumer) negotiations; the provider is told why."""
+    row = service.consumer_terminate_negotiation(session, principal, pid, body.reason)
+    rt.wake()
+    return negotiation_out(row)
+
+
+# --- agreements ----------------------------------------------------------------------------------
+
+
+@router.get("/agreements")
+def list_agreements(
+    session: SessionDep,
+    role: Annotated[Literal["provider", "consumer"] | None, Query()] = None,
+) -> list[AgreementOut]:
+    """Agreements granted (provider) or held (consumer), newest first."""
+    return [agreement_out(r) for r in ContractRepository(session).agreements(role=role)]
+
+
+@router.get("/agreements/{agreement_id}", responses=NOT_FOUND)
+def show_agreement(agreement_id: Annotated[str, Path()], session: SessionDep) -> AgreementOut:
+    """One agreement with its signed document."""
+    row = ContractRepository(session).agreement(agreement_id)
+    if row is None:
+        raise NotFound(f"no agreement '{agreement_id}'")
+    return agreement_out(row)
+
+
+# --- consumer: transfers -------------------------------------------------------------------------
+
+
+@consumer_router.post("/transfers", status_code=201, responses={502: {"model": Problem}})
+async def pull(body: NewTransfer, principal: PrincipalDep, rt: RuntimeDep) -> TransferOut:
+    """Ask the provider for a pull transfer under an agreement we hold. Once STARTED, the
+    transfer's `data_address` holds the URL and the short-lived token to GET the data."""
+    me = rt.me()
+    with session_scope(rt.engine, write=True) as session:
+        row, message = service.start_transfer(session, me, principal, body.agreement_id)
+        pid, provider = row.id, row.counterparty
+    member = rt.trust().by_participant.get(provider)
+    if member is None:
+        raise NotFound(f"the provider '{provider}' is no longer a member")
+    sent, error = await _post(rt, member, "/transfers/request", principal, message)
+    with session_scope(rt.engine, write=True) as session:
+        service.transfer_sent(session, pid, sent, error)
+        out = transfer_out(service.get_transfer(session, principal, pid, "consumer"))
+    if sent is None:
+        raise UpstreamFailed(error, transfer=pid)
+    return out
+
+
+@router.get("/transfers")
+def list_transfers(
+    session: SessionDep,
+    role: Annotated[Literal["provider", "consumer"] | None, Query()] = None,
+) -> list[TransferOut]:
+    """Transfers on either side, newest first."""
+    return [transfer_out(r) for r in TransferRepository(session).all(role=role)]
+
+
+@router.get("/transfers/{pid}", responses=NOT_FOUND)
+def show_transfer(pid: Id, session: SessionDep) -> TransferOut:
+    """One transfer (either side)."""
+    repo = TransferRepository(session)
+    row = repo.get(pid, "consumer") or repo.get(pid, "provider")
+    if row is None:
+        raise NotFound(f"no transfer '{pid}'")
+    return transfer_out(row)
+
+
+ACTIONS = {
+    "complete": "completion",
+    "suspend": "suspension",
+    "resume": "start",
+    "terminate": "termination",
+}
+
+
+@consumer_router.post("/transfers/{pid}/{action}", responses=NOT_FOUND)
+def transfer_action(
+    pid: Id,
+    action: Literal["complete", "suspend", "resume", "terminate"],
+    session: WriteSessionDep,
+    principal: PrincipalDep,
+    rt: RuntimeDep,
+) -> TransferOut:
+    """Complete, suspend, resume or terminate one of our transfers (the provider is told)."""
+    row = service.consumer_transfer_action(session, principal, pid, ACTIONS[action])
+    rt.wake()
+    return transfer_out(row)
+
+
+# --- steward: approvals and revocation ------------------------------------------------------------
+
+
+@steward_router.get("/approvals")
+def list_approvals(session: SessionDep) -> list[NegotiationOut]:
+    """Negotiations waiting for a steward's approval (the policy carries `obtainApproval`)."""
+    return [negotiation_out(r) for r in service.pending_approvals(session)]
+
+
+@steward_router.post("/approvals/{pid}/approve", responses=NOT_FOUND | {400: {"model": Problem}})
+def approve(
+    pid: Id, session: WriteSessionDep, principal: PrincipalDep, rt: RuntimeDep
+) -> NegotiationOut:
+    """Approve: the agreement is signed and sent to the consumer."""
+    row = service.approve(session, rt.policies, rt.me(), rt.trust(), pid, _who(principal))
+    rt.wake()
+    return negotiation_out(row)
+
+
+@steward_router.post("/approvals/{pid}/reject", responses=NOT_FOUND | {400: {"model": Problem}})
+def reject(
+    pid: Id, body: Reason, session: WriteSessionDep, principal: PrincipalDep, rt: RuntimeDep
+) -> NegotiationOut:
+    """Reject with a reason: the negotiation is terminated and the consumer told why."""
+    row = service.reject(session, rt.trust(), pid, _who(principal), body.reason)
+    rt.wake()
+    return negotiation_out(row)
+
+
+@steward_router.post(
+    "/contracts/agreements/{agreement_id}/revoke", responses=NOT_FOUND | {400: {"model": Problem}}
+)
+def revoke(
+    agreement_id: Annotated[str, Path()],
+    body: Reason,
+    session: WriteSessionDep,
+    principal: PrincipalDep,
+    rt: RuntimeDep,
+) -> AgreementOut:
+    """Revoke an agreement this connector granted: later uses are denied at once and open
+    transfers are terminated."""
+    row = service.revoke(session, rt.trust(), agreement_id, _who(principal), body.reason)
+    rt.wake()
+    return agreement_out(row)
+
+
+def _who(principal: Any) -> str:
+    return str(principal.name or principal.subject)

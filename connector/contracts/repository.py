@@ -1,0 +1,255 @@
+"""SQL for usage policies, decision records, negotiations, agreements, transfers and the outbox
+(the only module that queries those tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, update
+from sqlmodel import Session, col, select
+
+from connector.storage.tables import (
+    AgreementRecord,
+    CatalogRecord,
+    DecisionRecord,
+    NegotiationRecord,
+    OutboxMessage,
+    TransferRecord,
+    UsagePolicyRecord,
+    aware,
+)
+
+
+class PolicyRepository:
+    """Stewards' policies and what the effective policy set is built from."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, dataset_id: str) -> UsagePolicyRecord | None:
+        """The stored policy of a dataset, if a steward set one."""
+        return self.session.get(UsagePolicyRecord, dataset_id)
+
+    def all(self) -> Sequence[UsagePolicyRecord]:
+        """Every stored policy, by dataset."""
+        return self.session.exec(
+            select(UsagePolicyRecord).order_by(col(UsagePolicyRecord.dataset_id))
+        ).all()
+
+    def put(self, record: UsagePolicyRecord) -> None:
+        """Insert or replace (flushed so errors surface here)."""
+        self.session.merge(record)
+        self.session.flush()
+
+    def delete(self, dataset_id: str) -> bool:
+        """Remove a stored policy (the dataset falls back to its default offer)."""
+        row = self.get(dataset_id)
+        if row is None:
+            return False
+        self.session.delete(row)
+        self.session.flush()
+        return True
+
+    def privacy_classes(self) -> dict[str, str]:
+        """dataset id -> privacy class, for every published dataset."""
+        rows = self.session.exec(select(CatalogRecord.dataset_id, CatalogRecord.privacy_class))
+        return {d: p for d, p in rows.all()}
+
+    def stamp(self) -> tuple[object, ...]:
+        """Changes whenever a policy or a dataset's catalogue entry changes (cheap to read)."""
+        policies = self.session.exec(
+            select(
+                func.count(),
+                func.coalesce(func.sum(UsagePolicyRecord.version), 0),
+                func.max(UsagePolicyRecord.set_at),
+            )
+        ).one()
+        catalogue = self.session.exec(select(func.count(), func.max(CatalogRecord.modified))).one()
+        return (*policies, *catalogue)
+
+
+class DecisionRepository:
+    """Decision records (append-only)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, record: DecisionRecord) -> None:
+        """Append one record."""
+        self.session.add(record)
+        self.session.flush()
+
+    def search(
+        self,
+        dataset_id: str | None = None,
+        organisation: str | None = None,
+        allowed: bool | None = None,
+        limit: int = 100,
+    ) -> Sequence[DecisionRecord]:
+        """Newest first, filtered."""
+        stmt = select(DecisionRecord)
+        if dataset_id:
+            stmt = stmt.where(DecisionRecord.dataset_id == dataset_id)
+        if organisation:
+            stmt = stmt.where(DecisionRecord.organisation == organisation)
+        if allowed is not None:
+            stmt = stmt.where(DecisionRecord.allowed == allowed)
+        stmt = stmt.order_by(col(DecisionRecord.timestamp).desc()).limit(limit)
+        return self.session.exec(stmt).all()
+
+    def get(self, decision_id: str) -> DecisionRecord | None:
+        """One record."""
+        return self.session.get(DecisionRecord, decision_id)
+
+
+class ContractRepository:
+    """Negotiations and agreements."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, *rows: NegotiationRecord | AgreementRecord) -> None:
+        """Stage rows (flushed so constraint errors surface here)."""
+        self.session.add_all(rows)
+        self.session.flush()
+
+    def negotiation(self, pid: str, role: str) -> NegotiationRecord | None:
+        """One negotiation by our pid on one side."""
+        row = self.session.get(NegotiationRecord, pid)
+        return row if row is not None and row.role == role else None
+
+    def negotiations(
+        self, role: str | None = None, approval: str | None = None, limit: int = 200
+    ) -> Sequence[NegotiationRecord]:
+        """Newest first."""
+        stmt = select(NegotiationRecord)
+        if role:
+            stmt = stmt.where(NegotiationRecord.role == role)
+        if approval:
+            stmt = stmt.where(NegotiationRecord.approval == approval)
+        stmt = stmt.order_by(col(NegotiationRecord.created_at).desc()).limit(limit)
+        return self.session.exec(stmt).all()
+
+    def agreement(self, agreement_id: str) -> AgreementRecord | None:
+        """One agreement."""
+        return self.session.get(AgreementRecord, agreement_id)
+
+    def agreements(self, role: str | None = None, limit: int = 200) -> Sequence[AgreementRecord]:
+        """Newest first."""
+        stmt = select(AgreementRecord)
+        if role:
+            stmt = stmt.where(AgreementRecord.role == role)
+        stmt = stmt.order_by(col(AgreementRecord.agreed_at).desc()).limit(limit)
+        return self.session.exec(stmt).all()
+
+    def count_use(self, agreement_id: str, limit: int | None) -> bool:
+        """Add one use to an unrevoked agreement if it stays within `limit`; one conditional
+        UPDATE, so concurrent requests cannot both take the last use."""
+        stmt = (
+            update(AgreementRecord)
+            .where(col(AgreementRecord.id) == agreement_id)
+            .where(col(AgreementRecord.revoked_at).is_(None))
+            .values(use_count=AgreementRecord.use_count + 1)
+        )
+        if limit is not None:
+            stmt = stmt.where(col(AgreementRecord.use_count) < limit)
+        result = self.session.execute(stmt)
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+class TransferRepository:
+    """Transfer processes."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: TransferRecord) -> None:
+        """Stage a row."""
+        self.session.add(row)
+        self.session.flush()
+
+    def get(self, pid: str, role: str) -> TransferRecord | None:
+        """One transfer by our pid on one side."""
+        row = self.session.get(TransferRecord, pid)
+        return row if row is not None and row.role == role else None
+
+    def by_token(self, token_sha256: str) -> TransferRecord | None:
+        """The provider-side transfer whose access token has this digest."""
+        return self.session.exec(
+            select(TransferRecord)
+            .where(TransferRecord.token_sha256 == token_sha256)
+            .where(TransferRecord.role == "provider")
+        ).first()
+
+    def open_for_agreement(self, agreement_id: str) -> Sequence[TransferRecord]:
+        """Provider-side transfers of an agreement that are not finished."""
+        return self.session.exec(
+            select(TransferRecord)
+            .where(TransferRecord.agreement_id == agreement_id)
+            .where(TransferRecord.role == "provider")
+            .where(col(TransferRecord.state).in_(("REQUESTED", "STARTED", "SUSPENDED")))
+        ).all()
+
+    def all(self, role: str | None = None, limit: int = 200) -> Sequence[TransferRecord]:
+        """Newest first."""
+        stmt = select(TransferRecord)
+        if role:
+            stmt = stmt.where(TransferRecord.role == role)
+        return self.session.exec(
+            stmt.order_by(col(TransferRecord.created_at).desc()).limit(limit)
+        ).all()
+
+
+class OutboxRepository:
+    """Protocol messages waiting to be delivered."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: OutboxMessage) -> None:
+        """Queue a message (committed with the state change that produced it)."""
+        self.session.add(row)
+        self.session.flush()
+
+    def due(self, now: datetime, limit: int = 50) -> Sequence[OutboxMessage]:
+        """Undelivered messages whose time has come, oldest first; a process's later messages
+        wait while an earlier one of the same process is still pending."""
+        pending = select(OutboxMessage).where(
+            col(OutboxMessage.delivered_at).is_(None), col(OutboxMessage.failed_at).is_(None)
+        )
+        rows = self.session.exec(pending.order_by(col(OutboxMessage.id))).all()
+        out: list[OutboxMessage] = []
+        blocked: set[str] = set()
+        for row in rows:
+            if row.process in blocked:
+                continue
+            blocked.add(row.process)
+            if aware(row.next_attempt_at) <= now:
+                out.append(row)
+            if len(out) >= limit:
+                break
+        return out
+
+    def get(self, message_id: int) -> OutboxMessage | None:
+        """One message."""
+        return self.session.get(OutboxMessage, message_id)
+
+    def for_process(self, process: str) -> Sequence[OutboxMessage]:
+        """Every message of one process, in order."""
+        return self.session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.process == process)
+            .order_by(col(OutboxMessage.id))
+        ).all()
+
+    def pending_count(self) -> int:
+        """Messages neither delivered nor given up."""
+        return int(
+            self.session.exec(
+                select(func.count()).where(
+                    or_(col(OutboxMessage.delivered_at).is_(None)),
+                    col(OutboxMessage.failed_at).is_(None),
+                )
+            ).one()
+        )

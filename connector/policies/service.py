@@ -1,0 +1,315 @@
+"""Usage policies on a connector: the policy store, the PDP kept in step with it, decisions
+recorded in OPA's decision-log shape, and use counts taken atomically under an agreement.
+
+A dataset's effective policy is its steward's (stored) policy, else the default offer of its
+privacy class. The PDP is reloaded when the store or the catalogue changes; each decision first
+reads a cheap stamp of both, so a policy set with the CLI applies to the running server at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from catalog.model import Publisher
+from connector.contracts.repository import ContractRepository, DecisionRepository, PolicyRepository
+from connector.errors import DatasetNotFound, PolicyRejected
+from connector.storage.tables import DecisionRecord, UsagePolicyRecord, utcnow
+from policy import Decision, PolicyDecisionPoint, default_offer
+from policy.compiler import compile_policy
+from policy.odrl import PolicyInvalid, as_offer, parse_policy
+from policy.pdp import PolicySet
+from policy.request import UsageRequest
+
+# Request members that identify a person: kept out of decision records (OPA's "erased").
+ERASED = ("subject",)
+
+
+def effective_documents(session: Session, publisher: Publisher) -> dict[str, dict[str, Any]]:
+    """dataset IRI -> the ODRL document in force (stored, else the privacy-class default)."""
+    repo = PolicyRepository(session)
+    stored = {p.dataset_id: p.document for p in repo.all()}
+    out: dict[str, dict[str, Any]] = {}
+    for dataset_id, privacy_class in repo.privacy_classes().items():
+        iri = publisher.dataset_iri(dataset_id)
+        doc = stored.get(dataset_id) or default_offer(iri, privacy_class)
+        out[iri] = {**doc, "target": iri}
+    return out
+
+
+def offers_by_dataset(session: Session) -> dict[str, dict[str, Any]]:
+    """dataset id -> its catalogue offer, for the datasets whose steward set a policy."""
+    return {p.dataset_id: offer_for(p.document) for p in PolicyRepository(session).all()}
+
+
+def offer_for(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The catalogue offer of an effective policy (DSP: an Offer without target)."""
+    try:
+        return as_offer(parse_policy(dict(document)))
+    except PolicyInvalid:
+        # A stored policy the profile no longer accepts is offered as nothing at all.
+        return {
+            "@id": str(document.get("@id", "urn:gemello:invalid")),
+            "@type": "Offer",
+            "prohibition": [{"action": "use"}],
+        }
+
+
+class PolicyRuntime:
+    """The connector's PDP, reloaded whenever the policy store or the catalogue changes."""
+
+    def __init__(self, pdp: PolicyDecisionPoint, publisher: Callable[[], Publisher]) -> None:
+        self.pdp = pdp
+        self._publisher = publisher
+        self._stamp: tuple[object, ...] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def publisher(self) -> Publisher:
+        """This connector as publisher (dataset IRIs follow the trust list)."""
+        return self._publisher()
+
+    def sync(self, session: Session) -> PolicyDecisionPoint:
+        """The PDP with the policies in force for this session's view of the store."""
+        stamp = PolicyRepository(session).stamp()
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    docs = effective_documents(session, self.publisher)
+                    self.pdp.load(PolicySet.from_documents(docs))
+                    self._stamp = stamp
+        return self.pdp
+
+    def decide(
+        self,
+        session: Session,
+        request: UsageRequest,
+        *,
+        context: str,
+        organisation: str = "",
+        subject: str | None = None,
+        correlation: str | None = None,
+    ) -> Decision:
+        """Evaluate and record the decision in this session's transaction."""
+        decision = self.sync(session).decide(request)
+        record_decision(session, decision, request, context, organisation, subject, correlation)
+        return decision
+
+
+def record_decision(
+    session: Session,
+    decision: Decision,
+    request: UsageRequest,
+    context: str,
+    organisation: str,
+    subject: str | None,
+    correlation: str | None,
+) -> DecisionRecord:
+    """Append the decision in OPA's decision-log shape; the subject pseudonym is erased."""
+    logged = request.log_input()
+    erased = [f"/input/{k}" for k in ERASED] if subject else []
+    record = DecisionRecord(
+        decision_id=decision.decision_id,
+        path=decision.path,
+        dataset_id=request.target.rsplit(":dataset:", 1)[-1][:120],
+        action=request.action,
+        organisation=organisation,
+        allowed=decision.allow,
+        input=logged,
+        result={
+            "allow": decision.allow,
+            "reasons": list(decision.reasons),
+            "obligations": [dict(o) for o in decision.obligations],
+        },
+        erased=erased,
+        policy_revision=decision.policy_revision,
+        policy_uid=decision.policy_uid,
+        context=context,
+        correlation=correlation,
+        timestamp=utcnow(),
+    )
+    DecisionRepository(session).add(record)
+    return record
+
+
+def as_decision_log(record: DecisionRecord) -> dict[str, Any]:
+    """A record as OPA writes a decision-log event."""
+    return {
+        "decision_id": record.decision_id,
+        "path": record.path,
+        "input": record.input,
+        "result": record.result,
+        "erased": record.erased,
+        "timestamp": record.timestamp.isoformat(),
+        "bundles": {"gemello": {"revision": record.policy_revision}},
+        "labels": {"context": record.context, "correlation": record.correlation or ""},
+    }
+
+
+# --- the policy store ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """A dataset's policy as stewards see it."""
+
+    dataset_id: str
+    target: str
+    source: str  # "steward" or "default"
+    version: int
+    document: dict[str, Any]
+    set_by: str | None
+    set_at: datetime | None
+
+
+def _known_dataset(session: Session, dataset_id: str) -> str:
+    classes = PolicyRepository(session).privacy_classes()
+    if dataset_id not in classes:
+        raise DatasetNotFound(
+            f"no published dataset '{dataset_id}' on this connector",
+            known=sorted(classes),
+        )
+    return classes[dataset_id]
+
+
+def get_policy(session: Session, publisher: Publisher, dataset_id: str) -> PolicyView:
+    """The policy in force for one dataset."""
+    privacy_class = _known_dataset(session, dataset_id)
+    iri = publisher.dataset_iri(dataset_id)
+    row = PolicyRepository(session).get(dataset_id)
+    if row is None:
+        doc = {**default_offer(iri, privacy_class), "target": iri}
+        return PolicyView(dataset_id, iri, "default", 0, doc, None, None)
+    return PolicyView(dataset_id, iri, "steward", row.version, row.document, row.set_by, row.set_at)
+
+
+def set_policy(
+    session: Session, publisher: Publisher, dataset_id: str, document: Any, who: str
+) -> PolicyView:
+    """Store a steward's policy after checking it against the profile and compiling it."""
+    _known_dataset(session, dataset_id)
+    iri = publisher.dataset_iri(dataset_id)
+    try:
+        policy = parse_policy(document, iri)
+        compile_policy(policy, iri)
+    except PolicyInvalid as exc:
+        raise PolicyRejected(
+            f"the policy is not accepted: {exc.errors[0]}"
+            + (f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else ""),
+            errors=exc.errors,
+        ) from exc
+    repo = PolicyRepository(session)
+    old = repo.get(dataset_id)
+    record = UsagePolicyRecord(
+        dataset_id=dataset_id,
+        uid=policy.uid,
+        document=policy.to_json(with_target=True) | {"target": iri},
+        version=(old.version + 1) if old else 1,
+        set_by=who,
+        set_at=utcnow(),
+    )
+    repo.put(record)
+    return get_policy(session, publisher, dataset_id)
+
+
+def reset_policy(session: Session, publisher: Publisher, dataset_id: str) -> PolicyView:
+    """Drop the steward's policy: the dataset carries its privacy-class default again."""
+    _known_dataset(session, dataset_id)
+    PolicyRepository(session).delete(dataset_id)
+    return get_policy(session, publisher, dataset_id)
+
+
+# --- uses under an agreement ----------------------------------------------------------------
+
+
+def use_limit(decision: Decision) -> int | None:
+    """The tightest use-count limit among a decision's obligations, if any."""
+    limits = [int(o["limit"]) for o in decision.obligations if o.get("type") == "use-count"]
+    return min(limits) if limits else None
+
+
+def needs_approval(decision: Decision) -> bool:
+    """Whether the granting permission carries the duty to obtain a steward's approval."""
+    return any(
+        o.get("type") == "duty" and o.get("action") == "obtainApproval"
+        for o in decision.obligations
+    )
+
+
+@dataclass(frozen=True)
+class UseOutcome:
+    """A decision on one use under an agreement, after the use count was taken (or not)."""
+
+    decision: Decision
+    allowed: bool
+    reasons: tuple[str, ...]
+
+
+def authorise_use(
+    session: Session,
+    runtime: PolicyRuntime,
+    agreement_id: str,
+    action: str,
+    organisation: str,
+    *,
+    subject: str | None = None,
+    role: str | None = None,
+    at: datetime | None = None,
+    extra: Mapping[str, Any] | None = None,
+    context: str = "use",
+) -> UseOutcome:
+    """Decide one use of a dataset under an agreement and, if allowed, count it atomically.
+
+    The dataset's current policy decides (a steward's tightening applies at once); the
+    agreement must belong to `organisation`, be unrevoked, and have been approved when the
+    policy carries the approval duty. The use count is a conditional UPDATE in this
+    transaction: of concurrent requests for the last use, exactly one gets it.
+    """
+    contracts = ContractRepository(session)
+    agreement = contracts.agreement(agreement_id)
+    fail: str | None = None
+    if agreement is None or agreement.role != "provider" or agreement.consumer != organisation:
+        fail = f"no agreement '{agreement_id}' with {organisation or 'this caller'}"
+    elif agreement.revoked_at is not None:
+        fail = f"agreement {agreement_id} was revoked: {agreement.revoke_reason or 'no reason'}"
+    request = UsageRequest(
+        target=agreement.target if agreement else f"urn:gemello:unknown:{agreement_id}",
+        action=action,
+        at=at or utcnow(),
+        purpose=agreement.purpose if agreement else None,
+        recipient=organisation or None,
+        recipient_role=role,
+        use_count=agreement.use_count if agreement else None,
+        **dict(extra or {}),
+    )
+    decision = runtime.sync(session).decide(request)
+    if fail is None and decision.allow:
+        assert agreement is not None
+        limit = use_limit(decision)
+        if needs_approval(decision) and not agreement.approved_by:
+            fail = "the policy needs a steward's approval, which this agreement does not carry"
+        elif not contracts.count_use(agreement_id, limit):
+            fail = f"use count exhausted: the policy allows {limit} uses"
+    if fail is not None:
+        reasons = (fail,) if decision.allow else (fail, *decision.reasons)
+        decision = Decision(
+            False,
+            decision.decision_id,
+            reasons,
+            decision.policy_revision,
+            path=decision.path,
+            policy_uid=decision.policy_uid,
+        )
+    record_decision(session, decision, request, context, organisation, subject, agreement_id)
+    return UseOutcome(decision, decision.allow, decision.reasons)
+
+
+def new_id(kind: str) -> str:
+    """A fresh process or agreement id."""
+    return f"urn:gemello:{kind}:{uuid.uuid4()}"
