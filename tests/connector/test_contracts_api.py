@@ -1,0 +1,231 @@
+"""The DSP negotiation and transfer endpoints of one connector (unibo as provider), in process.
+
+Other members call with real signed tokens; the worker decides in the app's own event loop.
+Messages and errors are checked against the official DSP 2025-1 schemas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from connector.identity.assertions import Actor, make_assertion
+from connector.identity.keys import KeyFileSigner
+from connector.identity.schemas import Role
+from connector.settings import load_settings
+from tests.conftest import bearer
+from tests.dsp_schemas import dsp_errors
+
+pytestmark = pytest.mark.anyio
+UNIBO = "urn:gemello:bologna:unibo"
+CTX = ["https://w3id.org/dspace/2025/1/context.jsonld"]
+PURPOSE = "https://w3id.org/gemello/ns#purpose"
+BIKES = f"{UNIBO}:dataset:bike-counters"
+NEG_ERROR = "negotiation/contract-negotiation-error-schema.json"
+
+
+def peer(home: Path, partner: str, role: Role = Role.researcher) -> dict[str, str]:
+    """A fresh signed token of another member's connector."""
+    signer = KeyFileSigner(load_settings(partner, home).resolved_data_dir)
+    token = make_assertion(
+        signer,
+        f"urn:gemello:bologna:{partner}",
+        UNIBO,
+        Actor(sub="usr_00000000000000bb", role=role),
+        lambda: datetime.now(UTC),
+    )
+    return bearer(token)
+
+
+def request_message(home: Path, partner: str = "cineca", **over: Any) -> dict[str, Any]:
+    url = load_settings(partner, home).port
+    body: dict[str, Any] = {
+        "@context": CTX,
+        "@type": "ContractRequestMessage",
+        "consumerPid": "urn:uuid:consumer-1",
+        "offer": {"@id": f"{BIKES}:offer:default", "@type": "Offer", "target": BIKES},
+        "callbackAddress": f"http://127.0.0.1:{url}/callback",
+        PURPOSE: "research",
+    }
+    body.update(over)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+async def _request(client: httpx.AsyncClient, home: Path, **over: Any) -> httpx.Response:
+    return await client.post(
+        "/negotiations/request", json=request_message(home, **over), headers=peer(home, "cineca")
+    )
+
+
+async def _until_state(
+    client: httpx.AsyncClient, home: Path, pid: str, state: str
+) -> dict[str, Any]:
+    for _ in range(100):
+        resp = await client.get(f"/negotiations/{pid}", headers=peer(home, "cineca"))
+        if resp.json().get("state") == state:
+            return dict(resp.json())
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"negotiation {pid} never reached {state}: {resp.json()}")
+
+
+async def test_a_request_is_answered_requested_then_agreed_by_the_pdp(
+    home: Path, anon_client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    resp = await _request(anon_client, home)
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert dsp_errors(body, "negotiation/contract-negotiation-schema.json") == []
+    assert body["state"] == "REQUESTED"
+    assert body["consumerPid"] == "urn:uuid:consumer-1"
+    agreed = await _until_state(anon_client, home, body["providerPid"], "AGREED")
+    assert dsp_errors(agreed, "negotiation/contract-negotiation-schema.json") == []
+    # The agreement message waits in the outbox (cineca is not running here).
+    from connector.contracts.repository import OutboxRepository
+    from connector.storage import session_scope
+
+    with session_scope(app.state.engine) as session:
+        queued = OutboxRepository(session).for_process(body["providerPid"])
+        messages = [m.body for m in queued]
+    assert [m["@type"] for m in messages] == ["ContractAgreementMessage"]
+    schema = "negotiation/contract-agreement-message-schema.json"
+    assert dsp_errors(messages[0], schema) == []
+
+
+async def test_unknown_and_other_members_negotiations_are_404(
+    home: Path, anon_client: httpx.AsyncClient
+) -> None:
+    pid = (await _request(anon_client, home)).json()["providerPid"]
+    for headers, path in (
+        (peer(home, "fbk"), f"/negotiations/{pid}"),
+        (peer(home, "cineca"), "/negotiations/urn:gemello:negotiation:nope"),
+    ):
+        resp = await anon_client.get(path, headers=headers)
+        assert resp.status_code == 404, resp.text
+        problem = resp.json()
+        assert problem["@type"] == "ContractNegotiationError"
+        assert dsp_errors(problem, NEG_ERROR) == []
+    verify = {
+        "@context": CTX,
+        "@type": "ContractAgreementVerificationMessage",
+        "providerPid": pid,
+        "consumerPid": "urn:uuid:consumer-1",
+    }
+    resp = await anon_client.post(
+        f"/negotiations/{pid}/agreement/verification", json=verify, headers=peer(home, "fbk")
+    )
+    assert resp.status_code == 404
+
+
+async def test_an_invalid_transition_is_400_naming_the_states(
+    home: Path, anon_client: httpx.AsyncClient
+) -> None:
+    pid = (await _request(anon_client, home)).json()["providerPid"]
+    await _until_state(anon_client, home, pid, "AGREED")
+    event = {
+        "@context": CTX,
+        "@type": "ContractNegotiationEventMessage",
+        "providerPid": pid,
+        "consumerPid": "urn:uuid:consumer-1",
+        "eventType": "ACCEPTED",
+    }
+    resp = await anon_client.post(
+        f"/negotiations/{pid}/events", json=event, headers=peer(home, "cineca")
+    )
+    assert resp.status_code == 400, resp.text
+    problem = resp.json()
+    assert problem["type"].endswith("invalid-transition")
+    assert "in state AGREED" in problem["detail"]
+    assert "OFFERED" in problem["detail"]
+    assert dsp_errors(problem, NEG_ERROR) == []
+    assert problem["providerPid"] == pid
+
+
+@pytest.mark.parametrize(
+    ("over", "status", "needle"),
+    [
+        ({PURPOSE: None}, 400, "purpose"),
+        ({"callbackAddress": "http://evil.example/callback"}, 400, "callbackAddress"),
+        (
+            {"offer": {"@id": "o", "target": "urn:gemello:bologna:fbk:dataset:trips"}},
+            400,
+            "not a dataset of this connector",
+        ),
+        ({"consumerPid": None}, 422, "consumerPid"),
+        ({"@type": "CatalogRequestMessage"}, 422, "@type"),
+    ],
+)
+async def test_bad_requests_are_refused_with_a_reason(
+    home: Path, anon_client: httpx.AsyncClient, over: dict[str, Any], status: int, needle: str
+) -> None:
+    resp = await _request(anon_client, home, **over)
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert needle in resp.text
+
+
+async def test_local_users_may_not_call_protocol_endpoints(
+    home: Path, anon_client: httpx.AsyncClient, user_tokens: dict[Role, str]
+) -> None:
+    resp = await anon_client.post(
+        "/negotiations/request",
+        json=request_message(home),
+        headers=bearer(user_tokens[Role.steward]),
+    )
+    assert resp.status_code == 403
+
+
+async def test_a_purpose_outside_the_policy_is_terminated_and_recorded(
+    home: Path, anon_client: httpx.AsyncClient, user_tokens: dict[Role, str]
+) -> None:
+    wifi = f"{UNIBO}:dataset:wifi-od-flows"
+    resp = await _request(
+        anon_client,
+        home,
+        offer={"@id": f"{wifi}:offer:default", "target": wifi},
+        **{PURPOSE: "commercial"},
+    )
+    pid = resp.json()["providerPid"]
+    await _until_state(anon_client, home, pid, "TERMINATED")
+    mine = await anon_client.get(
+        f"/contracts/negotiations/{pid}", headers=bearer(user_tokens[Role.steward])
+    )
+    assert (
+        "purpose 'commercial' not in [research, public-policy, planning]" in mine.json()["reason"]
+    )
+    records = await anon_client.get(
+        "/decisions", params={"allowed": "false"}, headers=bearer(user_tokens[Role.auditor])
+    )
+    assert records.status_code == 200
+    first = records.json()[0]
+    assert set(first) >= {"decision_id", "path", "input", "result", "timestamp", "bundles"}
+    assert "subject" not in first["input"]
+    assert first["labels"]["correlation"] == pid
+
+
+async def test_transfer_of_an_unknown_agreement_is_404(
+    home: Path, anon_client: httpx.AsyncClient
+) -> None:
+    port = load_settings("cineca", home).port
+    message = {
+        "@context": CTX,
+        "@type": "TransferRequestMessage",
+        "agreementId": "urn:gemello:agreement:none",
+        "format": "HttpData-PULL",
+        "callbackAddress": f"http://127.0.0.1:{port}/callback",
+        "consumerPid": "urn:uuid:t-1",
+    }
+    assert dsp_errors(message, "transfer/transfer-request-message-schema.json") == []
+    resp = await anon_client.post("/transfers/request", json=message, headers=peer(home, "cineca"))
+    assert resp.status_code == 404, resp.text
+    assert resp.json()["@type"] == "TransferError"
+    assert dsp_errors(resp.json(), "transfer/transfer-error-schema.json") == []
+    data = await anon_client.get(
+        "/transfers/urn:gemello:transfer:x/data", headers=bearer("gmt_guess")
+    )
+    assert data.status_code == 403
