@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.anyio
+
 CASES = Path(__file__).parents[1] / "policy" / "cases"
 
 
@@ -66,3 +70,61 @@ def test_bundle_writes_the_opa_layout(tmp_path: Path) -> None:
     modules = list((tmp_path / "b").rglob("*.rego"))
     assert len(modules) == 1 + len(list((CASES / "policies").glob("*.json")))
     assert all("import rego.v1" in m.read_text() for m in modules)
+
+
+async def test_set_check_show_explain_and_approvals_on_a_connector(
+    home: Path, client: object, tmp_path: Path
+) -> None:
+    # `client` started unibo's app once, so its catalogue (the datasets policies attach to)
+    # is in the database; the CLI then works on the same files.
+    del client
+    from tests.clirun import gemello
+
+    file = tmp_path / "bikes.json"
+    file.write_text(
+        json.dumps(
+            {
+                "@id": "urn:gemello:unibo:policy:bikes",
+                "permission": [
+                    {
+                        "action": "read",
+                        "constraint": [
+                            {
+                                "leftOperand": "purpose",
+                                "operator": "isA",
+                                "rightOperand": "research",
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    )
+    done = gemello(home, "policy", "set", "bike-counters", str(file), "--partner", "unibo")
+    assert done.returncode == 0, done.stderr
+    assert "version 1" in done.stdout
+    check = ("policy", "check", "--dataset", "bike-counters", "--partner", "unibo")
+    allowed = gemello(home, *check, "--action", "read", "--purpose", "academic-research")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "ALLOW" in allowed.stdout
+    denied = gemello(
+        home, *check, "--action", "read", "--purpose", "commercial", "--at", "2026-05-01T10:00:00Z"
+    )
+    assert denied.returncode == 3
+    assert "purpose 'commercial'" in denied.stdout
+    shown = gemello(home, "policy", "show", "bike-counters", "--partner", "unibo")
+    assert json.loads(shown.stdout)["@id"] == "urn:gemello:unibo:policy:bikes"
+    explained = gemello(home, "policy", "explain", "bike-counters", "--partner", "unibo")
+    assert "research" in explained.stdout, explained.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"@id": "x", "permission": [{"action": "sell"}]}))
+    refused = gemello(home, "policy", "set", "bike-counters", str(bad), "--partner", "unibo")
+    assert refused.returncode == 1
+    assert "unknown action 'sell'" in refused.stderr
+    missing = gemello(
+        home, "approvals", "approve", "urn:gemello:negotiation:x", "--partner", "unibo"
+    )
+    assert missing.returncode == 1
+    assert "no negotiation" in missing.stderr
+    listed = gemello(home, "approvals", "list", "--partner", "unibo")
+    assert listed.returncode == 0, listed.stderr

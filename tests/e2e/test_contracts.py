@@ -24,7 +24,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from connector.cli import init_dataspace
-from connector.demo import RunningConnector, federation
+from connector.demo import (
+    READY_TIMEOUT_S,
+    RunningConnector,
+    federation,
+    start_connector,
+    stop,
+    wait_ready,
+)
 from connector.settings import Settings, source_root
 from tests.clirun import gemello
 from tests.dsp_schemas import dsp_errors
@@ -82,6 +89,16 @@ class Pair:
     steward: str  # cineca steward token
     researcher: str  # unibo researcher token
     client: httpx.Client
+    conns: list[RunningConnector]  # the federation's list: what is in it is stopped at the end
+
+    def restart_provider(self) -> None:
+        """Stop cineca's connector (SIGTERM) and start it again on the same URL and files."""
+        old = self.provider
+        stop([old])
+        new = start_connector(old.settings, self.home, old.log_path.parent, old.url)
+        self.conns[self.conns.index(old)] = new
+        self.provider = new
+        wait_ready(new, self.client, READY_TIMEOUT_S)
 
     def as_steward(self, method: str, path: str, **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.steward}"}
@@ -143,7 +160,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     researcher = _token(home, "unibo", "researcher")
     with federation(home, settings) as conns, httpx.Client(timeout=30) as client:
         by = {c.settings.partner: c for c in conns}
-        yield Pair(home, by["cineca"], by["unibo"], steward, researcher, client)
+        yield Pair(home, by["cineca"], by["unibo"], steward, researcher, client, conns)
 
 
 def test_policy_set_through_the_api_is_offered_in_the_catalogue(pair: Pair) -> None:
@@ -223,7 +240,11 @@ def test_approval_then_pull_transfer_then_revocation(pair: Pair) -> None:
 
     # Suspend stops the token; resume issues a new one; completion ends it.
     assert pair.as_researcher("POST", f"/contracts/transfers/{pid}/suspend").is_success
-    pair.until(lambda: pair.consumer_transfer(pid), lambda t: t["state"] == "SUSPENDED", "susp")
+    pair.until(
+        lambda: pair.as_steward("GET", f"/contracts/transfers/{started_t['peer_pid']}").json(),
+        lambda t: t["state"] == "SUSPENDED",
+        "suspended at the provider",
+    )
     assert (
         pair.client.get(url, headers={"Authorization": props["authorization"]}).status_code == 403
     )
@@ -288,6 +309,34 @@ def test_rejection_and_termination(pair: Pair) -> None:
         lambda: pair.as_steward("GET", f"/contracts/negotiations/{by_peer[second['id']]}").json(),
         lambda n: n["state"] == "TERMINATED",
         "terminated at the provider",
+    )
+
+
+def test_negotiations_and_queued_messages_survive_a_provider_restart(pair: Pair) -> None:
+    kept = pair.negotiate("rainfall-daily", "research")
+    dropped = pair.negotiate("rainfall-daily", "research")
+    rows = pair.until(
+        lambda: {"rows": pair.as_steward("GET", "/approvals").json()},
+        lambda v: {kept["id"], dropped["id"]} <= {r["peer_pid"] for r in v["rows"]},
+        "both pending",
+    )["rows"]
+    by_peer = {r["peer_pid"]: r["id"] for r in rows}
+    stop([pair.provider])
+    # While the provider is down, the consumer ends one negotiation: the message waits in its
+    # outbox and is retried until the provider is back.
+    ended = pair.as_researcher(
+        "POST", f"/contracts/negotiations/{dropped['id']}/terminate", json={"reason": "later"}
+    )
+    assert ended.status_code == 200, ended.text
+    pair.restart_provider()
+    approved = pair.as_steward("POST", f"/approvals/{by_peer[kept['id']]}/approve")
+    assert approved.status_code == 200, approved.text
+    assert pair.settled(kept["id"], "FINALIZED")["agreement_id"]
+    pair.until(
+        lambda: pair.as_steward("GET", f"/contracts/negotiations/{by_peer[dropped['id']]}").json(),
+        lambda n: n["state"] == "TERMINATED",
+        "termination delivered after the restart",
+        timeout=60,
     )
 
 
