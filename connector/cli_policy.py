@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from connector.clikit import HomeOpt, PartnerOpt, err, fail, out, settings_for
@@ -59,7 +60,7 @@ def run_table(
     for r in results:
         mark = "[green]✓[/]" if r.passed else "[bold red]✗[/]"
         got = "allow" if r.decision.allow else "deny"
-        table.add_row(mark, r.name, r.expected, got, "\n".join(r.decision.reasons))
+        table.add_row(mark, r.name, r.expected, got, escape("\n".join(r.decision.reasons)))
     out.print(table)
     failed = [r for r in results if not r.passed]
     out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
@@ -91,9 +92,9 @@ def explain(
             out.print(f"[red]✗[/] {e}")
         raise typer.Exit(1) from None
     first, *rest = describe(policy, target)
-    out.print(f"[bold]{first}[/]")
+    out.print(f"[bold]{escape(first)}[/]")
     for line in rest:
-        out.print(f"  {line}")
+        out.print(f"  {escape(line)}")
 
 
 @policy_app.command("rego")
@@ -225,7 +226,7 @@ def check(
     verdict = "[bold green]ALLOW[/]" if decision.allow else "[bold red]DENY[/]"
     out.print(f"{verdict} {action} on {dataset}  (decision {decision.decision_id})")
     for reason in decision.reasons:
-        out.print(f"  • {reason}")
+        out.print(f"  • {escape(reason)}")
     for duty in decision.obligations:
-        out.print(f"  obligation: {duty.get('text', duty)}")
+        out.print(f"  obligation: {escape(str(duty.get('text', duty)))}")
     raise typer.Exit(0 if decision.allow else 3)

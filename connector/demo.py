@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Any
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from connector.settings import Settings, default_home
@@ -226,6 +227,89 @@ def _catalogue(home_url: str, token: str, client: httpx.Client) -> tuple[Table, 
     return table, all(r["status"] == "ok" for r in reports.values())
 
 
+def _await_state(
+    client: httpx.Client, url: str, auth: dict[str, str], states: set[str], timeout: float = 30
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        body: dict[str, Any] = client.get(url, headers=auth, timeout=10).raise_for_status().json()
+        if body["state"] in states or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
+
+
+def _contracts(home_url: str, token: str, client: httpx.Client) -> tuple[Table, bool]:
+    """Negotiate two agreements over DSP (one the provider's policy refuses), then pull the
+    agreed dataset with a short-lived token and complete the transfer."""
+    auth = {"Authorization": f"Bearer {token}"}
+    table = Table(title="Contracts (ODRL policies in Rego, DSP negotiation and transfer)")
+    for column in ("provider", "dataset", "purpose", "negotiation", "transfer"):
+        table.add_column(column, overflow="fold")
+    ok = True
+    for partner, dataset, purpose, expected in (
+        ("cineca", "rainfall-daily", "research", "FINALIZED"),
+        ("unibo", "wifi-od-flows", "commercial", "TERMINATED"),
+    ):
+        body = {"partner": partner, "dataset": dataset, "purpose": purpose}
+        started = (
+            client.post(f"{home_url}/contracts/negotiations", json=body, headers=auth, timeout=30)
+            .raise_for_status()
+            .json()
+        )
+        neg = _await_state(
+            client,
+            f"{home_url}/contracts/negotiations/{started['id']}",
+            auth,
+            {"FINALIZED", "TERMINATED"},
+        )
+        ok &= neg["state"] == expected
+        shown = (
+            "[green]✓ agreed, signed[/]"
+            if neg["state"] == "FINALIZED"
+            else (f"[yellow]refused:[/] {escape(neg['reason'])}")
+        )
+        transfer = "—"
+        if neg["state"] == "FINALIZED":
+            transfer, pulled = _pull(home_url, auth, client, neg["agreement_id"])
+            ok &= pulled
+        table.add_row(partner, dataset, purpose, shown, transfer)
+    return table, ok
+
+
+def _pull(
+    home_url: str, auth: dict[str, str], client: httpx.Client, agreement_id: str
+) -> tuple[str, bool]:
+    import io
+
+    import pyarrow.parquet as pq
+
+    made = (
+        client.post(
+            f"{home_url}/contracts/transfers",
+            json={"agreement_id": agreement_id},
+            headers=auth,
+            timeout=30,
+        )
+        .raise_for_status()
+        .json()
+    )
+    url = f"{home_url}/contracts/transfers/{made['id']}"
+    started = _await_state(client, url, auth, {"STARTED", "TERMINATED"})
+    if started["state"] != "STARTED":
+        return f"[red]{started['state']}: {escape(started['reason'])}[/]", False
+    address = started["data_address"]
+    props = {p["name"]: p["value"] for p in address["endpointProperties"]}
+    data = client.get(
+        address["endpoint"], headers={"Authorization": props["authorization"]}, timeout=60
+    ).raise_for_status()
+    rows = pq.read_table(io.BytesIO(data.content)).num_rows
+    client.post(f"{url}/complete", headers=auth, timeout=10).raise_for_status()
+    return (
+        f"[green]✓ pulled {rows:,} rows[/] (token valid until {props['expiresAt'][11:19]} UTC)",
+        True,
+    )
+
+
 def demo_token(settings: Settings) -> tuple[str, str]:
     """A fresh API token for the demo researcher on the home connector: (token, token id)."""
     from connector.errors import Conflict
@@ -290,6 +374,15 @@ def run_demo(
             )
             if not all_ok:
                 console.print("[bold red]some catalogues could not be crawled[/]")
+                return 1
+            contracts, all_ok = _contracts(conns[0].url, token, client)
+            console.print(contracts)
+            console.print(
+                "Every decision is recorded (GET /decisions); stewards approve with "
+                "`gemello approvals` and revoke with `gemello agreements revoke`."
+            )
+            if not all_ok:
+                console.print("[bold red]a negotiation or transfer did not end as expected[/]")
                 return 1
             bologna = settings[0].bologna_dir
             console.print(

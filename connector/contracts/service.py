@@ -47,6 +47,7 @@ from connector.storage.tables import (
     aware,
     utcnow,
 )
+from policy import Decision
 from policy import negotiation as dsp
 from policy.request import UsageRequest
 
@@ -251,14 +252,22 @@ def decide_negotiation(
         reasons = [f"offer '{offered}' is not offered; the dataset's offer is '{current['@id']}'"]
         return terminate(session, row, "provider", reasons, trust)
     if not allowed:
-        reasons = list(dict.fromkeys(r for d in decisions for r in d.reasons))
-        return terminate(session, row, "provider", reasons, trust)
+        return terminate(session, row, "provider", _why_refused(decisions), trust)
     if any(needs_approval(d) for d in allowed):
         row.approval, row.reason = "pending", "waiting for a steward's approval"
         session.add(row)
         return row
     row.approval = "not-needed"
     return agree(session, row, me, trust, current or {}, approver=None)
+
+
+def _why_refused(decisions: list[Decision]) -> list[str]:
+    """The reasons worth telling the consumer: the failed conditions of permissions that
+    would otherwise apply, before the generic 'not granted' and 'prohibited' lines."""
+    every = list(dict.fromkeys(r for d in decisions for r in d.reasons))
+    generic = ("no permission grants", "action '")
+    specific = [r for r in every if not r.startswith(generic)]
+    return specific or every
 
 
 def agree(

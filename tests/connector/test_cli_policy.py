@@ -111,7 +111,7 @@ async def test_set_check_show_explain_and_approvals_on_a_connector(
         home, *check, "--action", "read", "--purpose", "commercial", "--at", "2026-05-01T10:00:00Z"
     )
     assert denied.returncode == 3
-    assert "purpose 'commercial'" in denied.stdout
+    assert "purpose 'commercial' is not a kind of research (permission 1 (read))" in denied.stdout
     shown = gemello(home, "policy", "show", "bike-counters", "--partner", "unibo")
     assert json.loads(shown.stdout)["@id"] == "urn:gemello:unibo:policy:bikes"
     explained = gemello(home, "policy", "explain", "bike-counters", "--partner", "unibo")

@@ -29,6 +29,9 @@ def test_demo_runs_non_interactively_and_exits_0(home: Path) -> None:
         assert partner in result.stdout
     assert result.stdout.count("✓ accepted") == len(PARTNERS)  # signed calls to every member
     assert "CC BY 4.0" in result.stdout
+    assert "agreed, signed" in result.stdout
+    assert "pulled" in result.stdout
+    assert "refused:" in result.stdout
 
 
 def test_keep_running_serves_real_http_and_stops_cleanly_on_sigterm(home: Path) -> None:
