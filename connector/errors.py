@@ -213,7 +213,13 @@ def _problem_for(
     **extensions: Any,
 ) -> JSONResponse:
     path = str(request.url.path)
-    extensions |= _dsp_fields(path, status, detail)
+    dsp = _dsp_fields(path, status, detail)
+    if dsp and dsp["@type"] != "CatalogError":
+        # Negotiation and transfer errors must name both processes; "unknown" when the request
+        # did not get far enough to know them (e.g. a malformed message).
+        for key in ("providerPid", "consumerPid"):
+            dsp[key] = str(extensions.get(key) or "unknown")
+    extensions |= dsp
     return problem_response(status, title, detail, type_uri, path, headers, **extensions)
 
 

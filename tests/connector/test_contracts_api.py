@@ -229,3 +229,74 @@ async def test_transfer_of_an_unknown_agreement_is_404(
         "/transfers/urn:gemello:transfer:x/data", headers=bearer("gmt_guess")
     )
     assert data.status_code == 403
+
+
+def test_the_requests_a_consumer_sends_validate(tmp_path: Path) -> None:
+    from joserfc.jwk import OKPKey
+
+    from connector.contracts.service import Me, start_negotiation, start_transfer
+    from connector.identity.schemas import Principal
+    from connector.identity.trustlist import Member
+    from connector.storage import make_engine, session_scope, upgrade
+    from connector.storage.tables import AgreementRecord
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    upgrade(engine)
+    key = OKPKey.generate_key("Ed25519")
+    me = Me(UNIBO, "http://127.0.0.1:8403", key.thumbprint(), key)
+    who = Principal(
+        kind="user",
+        organisation=UNIBO,
+        partner="unibo",
+        subject="usr_1",
+        role=Role.researcher,
+        credential="t",
+    )
+    cineca = Member(
+        id="cineca",
+        participant_id="urn:gemello:bologna:cineca",
+        legal_name="CINECA",
+        connector_url="http://127.0.0.1:8402",
+    )
+    target = "urn:gemello:bologna:cineca:dataset:rainfall-daily"
+    try:
+        with session_scope(engine, write=True) as session:
+            _row, body = start_negotiation(
+                session,
+                me,
+                who,
+                cineca,
+                target,
+                {"@id": "o1", "@type": "Offer", "permission": [{"action": "read"}]},
+                "research",
+            )
+            session.add(
+                AgreementRecord(
+                    id="urn:gemello:agreement:1",
+                    negotiation_id="n",
+                    role="consumer",
+                    provider=cineca.participant_id,
+                    consumer=UNIBO,
+                    dataset_id="rainfall-daily",
+                    target=target,
+                    purpose="research",
+                    document={},
+                    signature="",
+                )
+            )
+            session.flush()
+            _t, transfer = start_transfer(session, me, who, "urn:gemello:agreement:1")
+    finally:
+        engine.dispose()
+    assert dsp_errors(body, "negotiation/contract-request-message-schema.json") == []
+    assert body["callbackAddress"] == "http://127.0.0.1:8403/callback"
+    assert dsp_errors(transfer, "transfer/transfer-request-message-schema.json") == []
+
+
+async def test_a_malformed_message_is_a_schema_valid_negotiation_error(
+    home: Path, anon_client: httpx.AsyncClient
+) -> None:
+    resp = await _request(anon_client, home, offer="not an object")
+    assert resp.status_code == 422
+    assert dsp_errors(resp.json(), NEG_ERROR) == []
+    assert "offer" in resp.json()["detail"]
