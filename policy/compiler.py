@@ -263,6 +263,8 @@ def compile_policy(policy: UsagePolicy, target: str) -> CompiledPolicy:
     b = _Builder()
     rules: list[CompiledRule] = []
     tail: list[str] = []
+    grants: dict[int, tuple[str, list[str]]] = {}  # permission -> (action, inlined body)
+    prohibitions: list[tuple[int, str]] = []
     for kind, items in (("permission", policy.permission), ("prohibition", policy.prohibition)):
         for number, item in enumerate(items, start=1):
             parts = tuple(b.part(c) for c in item.constraint)
@@ -277,6 +279,7 @@ def compile_policy(policy: UsagePolicy, target: str) -> CompiledPolicy:
                 for p in parts:
                     body += b.bodies[p.id] if isinstance(p, Atom) else [p.id]
                 tail.append(_rule(f"perm{number}", body))
+                grants[number] = (item.action, body)
                 tail.append(f"permitted contains {number} if perm{number}\n")
             else:
                 # Fail closed: a prohibition applies unless stated values refute a constraint.
@@ -286,7 +289,16 @@ def compile_policy(policy: UsagePolicy, target: str) -> CompiledPolicy:
                 for p in parts:
                     tail.append(_rule(f"lift{number}", [*_stated(p), f"not {p.id}"]))
                 tail.append(f"prohibited contains {number} if proh{number}\n")
+                prohibitions.append((number, item.action))
     perms = [r for r in rules if r.kind == "permission"]
+    # The decision inlines each permission's tests and each prohibition's rule: a rule lookup
+    # and a set count cost more than the tests themselves (docs/benchmarks.md).
+    # A prohibition whose actions cannot overlap the permission's is left out of its branch.
+
+    def unless(action: str) -> list[str]:
+        mine = set(narrower(action))
+        return [f"not proh{n}" for n, a in prohibitions if mine & set(narrower(a))]
+
     failed = "".join(f"failed contains {_lit(i)} if not {i}\n" for i in b.atoms)
     failed += "".join(
         f"failed contains {_lit(p.id)} if not {p.id}\n"
@@ -304,14 +316,15 @@ def compile_policy(policy: UsagePolicy, target: str) -> CompiledPolicy:
         + f"\nknown_action if input.action in {_set(list(ACTIONS))}\n"
         + "\ndefault allow := false\n\nallow if {\n\tknown_action\n"
         + "\tcount(permitted) > 0\n\tcount(prohibited) == 0\n}\n"
-        + "\ndefault any_prohibited := false\n\nany_prohibited if count(prohibited) > 0\n"
-        + "\n# The decision: the first permission that grants the request, or false. (An\n"
-        + "# unknown action matches no rule, so it cannot be granted; `explain` names it.)\n"
+        + "\n# The decision: the first permission that grants the request, unless a prohibition\n"
+        + "# applies; else false. (An unknown action matches no rule, so it cannot be granted;\n"
+        + "# `explain` names it.)\n"
         + "default result := false\n\n"
         + (
             "result := "
             + " else := ".join(
-                f"[{r.number}] if {{\n\tperm{r.number}\n\tnot any_prohibited\n}}" for r in perms
+                f"[{n}] if {{\n\t" + "\n\t".join(body + unless(action)) + "\n}"
+                for n, (action, body) in grants.items()
             )
             + "\n\n"
             if perms

@@ -149,6 +149,11 @@ def _obligations(c: CompiledPolicy, permitted: tuple[int, ...]) -> tuple[Mapping
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=4096)
+def _grant_reasons(c: CompiledPolicy, permitted: tuple[int, ...]) -> tuple[str, ...]:
+    return tuple(f"permitted by {c.rule('permission', n).text}" for n in permitted)
+
+
 def explain_denial(c: CompiledPolicy, request: UsageRequest, why: Mapping[str, Any]) -> list[str]:
     """Sentences for a denial, from the rules that applied and the constraints that failed."""
     reasons = [str(p) for p in why.get("problems", [])]
@@ -323,7 +328,7 @@ def decision_from(
     path, uid = compiled.entrypoint, compiled.uid
     if _granted(result):
         permitted = tuple(sorted(result))
-        reasons = tuple(f"permitted by {compiled.rule('permission', n).text}" for n in permitted)
+        reasons = _grant_reasons(compiled, permitted)
         obligations = _obligations(compiled, permitted)
         return Decision(True, decision_id, reasons, revision, obligations, path, uid)
     if not isinstance(why, Mapping):
