@@ -81,6 +81,14 @@ class PrivacyClass(StrEnum):
     compute_only = "compute-only"
 
 
+class TimePart(StrEnum):
+    """A part of a date or time a public dimension may take."""
+
+    hour = "hour"
+    weekday = "weekday"
+    month = "month"
+
+
 class SpatialUnit(StrEnum):
     """The spatial resolution one row refers to (gem:SpatialUnit)."""
 
@@ -190,6 +198,40 @@ class ColumnBounds(BaseModel):
         return self
 
 
+COLUMN = r"^[A-Za-z_][A-Za-z0-9_]{0,59}$"
+
+
+class PublicDimension(BaseModel):
+    """A public, low-cardinality column (or a time part of one) that DP queries may filter and
+    group by. Its declared values are the only groups ever released, whatever the data holds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=COLUMN, description="what queries call it, e.g. 'hour'")
+    column: str = Field(pattern=COLUMN)
+    part: TimePart | None = Field(default=None, description="hour, weekday or month of a time")
+    values: list[str] = Field(min_length=1, max_length=500)
+
+    @field_validator("values")
+    @classmethod
+    def _canonical(cls, values: list[str]) -> list[str]:
+        # RDF keeps no order: a canonical order makes a round trip exact.
+        if len(set(values)) != len(values):
+            raise ValueError("domain values must be distinct")
+        numeric = all(re.fullmatch(r"-?\d+", v) for v in values)
+        return sorted(values, key=int) if numeric else sorted(values)
+
+
+class ContributionLimit(BaseModel):
+    """Rows of one contributor (e.g. a person) that a DP query may use: the guarantee then
+    protects the contributor, not just one row."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str = Field(pattern=COLUMN, description="the (pseudonymised) contributor id")
+    max_rows: int = Field(ge=1, le=1000)
+
+
 class Governance(BaseModel):
     """The Gemello profile: what governance needs and DCAT-AP does not say."""
 
@@ -200,6 +242,12 @@ class Governance(BaseModel):
     synthetic: bool
     spatial_unit: SpatialUnit | None = None
     column_bounds: list[ColumnBounds] = Field(default_factory=list)
+    dimensions: list[PublicDimension] = Field(default_factory=list)
+    identifiers: list[str] = Field(
+        default_factory=list,
+        description="personal identifier columns, pseudonymised, never released",
+    )
+    contribution_limit: ContributionLimit | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Governance:
@@ -208,6 +256,15 @@ class Governance(BaseModel):
             raise ValueError("personal data cannot be open: use aggregate-only or compute-only")
         if self.privacy_class is PrivacyClass.aggregate_only and not self.column_bounds:
             raise ValueError("an aggregate-only dataset must declare column_bounds")
+        names = [d.name for d in self.dimensions]
+        if len(set(names)) != len(names):
+            raise ValueError("two public dimensions share a name")
+        exposed = {d.column for d in self.dimensions} | {b.column for b in self.column_bounds}
+        if exposed & set(self.identifiers):
+            raise ValueError("an identifier column cannot be a dimension or have bounds")
+        # Canonical order, as RDF keeps none.
+        self.dimensions.sort(key=lambda d: d.name)
+        self.identifiers.sort()
         return self
 
     def bounds(self, column: str) -> ColumnBounds | None:

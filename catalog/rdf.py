@@ -200,6 +200,24 @@ def _governance(graph: Graph, subject: URIRef, gov: Governance) -> None:
         graph.set((node, GEM.column, Literal(bounds.column)))
         graph.set((node, GEM.lowerBound, Literal(bounds.lower, datatype=XSD.double)))
         graph.set((node, GEM.upperBound, Literal(bounds.upper, datatype=XSD.double)))
+    for dim in gov.dimensions:
+        node = URIRef(f"{subject}/dimension/{dim.name}")
+        graph.add((subject, GEM.publicDimension, node))
+        graph.add((node, RDF.type, GEM.PublicDimension))
+        graph.set((node, GEM.dimensionName, Literal(dim.name)))
+        graph.set((node, GEM.column, Literal(dim.column)))
+        if dim.part is not None:
+            graph.set((node, GEM.timePart, Literal(dim.part.value)))
+        for value in dim.values:
+            graph.add((node, GEM.domainValue, Literal(value)))
+    for column in gov.identifiers:
+        graph.add((subject, GEM.identifierColumn, Literal(column)))
+    if gov.contribution_limit is not None:
+        node = URIRef(f"{subject}/contribution-limit")
+        graph.set((subject, GEM.contributionLimit, node))
+        graph.add((node, RDF.type, GEM.ContributionLimit))
+        graph.set((node, GEM.column, Literal(gov.contribution_limit.column)))
+        graph.set((node, GEM.maxRows, Literal(gov.contribution_limit.max_rows)))
 
 
 def add_dataset(graph: Graph, entry: CatalogEntry, publisher: Publisher) -> URIRef:
@@ -370,6 +388,26 @@ def _read_governance(graph: Graph, ds: Node) -> dict[str, object]:
                 "upper": upper.toPython() if isinstance(upper, Literal) else None,
             }
         )
+    dimensions = []
+    for node in graph.objects(ds, GEM.publicDimension):
+        part = _one(graph, node, GEM.timePart)
+        dimensions.append(
+            {
+                "name": str(_one(graph, node, GEM.dimensionName) or ""),
+                "column": str(_one(graph, node, GEM.column) or ""),
+                "part": str(part) if part is not None else None,
+                "values": [str(v) for v in graph.objects(node, GEM.domainValue)],
+            }
+        )
+    dimensions.sort(key=lambda d: str(d["name"]))
+    limit = None
+    holder = _one(graph, ds, GEM.contributionLimit)
+    if holder is not None:
+        rows = _one(graph, holder, GEM.maxRows)
+        limit = {
+            "column": str(_one(graph, holder, GEM.column) or ""),
+            "max_rows": rows.toPython() if isinstance(rows, Literal) else None,
+        }
     personal, synthetic = _one(graph, ds, GEM.containsPersonalData), _one(graph, ds, GEM.synthetic)
     return {
         "privacy_class": by_iri.get(_one(graph, ds, GEM.privacyClass)),  # type: ignore[call-overload]
@@ -377,6 +415,9 @@ def _read_governance(graph: Graph, ds: Node) -> dict[str, object]:
         "synthetic": synthetic.toPython() if isinstance(synthetic, Literal) else None,
         "spatial_unit": unit_by_iri.get(_one(graph, ds, GEM.spatialUnit)),  # type: ignore[call-overload]
         "column_bounds": bounds,
+        "dimensions": dimensions,
+        "identifiers": sorted(str(c) for c in graph.objects(ds, GEM.identifierColumn)),
+        "contribution_limit": limit,
     }
 
 

@@ -32,6 +32,8 @@ from connector.identity.trustlist import TrustListInvalid
 from connector.partnerdata.prepare import read_manifest
 from connector.policies import endpoints as policies_api
 from connector.policies.service import PolicyRuntime
+from connector.privacy import endpoints as privacy_api
+from connector.privacy.service import PrivacyRuntime
 from connector.publishing import dsp_endpoints as dsp
 from connector.publishing import endpoints as dcat
 from connector.publishing.context import CatalogContext
@@ -111,6 +113,7 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
         log.info("%s: datasets %s; catalogue %s", settings.partner, report, published)
         policies = PolicyRuntime(app.state.pdp, catalog.publisher)
         app.state.contracts = contracts = ContractsRuntime(engine, ctx, policies)
+        app.state.privacy = PrivacyRuntime.from_settings(settings)
         if freeze_heap:
             gc.collect()
             gc.freeze()
@@ -165,6 +168,8 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
         contract_dsp.transfers,
         contract_dsp.callbacks,
         contract_dsp.data,
+        privacy_api.queries,
+        privacy_api.ledger,
     ):
         app.include_router(router)
     return app

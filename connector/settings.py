@@ -113,6 +113,24 @@ class Settings(BaseSettings):
         ge=0,
         description="how often the federated catalogue re-crawls the members (0: only on demand)",
     )
+    privacy_min_group_size: int = Field(
+        default=10, ge=1, description="DP cells with a smaller noisy count are suppressed"
+    )
+    privacy_dominance_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="a sum cell is suppressed when one contributor could hold more than this share",
+    )
+    privacy_default_epsilon_total: float = Field(
+        default=5.0,
+        gt=0,
+        description="epsilon an organisation may spend on one dataset when its policy sets no "
+        "epsilonTotal",
+    )
+    privacy_default_epsilon_per_query: float = Field(
+        default=1.0, gt=0, description="largest epsilon of one query when the policy sets none"
+    )
     config_file: Path | None = Field(default=None, exclude=True)
 
     @classmethod

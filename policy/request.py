@@ -39,7 +39,10 @@ class UsageRequest:
             raise ValueError("UsageRequest.at needs a time zone")
 
     def _values(self) -> dict[str, Any]:
-        total = None if self.epsilon is None else (self.epsilon_spent or 0.0) + self.epsilon
+        # Rounded to the ledger's micro-epsilon, so 0.9 + 0.1 is 1.0 and not 1.0000000000000002.
+        total = (
+            None if self.epsilon is None else round((self.epsilon_spent or 0.0) + self.epsilon, 6)
+        )
         return {
             "purpose": self.purpose,
             "recipient": self.recipient,

@@ -1,1 +1,38 @@
-"""Differential privacy: DP aggregates, the epsilon ledger, disclosure control (issue #6)."""
+"""Differential privacy: DP aggregate queries, disclosure control, pseudonymisation and noise for
+model outputs (issue #6). The epsilon ledger lives in the connector's database
+(connector/privacy); this package never touches storage.
+"""
+
+from privacy.engine import Cell, QueryRefused, Release, run_query
+from privacy.mechanisms import Component, PrivacyLeak
+from privacy.outputs import privatise_output
+from privacy.pseudonym import pseudonym_key, pseudonymise, pseudonymise_columns
+from privacy.query import (
+    Aggregate,
+    AggregateQuery,
+    DatasetProfile,
+    Dimension,
+    DisclosureRules,
+    Filter,
+    TimePart,
+)
+
+__all__ = [
+    "Aggregate",
+    "AggregateQuery",
+    "Cell",
+    "Component",
+    "DatasetProfile",
+    "Dimension",
+    "DisclosureRules",
+    "Filter",
+    "PrivacyLeak",
+    "QueryRefused",
+    "Release",
+    "TimePart",
+    "privatise_output",
+    "pseudonym_key",
+    "pseudonymise",
+    "pseudonymise_columns",
+    "run_query",
+]

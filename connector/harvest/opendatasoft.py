@@ -13,7 +13,7 @@ import html
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from catalog.model import (
     Theme,
 )
 from connector.partnerdata.catalogmeta import BOLOGNA
-from connector.partnerdata.prepare import MANIFEST, TABLES, TableEntry, file_sha256, read_manifest
+from connector.partnerdata.prepare import TABLES, TableEntry, file_sha256, record_entry
 
 API = "/api/explore/v2.1/catalog/datasets"
 STATE = "harvest-opendatasoft.json"
@@ -239,17 +239,7 @@ class Harvester:
 
     def _record(self, dataset_id: str, entry: TableEntry, modified: str) -> None:
         # Manifest first, then our state: a crash in between only costs a re-download.
-        manifest_path = self.data_dir / TABLES / MANIFEST
-        entries = {e.id: e for e in read_manifest(self.data_dir)}
-        entries[entry.id] = entry
-        partner = (
-            json.loads(manifest_path.read_text()).get("partner", "")
-            if manifest_path.is_file()
-            else ""
-        )
-        _write_json(
-            manifest_path, {"partner": partner, "tables": [asdict(e) for e in entries.values()]}
-        )
+        record_entry(self.data_dir, entry)
         self.state[dataset_id] = {
             "modified": modified,
             "sha256": entry.content_sha256,

@@ -20,6 +20,7 @@ from catalog.model import (
     BBox,
     ColumnBounds,
     ContactPoint,
+    ContributionLimit,
     DatasetDescription,
     Frequency,
     Governance,
@@ -27,11 +28,14 @@ from catalog.model import (
     Location,
     PeriodOfTime,
     PrivacyClass,
+    PublicDimension,
     SeriesDescription,
     SpatialUnit,
     Theme,
+    TimePart,
 )
 from connector.partnerdata.prepare import TableEntry
+from connector.partnerdata.specs import identifier_columns
 
 BOLOGNA = Location(
     iri="https://sws.geonames.org/3181928/",
@@ -41,6 +45,21 @@ BOLOGNA = Location(
 # Columns that locate a row and columns that date it, in order of preference.
 LAT_LON = (("lat", "lon"), ("centroid_lat", "centroid_lon"))
 TIME_COLUMNS = ("date", "timestamp", "departure")
+
+# Public domains of the DP dimensions: facts about the city, never read from a table. Bologna's
+# open statistical-areas dataset numbers its 90 areas 1..90.
+AREAS = tuple(str(i) for i in range(1, 91))
+HOURS = tuple(str(h) for h in range(24))
+WEEKDAYS = tuple(str(d) for d in range(7))
+MONTHS = tuple(str(m) for m in range(1, 13))
+TRIP_MODES = ("bike", "bus", "car", "motorbike", "tram", "walk")
+TRIP_PURPOSES = ("care", "leisure", "other", "shopping", "study", "work")
+
+
+def _dim(
+    name: str, column: str, values: tuple[str, ...], part: TimePart | None = None
+) -> PublicDimension:
+    return PublicDimension(name=name, column=column, part=part, values=list(values))
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,8 @@ class DatasetMeta:
     resolution: str | None = None
     series: str | None = None
     extra_themes: tuple[Theme, ...] = field(default_factory=tuple)
+    dimensions: tuple[PublicDimension, ...] = ()
+    contribution: ContributionLimit | None = None
 
 
 _M = DatasetMeta
@@ -73,6 +94,12 @@ META: dict[str, DatasetMeta] = {
         spatial_unit=SpatialUnit.measurement_point,
         resolution="PT1H",
         series="traffic-loop-counts-yearly",
+        bounds=(("vehicles", 0.0, 5000.0),),
+        dimensions=(
+            _dim("hour", "hour", HOURS),
+            _dim("weekday", "date", WEEKDAYS, TimePart.weekday),
+            _dim("month", "date", MONTHS, TimePart.month),
+        ),
     ),
     "traffic-loop-register": _M(
         "Anagrafica delle spire di traffico",
@@ -166,6 +193,10 @@ META: dict[str, DatasetMeta] = {
         spatial_unit=SpatialUnit.statistical_area,
         bounds=(("visitors", 0.0, 100000.0),),
         resolution="P1D",
+        dimensions=(
+            _dim("weekday", "date", WEEKDAYS, TimePart.weekday),
+            _dim("month", "date", MONTHS, TimePart.month),
+        ),
     ),
     "bike-counters": _M(
         "Posizione dei contabici",
@@ -196,6 +227,16 @@ META: dict[str, DatasetMeta] = {
         personal_data=True,
         spatial_unit=SpatialUnit.person,
         bounds=(("distance_km", 0.0, 60.0),),
+        dimensions=(
+            _dim("origin_area", "origin_area", AREAS),
+            _dim("destination_area", "destination_area", AREAS),
+            _dim("mode", "mode", TRIP_MODES),
+            _dim("purpose", "purpose", TRIP_PURPOSES),
+            _dim("hour", "departure", HOURS, TimePart.hour),
+            _dim("weekday", "departure", WEEKDAYS, TimePart.weekday),
+        ),
+        # A person makes about five trips in the synthetic week; ten covers nearly everyone.
+        contribution=ContributionLimit(column="person_id", max_rows=10),
     ),
 }
 
@@ -288,5 +329,8 @@ def describe(
             column_bounds=[ColumnBounds(column=c, lower=lo, upper=hi) for c, lo, hi in meta.bounds]
             if meta
             else [],
+            dimensions=list(meta.dimensions) if meta else [],
+            identifiers=list(identifier_columns(entry.id)),
+            contribution_limit=meta.contribution if meta else None,
         ),
     )

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from connector.partnerdata.bologna import area_codes
 from connector.partnerdata.specs import DatasetSpec, partner_specs
+from privacy import pseudonym_key, pseudonymise_columns
 
 MANIFEST = "manifest.json"
 TABLES = "tables"
@@ -64,14 +65,23 @@ def _seed(base: int, partner: str, dataset: str) -> int:
     return base ^ zlib.crc32(f"{partner}/{dataset}".encode())
 
 
-def build_table(spec: DatasetSpec, partner: str, bologna_dir: Path | None, seed: int) -> pa.Table:
-    """A dataset as an Arrow table: real rows when the shared data is here, else seeded ones."""
+def build_table(
+    spec: DatasetSpec, partner: str, bologna_dir: Path | None, seed: int, key: bytes = b""
+) -> pa.Table:
+    """A dataset as an Arrow table: real rows when the shared data is here, else seeded ones.
+    Personal identifier columns are replaced by keyed hashes (`key`) before anything is written.
+    """
     if spec.real is not None and bologna_dir is not None:
         frame = spec.real(bologna_dir)
     else:
         rng = np.random.default_rng(_seed(seed, partner, spec.id))
         frame = spec.synthetic(rng, area_codes(bologna_dir))
-    return pa.Table.from_pandas(frame[spec.schema.names], schema=spec.schema, preserve_index=False)
+    table = pa.Table.from_pandas(frame[spec.schema.names], schema=spec.schema, preserve_index=False)
+    if spec.identifiers:
+        if not key:
+            raise ValueError(f"{spec.id} holds personal identifiers: a pseudonym key is needed")
+        table = pseudonymise_columns(table, spec.identifiers, key)
+    return table
 
 
 def prepare_partner_data(
@@ -91,9 +101,13 @@ def prepare_partner_data(
         rel = f"{TABLES}/{spec.id}.parquet"
         path = data_dir / rel
         old = previous.get(spec.id)
+        source = spec.credit if not is_synthetic else f"gemello synthetic generator (seed {seed})"
+        if spec.identifiers:
+            source += f"; {', '.join(spec.identifiers)} pseudonymised (HMAC-SHA-256)"
         if (
             old
             and old.synthetic == is_synthetic
+            and old.source == source
             and path.is_file()
             and file_sha256(path) == old.content_sha256
         ):
@@ -101,7 +115,8 @@ def prepare_partner_data(
             continue
         if progress:
             progress(f"{partner}: {'generating' if is_synthetic else 'loading'} {spec.id}")
-        table = build_table(spec, partner, bologna_dir, seed)
+        key = pseudonym_key(data_dir) if spec.identifiers else b""
+        table = build_table(spec, partner, bologna_dir, seed, key)
         tmp = path.with_suffix(".parquet.tmp")
         pq.write_table(table, tmp, compression="zstd")
         tmp.replace(path)  # atomic: a crash never leaves a half-written table behind
@@ -115,9 +130,7 @@ def prepare_partner_data(
                 row_count=table.num_rows,
                 columns=[{"name": f.name, "type": str(f.type)} for f in spec.schema],
                 synthetic=is_synthetic,
-                source=spec.credit
-                if not is_synthetic
-                else f"gemello synthetic generator (seed {seed})",
+                source=source,
                 content_sha256=file_sha256(path),
             )
         )
@@ -131,3 +144,51 @@ def prepare_partner_data(
     tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
     tmp.replace(tables_dir / MANIFEST)
     return entries
+
+
+def record_entry(data_dir: Path, entry: TableEntry) -> None:
+    """Add or replace one table in the manifest (atomically); the others stay as they are."""
+    path = data_dir / TABLES / MANIFEST
+    entries = {e.id: e for e in read_manifest(data_dir)}
+    entries[entry.id] = entry
+    partner = json.loads(path.read_text()).get("partner", "") if path.is_file() else ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    doc = {"partner": partner, "tables": [asdict(e) for e in entries.values()]}
+    tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False))
+    tmp.replace(path)
+
+
+def add_table(
+    data_dir: Path,
+    dataset_id: str,
+    table: pa.Table,
+    *,
+    title: str,
+    description: str,
+    theme: str,
+    source: str,
+    synthetic: bool = False,
+) -> TableEntry:
+    """Store a table that comes from elsewhere (a portal, a steward's upload, a test) beside the
+    partner's own; the connector registers it at its next start."""
+    rel = f"{TABLES}/{dataset_id}.parquet"
+    path = data_dir / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    tmp.replace(path)
+    entry = TableEntry(
+        id=dataset_id,
+        title=title,
+        description=description,
+        theme=theme,
+        table_path=rel,
+        row_count=table.num_rows,
+        columns=[{"name": f.name, "type": str(f.type)} for f in table.schema],
+        synthetic=synthetic,
+        source=source,
+        content_sha256=file_sha256(path),
+    )
+    record_entry(data_dir, entry)
+    return entry

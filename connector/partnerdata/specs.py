@@ -28,6 +28,8 @@ class DatasetSpec:
     synthetic: Generator
     real: RealReader | None = None
     credit: str = bologna.COMUNE_CREDIT
+    # Personal identifier columns: keyed-hashed when the table is written (privacy.pseudonym).
+    identifiers: tuple[str, ...] = ()
 
 
 def _spec(
@@ -39,8 +41,9 @@ def _spec(
     gen: Generator,
     description: str,
     credit: str = bologna.COMUNE_CREDIT,
+    identifiers: tuple[str, ...] = (),
 ) -> DatasetSpec:
-    return DatasetSpec(id, title, description, theme, schema, gen, real, credit)
+    return DatasetSpec(id, title, description, theme, schema, gen, real, credit, identifiers)
 
 
 PARTNER_DATASETS: dict[str, tuple[DatasetSpec, ...]] = {
@@ -186,6 +189,7 @@ PARTNER_DATASETS: dict[str, tuple[DatasetSpec, ...]] = {
             "One week of trips: pseudonymous person id, origin and destination area, times, "
             "mode, distance, purpose. Synthetic: generated, not observed.",
             credit="",
+            identifiers=("person_id", "trip_id"),
         ),
     ),
 }
@@ -194,3 +198,12 @@ PARTNER_DATASETS: dict[str, tuple[DatasetSpec, ...]] = {
 def partner_specs(partner: str) -> tuple[DatasetSpec, ...]:
     """The datasets a partner holds (none for a partner we have no data for)."""
     return PARTNER_DATASETS.get(partner, ())
+
+
+def identifier_columns(dataset_id: str) -> tuple[str, ...]:
+    """The personal identifier columns of one of the partners' datasets."""
+    for specs in PARTNER_DATASETS.values():
+        for spec in specs:
+            if spec.id == dataset_id:
+                return spec.identifiers
+    return ()

@@ -288,3 +288,43 @@ class OutboxMessage(SQLModel, table=True):
     failed_at: datetime | None = _ts_null()
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = _ts(default_factory=utcnow)
+
+
+class EpsilonBudget(SQLModel, table=True):
+    """The privacy budget of one organisation on one dataset, in micro-epsilon (integers, so
+    the ledger adds up exactly). `reserved` is held by queries still running."""
+
+    __tablename__ = "epsilon_budget"
+
+    dataset_id: str = Field(primary_key=True, max_length=120)
+    organisation: str = Field(primary_key=True, max_length=200)
+    total_micro: int = Field(ge=0, description="the total the policy (or the default) grants")
+    spent_micro: int = Field(default=0, ge=0)
+    reserved_micro: int = Field(default=0, ge=0)
+    queries: int = Field(default=0, ge=0, description="releases charged")
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class EpsilonCharge(SQLModel, table=True):
+    """One charge against a budget: reserved before a release, then committed or refunded."""
+
+    __tablename__ = "epsilon_charge"
+
+    id: str = Field(primary_key=True, max_length=80)
+    dataset_id: str = Field(max_length=120, index=True)
+    organisation: str = Field(max_length=200, index=True)
+    epsilon_micro: int = Field(ge=0)
+    state: str = Field(max_length=12, description="reserved, committed, refunded or refused")
+    kind: str = Field(max_length=20, description="query or model-output")
+    decision_id: str | None = Field(default=None, max_length=40)
+    agreement_id: str | None = Field(default=None, max_length=80)
+    summary: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False),
+        description="aggregate, column, groups, mechanisms: what was released, not the values",
+    )
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
+    settled_at: datetime | None = _ts_null()

@@ -1,0 +1,191 @@
+"""DP aggregate queries and the epsilon ledger over HTTP.
+
+`POST /privacy/queries` has two callers. Another member's connector, acting for one of its
+researchers, is answered here under the agreement it names. A local researcher names an
+agreement this connector holds as consumer; the query is forwarded, signed, to the provider, and
+the provider's answer (or problem) comes back unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from connector.contracts.repository import ContractRepository
+from connector.deps import SessionDep
+from connector.errors import PROBLEM_MEDIA_TYPE, GemelloError, NotFound, Problem
+from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
+from connector.identity.schemas import Role
+from connector.privacy import service
+from connector.storage import session_scope
+from privacy import AggregateQuery
+
+queries = APIRouter(
+    prefix="/privacy",
+    tags=["privacy"],
+    dependencies=[access(Role.researcher, Role.steward, Role.admin, peers=True)],
+    responses=AUTH_RESPONSES,
+)
+ledger = APIRouter(
+    prefix="/privacy",
+    tags=["privacy"],
+    dependencies=[access(Role.steward, Role.auditor, Role.admin)],
+    responses=AUTH_RESPONSES,
+)
+
+
+class Unreachable(GemelloError):
+    """The provider could not be reached."""
+
+    title, status, slug = "The provider could not be reached", 502, "upstream-failed"
+
+
+class QueryRequest(BaseModel):
+    """A DP query under an agreement."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agreement_id: str = Field(max_length=80, description="the agreement covering the dataset")
+    query: AggregateQuery
+
+
+class Budget(BaseModel):
+    """An organisation's privacy budget on one dataset, in epsilon."""
+
+    dataset_id: str
+    organisation: str
+    total: float
+    spent: float
+    reserved: float = Field(description="held by queries still running")
+    remaining: float
+    queries: int
+
+
+class QueryAnswer(BaseModel):
+    """Noisy cells, how they were made, and the budget left."""
+
+    model_config = ConfigDict(extra="allow")
+
+    query_id: str
+    decision_id: str
+    agreement_id: str
+    dataset: str
+    aggregate: str
+    epsilon: float
+    mechanisms: list[dict[str, Any]] = Field(
+        description="each noisy measurement: mechanism, epsilon, sensitivity, noise scale"
+    )
+    cells: list[dict[str, Any]] = Field(
+        description="per group: value, noisy count, standard error, or why it is suppressed"
+    )
+    budget: Budget
+
+
+class ChargeOut(BaseModel):
+    """One charge against a budget."""
+
+    id: str
+    dataset_id: str
+    organisation: str
+    epsilon: float
+    state: str
+    kind: str
+    decision_id: str | None
+    agreement_id: str | None
+    summary: dict[str, Any]
+    reason: str
+    created_at: Any
+    settled_at: Any
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"model": Problem, "description": "denied by the policy, or budget exhausted"},
+    404: {"model": Problem},
+    422: {"model": Problem, "description": "a query the privacy layer never answers"},
+    502: {"model": Problem},
+}
+
+
+def privacy_runtime(request: Request) -> service.PrivacyRuntime:
+    """The app's privacy runtime."""
+    rt: service.PrivacyRuntime = request.app.state.privacy
+    return rt
+
+
+RuntimeDep = Annotated[service.PrivacyRuntime, Depends(privacy_runtime)]
+
+
+@queries.post("/queries", responses=ERRORS)
+async def ask(
+    body: QueryRequest, principal: PrincipalDep, rt: RuntimeDep, request: Request
+) -> QueryAnswer:
+    """Run a differentially private aggregate under an agreement (see the module text for who
+    may call). Every answer spends epsilon from the caller's organisation's budget."""
+    contracts = request.app.state.contracts
+    if principal.kind == "connector":
+        caller = service.Caller(principal.organisation, principal.subject, principal.role.value)
+        answer = await run_in_threadpool(
+            service.answer_query,
+            contracts.engine,
+            rt,
+            contracts.policies,
+            caller,
+            body.agreement_id,
+            body.query,
+        )
+        return QueryAnswer.model_validate(answer.as_dict())
+    return await _forward(request, body, principal)  # type: ignore[return-value]
+
+
+async def _forward(request: Request, body: QueryRequest, principal: Any) -> JSONResponse:
+    contracts = request.app.state.contracts
+    with session_scope(contracts.engine) as session:
+        agreement = ContractRepository(session).agreement(body.agreement_id)
+    if agreement is None or agreement.role != "consumer":
+        raise NotFound(f"this connector holds no agreement '{body.agreement_id}'")
+    member = contracts.trust().by_participant.get(agreement.provider)
+    if member is None:
+        raise NotFound(f"the provider '{agreement.provider}' is no longer a member")
+    try:
+        response = await request.app.state.peers.request(
+            "POST", member, "/privacy/queries", principal, json=body.model_dump(), timeout=60
+        )
+    except httpx.HTTPError as exc:
+        raise Unreachable(f"{member.id} unreachable: {exc}") from exc
+    try:
+        payload = response.json()
+    except ValueError:
+        raise Unreachable(f"{member.id} answered {response.status_code} without JSON") from None
+    media = PROBLEM_MEDIA_TYPE if response.status_code >= 400 else "application/json"
+    return JSONResponse(payload, status_code=response.status_code, media_type=media)
+
+
+@ledger.get("/budgets")
+def list_budgets(
+    session: SessionDep, dataset: Annotated[str | None, Query(max_length=120)] = None
+) -> list[Budget]:
+    """Every privacy budget on this connector (per dataset and organisation)."""
+    return [Budget(**b) for b in service.budgets(session, dataset)]
+
+
+@ledger.get("/charges")
+def list_charges(
+    session: SessionDep,
+    dataset: Annotated[str | None, Query(max_length=120)] = None,
+    organisation: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[ChargeOut]:
+    """The latest charges against the budgets: reserved, committed, refunded or refused."""
+    rows = service.charges(session, dataset, organisation, limit)
+    return [
+        ChargeOut(
+            **r.model_dump(exclude={"epsilon_micro"}),
+            epsilon=r.epsilon_micro / 1_000_000,
+        )
+        for r in rows
+    ]

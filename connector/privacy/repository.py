@@ -1,0 +1,146 @@
+"""The epsilon ledger's SQL: the only place that touches `epsilon_budget` and `epsilon_charge`.
+
+A reservation is one conditional UPDATE (`spent + reserved + e <= total`): PostgreSQL re-checks
+the condition on the locked row, SQLite runs it under the write lock, so of concurrent queries
+for the last of a budget exactly the ones that fit get it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from connector.storage.tables import EpsilonBudget, EpsilonCharge, utcnow
+
+MICRO = 1_000_000
+
+
+def to_micro(epsilon: float) -> int:
+    """Epsilon in the ledger's integer unit."""
+    return round(epsilon * MICRO)
+
+
+def from_micro(micro: int) -> float:
+    """Micro-epsilon back to epsilon."""
+    return micro / MICRO
+
+
+class LedgerRepository:
+    """Budgets and charges."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _insert(self) -> object:
+        bind = self.session.get_bind()
+        dialect = bind.dialect.name if isinstance(bind, Engine) else bind.engine.dialect.name
+        return pg_insert if dialect == "postgresql" else sqlite_insert
+
+    def budget(self, dataset_id: str, organisation: str) -> EpsilonBudget | None:
+        """One budget row."""
+        return self.session.get(EpsilonBudget, (dataset_id, organisation))
+
+    def used(self, dataset_id: str, organisation: str) -> int:
+        """Spent plus reserved (what the PDP is told has been spent)."""
+        row = self.budget(dataset_id, organisation)
+        return 0 if row is None else row.spent_micro + row.reserved_micro
+
+    def set_total(self, dataset_id: str, organisation: str, total: int) -> None:
+        """Create the budget or follow the policy's total (a steward may tighten it)."""
+        insert = self._insert()
+        stmt = (
+            insert(EpsilonBudget)  # type: ignore[operator]
+            .values(
+                dataset_id=dataset_id,
+                organisation=organisation,
+                total_micro=total,
+                spent_micro=0,
+                reserved_micro=0,
+                queries=0,
+                updated_at=utcnow(),
+            )
+            .on_conflict_do_update(
+                index_elements=["dataset_id", "organisation"], set_={"total_micro": total}
+            )
+        )
+        self.session.execute(stmt)
+
+    def reserve(self, dataset_id: str, organisation: str, micro: int) -> bool:
+        """Hold `micro` if it fits under the total; False (and nothing held) if it does not."""
+        b = EpsilonBudget
+        result = self.session.execute(
+            update(b)
+            .where(
+                col(b.dataset_id) == dataset_id,
+                col(b.organisation) == organisation,
+                col(b.spent_micro) + col(b.reserved_micro) + micro <= col(b.total_micro),
+            )
+            .values(reserved_micro=col(b.reserved_micro) + micro, updated_at=utcnow())
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def settle(self, charge: EpsilonCharge, spent: bool, reason: str = "") -> None:
+        """A reservation ends: committed (spent) or refunded (released)."""
+        b = EpsilonBudget
+        values = {
+            "reserved_micro": col(b.reserved_micro) - charge.epsilon_micro,
+            "updated_at": utcnow(),
+        }
+        if spent:
+            values |= {
+                "spent_micro": col(b.spent_micro) + charge.epsilon_micro,
+                "queries": col(b.queries) + 1,
+            }
+        self.session.execute(
+            update(b)
+            .where(
+                col(b.dataset_id) == charge.dataset_id, col(b.organisation) == charge.organisation
+            )
+            .values(**values)
+        )
+        charge.state = "committed" if spent else "refunded"
+        charge.reason = reason
+        charge.settled_at = utcnow()
+        self.session.add(charge)
+
+    def add_charge(self, charge: EpsilonCharge) -> None:
+        """Record a charge (reserved or refused)."""
+        self.session.add(charge)
+
+    def charge(self, charge_id: str) -> EpsilonCharge | None:
+        """One charge."""
+        return self.session.get(EpsilonCharge, charge_id)
+
+    def budgets(self, dataset_id: str | None = None) -> Sequence[EpsilonBudget]:
+        """Every budget (of one dataset), by dataset and organisation."""
+        q = select(EpsilonBudget)
+        if dataset_id:
+            q = q.where(col(EpsilonBudget.dataset_id) == dataset_id)
+        q = q.order_by(col(EpsilonBudget.dataset_id), col(EpsilonBudget.organisation))
+        return self.session.exec(q).all()
+
+    def charges(
+        self, dataset_id: str | None = None, organisation: str | None = None, limit: int = 100
+    ) -> Sequence[EpsilonCharge]:
+        """Charges, newest first."""
+        q = select(EpsilonCharge)
+        if dataset_id:
+            q = q.where(col(EpsilonCharge.dataset_id) == dataset_id)
+        if organisation:
+            q = q.where(col(EpsilonCharge.organisation) == organisation)
+        q = q.order_by(col(EpsilonCharge.created_at).desc()).limit(limit)
+        return self.session.exec(q).all()
+
+    def committed_total(self, dataset_id: str, organisation: str) -> int:
+        """Sum of committed charges (a ledger check: equals the budget's spent)."""
+        c = EpsilonCharge
+        q = select(func.coalesce(func.sum(c.epsilon_micro), 0)).where(
+            col(c.dataset_id) == dataset_id,
+            col(c.organisation) == organisation,
+            col(c.state) == "committed",
+        )
+        return int(self.session.exec(q).one())

@@ -1,0 +1,385 @@
+"""DP aggregate queries on a connector: decide, reserve budget, answer with noise, settle.
+
+One query is three short units of work, so no database lock is held while the table is read:
+
+1. decide and reserve — the PDP decides (action `aggregate`, the epsilon asked and the epsilon
+   already used), the agreement's use is counted and the epsilon reserved by one conditional
+   UPDATE; all of it in one transaction with the decision record, or none of it;
+2. answer — `privacy.run_query` on the cached Arrow table, with the dataset's public profile;
+3. settle — the reservation becomes spent (and the charge committed) or, if the answer failed,
+   is refunded. A process that dies between 1 and 3 leaves the reservation counted as used:
+   the ledger errs on the side of the data subjects.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from catalog.model import DatasetDescription
+from connector.contracts.repository import ContractRepository
+from connector.datasets.repository import DatasetRepository
+from connector.errors import DatasetNotFound, GemelloError, UsageDenied
+from connector.policies.service import PolicyRuntime, authorise_use
+from connector.privacy.repository import LedgerRepository, from_micro, to_micro
+from connector.publishing.repository import CatalogRepository
+from connector.settings import Settings
+from connector.storage import session_scope
+from connector.storage.tables import EpsilonBudget, EpsilonCharge, utcnow
+from policy import Decision
+from privacy import (
+    AggregateQuery,
+    DatasetProfile,
+    Dimension,
+    DisclosureRules,
+    QueryRefused,
+    Release,
+    TimePart,
+    run_query,
+)
+from privacy.engine import check
+
+
+class QueryRejected(GemelloError):
+    """The query asks for something the privacy layer never answers."""
+
+    title, status, slug = "Query refused", 422, "query-refused"
+
+
+class BudgetExhausted(GemelloError):
+    """The organisation's privacy budget on the dataset cannot cover the query."""
+
+    title, status, slug = "Privacy budget exhausted", 403, "budget-exhausted"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks: the organisation charged, and the acting person (pseudonym) and role."""
+
+    organisation: str
+    subject: str | None = None
+    role: str | None = None
+
+
+class PrivacyRuntime:
+    """The connector's privacy layer: disclosure rules, default budgets and a table cache."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        rules: DisclosureRules,
+        default_total: float,
+        default_per_query: float,
+        clamp: bool = True,
+    ) -> None:
+        self.data_dir = data_dir
+        self.rules = rules
+        self.default_total = default_total
+        self.default_per_query = default_per_query
+        # Only the privacy audit's negative control turns this off (tests/privacy).
+        self.clamp = clamp
+        self._tables: dict[str, tuple[str, pa.Table]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PrivacyRuntime:
+        """The runtime a connector's settings describe."""
+        rules = DisclosureRules(
+            min_group_size=settings.privacy_min_group_size,
+            dominance_share=settings.privacy_dominance_share,
+        )
+        return cls(
+            settings.resolved_data_dir,
+            rules,
+            settings.privacy_default_epsilon_total,
+            settings.privacy_default_epsilon_per_query,
+        )
+
+    def table(self, relative: str, digest: str) -> pa.Table:
+        """A dataset's table, read once per content digest."""
+        cached = self._tables.get(relative)
+        if cached is not None and cached[0] == digest:
+            return cached[1]
+        with self._lock:
+            cached = self._tables.get(relative)
+            if cached is None or cached[0] != digest:
+                cached = (digest, pq.read_table(self.data_dir / relative))
+                self._tables[relative] = cached
+        return cached[1]
+
+
+def _row_bound(rows: int) -> int:
+    # The register's row count is public; the next power of ten is a bound that does not move
+    # with small changes to the table.
+    return 10 ** max(1, math.ceil(math.log10(max(rows, 1) + 1)))
+
+
+def profile_for(session: Session, dataset_id: str) -> tuple[DatasetProfile, str, str]:
+    """The public profile of a dataset (from its catalogue entry) and its table path and digest."""
+    dataset = DatasetRepository(session).get(dataset_id)
+    entry = CatalogRepository(session).get(dataset_id)
+    if dataset is None or entry is None:
+        raise DatasetNotFound(f"no published dataset '{dataset_id}' on this connector")
+    try:
+        gov = DatasetDescription.model_validate(entry.description).governance
+    except ValidationError as exc:
+        raise QueryRejected(f"the catalogue entry of '{dataset_id}' cannot be read: {exc}") from exc
+    limit = gov.contribution_limit
+    profile = DatasetProfile(
+        dataset=dataset_id,
+        bounds={b.column: (b.lower, b.upper) for b in gov.column_bounds},
+        dimensions={
+            d.name: Dimension(
+                d.name, d.column, tuple(d.values), TimePart(d.part) if d.part else None
+            )
+            for d in gov.dimensions
+        },
+        identifiers=tuple(gov.identifiers),
+        contributor=limit.column if limit else None,
+        max_rows=limit.max_rows if limit else 1,
+        row_bound=_row_bound(dataset.row_count),
+    )
+    return profile, dataset.table_path, dataset.content_sha256
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A release and its bookkeeping."""
+
+    release: Release
+    charge_id: str
+    decision_id: str
+    agreement_id: str
+    budget: EpsilonBudget
+
+    def as_dict(self) -> dict[str, Any]:
+        """The answer as sent to the researcher."""
+        b = self.budget
+        return {
+            "query_id": self.charge_id,
+            "decision_id": self.decision_id,
+            "agreement_id": self.agreement_id,
+            **self.release.as_dict(),
+            "budget": budget_view(b),
+        }
+
+
+def budget_view(b: EpsilonBudget) -> dict[str, Any]:
+    """A budget in epsilon, as stewards and researchers read it."""
+    return {
+        "dataset_id": b.dataset_id,
+        "organisation": b.organisation,
+        "total": from_micro(b.total_micro),
+        "spent": from_micro(b.spent_micro),
+        "reserved": from_micro(b.reserved_micro),
+        "remaining": from_micro(b.total_micro - b.spent_micro - b.reserved_micro),
+        "queries": b.queries,
+    }
+
+
+def _budget_total(decision: Decision, default: float) -> int:
+    """The total the granting permission sets (`epsilonTotal`), else the connector's default."""
+    totals = [
+        to_micro(float(o["total"])) - (1 if o.get("strict") else 0)
+        for o in decision.obligations
+        if o.get("type") == "epsilon-budget"
+    ]
+    return min(totals) if totals else to_micro(default)
+
+
+def _summary(query: AggregateQuery) -> dict[str, Any]:
+    return {
+        "aggregate": query.aggregate.value,
+        "column": query.column,
+        "group_by": query.group_by,
+        "filters": [f.model_dump() for f in query.filters],
+        "epsilon": query.epsilon,
+    }
+
+
+def _decide_and_reserve(
+    session: Session,
+    rt: PrivacyRuntime,
+    policies: PolicyRuntime,
+    caller: Caller,
+    agreement_id: str,
+    query: AggregateQuery,
+    micro: int,
+) -> tuple[str | None, GemelloError | None, str]:
+    """Unit 1: the charge id when reserved, or the error to raise once the denial is stored."""
+    ledger = LedgerRepository(session)
+    org, dataset = caller.organisation, query.dataset
+    error: GemelloError | None = None
+    charge_id = f"urn:gemello:query:{uuid.uuid4()}"
+
+    def reserve(decision: Decision) -> str | None:
+        nonlocal error
+        compiled = policies.pdp.policies.compiled.get(policies.publisher.dataset_iri(dataset))
+        if (compiled is None or "epsilon" not in compiled.operands) and (
+            query.epsilon > rt.default_per_query
+        ):
+            error = BudgetExhausted(
+                f"epsilon {query.epsilon:g} is above the {rt.default_per_query:g} one query may "
+                f"spend on '{dataset}'",
+                remaining=None,
+            )
+            return str(error)
+        total = _budget_total(decision, rt.default_total)
+        ledger.set_total(dataset, org, total)
+        if not ledger.reserve(dataset, org, micro):
+            left = from_micro(max(total - ledger.used(dataset, org), 0))
+            error = BudgetExhausted(
+                f"the privacy budget of {org} on '{dataset}' has {left:g} epsilon left; "
+                f"the query asks for {query.epsilon:g}",
+                remaining=left,
+            )
+            return str(error)
+        return None
+
+    outcome = authorise_use(
+        session,
+        policies,
+        agreement_id,
+        "aggregate",
+        org,
+        subject=caller.subject,
+        role=caller.role,
+        extra={"epsilon": query.epsilon, "epsilon_spent": from_micro(ledger.used(dataset, org))},
+        context="aggregate",
+        gate=reserve,
+    )
+    state = "reserved" if outcome.allowed else "refused"
+    if not outcome.allowed and error is None:
+        error = _denial(ledger, caller, query, outcome.reasons, outcome.decision.decision_id)
+    ledger.add_charge(
+        EpsilonCharge(
+            id=charge_id,
+            dataset_id=dataset,
+            organisation=org,
+            epsilon_micro=micro,
+            state=state,
+            kind="query",
+            decision_id=outcome.decision.decision_id,
+            agreement_id=agreement_id,
+            summary=_summary(query),
+            reason="" if outcome.allowed else "; ".join(outcome.reasons),
+            created_at=utcnow(),
+        )
+    )
+    return (charge_id if outcome.allowed else None), error, outcome.decision.decision_id
+
+
+def _denial(
+    ledger: LedgerRepository,
+    caller: Caller,
+    query: AggregateQuery,
+    reasons: tuple[str, ...],
+    decision_id: str,
+) -> GemelloError:
+    """The error for a PDP denial; one on the policy's epsilonTotal says what is left."""
+    row = ledger.budget(query.dataset, caller.organisation)
+    left = (
+        None if row is None else from_micro(row.total_micro - row.spent_micro - row.reserved_micro)
+    )
+    why = "; ".join(reasons)
+    if not any(r.startswith("epsilonTotal") for r in reasons):
+        return UsageDenied(why, decision_id=decision_id, epsilon_remaining=left)
+    has = f"has {left:g} epsilon left" if left is not None else "cannot cover it"
+    return BudgetExhausted(
+        f"the privacy budget of {caller.organisation} on '{query.dataset}' {has}; the query "
+        f"asks for {query.epsilon:g} ({why})",
+        decision_id=decision_id,
+        epsilon_remaining=left,
+    )
+
+
+def _agreement_dataset(session: Session, agreement_id: str) -> str | None:
+    agreement = ContractRepository(session).agreement(agreement_id)
+    return agreement.dataset_id if agreement is not None else None
+
+
+def answer_query(
+    engine: Engine,
+    rt: PrivacyRuntime,
+    policies: PolicyRuntime,
+    caller: Caller,
+    agreement_id: str,
+    query: AggregateQuery,
+) -> Answer:
+    """Decide, reserve, answer with noise, settle. Raises after a denial has been recorded."""
+    with session_scope(engine) as session:
+        profile, relative, digest = profile_for(session, query.dataset)
+        covered = _agreement_dataset(session, agreement_id)
+    try:
+        check(query, profile, rt.rules)
+    except QueryRefused as exc:
+        raise QueryRejected(str(exc)) from exc
+    if covered is not None and covered != query.dataset:
+        raise UsageDenied(
+            f"agreement {agreement_id} covers dataset '{covered}', not '{query.dataset}'"
+        )
+    micro = to_micro(query.epsilon)
+    with session_scope(engine, write=True) as session:
+        charge_id, error, decision_id = _decide_and_reserve(
+            session, rt, policies, caller, agreement_id, query, micro
+        )
+    if error is not None or charge_id is None:
+        raise error or UsageDenied("refused")
+    try:
+        table = rt.table(relative, digest)
+        release = run_query(table, query, profile, rt.rules, clamp=rt.clamp)
+    except Exception as exc:
+        _settle(engine, charge_id, spent=False, reason=f"not answered: {exc}")
+        if isinstance(exc, QueryRefused):
+            raise QueryRejected(str(exc)) from exc
+        raise
+    budget = _settle(engine, charge_id, spent=True, release=release)
+    return Answer(release, charge_id, decision_id, agreement_id, budget)
+
+
+def _settle(
+    engine: Engine,
+    charge_id: str,
+    spent: bool,
+    reason: str = "",
+    release: Release | None = None,
+) -> EpsilonBudget:
+    with session_scope(engine, write=True) as session:
+        ledger = LedgerRepository(session)
+        charge = ledger.charge(charge_id)
+        assert charge is not None, "a reserved charge is never deleted"
+        if release is not None:
+            charge.summary = {
+                **charge.summary,
+                "mechanisms": [c.as_dict() for c in release.components],
+                "cells": len(release.cells),
+                "suppressed": sum(1 for c in release.cells if c.suppressed),
+            }
+        ledger.settle(charge, spent, reason)
+        session.flush()
+        budget = ledger.budget(charge.dataset_id, charge.organisation)
+        assert budget is not None
+        return budget
+
+
+def budgets(session: Session, dataset_id: str | None = None) -> list[dict[str, Any]]:
+    """Every budget in epsilon (stewards and auditors)."""
+    return [budget_view(b) for b in LedgerRepository(session).budgets(dataset_id)]
+
+
+def charges(
+    session: Session, dataset_id: str | None, organisation: str | None, limit: int
+) -> Sequence[EpsilonCharge]:
+    """The latest charges."""
+    return LedgerRepository(session).charges(dataset_id, organisation, limit)

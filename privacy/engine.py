@@ -1,0 +1,454 @@
+"""Run a differentially private aggregate on an Arrow table.
+
+Selection and grouping run on pyarrow compute (`is_in`, `index_in`, temporal parts); the
+per-group reductions are NumPy `bincount`s over group codes, so every declared group exists —
+empty ones included — without the data deciding which groups are released. Values are clamped to
+the declared bounds before any sum; with a contributor limit each contributor keeps at most
+`max_rows` rows and every sensitivity is multiplied by it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from privacy.mechanisms import (
+    Component,
+    noisy_counts,
+    noisy_quantile,
+    noisy_sums,
+    quantile_component,
+)
+from privacy.query import (
+    Aggregate,
+    AggregateQuery,
+    DatasetProfile,
+    Dimension,
+    DisclosureRules,
+    TimePart,
+)
+
+
+class QueryRefused(ValueError):
+    """The query asks for something the privacy layer never answers; the message says what."""
+
+
+_PARTS = {TimePart.hour: pc.hour, TimePart.weekday: pc.day_of_week, TimePart.month: pc.month}
+
+
+@dataclass
+class Cell:
+    """One released value: its group, the noisy value, the noisy count, or why it is withheld."""
+
+    group: dict[str, str]
+    value: float | int | None
+    count: int | None = None
+    stderr: float | None = None
+    bin: tuple[float, float] | None = None
+    suppressed: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The cell as released."""
+        out: dict[str, Any] = {"group": self.group, "value": self.value}
+        if self.count is not None:
+            out["count"] = self.count
+        if self.stderr is not None:
+            out["stderr"] = self.stderr
+        if self.bin is not None:
+            out["bin"] = list(self.bin)
+        if self.suppressed is not None:
+            out["suppressed"] = self.suppressed
+        return out
+
+
+@dataclass
+class Release:
+    """What leaves the connector for one query: noisy cells and how they were made."""
+
+    query: AggregateQuery
+    bounds: tuple[float, float] | None
+    components: list[Component]
+    cells: list[Cell]
+    rules: DisclosureRules
+    contributor_limit: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def epsilon(self) -> float:
+        """Budget spent (sequential composition over the components)."""
+        return self.query.epsilon
+
+    def as_dict(self) -> dict[str, Any]:
+        """The release as JSON-ready data."""
+        return {
+            "dataset": self.query.dataset,
+            "aggregate": self.query.aggregate.value,
+            "column": self.query.column,
+            "group_by": self.query.group_by,
+            "filters": [f.model_dump() for f in self.query.filters],
+            "epsilon": self.epsilon,
+            "bounds": list(self.bounds) if self.bounds else None,
+            "contributor_limit": self.contributor_limit,
+            "mechanisms": [c.as_dict() for c in self.components],
+            "min_group_size": self.rules.min_group_size,
+            "cells": [c.as_dict() for c in self.cells],
+            "notes": self.notes,
+        }
+
+
+# --- checking a query against the profile -----------------------------------------------------
+
+
+def _dimension(profile: DatasetProfile, name: str) -> Dimension:
+    dim = profile.dimensions.get(name)
+    if dim is None:
+        known = sorted(profile.dimensions) or ["none declared"]
+        raise QueryRefused(
+            f"'{name}' is not a public dimension of {profile.dataset}; public dimensions: "
+            f"{', '.join(known)}"
+        )
+    return dim
+
+
+def check(query: AggregateQuery, profile: DatasetProfile, rules: DisclosureRules) -> None:
+    """Refuse anything outside the profile, with a message that names the problem."""
+    column = query.column
+    if column is not None:
+        if column in profile.identifiers or column == profile.contributor:
+            raise QueryRefused(f"column '{column}' is a personal identifier and never leaves")
+        if column not in profile.bounds:
+            bounded = ", ".join(sorted(profile.bounds)) or "none declared"
+            raise QueryRefused(
+                f"column '{column}' has no declared bounds in the catalogue, so it cannot be "
+                f"aggregated; bounded columns: {bounded}"
+            )
+    for f in query.filters:
+        dim = _dimension(profile, f.dimension)
+        unknown = sorted(set(f.values) - set(dim.values))
+        if unknown:
+            raise QueryRefused(
+                f"filter on '{f.dimension}': {unknown} not in its declared domain "
+                f"({len(dim.values)} values)"
+            )
+    cells = math.prod(len(_dimension(profile, g).values) for g in query.group_by)
+    if query.aggregate is Aggregate.histogram:
+        cells *= query.bins
+    if cells > rules.max_cells:
+        raise QueryRefused(f"the query would release {cells} cells; at most {rules.max_cells}")
+
+
+# --- reading the table --------------------------------------------------------------------------
+
+
+def _dimension_values(table: pa.Table, dim: Dimension) -> tuple[pa.ChunkedArray, pa.Array]:
+    """The dimension's column (or its time part) and its domain cast to the same type."""
+    if dim.column not in table.column_names:
+        raise QueryRefused(f"dimension '{dim.name}' reads column '{dim.column}', which is missing")
+    values = table[dim.column]
+    if dim.part is not None:
+        values = _PARTS[dim.part](values)
+    try:
+        domain = pa.array(dim.values).cast(values.type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise QueryRefused(f"the domain of '{dim.name}' does not fit its column: {exc}") from exc
+    return values, domain
+
+
+def _to_numpy(array: pa.ChunkedArray | pa.Array, fill: Any) -> np.ndarray:
+    if array.null_count:
+        array = pc.fill_null(array, fill)
+    return np.asarray(
+        array.to_numpy(zero_copy_only=False) if isinstance(array, pa.Array) else array.to_numpy()
+    )
+
+
+@dataclass
+class _Selection:
+    """The rows a query aggregates: their group code and (clamped) value."""
+
+    groups: np.ndarray  # int64 code per kept row
+    values: np.ndarray | None  # float64 per kept row, clamped
+    n_groups: int
+
+
+def _select(
+    table: pa.Table, query: AggregateQuery, profile: DatasetProfile, clamp: bool = True
+) -> _Selection:
+    keep: np.ndarray | None = None
+
+    def narrow(mask: np.ndarray) -> None:
+        nonlocal keep
+        keep = mask if keep is None else keep & mask
+
+    for f in query.filters:
+        values, _ = _dimension_values(table, profile.dimensions[f.dimension])
+        chosen = pa.array(f.values).cast(values.type)
+        narrow(_to_numpy(pc.is_in(values, value_set=chosen), False).astype(bool))
+    codes = np.zeros(table.num_rows, dtype=np.int64)
+    n_groups = 1
+    for name in query.group_by:
+        values, domain = _dimension_values(table, profile.dimensions[name])
+        idx = _to_numpy(pc.index_in(values, value_set=domain), -1).astype(np.int64)
+        narrow(idx >= 0)  # rows outside the declared domain belong to no released group
+        codes = codes * len(domain) + idx
+        n_groups *= len(domain)
+    raw = None
+    if query.column is not None:
+        if query.column not in table.column_names:
+            raise QueryRefused(f"column '{query.column}' is not in {profile.dataset}")
+        column = table[query.column]
+        if not pa.types.is_integer(column.type) and not pa.types.is_floating(column.type):
+            raise QueryRefused(f"column '{query.column}' is not numeric")
+        if column.null_count:
+            narrow(_to_numpy(pc.is_valid(column), False).astype(bool))
+        raw = _to_numpy(column, 0).astype(np.float64, copy=False)
+    if profile.contributor is not None:
+        narrow(_contribution_mask(table[profile.contributor], keep, profile.max_rows))
+    if keep is not None:
+        codes = codes[keep]
+        raw = raw[keep] if raw is not None else None
+    if raw is not None and clamp:
+        lo, hi = profile.bounds[query.column or ""]
+        raw = np.clip(raw, lo, hi)
+    return _Selection(codes, raw, n_groups)
+
+
+def _contribution_mask(ids: pa.ChunkedArray, keep: np.ndarray | None, limit: int) -> np.ndarray:
+    """Keep the first `limit` eligible rows of each contributor (in table order)."""
+    person = _to_numpy(pc.dictionary_encode(ids).combine_chunks().indices, -1).astype(np.int64)
+    eligible = np.ones(len(person), dtype=bool) if keep is None else keep
+    rows = np.flatnonzero(eligible)
+    order = rows[np.argsort(person[rows], kind="stable")]
+    sorted_ids = person[order]
+    starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    mask = np.zeros(len(person), dtype=bool)
+    mask[order[rank < limit]] = True
+    return mask
+
+
+# --- releasing --------------------------------------------------------------------------------
+
+
+def _round(value: float, std: float) -> float:
+    """Drop digits far below the noise: keep one decimal place under the error's order."""
+    value = float(value)
+    if not math.isfinite(value) or not math.isfinite(std) or std <= 0:
+        return value
+    digits = 1 - math.floor(math.log10(std))
+    return float(round(value, max(digits, -6)))
+
+
+@dataclass
+class _Job:
+    """Everything a release needs: the selection, the query and the public facts."""
+
+    sel: _Selection
+    query: AggregateQuery
+    rules: DisclosureRules
+    k: int  # rows one contributor may add: multiplies every sensitivity
+    groups: list[dict[str, str]]
+    bounds: tuple[float, float]
+
+    @property
+    def epsilon(self) -> float:
+        return self.query.epsilon
+
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.sel.groups, minlength=self.sel.n_groups)
+
+    def sums(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.sel.groups, weights=values, minlength=self.sel.n_groups)
+
+    def release(self, components: list[Component], cells: list[Cell]) -> Release:
+        bounds = None if self.query.aggregate is Aggregate.count else self.bounds
+        return Release(self.query, bounds, components, cells, self.rules)
+
+
+def run_query(
+    table: pa.Table,
+    query: AggregateQuery,
+    profile: DatasetProfile,
+    rules: DisclosureRules | None = None,
+    *,
+    clamp: bool = True,
+) -> Release:
+    """Answer one query with noise. `clamp=False` exists only for the negative-control test
+    that proves the privacy audit detects a leak; nothing in the product passes it."""
+    rules = rules or DisclosureRules()
+    check(query, profile, rules)
+    sel = _select(table, query, profile, clamp)
+    k = profile.max_rows if profile.contributor else 1
+    domains = [profile.dimensions[g].values for g in query.group_by]
+    groups = [dict(zip(query.group_by, combo, strict=True)) for combo in product(*domains)]
+    bounds = profile.bounds.get(query.column or "", (0.0, 0.0))
+    job = _Job(sel, query, rules, k, groups, bounds)
+    release = _RELEASES[query.aggregate](job, profile)
+    release.contributor_limit = k if profile.contributor else None
+    return release
+
+
+def _suppressed(cell: Cell, noisy_count: float, rules: DisclosureRules) -> bool:
+    """Withhold a cell whose noisy count is below the minimum group size."""
+    if noisy_count < rules.min_group_size:
+        cell.value = cell.count = cell.stderr = None
+        cell.suppressed = f"fewer than {rules.min_group_size} rows"
+        return True
+    return False
+
+
+def _dominated(cell: Cell, total: float, job: _Job) -> bool:
+    """Withhold a cell where one contributor could hold more than the dominance share: the
+    most one contributor can add is k rows at the largest bound, a public figure."""
+    most = job.k * max(abs(job.bounds[0]), abs(job.bounds[1]))
+    if most > job.rules.dominance_share * abs(total):
+        cell.value = cell.stderr = None
+        share = round(100 * job.rules.dominance_share)
+        cell.suppressed = f"one contributor could account for more than {share}% of the total"
+        return True
+    return False
+
+
+def _release_count(job: _Job, profile: DatasetProfile) -> Release:
+    del profile
+    noisy, comp = noisy_counts(job.counts(), job.epsilon, job.k)
+    cells = []
+    for g, n in zip(job.groups, noisy, strict=True):
+        cell = Cell(g, int(max(n, 0)), stderr=_round(comp.std, comp.std))
+        _suppressed(cell, int(n), job.rules)
+        cells.append(cell)
+    return job.release([comp], cells)
+
+
+def _sum_bound(per_row: float, profile: DatasetProfile) -> float:
+    """A public bound on |sum| for the snapping mechanism: the most rows times the most each."""
+    return per_row * profile.row_bound
+
+
+def _release_sum(job: _Job, profile: DatasetProfile) -> Release:
+    lo, hi = job.bounds
+    counts, c_comp = noisy_counts(job.counts(), job.epsilon / 4, job.k)
+    top = max(abs(lo), abs(hi))
+    sens = top * job.k
+    sums, s_comp = noisy_sums(
+        job.sums(job.sel.values if job.sel.values is not None else np.zeros(0)),
+        job.epsilon * 3 / 4,
+        sens,
+        _sum_bound(top, profile),
+        "sum",
+    )
+    cells = []
+    for g, n, s in zip(job.groups, counts, sums, strict=True):
+        cell = Cell(g, _round(float(s), s_comp.std), int(n), _round(s_comp.std, s_comp.std))
+        if not _suppressed(cell, int(n), job.rules):
+            _dominated(cell, float(s), job)
+        cells.append(cell)
+    return job.release([c_comp, s_comp], cells)
+
+
+def _centred(job: _Job) -> tuple[np.ndarray, float, float]:
+    lo, hi = job.bounds
+    mid, half = (lo + hi) / 2, (hi - lo) / 2
+    values = job.sel.values if job.sel.values is not None else np.zeros(0)
+    return values - mid, mid, half
+
+
+def _release_mean(job: _Job, profile: DatasetProfile) -> Release:
+    lo, hi = job.bounds
+    centred, mid, half = _centred(job)
+    counts, c_comp = noisy_counts(job.counts(), job.epsilon / 2, job.k)
+    sens = half * job.k
+    sums, s_comp = noisy_sums(
+        job.sums(centred), job.epsilon / 2, sens, _sum_bound(half, profile), "centred sum"
+    )
+    cells = []
+    for g, n, s in zip(job.groups, counts, sums, strict=True):
+        cell = Cell(g, None, int(n))
+        if not _suppressed(cell, int(n), job.rules):
+            mean = min(max(mid + float(s) / n, lo), hi)
+            se = s_comp.std / n
+            cell.value, cell.stderr = _round(mean, se), _round(se, se)
+            _dominated(cell, mean * n, job)
+        cells.append(cell)
+    return job.release([c_comp, s_comp], cells)
+
+
+def _release_variance(job: _Job, profile: DatasetProfile) -> Release:
+    centred, _, half = _centred(job)
+    third = job.epsilon / 3
+    counts, c_comp = noisy_counts(job.counts(), third, job.k)
+    sums, s_comp = noisy_sums(
+        job.sums(centred), third, half * job.k, _sum_bound(half, profile), "centred sum"
+    )
+    squares, q_comp = noisy_sums(
+        job.sums(centred * centred),
+        third,
+        half * half * job.k,
+        _sum_bound(half * half, profile),
+        "centred squares",
+    )
+    cells = []
+    for g, n, s, q in zip(job.groups, counts, sums, squares, strict=True):
+        cell = Cell(g, None, int(n))
+        if not _suppressed(cell, int(n), job.rules):
+            mean = float(s) / n
+            var = min(max(float(q) / n - mean * mean, 0.0), half * half)
+            se = q_comp.std / n
+            cell.value, cell.stderr = _round(var, se), _round(se, se)
+        cells.append(cell)
+    return job.release([c_comp, s_comp, q_comp], cells)
+
+
+def _release_histogram(job: _Job, profile: DatasetProfile) -> Release:
+    del profile
+    lo, hi = job.bounds
+    bins = job.query.bins
+    values = job.sel.values if job.sel.values is not None else np.zeros(0)
+    which = np.clip(((values - lo) / (hi - lo) * bins).astype(np.int64), 0, bins - 1)
+    codes = job.sel.groups * bins + which
+    counts = np.bincount(codes, minlength=job.sel.n_groups * bins)
+    noisy, comp = noisy_counts(counts, job.epsilon, job.k)
+    width = (hi - lo) / bins
+    cells = []
+    for i, n in enumerate(noisy):
+        g, b = divmod(i, bins)
+        edges = (lo + b * width, lo + (b + 1) * width)
+        cell = Cell(job.groups[g], int(max(n, 0)), stderr=_round(comp.std, comp.std), bin=edges)
+        _suppressed(cell, int(n), job.rules)
+        cells.append(cell)
+    return job.release([comp], cells)
+
+
+def _release_quantile(job: _Job, profile: DatasetProfile) -> Release:
+    del profile
+    half = job.epsilon / 2
+    counts, c_comp = noisy_counts(job.counts(), half, job.k)
+    values = job.sel.values if job.sel.values is not None else np.zeros(0)
+    order = np.argsort(job.sel.groups, kind="stable")
+    split = np.cumsum(np.bincount(job.sel.groups, minlength=job.sel.n_groups))[:-1]
+    per_group = np.split(values[order], split)
+    # A contributor limit of k rows changes the quantile's utility score by up to k.
+    eps_q = half / job.k
+    cells = []
+    for g, n, vals in zip(job.groups, counts, per_group, strict=True):
+        cell = Cell(g, None, int(n))
+        if not _suppressed(cell, int(n), job.rules):
+            cell.value = round(noisy_quantile(vals, job.query.quantile, eps_q, job.bounds), 6)
+        cells.append(cell)
+    return job.release([c_comp, quantile_component(half, job.bounds)], cells)
+
+
+_RELEASES = {
+    Aggregate.count: _release_count,
+    Aggregate.sum: _release_sum,
+    Aggregate.mean: _release_mean,
+    Aggregate.variance: _release_variance,
+    Aggregate.histogram: _release_histogram,
+    Aggregate.quantile: _release_quantile,
+}
