@@ -10,9 +10,10 @@ the declared bounds before any sum; with a contributor limit each contributor ke
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import product
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -39,6 +40,7 @@ class QueryRefused(ValueError):
     """The query asks for something the privacy layer never answers; the message says what."""
 
 
+T = TypeVar("T")
 _PARTS = {TimePart.hour: pc.hour, TimePart.weekday: pc.day_of_week, TimePart.month: pc.month}
 
 
@@ -146,20 +148,6 @@ def check(query: AggregateQuery, profile: DatasetProfile, rules: DisclosureRules
 # --- reading the table --------------------------------------------------------------------------
 
 
-def _dimension_values(table: pa.Table, dim: Dimension) -> tuple[pa.ChunkedArray, pa.Array]:
-    """The dimension's column (or its time part) and its domain cast to the same type."""
-    if dim.column not in table.column_names:
-        raise QueryRefused(f"dimension '{dim.name}' reads column '{dim.column}', which is missing")
-    values = table[dim.column]
-    if dim.part is not None:
-        values = _PARTS[dim.part](values)
-    try:
-        domain = pa.array(dim.values).cast(values.type)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise QueryRefused(f"the domain of '{dim.name}' does not fit its column: {exc}") from exc
-    return values, domain
-
-
 def _to_numpy(array: pa.ChunkedArray | pa.Array, fill: Any) -> np.ndarray:
     if array.null_count:
         array = pc.fill_null(array, fill)
@@ -168,17 +156,104 @@ def _to_numpy(array: pa.ChunkedArray | pa.Array, fill: Any) -> np.ndarray:
     )
 
 
+class TableView:
+    """A table with the arrays queries derive from it, computed once: group codes per
+    dimension, numeric columns as float64, contributor ids sorted. A connector keeps one per
+    table digest, so a small query costs only its own filtering and noise."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.num_rows = table.num_rows
+        self._cache: dict[tuple[object, ...], Any] = {}
+
+    def _memo(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def codes(self, dim: Dimension) -> np.ndarray:
+        """Each row's index in the dimension's declared domain; -1 outside it."""
+        return self._memo(("codes", dim), lambda: self._codes(dim))
+
+    def _codes(self, dim: Dimension) -> np.ndarray:
+        if dim.column not in self.table.column_names:
+            raise QueryRefused(
+                f"dimension '{dim.name}' reads column '{dim.column}', which is missing"
+            )
+        values = self.table[dim.column]
+        if dim.part is not None:
+            values = _PARTS[dim.part](values)
+        try:
+            domain = pa.array(dim.values).cast(values.type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise QueryRefused(
+                f"the domain of '{dim.name}' does not fit its column: {exc}"
+            ) from exc
+        return _to_numpy(pc.index_in(values, value_set=domain), -1).astype(np.int64)
+
+    def numbers(self, column: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """A numeric column as float64 (nulls as 0) and its validity mask (None: no nulls)."""
+        return self._memo(("numbers", column), lambda: self._numbers(column))
+
+    def _numbers(self, column: str) -> tuple[np.ndarray, np.ndarray | None]:
+        if column not in self.table.column_names:
+            raise QueryRefused(f"column '{column}' is not in the table")
+        data = self.table[column]
+        if not pa.types.is_integer(data.type) and not pa.types.is_floating(data.type):
+            raise QueryRefused(f"column '{column}' is not numeric")
+        valid = _to_numpy(pc.is_valid(data), False).astype(bool) if data.null_count else None
+        return _to_numpy(data, 0).astype(np.float64, copy=False), valid
+
+    def clamped(self, column: str, lower: float, upper: float) -> np.ndarray:
+        """A numeric column clamped to public bounds (the bounds are metadata, so the clamped
+        copy can be kept for the table's life)."""
+        return self._memo(
+            ("clamped", column, lower, upper),
+            lambda: np.clip(self.numbers(column)[0], lower, upper),
+        )
+
+    def contributors(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """Contributor codes per row, and the rows ordered by contributor (stable)."""
+        return self._memo(("contributors", column), lambda: self._contributors(column))
+
+    def _contributors(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        ids = self.table[column]
+        codes = _to_numpy(pc.dictionary_encode(ids).combine_chunks().indices, -1)
+        codes = codes.astype(np.int64)
+        return codes, np.argsort(codes, kind="stable")
+
+
 @dataclass
 class _Selection:
     """The rows a query aggregates: their group code and (clamped) value."""
 
-    groups: np.ndarray  # int64 code per kept row
+    groups: np.ndarray | None  # int64 code per kept row; None: one group
     values: np.ndarray | None  # float64 per kept row, clamped
     n_groups: int
+    n_rows: int
+
+    def counts(self) -> np.ndarray:
+        """Rows per group."""
+        if self.groups is None:
+            return np.array([self.n_rows])
+        return np.bincount(self.groups, minlength=self.n_groups)
+
+    def codes(self) -> np.ndarray:
+        """The group code of each kept row."""
+        if self.groups is None:
+            return np.zeros(self.n_rows, dtype=np.int64)
+        return self.groups
+
+    def sums(self, power: int = 1) -> np.ndarray:
+        """Σ value**power per group."""
+        v = self.values if self.values is not None else np.zeros(self.n_rows)
+        if self.groups is None:
+            return np.array([float(v.sum()) if power == 1 else float(np.dot(v, v))])
+        return np.bincount(self.groups, weights=v if power == 1 else v * v, minlength=self.n_groups)
 
 
 def _select(
-    table: pa.Table, query: AggregateQuery, profile: DatasetProfile, clamp: bool = True
+    view: TableView, query: AggregateQuery, profile: DatasetProfile, clamp: bool = True
 ) -> _Selection:
     keep: np.ndarray | None = None
 
@@ -187,44 +262,40 @@ def _select(
         keep = mask if keep is None else keep & mask
 
     for f in query.filters:
-        values, _ = _dimension_values(table, profile.dimensions[f.dimension])
-        chosen = pa.array(f.values).cast(values.type)
-        narrow(_to_numpy(pc.is_in(values, value_set=chosen), False).astype(bool))
-    codes = np.zeros(table.num_rows, dtype=np.int64)
+        dim = profile.dimensions[f.dimension]
+        chosen = [dim.values.index(v) for v in f.values]
+        narrow(np.isin(view.codes(dim), chosen))
+    codes: np.ndarray | None = None
     n_groups = 1
     for name in query.group_by:
-        values, domain = _dimension_values(table, profile.dimensions[name])
-        idx = _to_numpy(pc.index_in(values, value_set=domain), -1).astype(np.int64)
+        dim = profile.dimensions[name]
+        idx = view.codes(dim)
         narrow(idx >= 0)  # rows outside the declared domain belong to no released group
-        codes = codes * len(domain) + idx
-        n_groups *= len(domain)
+        codes = idx if codes is None else codes * len(dim.values) + idx
+        n_groups *= len(dim.values)
     raw = None
     if query.column is not None:
-        if query.column not in table.column_names:
-            raise QueryRefused(f"column '{query.column}' is not in {profile.dataset}")
-        column = table[query.column]
-        if not pa.types.is_integer(column.type) and not pa.types.is_floating(column.type):
-            raise QueryRefused(f"column '{query.column}' is not numeric")
-        if column.null_count:
-            narrow(_to_numpy(pc.is_valid(column), False).astype(bool))
-        raw = _to_numpy(column, 0).astype(np.float64, copy=False)
+        numbers, valid = view.numbers(query.column)
+        if valid is not None:
+            narrow(valid)
+        lo, hi = profile.bounds[query.column]
+        raw = view.clamped(query.column, lo, hi) if clamp else numbers
     if profile.contributor is not None:
-        narrow(_contribution_mask(table[profile.contributor], keep, profile.max_rows))
+        narrow(_contribution_mask(view, profile.contributor, keep, profile.max_rows))
+    n_rows = view.num_rows
     if keep is not None:
-        codes = codes[keep]
+        codes = codes[keep] if codes is not None else None
         raw = raw[keep] if raw is not None else None
-    if raw is not None and clamp:
-        lo, hi = profile.bounds[query.column or ""]
-        raw = np.clip(raw, lo, hi)
-    return _Selection(codes, raw, n_groups)
+        n_rows = int(np.count_nonzero(keep))
+    return _Selection(codes, raw, n_groups, n_rows)
 
 
-def _contribution_mask(ids: pa.ChunkedArray, keep: np.ndarray | None, limit: int) -> np.ndarray:
+def _contribution_mask(
+    view: TableView, column: str, keep: np.ndarray | None, limit: int
+) -> np.ndarray:
     """Keep the first `limit` eligible rows of each contributor (in table order)."""
-    person = _to_numpy(pc.dictionary_encode(ids).combine_chunks().indices, -1).astype(np.int64)
-    eligible = np.ones(len(person), dtype=bool) if keep is None else keep
-    rows = np.flatnonzero(eligible)
-    order = rows[np.argsort(person[rows], kind="stable")]
+    person, by_person = view.contributors(column)
+    order = by_person if keep is None else by_person[keep[by_person]]
     sorted_ids = person[order]
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
     rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
@@ -261,10 +332,20 @@ class _Job:
         return self.query.epsilon
 
     def counts(self) -> np.ndarray:
-        return np.bincount(self.sel.groups, minlength=self.sel.n_groups)
+        return self.sel.counts()
 
-    def sums(self, values: np.ndarray) -> np.ndarray:
-        return np.bincount(self.sel.groups, weights=values, minlength=self.sel.n_groups)
+    def centred(self) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """Per group Σ(v - mid) and Σ(v - mid)², from plain sums (no centred copy)."""
+        lo, hi = self.bounds
+        mid, half = (lo + hi) / 2, (hi - lo) / 2
+        n, s1 = self.counts(), self.sel.sums(1)
+        first = s1 - mid * n
+        second = (
+            self.sel.sums(2) - 2 * mid * s1 + mid * mid * n
+            if self.query.aggregate is Aggregate.variance
+            else np.zeros_like(first)
+        )
+        return first, second, mid, half
 
     def release(self, components: list[Component], cells: list[Cell]) -> Release:
         bounds = None if self.query.aggregate is Aggregate.count else self.bounds
@@ -272,7 +353,7 @@ class _Job:
 
 
 def run_query(
-    table: pa.Table,
+    table: pa.Table | TableView,
     query: AggregateQuery,
     profile: DatasetProfile,
     rules: DisclosureRules | None = None,
@@ -283,7 +364,8 @@ def run_query(
     that proves the privacy audit detects a leak; nothing in the product passes it."""
     rules = rules or DisclosureRules()
     check(query, profile, rules)
-    sel = _select(table, query, profile, clamp)
+    view = table if isinstance(table, TableView) else TableView(table)
+    sel = _select(view, query, profile, clamp)
     k = profile.max_rows if profile.contributor else 1
     domains = [profile.dimensions[g].values for g in query.group_by]
     groups = [dict(zip(query.group_by, combo, strict=True)) for combo in product(*domains)]
@@ -337,7 +419,7 @@ def _release_sum(job: _Job, profile: DatasetProfile) -> Release:
     top = max(abs(lo), abs(hi))
     sens = top * job.k
     sums, s_comp = noisy_sums(
-        job.sums(job.sel.values if job.sel.values is not None else np.zeros(0)),
+        job.sel.sums(),
         job.epsilon * 3 / 4,
         sens,
         _sum_bound(top, profile),
@@ -352,20 +434,13 @@ def _release_sum(job: _Job, profile: DatasetProfile) -> Release:
     return job.release([c_comp, s_comp], cells)
 
 
-def _centred(job: _Job) -> tuple[np.ndarray, float, float]:
-    lo, hi = job.bounds
-    mid, half = (lo + hi) / 2, (hi - lo) / 2
-    values = job.sel.values if job.sel.values is not None else np.zeros(0)
-    return values - mid, mid, half
-
-
 def _release_mean(job: _Job, profile: DatasetProfile) -> Release:
     lo, hi = job.bounds
-    centred, mid, half = _centred(job)
+    centred, _, mid, half = job.centred()
     counts, c_comp = noisy_counts(job.counts(), job.epsilon / 2, job.k)
     sens = half * job.k
     sums, s_comp = noisy_sums(
-        job.sums(centred), job.epsilon / 2, sens, _sum_bound(half, profile), "centred sum"
+        centred, job.epsilon / 2, sens, _sum_bound(half, profile), "centred sum"
     )
     cells = []
     for g, n, s in zip(job.groups, counts, sums, strict=True):
@@ -380,14 +455,14 @@ def _release_mean(job: _Job, profile: DatasetProfile) -> Release:
 
 
 def _release_variance(job: _Job, profile: DatasetProfile) -> Release:
-    centred, _, half = _centred(job)
+    centred, squared, _, half = job.centred()
     third = job.epsilon / 3
     counts, c_comp = noisy_counts(job.counts(), third, job.k)
     sums, s_comp = noisy_sums(
-        job.sums(centred), third, half * job.k, _sum_bound(half, profile), "centred sum"
+        centred, third, half * job.k, _sum_bound(half, profile), "centred sum"
     )
     squares, q_comp = noisy_sums(
-        job.sums(centred * centred),
+        squared,
         third,
         half * half * job.k,
         _sum_bound(half * half, profile),
@@ -411,7 +486,7 @@ def _release_histogram(job: _Job, profile: DatasetProfile) -> Release:
     bins = job.query.bins
     values = job.sel.values if job.sel.values is not None else np.zeros(0)
     which = np.clip(((values - lo) / (hi - lo) * bins).astype(np.int64), 0, bins - 1)
-    codes = job.sel.groups * bins + which
+    codes = job.sel.codes() * bins + which
     counts = np.bincount(codes, minlength=job.sel.n_groups * bins)
     noisy, comp = noisy_counts(counts, job.epsilon, job.k)
     width = (hi - lo) / bins
@@ -430,8 +505,9 @@ def _release_quantile(job: _Job, profile: DatasetProfile) -> Release:
     half = job.epsilon / 2
     counts, c_comp = noisy_counts(job.counts(), half, job.k)
     values = job.sel.values if job.sel.values is not None else np.zeros(0)
-    order = np.argsort(job.sel.groups, kind="stable")
-    split = np.cumsum(np.bincount(job.sel.groups, minlength=job.sel.n_groups))[:-1]
+    groups = job.sel.codes()
+    order = np.argsort(groups, kind="stable")
+    split = np.cumsum(np.bincount(groups, minlength=job.sel.n_groups))[:-1]
     per_group = np.split(values[order], split)
     # A contributor limit of k rows changes the quantile's utility score by up to k.
     eps_q = half / job.k

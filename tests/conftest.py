@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -13,6 +15,8 @@ from fastapi import FastAPI
 from connector.app import create_app
 from connector.clikit import PARTNERS
 from connector.identity import service as users
+from connector.identity.assertions import Actor, make_assertion
+from connector.identity.keys import KeyFileSigner
 from connector.identity.schemas import Role
 from connector.identity.setup import establish_trust
 from connector.identity.trustlist import TrustList
@@ -109,6 +113,25 @@ def user_tokens(unibo_settings: Settings) -> dict[Role, str]:
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+@functools.lru_cache(maxsize=32)
+def _signer(home: Path, partner: str) -> KeyFileSigner:
+    return KeyFileSigner(load_settings(partner, home).resolved_data_dir)
+
+
+def peer_headers(
+    home: Path, caller: str, audience: str, role: Role = Role.researcher
+) -> dict[str, str]:
+    """A fresh signed token of member `caller`'s connector for a call to `audience`."""
+    token = make_assertion(
+        _signer(home, caller),
+        f"urn:gemello:bologna:{caller}",
+        f"urn:gemello:bologna:{audience}",
+        Actor(sub="usr_00000000000000bb", role=role),
+        lambda: datetime.now(UTC),
+    )
+    return bearer(token)
 
 
 async def client_for(

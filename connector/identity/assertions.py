@@ -260,7 +260,7 @@ class ReplayStore:
         """Record the token id in its own committed transaction; refuse a second use."""
         self._count += 1
         try:
-            with session_scope(self.engine) as session:
+            with session_scope(self.engine, write=True) as session:
                 repo = ReplayRepository(session)
                 if self._count % self.PRUNE_EVERY == 0:
                     repo.prune(self.clock() - timedelta(seconds=1))

@@ -8,13 +8,20 @@ for the last of a budget exactly the ones that fit get it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Engine, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from connector.storage.tables import EpsilonBudget, EpsilonCharge, utcnow
+from connector.storage.tables import (
+    CatalogRecord,
+    DatasetRecord,
+    EpsilonBudget,
+    EpsilonCharge,
+    utcnow,
+)
 
 MICRO = 1_000_000
 
@@ -49,10 +56,26 @@ class LedgerRepository:
         row = self.budget(dataset_id, organisation)
         return 0 if row is None else row.spent_micro + row.reserved_micro
 
-    def set_total(self, dataset_id: str, organisation: str, total: int) -> None:
-        """Create the budget or follow the policy's total (a steward may tighten it)."""
+    def reserve(self, dataset_id: str, organisation: str, micro: int, total: int) -> bool:
+        """Hold `micro` if it fits under `total` (the policy's, which the row then follows);
+        False, with nothing held, if it does not."""
+        b = EpsilonBudget
+        fits = (
+            update(b)
+            .where(
+                col(b.dataset_id) == dataset_id,
+                col(b.organisation) == organisation,
+                col(b.spent_micro) + col(b.reserved_micro) + micro <= total,
+            )
+            .values(reserved_micro=col(b.reserved_micro) + micro, total_micro=total)
+            .execution_options(synchronize_session=False)
+        )
+        if self.session.execute(fits).rowcount == 1:  # type: ignore[attr-defined]
+            return True
+        if self.budget(dataset_id, organisation) is not None:
+            return False
         insert = self._insert()
-        stmt = (
+        self.session.execute(
             insert(EpsilonBudget)  # type: ignore[operator]
             .values(
                 dataset_id=dataset_id,
@@ -63,30 +86,15 @@ class LedgerRepository:
                 queries=0,
                 updated_at=utcnow(),
             )
-            .on_conflict_do_update(
-                index_elements=["dataset_id", "organisation"], set_={"total_micro": total}
-            )
+            .on_conflict_do_nothing(index_elements=["dataset_id", "organisation"])
         )
-        self.session.execute(stmt)
+        return bool(self.session.execute(fits).rowcount == 1)  # type: ignore[attr-defined]
 
-    def reserve(self, dataset_id: str, organisation: str, micro: int) -> bool:
-        """Hold `micro` if it fits under the total; False (and nothing held) if it does not."""
+    def settle(self, charge: EpsilonCharge, spent: bool, reason: str = "") -> EpsilonBudget:
+        """A reservation ends: committed (spent) or refunded (released). Returns the budget as
+        it now stands (read back by the same statement)."""
         b = EpsilonBudget
-        result = self.session.execute(
-            update(b)
-            .where(
-                col(b.dataset_id) == dataset_id,
-                col(b.organisation) == organisation,
-                col(b.spent_micro) + col(b.reserved_micro) + micro <= col(b.total_micro),
-            )
-            .values(reserved_micro=col(b.reserved_micro) + micro, updated_at=utcnow())
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-    def settle(self, charge: EpsilonCharge, spent: bool, reason: str = "") -> None:
-        """A reservation ends: committed (spent) or refunded (released)."""
-        b = EpsilonBudget
-        values = {
+        values: dict[str, Any] = {
             "reserved_micro": col(b.reserved_micro) - charge.epsilon_micro,
             "updated_at": utcnow(),
         }
@@ -95,17 +103,21 @@ class LedgerRepository:
                 "spent_micro": col(b.spent_micro) + charge.epsilon_micro,
                 "queries": col(b.queries) + 1,
             }
-        self.session.execute(
+        row = self.session.execute(
             update(b)
             .where(
-                col(b.dataset_id) == charge.dataset_id, col(b.organisation) == charge.organisation
+                col(b.dataset_id) == charge.dataset_id,
+                col(b.organisation) == charge.organisation,
             )
             .values(**values)
-        )
+            .returning(*b.__table__.columns)  # type: ignore[attr-defined]
+            .execution_options(synchronize_session=False)
+        ).one()
         charge.state = "committed" if spent else "refunded"
         charge.reason = reason
         charge.settled_at = utcnow()
         self.session.add(charge)
+        return EpsilonBudget(**row._asdict())
 
     def add_charge(self, charge: EpsilonCharge) -> None:
         """Record a charge (reserved or refused)."""
@@ -144,3 +156,26 @@ class LedgerRepository:
             col(c.state) == "committed",
         )
         return int(self.session.exec(q).one())
+
+
+class ProfileRepository:
+    """What the privacy layer reads about a dataset: its table and its catalogue entry."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def stamp(self, dataset_id: str) -> tuple[str, str, int, object] | None:
+        """(table path, content digest, row count, catalogue modified) in one cheap read; None
+        when the dataset is not held or not published."""
+        d, c = DatasetRecord, CatalogRecord
+        row = self.session.exec(
+            select(d.table_path, d.content_sha256, d.row_count, c.modified)
+            .join(c, col(c.dataset_id) == col(d.id))
+            .where(col(d.id) == dataset_id)
+        ).first()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def description(self, dataset_id: str) -> dict[str, Any]:
+        """The published description (JSON) of a dataset."""
+        entry = self.session.get(CatalogRecord, dataset_id)
+        return entry.description if entry is not None else {}

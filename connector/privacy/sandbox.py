@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from catalog import CatalogValidator
 from catalog.model import ContactPoint, DatasetDescription, Governance, LangText, Publisher, Theme
@@ -25,6 +26,29 @@ from connector.storage import make_engine, session_scope, upgrade
 from connector.storage.tables import AgreementRecord
 from policy import RegoPDP
 from privacy import AggregateQuery, DisclosureRules
+
+
+def record_agreement(
+    session: Session, publisher: Publisher, dataset_id: str, consumer: str, purpose: str
+) -> str:
+    """Store an agreement `publisher` granted to `consumer`, as a finished negotiation would
+    (unsigned: for sandboxes, benchmarks and tests, never for another member); its id."""
+    agreement_id = new_id("agreement")
+    session.add(
+        AgreementRecord(
+            id=agreement_id,
+            negotiation_id=new_id("negotiation"),
+            role="provider",
+            provider=publisher.participant_id,
+            consumer=consumer,
+            dataset_id=dataset_id,
+            target=publisher.dataset_iri(dataset_id),
+            purpose=purpose,
+            document={},
+            signature="",
+        )
+    )
+    return agreement_id
 
 
 @dataclass
@@ -91,23 +115,8 @@ class Holder:
 
     def grant(self, dataset_id: str, consumer: str, purpose: str = "research") -> str:
         """An agreement with `consumer` on a dataset (as if negotiated); its id."""
-        agreement_id = new_id("agreement")
         with session_scope(self.engine, write=True) as session:
-            session.add(
-                AgreementRecord(
-                    id=agreement_id,
-                    negotiation_id=new_id("negotiation"),
-                    role="provider",
-                    provider=self.participant,
-                    consumer=consumer,
-                    dataset_id=dataset_id,
-                    target=self.publisher.dataset_iri(dataset_id),
-                    purpose=purpose,
-                    document={},
-                    signature="",
-                )
-            )
-        return agreement_id
+            return record_agreement(session, self.publisher, dataset_id, consumer, purpose)
 
     def query(
         self, consumer: str, agreement_id: str, query: AggregateQuery | dict[str, Any]

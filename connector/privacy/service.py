@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -29,11 +28,14 @@ from sqlmodel import Session
 
 from catalog.model import DatasetDescription
 from connector.contracts.repository import ContractRepository
-from connector.datasets.repository import DatasetRepository
 from connector.errors import DatasetNotFound, GemelloError, UsageDenied
 from connector.policies.service import PolicyRuntime, authorise_use
-from connector.privacy.repository import LedgerRepository, from_micro, to_micro
-from connector.publishing.repository import CatalogRepository
+from connector.privacy.repository import (
+    LedgerRepository,
+    ProfileRepository,
+    from_micro,
+    to_micro,
+)
 from connector.settings import Settings
 from connector.storage import session_scope
 from connector.storage.tables import EpsilonBudget, EpsilonCharge, utcnow
@@ -48,7 +50,7 @@ from privacy import (
     TimePart,
     run_query,
 )
-from privacy.engine import check
+from privacy.engine import TableView, check
 
 
 class QueryRejected(GemelloError):
@@ -89,7 +91,8 @@ class PrivacyRuntime:
         self.default_per_query = default_per_query
         # Only the privacy audit's negative control turns this off (tests/privacy).
         self.clamp = clamp
-        self._tables: dict[str, tuple[str, pa.Table]] = {}
+        self._tables: dict[str, tuple[str, TableView]] = {}
+        self._profiles: dict[str, tuple[tuple[object, ...], DatasetProfile]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -106,15 +109,28 @@ class PrivacyRuntime:
             settings.privacy_default_epsilon_per_query,
         )
 
-    def table(self, relative: str, digest: str) -> pa.Table:
-        """A dataset's table, read once per content digest."""
+    def profile(self, session: Session, dataset_id: str) -> tuple[DatasetProfile, str, str]:
+        """The dataset's profile, table path and digest; re-read when either changes."""
+        repo = ProfileRepository(session)
+        stamp = repo.stamp(dataset_id)
+        if stamp is None:
+            raise DatasetNotFound(f"no published dataset '{dataset_id}' on this connector")
+        relative, digest, rows, _ = stamp
+        cached = self._profiles.get(dataset_id)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, _profile(dataset_id, repo.description(dataset_id), rows))
+            self._profiles[dataset_id] = cached
+        return cached[1], relative, digest
+
+    def table(self, relative: str, digest: str) -> TableView:
+        """A dataset's table, read once per content digest (with what queries derive from it)."""
         cached = self._tables.get(relative)
         if cached is not None and cached[0] == digest:
             return cached[1]
         with self._lock:
             cached = self._tables.get(relative)
             if cached is None or cached[0] != digest:
-                cached = (digest, pq.read_table(self.data_dir / relative))
+                cached = (digest, TableView(pq.read_table(self.data_dir / relative)))
                 self._tables[relative] = cached
         return cached[1]
 
@@ -125,18 +141,14 @@ def _row_bound(rows: int) -> int:
     return 10 ** max(1, math.ceil(math.log10(max(rows, 1) + 1)))
 
 
-def profile_for(session: Session, dataset_id: str) -> tuple[DatasetProfile, str, str]:
-    """The public profile of a dataset (from its catalogue entry) and its table path and digest."""
-    dataset = DatasetRepository(session).get(dataset_id)
-    entry = CatalogRepository(session).get(dataset_id)
-    if dataset is None or entry is None:
-        raise DatasetNotFound(f"no published dataset '{dataset_id}' on this connector")
+def _profile(dataset_id: str, description: dict[str, Any], rows: int) -> DatasetProfile:
+    """The public profile of a dataset, from its catalogue description."""
     try:
-        gov = DatasetDescription.model_validate(entry.description).governance
+        gov = DatasetDescription.model_validate(description).governance
     except ValidationError as exc:
         raise QueryRejected(f"the catalogue entry of '{dataset_id}' cannot be read: {exc}") from exc
     limit = gov.contribution_limit
-    profile = DatasetProfile(
+    return DatasetProfile(
         dataset=dataset_id,
         bounds={b.column: (b.lower, b.upper) for b in gov.column_bounds},
         dimensions={
@@ -148,9 +160,8 @@ def profile_for(session: Session, dataset_id: str) -> tuple[DatasetProfile, str,
         identifiers=tuple(gov.identifiers),
         contributor=limit.column if limit else None,
         max_rows=limit.max_rows if limit else 1,
-        row_bound=_row_bound(dataset.row_count),
+        row_bound=_row_bound(rows),
     )
-    return profile, dataset.table_path, dataset.content_sha256
 
 
 @dataclass(frozen=True)
@@ -216,8 +227,9 @@ def _decide_and_reserve(
     agreement_id: str,
     query: AggregateQuery,
     micro: int,
-) -> tuple[str | None, GemelloError | None, str]:
-    """Unit 1: the charge id when reserved, or the error to raise once the denial is stored."""
+) -> tuple[EpsilonCharge, GemelloError | None]:
+    """The PDP's decision and, on an allow, the reservation: the charge (reserved or refused)
+    and the error to raise once the transaction has stored the refusal."""
     ledger = LedgerRepository(session)
     org, dataset = caller.organisation, query.dataset
     error: GemelloError | None = None
@@ -229,20 +241,18 @@ def _decide_and_reserve(
         if (compiled is None or "epsilon" not in compiled.operands) and (
             query.epsilon > rt.default_per_query
         ):
-            error = BudgetExhausted(
+            error = UsageDenied(
                 f"epsilon {query.epsilon:g} is above the {rt.default_per_query:g} one query may "
-                f"spend on '{dataset}'",
-                remaining=None,
+                f"spend on '{dataset}' (the policy sets no per-query epsilon)"
             )
             return str(error)
         total = _budget_total(decision, rt.default_total)
-        ledger.set_total(dataset, org, total)
-        if not ledger.reserve(dataset, org, micro):
+        if not ledger.reserve(dataset, org, micro, total):
             left = from_micro(max(total - ledger.used(dataset, org), 0))
             error = BudgetExhausted(
                 f"the privacy budget of {org} on '{dataset}' has {left:g} epsilon left; "
                 f"the query asks for {query.epsilon:g}",
-                remaining=left,
+                epsilon_remaining=left,
             )
             return str(error)
         return None
@@ -262,22 +272,22 @@ def _decide_and_reserve(
     state = "reserved" if outcome.allowed else "refused"
     if not outcome.allowed and error is None:
         error = _denial(ledger, caller, query, outcome.reasons, outcome.decision.decision_id)
-    ledger.add_charge(
-        EpsilonCharge(
-            id=charge_id,
-            dataset_id=dataset,
-            organisation=org,
-            epsilon_micro=micro,
-            state=state,
-            kind="query",
-            decision_id=outcome.decision.decision_id,
-            agreement_id=agreement_id,
-            summary=_summary(query),
-            reason="" if outcome.allowed else "; ".join(outcome.reasons),
-            created_at=utcnow(),
-        )
+    charge = EpsilonCharge(
+        id=charge_id,
+        dataset_id=dataset,
+        organisation=org,
+        epsilon_micro=micro,
+        state=state,
+        kind="query",
+        decision_id=outcome.decision.decision_id,
+        agreement_id=agreement_id,
+        summary=_summary(query),
+        reason="" if outcome.allowed else "; ".join(outcome.reasons),
+        created_at=utcnow(),
     )
-    return (charge_id if outcome.allowed else None), error, outcome.decision.decision_id
+    if not outcome.allowed:
+        ledger.add_charge(charge)  # an allowed charge is added once settled: one INSERT
+    return charge, error
 
 
 def _denial(
@@ -304,11 +314,6 @@ def _denial(
     )
 
 
-def _agreement_dataset(session: Session, agreement_id: str) -> str | None:
-    agreement = ContractRepository(session).agreement(agreement_id)
-    return agreement.dataset_id if agreement is not None else None
-
-
 def answer_query(
     engine: Engine,
     rt: PrivacyRuntime,
@@ -317,60 +322,45 @@ def answer_query(
     agreement_id: str,
     query: AggregateQuery,
 ) -> Answer:
-    """Decide, reserve, answer with noise, settle. Raises after a denial has been recorded."""
-    with session_scope(engine) as session:
-        profile, relative, digest = profile_for(session, query.dataset)
-        covered = _agreement_dataset(session, agreement_id)
-    try:
-        check(query, profile, rt.rules)
-    except QueryRefused as exc:
-        raise QueryRejected(str(exc)) from exc
-    if covered is not None and covered != query.dataset:
-        raise UsageDenied(
-            f"agreement {agreement_id} covers dataset '{covered}', not '{query.dataset}'"
-        )
-    micro = to_micro(query.epsilon)
+    """Decide, reserve, answer with noise and settle, in one transaction (one write lock on
+    SQLite, the budget row's lock on PostgreSQL). A denial or a failed answer is committed as
+    such — the decision record and the refused or refunded charge — and raised afterwards."""
+    failure: Exception | None = None
     with session_scope(engine, write=True) as session:
-        charge_id, error, decision_id = _decide_and_reserve(
-            session, rt, policies, caller, agreement_id, query, micro
-        )
-    if error is not None or charge_id is None:
-        raise error or UsageDenied("refused")
-    try:
-        table = rt.table(relative, digest)
-        release = run_query(table, query, profile, rt.rules, clamp=rt.clamp)
-    except Exception as exc:
-        _settle(engine, charge_id, spent=False, reason=f"not answered: {exc}")
-        if isinstance(exc, QueryRefused):
+        profile, relative, digest = rt.profile(session, query.dataset)
+        try:
+            check(query, profile, rt.rules)
+        except QueryRefused as exc:
             raise QueryRejected(str(exc)) from exc
-        raise
-    budget = _settle(engine, charge_id, spent=True, release=release)
-    return Answer(release, charge_id, decision_id, agreement_id, budget)
-
-
-def _settle(
-    engine: Engine,
-    charge_id: str,
-    spent: bool,
-    reason: str = "",
-    release: Release | None = None,
-) -> EpsilonBudget:
-    with session_scope(engine, write=True) as session:
+        # Held for the whole unit: the session's identity map keeps only weak references.
+        agreement = ContractRepository(session).agreement(agreement_id)
+        if agreement is not None and agreement.dataset_id != query.dataset:
+            raise UsageDenied(
+                f"agreement {agreement_id} covers dataset '{agreement.dataset_id}', "
+                f"not '{query.dataset}'"
+            )
+        charge, failure = _decide_and_reserve(
+            session, rt, policies, caller, agreement_id, query, to_micro(query.epsilon)
+        )
         ledger = LedgerRepository(session)
-        charge = ledger.charge(charge_id)
-        assert charge is not None, "a reserved charge is never deleted"
-        if release is not None:
-            charge.summary = {
-                **charge.summary,
-                "mechanisms": [c.as_dict() for c in release.components],
-                "cells": len(release.cells),
-                "suppressed": sum(1 for c in release.cells if c.suppressed),
-            }
-        ledger.settle(charge, spent, reason)
-        session.flush()
-        budget = ledger.budget(charge.dataset_id, charge.organisation)
-        assert budget is not None
-        return budget
+        if failure is None:
+            try:
+                table = rt.table(relative, digest)
+                release = run_query(table, query, profile, rt.rules, clamp=rt.clamp)
+            except Exception as exc:  # refunded, on record, then raised
+                ledger.settle(charge, spent=False, reason=f"not answered: {exc}")
+                failure = QueryRejected(str(exc)) if isinstance(exc, QueryRefused) else exc
+            else:
+                charge.summary = charge.summary | {
+                    "mechanisms": [c.as_dict() for c in release.components],
+                    "cells": len(release.cells),
+                    "suppressed": sum(1 for c in release.cells if c.suppressed),
+                }
+                budget = ledger.settle(charge, spent=True)
+    if failure is not None:
+        raise failure
+    assert budget is not None
+    return Answer(release, charge.id, charge.decision_id or "", agreement_id, budget)
 
 
 def budgets(session: Session, dataset_id: str | None = None) -> list[dict[str, Any]]:

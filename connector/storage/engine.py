@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,13 @@ def _sqlite_on_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# One writer at a time per SQLite engine, queued in process. SQLite's own busy handler makes a
+# waiting writer sleep (1, 2, 5, 10 ... 100 ms), which under concurrent requests costs far more
+# than the writes themselves; a lock hands the database over the moment it is free. Other
+# processes (the CLI) still meet the busy timeout.
+_WRITE_GATES: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
 def make_engine(url: str, echo: bool = False) -> Engine:
     """Create the engine for a database URL (SQLite file or PostgreSQL)."""
     parsed = make_url(url)
@@ -44,6 +53,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        _WRITE_GATES[engine] = threading.RLock()
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         # Bare postgresql:// would pick psycopg2, which we do not ship.
@@ -59,7 +69,8 @@ def session_scope(engine: Engine, write: bool = False) -> Iterator[Session]:
     write lock from the start (other writers wait their turn; readers are not blocked).
     PostgreSQL ignores it.
     """
-    with Session(engine, expire_on_commit=False) as session:
+    gate = _WRITE_GATES.get(engine) if write else None
+    with gate or nullcontext(), Session(engine, expire_on_commit=False) as session:
         if write:
             session.connection(execution_options={WRITE: True})
         try:

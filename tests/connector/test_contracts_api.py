@@ -7,7 +7,6 @@ Messages and errors are checked against the official DSP 2025-1 schemas.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +14,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from connector.identity.assertions import Actor, make_assertion
-from connector.identity.keys import KeyFileSigner
 from connector.identity.schemas import Role
 from connector.settings import load_settings
-from tests.conftest import bearer
+from tests.conftest import bearer, peer_headers
 from tests.dsp_schemas import dsp_errors
 
 pytestmark = pytest.mark.anyio
@@ -31,16 +28,8 @@ NEG_ERROR = "negotiation/contract-negotiation-error-schema.json"
 
 
 def peer(home: Path, partner: str, role: Role = Role.researcher) -> dict[str, str]:
-    """A fresh signed token of another member's connector."""
-    signer = KeyFileSigner(load_settings(partner, home).resolved_data_dir)
-    token = make_assertion(
-        signer,
-        f"urn:gemello:bologna:{partner}",
-        UNIBO,
-        Actor(sub="usr_00000000000000bb", role=role),
-        lambda: datetime.now(UTC),
-    )
-    return bearer(token)
+    """A fresh signed token of another member's connector, for unibo."""
+    return peer_headers(home, partner, "unibo", role)
 
 
 def request_message(home: Path, partner: str = "cineca", **over: Any) -> dict[str, Any]:
