@@ -14,6 +14,8 @@ from connector.cli_catalog import catalog_app
 from connector.cli_contracts import agreements_app, approvals_app
 from connector.cli_harvest import harvest_app
 from connector.cli_policy import policy_app
+from connector.cli_privacy import budget_app
+from connector.cli_privacy import query as query_command
 from connector.clikit import PARTNERS, HomeOpt, err, fail, out, settings_for
 from connector.identity.cli import dataspace_app, keys_app, token_app, user_app
 from connector.settings import ConfigError, Settings, default_home
@@ -35,6 +37,8 @@ app.add_typer(dataspace_app, name="dataspace")
 app.add_typer(keys_app, name="keys")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(budget_app, name="budget")
+app.command("query")(query_command)
 
 
 def prepare_partner(settings: Settings, progress: Progress | None = None) -> None:

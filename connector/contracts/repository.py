@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from connector.storage.tables import (
@@ -57,16 +58,18 @@ class PolicyRepository:
         return {d: p for d, p in rows.all()}
 
     def stamp(self) -> tuple[object, ...]:
-        """Changes whenever a policy or a dataset's catalogue entry changes (cheap to read)."""
-        policies = self.session.exec(
-            select(
-                func.count(),
-                func.coalesce(func.sum(UsagePolicyRecord.version), 0),
-                func.max(UsagePolicyRecord.set_at),
+        """Changes whenever a policy or a dataset's catalogue entry changes (one cheap read)."""
+        p, c = UsagePolicyRecord, CatalogRecord
+        row = self.session.execute(
+            sa_select(
+                sa_select(func.count()).select_from(p).scalar_subquery(),
+                sa_select(func.coalesce(func.sum(p.version), 0)).scalar_subquery(),
+                sa_select(func.max(p.set_at)).scalar_subquery(),
+                sa_select(func.count()).select_from(c).scalar_subquery(),
+                sa_select(func.max(c.modified)).scalar_subquery(),
             )
         ).one()
-        catalogue = self.session.exec(select(func.count(), func.max(CatalogRecord.modified))).one()
-        return (*policies, *catalogue)
+        return tuple(row)
 
 
 class DecisionRepository:
@@ -156,6 +159,14 @@ class ContractRepository:
             stmt = stmt.where(col(AgreementRecord.use_count) < limit)
         result = self.session.execute(stmt)
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def uncount_use(self, agreement_id: str) -> None:
+        """Give back a use taken earlier in this transaction (a later step refused)."""
+        self.session.execute(
+            update(AgreementRecord)
+            .where(col(AgreementRecord.id) == agreement_id)
+            .values(use_count=AgreementRecord.use_count - 1)
+        )
 
 
 class TransferRepository:

@@ -271,8 +271,8 @@ def authorise_use(
     agreement must belong to `organisation`, be unrevoked, and have been approved when the
     policy carries the approval duty. The use count is a conditional UPDATE in this
     transaction: of concurrent requests for the last use, exactly one gets it. `gate`, called
-    after an allow, may take more (e.g. reserve privacy budget) or return why it cannot; a
-    refusal turns the decision into a deny and undoes the count.
+    after an allow and the count, may take more (e.g. privacy budget) or return why it cannot —
+    taking nothing; a refusal turns the decision into a deny and gives the use back.
     """
     contracts = ContractRepository(session)
     agreement = contracts.agreement(agreement_id)
@@ -295,18 +295,14 @@ def authorise_use(
     if fail is None and decision.allow:
         assert agreement is not None
         limit = use_limit(decision)
-        # The count and the gate's writes stand or fall together with the allow.
-        savepoint = session.begin_nested()
         if needs_approval(decision) and not agreement.approved_by:
             fail = "the policy needs a steward's approval, which this agreement does not carry"
         elif not contracts.count_use(agreement_id, limit):
             fail = f"use count exhausted: the policy allows {limit} uses"
         elif gate is not None:
             fail = gate(decision)
-        if fail is None:
-            savepoint.commit()
-        else:
-            savepoint.rollback()
+            if fail is not None:  # the gate took nothing; the use is given back
+                contracts.uncount_use(agreement_id)
     if fail is not None:
         reasons = (fail,) if decision.allow else (fail, *decision.reasons)
         decision = Decision(

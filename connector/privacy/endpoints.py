@@ -111,7 +111,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def privacy_runtime(request: Request) -> service.PrivacyRuntime:
+async def privacy_runtime(request: Request) -> service.PrivacyRuntime:
     """The app's privacy runtime."""
     rt: service.PrivacyRuntime = request.app.state.privacy
     return rt

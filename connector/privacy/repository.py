@@ -56,10 +56,17 @@ class LedgerRepository:
         row = self.budget(dataset_id, organisation)
         return 0 if row is None else row.spent_micro + row.reserved_micro
 
-    def reserve(self, dataset_id: str, organisation: str, micro: int, total: int) -> bool:
-        """Hold `micro` if it fits under `total` (the policy's, which the row then follows);
-        False, with nothing held, if it does not."""
+    def _take(
+        self, dataset_id: str, organisation: str, micro: int, total: int, spend: bool
+    ) -> EpsilonBudget | None:
+        """Add `micro` to spent (or reserved) if it fits under `total` (the policy's, which the
+        row then follows): one conditional UPDATE, the budget as it now stands, or None."""
         b = EpsilonBudget
+        into: dict[str, Any] = (
+            {"spent_micro": col(b.spent_micro) + micro, "queries": col(b.queries) + 1}
+            if spend
+            else {"reserved_micro": col(b.reserved_micro) + micro}
+        )
         fits = (
             update(b)
             .where(
@@ -67,57 +74,77 @@ class LedgerRepository:
                 col(b.organisation) == organisation,
                 col(b.spent_micro) + col(b.reserved_micro) + micro <= total,
             )
-            .values(reserved_micro=col(b.reserved_micro) + micro, total_micro=total)
+            .values(total_micro=total, updated_at=utcnow(), **into)
+            .returning(*b.__table__.columns)  # type: ignore[attr-defined]
             .execution_options(synchronize_session=False)
         )
-        if self.session.execute(fits).rowcount == 1:  # type: ignore[attr-defined]
-            return True
-        if self.budget(dataset_id, organisation) is not None:
-            return False
-        insert = self._insert()
-        self.session.execute(
-            insert(EpsilonBudget)  # type: ignore[operator]
-            .values(
-                dataset_id=dataset_id,
-                organisation=organisation,
-                total_micro=total,
-                spent_micro=0,
-                reserved_micro=0,
-                queries=0,
-                updated_at=utcnow(),
+        row = self.session.execute(fits).first()
+        if row is None and self.budget(dataset_id, organisation) is None:
+            insert = self._insert()
+            self.session.execute(
+                insert(EpsilonBudget)  # type: ignore[operator]
+                .values(
+                    dataset_id=dataset_id,
+                    organisation=organisation,
+                    total_micro=total,
+                    spent_micro=0,
+                    reserved_micro=0,
+                    queries=0,
+                    updated_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["dataset_id", "organisation"])
             )
-            .on_conflict_do_nothing(index_elements=["dataset_id", "organisation"])
-        )
-        return bool(self.session.execute(fits).rowcount == 1)  # type: ignore[attr-defined]
+            row = self.session.execute(fits).first()
+        return None if row is None else EpsilonBudget(**row._asdict())
 
-    def settle(self, charge: EpsilonCharge, spent: bool, reason: str = "") -> EpsilonBudget:
-        """A reservation ends: committed (spent) or refunded (released). Returns the budget as
-        it now stands (read back by the same statement)."""
+    def spend(
+        self, dataset_id: str, organisation: str, micro: int, total: int
+    ) -> EpsilonBudget | None:
+        """Charge `micro` at once, inside the unit of work that releases the answer."""
+        return self._take(dataset_id, organisation, micro, total, spend=True)
+
+    def reserve(
+        self, dataset_id: str, organisation: str, micro: int, total: int
+    ) -> EpsilonBudget | None:
+        """Hold `micro` for work that runs outside this transaction (settled later)."""
+        return self._take(dataset_id, organisation, micro, total, spend=False)
+
+    def _change(self, charge: EpsilonCharge, **values: Any) -> EpsilonBudget:
         b = EpsilonBudget
-        values: dict[str, Any] = {
-            "reserved_micro": col(b.reserved_micro) - charge.epsilon_micro,
-            "updated_at": utcnow(),
-        }
-        if spent:
-            values |= {
-                "spent_micro": col(b.spent_micro) + charge.epsilon_micro,
-                "queries": col(b.queries) + 1,
-            }
         row = self.session.execute(
             update(b)
             .where(
                 col(b.dataset_id) == charge.dataset_id,
                 col(b.organisation) == charge.organisation,
             )
-            .values(**values)
+            .values(updated_at=utcnow(), **values)
             .returning(*b.__table__.columns)  # type: ignore[attr-defined]
             .execution_options(synchronize_session=False)
         ).one()
-        charge.state = "committed" if spent else "refunded"
-        charge.reason = reason
-        charge.settled_at = utcnow()
-        self.session.add(charge)
         return EpsilonBudget(**row._asdict())
+
+    def settle(self, charge: EpsilonCharge, spent: bool, reason: str = "") -> EpsilonBudget:
+        """A reservation ends: spent (committed) or released (refunded)."""
+        b, micro = EpsilonBudget, charge.epsilon_micro
+        values: dict[str, Any] = {"reserved_micro": col(b.reserved_micro) - micro}
+        if spent:
+            values |= {"spent_micro": col(b.spent_micro) + micro, "queries": col(b.queries) + 1}
+        budget = self._change(charge, **values)
+        self._close(charge, "committed" if spent else "refunded", reason)
+        return budget
+
+    def refund(self, charge: EpsilonCharge, reason: str) -> EpsilonBudget:
+        """Give back a charge spent earlier in this transaction (the answer failed)."""
+        b, micro = EpsilonBudget, charge.epsilon_micro
+        budget = self._change(
+            charge, spent_micro=col(b.spent_micro) - micro, queries=col(b.queries) - 1
+        )
+        self._close(charge, "refunded", reason)
+        return budget
+
+    def _close(self, charge: EpsilonCharge, state: str, reason: str) -> None:
+        charge.state, charge.reason, charge.settled_at = state, reason, utcnow()
+        self.session.add(charge)
 
     def add_charge(self, charge: EpsilonCharge) -> None:
         """Record a charge (reserved or refused)."""

@@ -13,7 +13,6 @@ from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from catalog import CatalogValidator
 from catalog.model import ContactPoint, DatasetDescription, Governance, LangText, Publisher, Theme
@@ -22,7 +21,7 @@ from connector.partnerdata.prepare import add_table, read_manifest
 from connector.policies.service import PolicyRuntime, new_id, set_policy
 from connector.privacy.service import Answer, Caller, PrivacyRuntime, answer_query
 from connector.publishing.service import publish
-from connector.storage import make_engine, session_scope, upgrade
+from connector.storage import Session, make_engine, session_scope, upgrade
 from connector.storage.tables import AgreementRecord
 from policy import RegoPDP
 from privacy import AggregateQuery, DisclosureRules

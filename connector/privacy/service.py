@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -28,7 +29,7 @@ from sqlmodel import Session
 
 from catalog.model import DatasetDescription
 from connector.contracts.repository import ContractRepository
-from connector.errors import DatasetNotFound, GemelloError, UsageDenied
+from connector.errors import BadRequest, DatasetNotFound, GemelloError, UsageDenied
 from connector.policies.service import PolicyRuntime, authorise_use
 from connector.privacy.repository import (
     LedgerRepository,
@@ -48,6 +49,7 @@ from privacy import (
     QueryRefused,
     Release,
     TimePart,
+    privatise_output,
     run_query,
 )
 from privacy.engine import TableView, check
@@ -219,42 +221,61 @@ def _summary(query: AggregateQuery) -> dict[str, Any]:
     }
 
 
-def _decide_and_reserve(
+@dataclass
+class _Outcome:
+    """What deciding and charging produced: the charge, and the budget after it or the error."""
+
+    charge: EpsilonCharge
+    budget: EpsilonBudget | None = None
+    error: GemelloError | None = None
+
+
+def _decide_and_spend(
     session: Session,
     rt: PrivacyRuntime,
     policies: PolicyRuntime,
     caller: Caller,
     agreement_id: str,
     query: AggregateQuery,
-    micro: int,
-) -> tuple[EpsilonCharge, GemelloError | None]:
-    """The PDP's decision and, on an allow, the reservation: the charge (reserved or refused)
-    and the error to raise once the transaction has stored the refusal."""
+) -> _Outcome:
+    """The PDP's decision and, on an allow, the charge against the budget (one conditional
+    UPDATE). A refusal is returned, to be raised once the transaction has stored it."""
     ledger = LedgerRepository(session)
-    org, dataset = caller.organisation, query.dataset
-    error: GemelloError | None = None
-    charge_id = f"urn:gemello:query:{uuid.uuid4()}"
+    org, dataset, micro = caller.organisation, query.dataset, to_micro(query.epsilon)
+    out = _Outcome(
+        EpsilonCharge(
+            id=f"urn:gemello:query:{uuid.uuid4()}",
+            dataset_id=dataset,
+            organisation=org,
+            epsilon_micro=micro,
+            state="committed",
+            kind="query",
+            agreement_id=agreement_id,
+            summary=_summary(query),
+            created_at=utcnow(),
+        )
+    )
 
-    def reserve(decision: Decision) -> str | None:
-        nonlocal error
+    def spend(decision: Decision) -> str | None:
         compiled = policies.pdp.policies.compiled.get(policies.publisher.dataset_iri(dataset))
         if (compiled is None or "epsilon" not in compiled.operands) and (
             query.epsilon > rt.default_per_query
         ):
-            error = UsageDenied(
+            out.error = UsageDenied(
                 f"epsilon {query.epsilon:g} is above the {rt.default_per_query:g} one query may "
                 f"spend on '{dataset}' (the policy sets no per-query epsilon)"
             )
-            return str(error)
+            return out.error.detail
         total = _budget_total(decision, rt.default_total)
-        if not ledger.reserve(dataset, org, micro, total):
+        out.budget = ledger.spend(dataset, org, micro, total)
+        if out.budget is None:
             left = from_micro(max(total - ledger.used(dataset, org), 0))
-            error = BudgetExhausted(
+            out.error = BudgetExhausted(
                 f"the privacy budget of {org} on '{dataset}' has {left:g} epsilon left; "
                 f"the query asks for {query.epsilon:g}",
                 epsilon_remaining=left,
             )
-            return str(error)
+            return out.error.detail
         return None
 
     outcome = authorise_use(
@@ -267,27 +288,16 @@ def _decide_and_reserve(
         role=caller.role,
         extra={"epsilon": query.epsilon, "epsilon_spent": from_micro(ledger.used(dataset, org))},
         context="aggregate",
-        gate=reserve,
+        gate=spend,
     )
-    state = "reserved" if outcome.allowed else "refused"
-    if not outcome.allowed and error is None:
-        error = _denial(ledger, caller, query, outcome.reasons, outcome.decision.decision_id)
-    charge = EpsilonCharge(
-        id=charge_id,
-        dataset_id=dataset,
-        organisation=org,
-        epsilon_micro=micro,
-        state=state,
-        kind="query",
-        decision_id=outcome.decision.decision_id,
-        agreement_id=agreement_id,
-        summary=_summary(query),
-        reason="" if outcome.allowed else "; ".join(outcome.reasons),
-        created_at=utcnow(),
-    )
+    out.charge.decision_id = outcome.decision.decision_id
     if not outcome.allowed:
-        ledger.add_charge(charge)  # an allowed charge is added once settled: one INSERT
-    return charge, error
+        out.error = out.error or _denial(
+            ledger, caller, query, outcome.reasons, outcome.decision.decision_id
+        )
+        out.charge.state, out.charge.reason = "refused", "; ".join(outcome.reasons)
+        ledger.add_charge(out.charge)
+    return out
 
 
 def _denial(
@@ -322,10 +332,9 @@ def answer_query(
     agreement_id: str,
     query: AggregateQuery,
 ) -> Answer:
-    """Decide, reserve, answer with noise and settle, in one transaction (one write lock on
-    SQLite, the budget row's lock on PostgreSQL). A denial or a failed answer is committed as
-    such — the decision record and the refused or refunded charge — and raised afterwards."""
-    failure: Exception | None = None
+    """Decide, charge, answer with noise — one transaction (the write lock on SQLite, the
+    budget row's lock on PostgreSQL). A denial or a failed answer is committed as such (the
+    decision record and the refused or refunded charge) and raised afterwards."""
     with session_scope(engine, write=True) as session:
         profile, relative, digest = rt.profile(session, query.dataset)
         try:
@@ -339,28 +348,96 @@ def answer_query(
                 f"agreement {agreement_id} covers dataset '{agreement.dataset_id}', "
                 f"not '{query.dataset}'"
             )
-        charge, failure = _decide_and_reserve(
-            session, rt, policies, caller, agreement_id, query, to_micro(query.epsilon)
-        )
-        ledger = LedgerRepository(session)
-        if failure is None:
+        out = _decide_and_spend(session, rt, policies, caller, agreement_id, query)
+        if out.error is None:
+            ledger = LedgerRepository(session)
             try:
-                table = rt.table(relative, digest)
-                release = run_query(table, query, profile, rt.rules, clamp=rt.clamp)
-            except Exception as exc:  # refunded, on record, then raised
-                ledger.settle(charge, spent=False, reason=f"not answered: {exc}")
-                failure = QueryRejected(str(exc)) if isinstance(exc, QueryRefused) else exc
+                release = run_query(
+                    rt.table(relative, digest), query, profile, rt.rules, clamp=rt.clamp
+                )
+            except Exception as exc:  # given back, on record, then raised
+                out.budget = ledger.refund(out.charge, f"not answered: {exc}")
+                out.error = QueryRejected(str(exc)) if isinstance(exc, QueryRefused) else exc  # type: ignore[assignment]
             else:
-                charge.summary = charge.summary | {
+                out.charge.summary = out.charge.summary | {
                     "mechanisms": [c.as_dict() for c in release.components],
                     "cells": len(release.cells),
                     "suppressed": sum(1 for c in release.cells if c.suppressed),
                 }
-                budget = ledger.settle(charge, spent=True)
-    if failure is not None:
-        raise failure
-    assert budget is not None
-    return Answer(release, charge.id, charge.decision_id or "", agreement_id, budget)
+                ledger.add_charge(out.charge)
+    if out.error is not None:
+        raise out.error
+    assert out.budget is not None
+    return Answer(release, out.charge.id, out.charge.decision_id or "", agreement_id, out.budget)
+
+
+# --- model outputs (the compute layer): reserve before a run, release the noisy output after ---
+
+
+def reserve_for_run(
+    session: Session,
+    caller: Caller,
+    dataset_id: str,
+    epsilon: float,
+    decision: Decision,
+    default_total: float,
+    run_id: str,
+) -> EpsilonCharge:
+    """Hold a model run's epsilon before it starts (in the transaction of its PDP decision).
+    The run may take minutes, so the budget is held, not spent: `release_output` spends it,
+    `cancel_run` gives it back; a run that never reports keeps it held (counted as used)."""
+    ledger = LedgerRepository(session)
+    micro, total = to_micro(epsilon), _budget_total(decision, default_total)
+    if ledger.reserve(dataset_id, caller.organisation, micro, total) is None:
+        left = from_micro(max(total - ledger.used(dataset_id, caller.organisation), 0))
+        raise BudgetExhausted(
+            f"the privacy budget of {caller.organisation} on '{dataset_id}' has {left:g} "
+            f"epsilon left; the run asks for {epsilon:g}",
+            epsilon_remaining=left,
+        )
+    charge = EpsilonCharge(
+        id=run_id,
+        dataset_id=dataset_id,
+        organisation=caller.organisation,
+        epsilon_micro=micro,
+        state="reserved",
+        kind="model-output",
+        decision_id=decision.decision_id,
+        summary={"epsilon": epsilon},
+        created_at=utcnow(),
+    )
+    ledger.add_charge(charge)
+    return charge
+
+
+def _reserved(ledger: LedgerRepository, run_id: str) -> EpsilonCharge:
+    charge = ledger.charge(run_id)
+    if charge is None or charge.state != "reserved":
+        raise BadRequest(f"no budget is held for run '{run_id}'")
+    return charge
+
+
+def release_output(
+    engine: Engine, run_id: str, values: np.ndarray, l1_sensitivity: float, bound: float
+) -> tuple[np.ndarray, dict[str, Any], EpsilonBudget]:
+    """A run's output with Laplace (snapping) noise for its declared sensitivity and the
+    epsilon held for it; the held budget becomes spent in the same transaction."""
+    with session_scope(engine, write=True) as session:
+        ledger = LedgerRepository(session)
+        charge = _reserved(ledger, run_id)
+        noisy, component = privatise_output(
+            values, l1_sensitivity, from_micro(charge.epsilon_micro), bound
+        )
+        charge.summary = charge.summary | {"mechanisms": [component.as_dict()]}
+        budget = ledger.settle(charge, spent=True)
+    return noisy, component.as_dict(), budget
+
+
+def cancel_run(engine: Engine, run_id: str, reason: str) -> EpsilonBudget:
+    """A run that failed or was cancelled releases nothing: its held budget is given back."""
+    with session_scope(engine, write=True) as session:
+        ledger = LedgerRepository(session)
+        return ledger.settle(_reserved(ledger, run_id), spent=False, reason=reason)
 
 
 def budgets(session: Session, dataset_id: str | None = None) -> list[dict[str, Any]]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cur.close()
 
 
@@ -41,7 +42,20 @@ def _sqlite_on_begin(conn: Any) -> None:
 # waiting writer sleep (1, 2, 5, 10 ... 100 ms), which under concurrent requests costs far more
 # than the writes themselves; a lock hands the database over the moment it is free. Other
 # processes (the CLI) still meet the busy timeout.
-_WRITE_GATES: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+# A plain Lock, not an RLock: FastAPI may close a yield-dependency's unit of work on another
+# worker thread than the one that opened it, and only a Lock may be released by any thread.
+_WRITE_GATES: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+BUSY_TIMEOUT_S = 30
+
+
+def _on_event_loop() -> bool:
+    # The event loop thread never waits on the gate: a worker thread holding it may need the
+    # loop to finish its unit of work (FastAPI closes yield-dependencies through the loop).
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -53,12 +67,25 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
-        _WRITE_GATES[engine] = threading.RLock()
+        _WRITE_GATES[engine] = threading.Lock()
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         # Bare postgresql:// would pick psycopg2, which we do not ship.
         parsed = parsed.set(drivername="postgresql+psycopg")
     return create_engine(parsed, echo=echo, pool_pre_ping=True)
+
+
+@contextmanager
+def _queued(gate: threading.Lock | None) -> Iterator[None]:
+    """Wait for the gate; after the busy timeout go on anyway and let SQLite decide (a nested
+    write unit in one thread then fails as it always did, instead of hanging)."""
+    held = gate is not None and gate.acquire(timeout=BUSY_TIMEOUT_S)
+    try:
+        yield
+    finally:
+        if held:
+            assert gate is not None
+            gate.release()
 
 
 @contextmanager
@@ -69,8 +96,8 @@ def session_scope(engine: Engine, write: bool = False) -> Iterator[Session]:
     write lock from the start (other writers wait their turn; readers are not blocked).
     PostgreSQL ignores it.
     """
-    gate = _WRITE_GATES.get(engine) if write else None
-    with gate or nullcontext(), Session(engine, expire_on_commit=False) as session:
+    gate = _WRITE_GATES.get(engine) if write and not _on_event_loop() else None
+    with _queued(gate), Session(engine, expire_on_commit=False) as session:
         if write:
             session.connection(execution_options={WRITE: True})
         try:

@@ -21,8 +21,16 @@ from connector.contracts.repository import DecisionRepository
 from connector.errors import GemelloError, UsageDenied
 from connector.privacy.repository import LedgerRepository, to_micro
 from connector.privacy.sandbox import Holder
-from connector.privacy.service import BudgetExhausted, QueryRejected
+from connector.privacy.service import (
+    BudgetExhausted,
+    Caller,
+    QueryRejected,
+    cancel_run,
+    release_output,
+    reserve_for_run,
+)
 from connector.storage import session_scope
+from policy import Decision
 from privacy import DisclosureRules
 
 CONSUMER = "urn:gemello:test:consumer"
@@ -140,3 +148,39 @@ def test_refusals_before_any_spending(holder: Holder) -> None:
     with session_scope(holder.engine) as session:
         budget = LedgerRepository(session).budget("rides", CONSUMER)
         assert budget is None or budget.spent_micro == budget.reserved_micro == 0
+
+
+def _allow() -> Decision:
+    return Decision(True, "dec-1", ("allowed",), "rev", ({"type": "epsilon-budget", "total": 1.0},))
+
+
+def test_a_model_run_holds_its_budget_until_its_noisy_output_is_released(holder: Holder) -> None:
+    caller = Caller(CONSUMER)
+    with session_scope(holder.engine, write=True) as session:
+        reserve_for_run(session, caller, "rides", 0.6, _allow(), 5.0, "urn:gemello:run:1")
+    # Held budget counts as used: a query asking for more than what is left is refused.
+    with pytest.raises(BudgetExhausted, match="0.4 epsilon left"):
+        holder.query(CONSUMER, holder.grant("rides", CONSUMER), MEAN | {"epsilon": 0.5})
+    values = np.zeros((500, 2))
+    noisy, mechanism, budget = release_output(holder.engine, "urn:gemello:run:1", values, 3.0, 1e6)
+    assert noisy.shape == values.shape
+    assert mechanism["scale"] == pytest.approx(3.0 / 0.6)
+    assert np.std(noisy) == pytest.approx(5.0 * np.sqrt(2), rel=0.2)
+    assert budget.spent_micro == to_micro(0.6)
+    assert budget.reserved_micro == 0
+    with pytest.raises(GemelloError, match="no budget is held"):  # released once only
+        release_output(holder.engine, "urn:gemello:run:1", values, 3.0, 1e6)
+
+
+def test_a_cancelled_run_gives_its_budget_back(holder: Holder) -> None:
+    caller = Caller(CONSUMER)
+    with session_scope(holder.engine, write=True) as session:
+        reserve_for_run(session, caller, "rides", 1.0, _allow(), 5.0, "urn:gemello:run:2")
+    with session_scope(holder.engine, write=True) as session, pytest.raises(BudgetExhausted):
+        reserve_for_run(session, caller, "rides", 0.1, _allow(), 5.0, "urn:gemello:run:3")
+    budget = cancel_run(holder.engine, "urn:gemello:run:2", "holder crashed")
+    assert budget.spent_micro == budget.reserved_micro == 0
+    with session_scope(holder.engine) as session:
+        charge = LedgerRepository(session).charge("urn:gemello:run:2")
+        assert charge is not None
+        assert (charge.state, charge.reason) == ("refunded", "holder crashed")

@@ -1,0 +1,185 @@
+"""`gemello query` (a researcher's DP query through their own connector) and `gemello budget`
+(stewards and auditors read the epsilon ledger)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from connector.clikit import HomeOpt, PartnerOpt, fail, out, partner_session, settings_for
+
+budget_app = typer.Typer(help="The epsilon ledger: privacy budgets and charges.")
+
+AGGREGATES = "count, sum, mean, variance, histogram or quantile"
+
+
+def _filters(items: list[str]) -> list[dict[str, Any]]:
+    out_: list[dict[str, Any]] = []
+    for item in items:
+        name, sep, values = item.partition("=")
+        if not sep or not name or not values:
+            raise fail(f"--filter '{item}': write DIMENSION=VALUE[,VALUE...]")
+        out_.append({"dimension": name, "values": values.split(",")})
+    return out_
+
+
+def query(
+    dataset: Annotated[str, typer.Argument(help="dataset id at the provider")],
+    agreement: Annotated[str, typer.Option(help="the agreement your connector holds for it")],
+    aggregate: Annotated[str, typer.Option(help=AGGREGATES)],
+    epsilon: Annotated[float, typer.Option(help="privacy budget this query spends")],
+    column: Annotated[str | None, typer.Option(help="bounded numeric column")] = None,
+    group_by: Annotated[
+        list[str] | None, typer.Option("--group-by", help="public dimension (repeatable)")
+    ] = None,
+    filter_: Annotated[
+        list[str] | None,
+        typer.Option("--filter", help="DIMENSION=VALUE[,VALUE...] (repeatable)"),
+    ] = None,
+    quantile: Annotated[float, typer.Option(help="for --aggregate quantile")] = 0.5,
+    bins: Annotated[int, typer.Option(help="for --aggregate histogram")] = 10,
+    partner: Annotated[
+        str, typer.Option(help="your organisation (whose connector you call)")
+    ] = "unibo",
+    url: Annotated[str | None, typer.Option(help="your connector (default: from settings)")] = None,
+    token: Annotated[
+        str | None, typer.Option(help="your API token (default: env GEMELLO_TOKEN)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the answer as JSON")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Ask a differentially private aggregate of another member's dataset, through your own
+    connector, under an agreement. Every answer spends epsilon from your organisation's budget."""
+    token = token or os.environ.get("GEMELLO_TOKEN")
+    if not token:
+        raise fail("no API token: pass --token or set GEMELLO_TOKEN (see `gemello user add`)")
+    if url is None:
+        s = settings_for(partner, home)
+        url = f"http://{s.host}:{s.port}"
+    body = {
+        "agreement_id": agreement,
+        "query": {
+            "dataset": dataset,
+            "aggregate": aggregate,
+            "column": column,
+            "group_by": group_by or [],
+            "filters": _filters(filter_ or []),
+            "epsilon": epsilon,
+            "quantile": quantile,
+            "bins": bins,
+        },
+    }
+    try:
+        resp = httpx.post(
+            f"{url.rstrip('/')}/privacy/queries",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=120,
+        )
+    except httpx.HTTPError as exc:
+        raise fail(f"cannot reach {url}: {exc}") from None
+    try:
+        answer = resp.json()
+    except ValueError:
+        raise fail(f"{url} answered {resp.status_code} without JSON") from None
+    if resp.status_code != 200:
+        raise fail(f"{answer.get('title', resp.status_code)}: {answer.get('detail')}", 3)
+    if as_json:
+        out.print_json(json.dumps(answer))
+        return
+    show_answer(answer)
+
+
+def show_answer(answer: dict[str, Any]) -> None:
+    """A release as a table, with how it was made and the budget left."""
+    groups = answer.get("group_by") or []
+    table = Table(
+        title=f"{answer['aggregate']} of {answer.get('column') or 'rows'} "
+        f"in {answer['dataset']} (ε = {answer['epsilon']:g})"
+    )
+    for name in groups:
+        table.add_column(name)
+    if answer["aggregate"] == "histogram":
+        table.add_column("bin")
+    for name in ("value", "± std. error", "noisy count", "note"):
+        table.add_column(name, justify="right" if name != "note" else "left")
+    for cell in answer["cells"]:
+        row = [str(cell["group"].get(g, "")) for g in groups]
+        if answer["aggregate"] == "histogram":
+            lo, hi = cell["bin"]
+            row.append(f"[{lo:g}, {hi:g})")
+        row += [
+            "—" if cell.get("value") is None else f"{cell['value']:,}",
+            "" if cell.get("stderr") is None else f"{cell['stderr']:g}",
+            "" if cell.get("count") is None else f"{cell['count']:,}",
+            escape(cell.get("suppressed", "")),
+        ]
+        table.add_row(*row)
+    out.print(table)
+    for m in answer["mechanisms"]:
+        out.print(
+            f"  {m['measures']}: {m['mechanism']} mechanism, ε = {m['epsilon']:g}, "
+            f"sensitivity {m['sensitivity']:g}, noise scale {m['scale']:g}"
+        )
+    if answer.get("contributor_limit"):
+        out.print(f"  at most {answer['contributor_limit']} rows per contributor")
+    b = answer["budget"]
+    out.print(
+        f"  budget of {b['organisation']} on {b['dataset_id']}: spent {b['spent']:g} of "
+        f"{b['total']:g}, {b['remaining']:g} left  (query {answer['query_id']})"
+    )
+
+
+@budget_app.command("show")
+def show(
+    partner: PartnerOpt,
+    dataset: Annotated[str | None, typer.Option(help="only this dataset")] = None,
+    charges: Annotated[int, typer.Option(help="also list the latest N charges")] = 0,
+    home: HomeOpt = None,
+) -> None:
+    """Every organisation's privacy budget on this connector's datasets (read from its
+    database, so it works while the connector is down)."""
+    from connector.privacy import service
+
+    with partner_session(partner, home) as session:
+        budgets = service.budgets(session, dataset)
+        latest = service.charges(session, dataset, None, charges) if charges else []
+        rows = [
+            [
+                c.created_at.isoformat(timespec="seconds"),
+                c.dataset_id,
+                c.organisation,
+                f"{c.epsilon_micro / 1e6:g}",
+                c.state,
+                c.kind,
+                escape(c.reason or ""),
+            ]
+            for c in latest
+        ]
+    table = Table(title=f"Privacy budgets on {partner}")
+    for name in ("dataset", "organisation", "total ε", "spent", "held", "left", "releases"):
+        table.add_column(name, justify="left" if name in {"dataset", "organisation"} else "right")
+    for b in budgets:
+        table.add_row(
+            b["dataset_id"],
+            b["organisation"],
+            f"{b['total']:g}",
+            f"{b['spent']:g}",
+            f"{b['reserved']:g}",
+            f"{b['remaining']:g}",
+            str(b["queries"]),
+        )
+    out.print(table if budgets else f"no budget has been charged on {partner} yet")
+    if rows:
+        ct = Table(title="Latest charges")
+        for name in ("when", "dataset", "organisation", "ε", "state", "kind", "reason"):
+            ct.add_column(name)
+        for row in rows:
+            ct.add_row(*row)
+        out.print(ct)
