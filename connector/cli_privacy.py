@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -96,7 +97,7 @@ def query(
     show_answer(answer)
 
 
-def show_answer(answer: dict[str, Any]) -> None:
+def show_answer(answer: dict[str, Any], console: Console = out) -> None:
     """A release as a table, with how it was made and the budget left."""
     groups = answer.get("group_by") or []
     table = Table(
@@ -121,16 +122,17 @@ def show_answer(answer: dict[str, Any]) -> None:
             escape(cell.get("suppressed", "")),
         ]
         table.add_row(*row)
-    out.print(table)
+    console.print(table)
     for m in answer["mechanisms"]:
-        out.print(
+        scale = f", noise scale {m['scale']:.3g}" if m.get("scale") is not None else ""
+        console.print(
             f"  {m['measures']}: {m['mechanism']} mechanism, ε = {m['epsilon']:g}, "
-            f"sensitivity {m['sensitivity']:g}, noise scale {m['scale']:g}"
+            f"sensitivity {m['sensitivity']:g}{scale}"
         )
     if answer.get("contributor_limit"):
-        out.print(f"  at most {answer['contributor_limit']} rows per contributor")
+        console.print(f"  at most {answer['contributor_limit']} rows per contributor")
     b = answer["budget"]
-    out.print(
+    console.print(
         f"  budget of {b['organisation']} on {b['dataset_id']}: spent {b['spent']:g} of "
         f"{b['total']:g}, {b['remaining']:g} left  (query {answer['query_id']})"
     )

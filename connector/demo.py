@@ -238,6 +238,29 @@ def _await_state(
         time.sleep(0.1)
 
 
+def _negotiate(
+    home_url: str,
+    auth: dict[str, str],
+    client: httpx.Client,
+    partner: str,
+    dataset: str,
+    purpose: str,
+) -> dict[str, Any]:
+    """Ask the home connector for an agreement and wait until the negotiation ends."""
+    body = {"partner": partner, "dataset": dataset, "purpose": purpose}
+    started = (
+        client.post(f"{home_url}/contracts/negotiations", json=body, headers=auth, timeout=30)
+        .raise_for_status()
+        .json()
+    )
+    return _await_state(
+        client,
+        f"{home_url}/contracts/negotiations/{started['id']}",
+        auth,
+        {"FINALIZED", "TERMINATED"},
+    )
+
+
 def _contracts(home_url: str, token: str, client: httpx.Client) -> tuple[Table, bool]:
     """Negotiate two agreements over DSP (one the provider's policy refuses), then pull the
     agreed dataset with a short-lived token and complete the transfer."""
@@ -250,18 +273,7 @@ def _contracts(home_url: str, token: str, client: httpx.Client) -> tuple[Table, 
         ("cineca", "rainfall-daily", "research", "FINALIZED"),
         ("unibo", "wifi-od-flows", "commercial", "TERMINATED"),
     ):
-        body = {"partner": partner, "dataset": dataset, "purpose": purpose}
-        started = (
-            client.post(f"{home_url}/contracts/negotiations", json=body, headers=auth, timeout=30)
-            .raise_for_status()
-            .json()
-        )
-        neg = _await_state(
-            client,
-            f"{home_url}/contracts/negotiations/{started['id']}",
-            auth,
-            {"FINALIZED", "TERMINATED"},
-        )
+        neg = _negotiate(home_url, auth, client, partner, dataset, purpose)
         ok &= neg["state"] == expected
         shown = (
             "[green]✓ agreed, signed[/]"
@@ -274,6 +286,59 @@ def _contracts(home_url: str, token: str, client: httpx.Client) -> tuple[Table, 
             ok &= pulled
         table.add_row(partner, dataset, purpose, shown, transfer)
     return table, ok
+
+
+def _privacy(home_url: str, token: str, client: httpx.Client, console: Console) -> bool:
+    """Agree on fbk's trips (personal data: aggregates only), ask two DP aggregates through the
+    home connector, and show one refusal."""
+    from connector.cli_privacy import show_answer
+
+    auth = {"Authorization": f"Bearer {token}"}
+    neg = _negotiate(home_url, auth, client, "fbk", "trips", "research")
+    if neg["state"] != "FINALIZED":
+        console.print(f"[red]no agreement on fbk's trips: {escape(neg['reason'])}[/]")
+        return False
+    ok = True
+    console.print(
+        "[bold]Differentially private queries on fbk's trips (synthetic personal data)[/]"
+    )
+    for query in (
+        {"aggregate": "mean", "column": "distance_km", "group_by": ["mode"], "epsilon": 0.5},
+        {
+            "aggregate": "count",
+            "group_by": ["hour"],
+            "filters": [{"dimension": "mode", "values": ["bike"]}],
+            "epsilon": 0.3,
+        },
+    ):
+        resp = client.post(
+            f"{home_url}/privacy/queries",
+            json={"agreement_id": neg["agreement_id"], "query": {"dataset": "trips", **query}},
+            headers=auth,
+            timeout=60,
+        )
+        ok &= resp.status_code == 200
+        if resp.status_code == 200:
+            show_answer(resp.json(), console)
+        else:
+            console.print(f"[red]{resp.status_code}: {escape(resp.text[:300])}[/]")
+    refused = client.post(
+        f"{home_url}/privacy/queries",
+        json={
+            "agreement_id": neg["agreement_id"],
+            "query": {
+                "dataset": "trips",
+                "aggregate": "mean",
+                "column": "person_id",
+                "epsilon": 0.1,
+            },
+        },
+        headers=auth,
+        timeout=30,
+    )
+    ok &= refused.status_code == 422
+    console.print(f"A query on person_id is refused: [yellow]{escape(refused.json()['detail'])}[/]")
+    return ok
 
 
 def _pull(
@@ -384,6 +449,13 @@ def run_demo(
             if not all_ok:
                 console.print("[bold red]a negotiation or transfer did not end as expected[/]")
                 return 1
+            if not _privacy(conns[0].url, token, client, console):
+                console.print("[bold red]a differentially private query failed[/]")
+                return 1
+            console.print(
+                "Each answer spent epsilon from the comune's budget on fbk's trips; fbk's steward "
+                "reads the ledger with `gemello budget show --partner fbk`."
+            )
             bologna = settings[0].bologna_dir
             console.print(
                 "Real data: "

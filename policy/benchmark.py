@@ -9,9 +9,11 @@ Decision. Rounds interleave the variants so machine noise hits them alike.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from regopy import Interpreter
@@ -94,9 +96,12 @@ def pdp_figures(rounds: int = 40, per_round: int = 100) -> dict[str, dict[str, f
 
     if bare() is not True:
         raise RuntimeError("the bare baseline does not allow the request")
+    # Each of these states another epsilon, so its converted input is never reused.
+    fresh = (replace(allow, epsilon=0.5 - i * 1e-9) for i in itertools.count())
     variants: dict[str, Callable[[], object]] = {
         "bare regopy bundle query (same test, no Gemello layer)": bare,
         "Gemello decision, allowed": lambda: pdp.decide(allow),
+        "Gemello decision, allowed, input never seen before": lambda: pdp.decide(next(fresh)),
         "Gemello decision, denied (with reasons)": lambda: pdp.decide(deny),
     }
     samples: dict[str, list[float]] = {k: [] for k in variants}

@@ -151,6 +151,11 @@ class CompiledPolicy:
         """The rule naming failed constraints."""
         return self.package.replace(".", "/") + "/explain"
 
+    @cached_property
+    def time_points(self) -> tuple[int, ...]:
+        """Every instant (epoch ns) the policy compares `dateTime` with, sorted."""
+        return tuple(sorted({ns(a.right) for a in self.atoms.values() if a.left == "dateTime"}))
+
     def rule(self, kind: str, number: int) -> CompiledRule:
         """A rule by kind and number."""
         return next(r for r in self.rules if r.kind == kind and r.number == number)

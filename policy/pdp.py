@@ -8,6 +8,7 @@ obligations and the policy revision it was made under. Anything but an explicit 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import hashlib
@@ -21,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
-from regopy import Interpreter
+from regopy import Input, Interpreter
 
 from policy.compiler import Combined, CompiledPolicy, compile_policy, refusing
 from policy.odrl import PolicyInvalid, parse_policy
@@ -197,6 +198,24 @@ def explain_denial(c: CompiledPolicy, request: UsageRequest, why: Mapping[str, A
     return reasons or ["policy result undefined"]
 
 
+def canonical_time(inp: dict[str, Any], points: tuple[int, ...]) -> dict[str, Any]:
+    """The input with `dateTime` replaced by one fixed instant of its class: the policy only
+    compares the time with `points`, so every instant strictly between two points (or equal to
+    one) decides alike. Equal inputs can then share one engine input (RegoPDP caches them),
+    and the decision is exactly the one the real instant would get."""
+    t = inp.get("dateTime")
+    if t is None:
+        return inp
+    i = bisect.bisect_left(points, t)
+    if i < len(points) and points[i] == t:
+        same = t
+    elif i == 0:
+        same = points[0] - 1 if points else 0
+    else:
+        same = points[i - 1] + 1
+    return {**inp, "dateTime": same}
+
+
 class EngineError(Exception):
     """The engine failed or had no answer; the decision is a deny with this as its reason."""
 
@@ -255,7 +274,7 @@ class CompiledPDP:
                     return Decision(
                         False, decision_id, tuple(reasons) or ("policy result undefined",), revision
                     )
-                inp = request.to_input(compiled.operands)
+                inp = canonical_time(request.to_input(compiled.operands), compiled.time_points)
                 result = self._query(compiled.entrypoint, inp)
                 why = None if _granted(result) else self._query(compiled.explain_entrypoint, inp)
         except EngineError as exc:
@@ -270,10 +289,15 @@ class CompiledPDP:
 class RegoPDP(CompiledPDP):
     """In-process PDP on regopy (rego-cpp): one bundle per policy revision, one entry per policy."""
 
+    INPUT_CACHE = 2048
+
     def __init__(self, policies: PolicySet | None = None) -> None:
         super().__init__()
         self._bundle: Any = None
         self._rego = Interpreter()
+        # Converting a dict to a rego input costs about as much as evaluating the policy; equal
+        # inputs (times made canonical) share one converted input.
+        self._inputs: dict[tuple[Any, ...], Input] = {}
         # One interpreter holds one input at a time; requests arrive on a thread pool.
         self._lock = threading.Lock()
         self.load(policies or PolicySet())
@@ -290,12 +314,22 @@ class RegoPDP(CompiledPDP):
             raise PolicyCompileError(str(bundle.node()))
         with self._lock:
             self._bundle = bundle
+            self._inputs.clear()
 
     def _exclusive(self) -> contextlib.AbstractContextManager[Any]:
         return self._lock
 
+    def _input(self, value: Mapping[str, Any]) -> Input:
+        key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in value.items())
+        cached = self._inputs.get(key)
+        if cached is None:
+            if len(self._inputs) >= self.INPUT_CACHE:
+                self._inputs.clear()
+            cached = self._inputs[key] = Input(dict(value))
+        return cached
+
     def _query(self, entrypoint: str, value: Mapping[str, Any]) -> Any:
-        self._rego.set_input(dict(value))
+        self._rego.set_input(self._input(value))
         out = self._rego.query_bundle_entrypoint(self._bundle, entrypoint)
         if not out.ok():
             raise EngineError("policy engine error during evaluation")

@@ -402,7 +402,7 @@ def _release_count(job: _Job, profile: DatasetProfile) -> Release:
     noisy, comp = noisy_counts(job.counts(), job.epsilon, job.k)
     cells = []
     for g, n in zip(job.groups, noisy, strict=True):
-        cell = Cell(g, int(max(n, 0)), stderr=_round(comp.std, comp.std))
+        cell = Cell(g, int(max(n, 0)), stderr=_round(comp.sd, comp.sd))
         _suppressed(cell, int(n), job.rules)
         cells.append(cell)
     return job.release([comp], cells)
@@ -427,7 +427,7 @@ def _release_sum(job: _Job, profile: DatasetProfile) -> Release:
     )
     cells = []
     for g, n, s in zip(job.groups, counts, sums, strict=True):
-        cell = Cell(g, _round(float(s), s_comp.std), int(n), _round(s_comp.std, s_comp.std))
+        cell = Cell(g, _round(float(s), s_comp.sd), int(n), _round(s_comp.sd, s_comp.sd))
         if not _suppressed(cell, int(n), job.rules):
             _dominated(cell, float(s), job)
         cells.append(cell)
@@ -447,7 +447,7 @@ def _release_mean(job: _Job, profile: DatasetProfile) -> Release:
         cell = Cell(g, None, int(n))
         if not _suppressed(cell, int(n), job.rules):
             mean = min(max(mid + float(s) / n, lo), hi)
-            se = s_comp.std / n
+            se = s_comp.sd / n
             cell.value, cell.stderr = _round(mean, se), _round(se, se)
             _dominated(cell, mean * n, job)
         cells.append(cell)
@@ -474,7 +474,7 @@ def _release_variance(job: _Job, profile: DatasetProfile) -> Release:
         if not _suppressed(cell, int(n), job.rules):
             mean = float(s) / n
             var = min(max(float(q) / n - mean * mean, 0.0), half * half)
-            se = q_comp.std / n
+            se = q_comp.sd / n
             cell.value, cell.stderr = _round(var, se), _round(se, se)
         cells.append(cell)
     return job.release([c_comp, s_comp, q_comp], cells)
@@ -494,7 +494,7 @@ def _release_histogram(job: _Job, profile: DatasetProfile) -> Release:
     for i, n in enumerate(noisy):
         g, b = divmod(i, bins)
         edges = (lo + b * width, lo + (b + 1) * width)
-        cell = Cell(job.groups[g], int(max(n, 0)), stderr=_round(comp.std, comp.std), bin=edges)
+        cell = Cell(job.groups[g], int(max(n, 0)), stderr=_round(comp.sd, comp.sd), bin=edges)
         _suppressed(cell, int(n), job.rules)
         cells.append(cell)
     return job.release([comp], cells)

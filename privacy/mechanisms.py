@@ -43,8 +43,15 @@ class Component:
     mechanism: str
     epsilon: float
     sensitivity: float
-    scale: float  # the noise's scale parameter (Laplace b; geometric 1/ε·Δ)
-    std: float  # its standard deviation, for error bars
+    scale: float | None  # the noise's scale (Laplace b; geometric Δ/ε); None: no closed form
+    std: float | None  # its standard deviation, for error bars
+
+    @property
+    def sd(self) -> float:
+        """The noise's standard deviation, for mechanisms that have one in closed form."""
+        if self.std is None:
+            raise ValueError(f"the {self.mechanism} mechanism has no closed-form error")
+        return self.std
 
     def as_dict(self) -> dict[str, object]:
         """The component as released to the researcher."""
@@ -97,4 +104,4 @@ def noisy_quantile(
 
 def quantile_component(epsilon: float, bounds: tuple[float, float]) -> Component:
     """How a quantile was released (its error depends on the data's spread: no closed form)."""
-    return Component("quantile", "exponential", epsilon, bounds[1] - bounds[0], math.nan, math.nan)
+    return Component("quantile", "exponential", epsilon, bounds[1] - bounds[0], None, None)

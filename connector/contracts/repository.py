@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from connector.storage.engine import append_row
 from connector.storage.tables import (
     AgreementRecord,
     CatalogRecord,
@@ -80,8 +81,7 @@ class DecisionRepository:
 
     def add(self, record: DecisionRecord) -> None:
         """Append one record."""
-        self.session.add(record)
-        self.session.flush()
+        append_row(self.session, record)
 
     def search(
         self,

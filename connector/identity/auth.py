@@ -153,8 +153,9 @@ class Access:
         self.roles = frozenset(roles)
         self.peers = peers
 
-    def __call__(self, request: Request, principal: PrincipalDep) -> Principal:
-        """Admit or refuse (403) the authenticated caller."""
+    async def __call__(self, request: Request, principal: PrincipalDep) -> Principal:
+        """Admit or refuse (403) the authenticated caller (async: a pure check needs no
+        worker thread)."""
         if principal.kind == "connector":
             if not self.peers:
                 exc = Forbidden(

@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 from sqlmodel.sql.expression import Select
 
+from connector.storage.engine import append_row
 from connector.storage.tables import ApiToken, SeenAssertion, UserAccount
 
 
@@ -75,9 +76,8 @@ class ReplayRepository:
         self.session = session
 
     def insert(self, issuer: str, jti: str, expires_at: datetime) -> None:
-        """Record a token id; IntegrityError (on flush) if it was already recorded."""
-        self.session.add(SeenAssertion(issuer=issuer, jti=jti, expires_at=expires_at))
-        self.session.flush()
+        """Record a token id; IntegrityError if it was already recorded."""
+        append_row(self.session, SeenAssertion(issuer=issuer, jti=jti, expires_at=expires_at))
 
     def prune(self, now: datetime) -> int:
         """Forget ids whose tokens can no longer be accepted anyway."""

@@ -12,6 +12,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -116,22 +117,16 @@ def prepare_partner_data(
         if progress:
             progress(f"{partner}: {'generating' if is_synthetic else 'loading'} {spec.id}")
         key = pseudonym_key(data_dir) if spec.identifiers else b""
-        table = build_table(spec, partner, bologna_dir, seed, key)
-        tmp = path.with_suffix(".parquet.tmp")
-        pq.write_table(table, tmp, compression="zstd")
-        tmp.replace(path)  # atomic: a crash never leaves a half-written table behind
         entries.append(
-            TableEntry(
-                id=spec.id,
+            write_table(
+                data_dir,
+                spec.id,
+                build_table(spec, partner, bologna_dir, seed, key),
                 title=spec.title,
                 description=spec.description,
                 theme=spec.theme,
-                table_path=rel,
-                row_count=table.num_rows,
-                columns=[{"name": f.name, "type": str(f.type)} for f in spec.schema],
-                synthetic=is_synthetic,
                 source=source,
-                content_sha256=file_sha256(path),
+                synthetic=is_synthetic,
             )
         )
     # Tables that came from elsewhere (the portal harvester) stay listed while their file is there.
@@ -159,7 +154,7 @@ def record_entry(data_dir: Path, entry: TableEntry) -> None:
     tmp.replace(path)
 
 
-def add_table(
+def write_table(
     data_dir: Path,
     dataset_id: str,
     table: pa.Table,
@@ -170,15 +165,15 @@ def add_table(
     source: str,
     synthetic: bool = False,
 ) -> TableEntry:
-    """Store a table that comes from elsewhere (a portal, a steward's upload, a test) beside the
-    partner's own; the connector registers it at its next start."""
+    """Write a table as `tables/<id>.parquet` (atomically: a crash never leaves a half-written
+    table behind) and return its manifest entry."""
     rel = f"{TABLES}/{dataset_id}.parquet"
     path = data_dir / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".parquet.tmp")
     pq.write_table(table, tmp, compression="zstd")
     tmp.replace(path)
-    entry = TableEntry(
+    return TableEntry(
         id=dataset_id,
         title=title,
         description=description,
@@ -190,5 +185,11 @@ def add_table(
         source=source,
         content_sha256=file_sha256(path),
     )
+
+
+def add_table(data_dir: Path, dataset_id: str, table: pa.Table, **about: Any) -> TableEntry:
+    """Store a table that comes from elsewhere (a portal, a steward's upload, a test) beside the
+    partner's own, with `write_table`'s keywords; the connector registers it at its next start."""
+    entry = write_table(data_dir, dataset_id, table, **about)
     record_entry(data_dir, entry)
     return entry

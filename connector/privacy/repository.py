@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from connector.storage.engine import append_row
 from connector.storage.tables import (
     CatalogRecord,
     DatasetRecord,
@@ -134,12 +135,13 @@ class LedgerRepository:
         return budget
 
     def refund(self, charge: EpsilonCharge, reason: str) -> EpsilonBudget:
-        """Give back a charge spent earlier in this transaction (the answer failed)."""
+        """Give back a charge spent earlier in this transaction (the answer failed); the
+        charge, not yet stored, is then added as refunded."""
         b, micro = EpsilonBudget, charge.epsilon_micro
         budget = self._change(
             charge, spent_micro=col(b.spent_micro) - micro, queries=col(b.queries) - 1
         )
-        self._close(charge, "refunded", reason)
+        charge.state, charge.reason, charge.settled_at = "refunded", reason, utcnow()
         return budget
 
     def _close(self, charge: EpsilonCharge, state: str, reason: str) -> None:
@@ -147,8 +149,8 @@ class LedgerRepository:
         self.session.add(charge)
 
     def add_charge(self, charge: EpsilonCharge) -> None:
-        """Record a charge (reserved or refused)."""
-        self.session.add(charge)
+        """Store a new charge."""
+        append_row(self.session, charge)
 
     def charge(self, charge_id: str) -> EpsilonCharge | None:
         """One charge."""

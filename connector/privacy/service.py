@@ -227,7 +227,7 @@ class _Outcome:
 
     charge: EpsilonCharge
     budget: EpsilonBudget | None = None
-    error: GemelloError | None = None
+    error: Exception | None = None
 
 
 def _decide_and_spend(
@@ -357,14 +357,14 @@ def answer_query(
                 )
             except Exception as exc:  # given back, on record, then raised
                 out.budget = ledger.refund(out.charge, f"not answered: {exc}")
-                out.error = QueryRejected(str(exc)) if isinstance(exc, QueryRefused) else exc  # type: ignore[assignment]
+                out.error = QueryRejected(str(exc)) if isinstance(exc, QueryRefused) else exc
             else:
                 out.charge.summary = out.charge.summary | {
                     "mechanisms": [c.as_dict() for c in release.components],
                     "cells": len(release.cells),
                     "suppressed": sum(1 for c in release.cells if c.suppressed),
                 }
-                ledger.add_charge(out.charge)
+            ledger.add_charge(out.charge)
     if out.error is not None:
         raise out.error
     assert out.budget is not None

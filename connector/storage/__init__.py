@@ -2,7 +2,7 @@
 
 from sqlmodel import Session
 
-from connector.storage.engine import make_engine, session_scope
+from connector.storage.engine import append_row, make_engine, session_scope
 from connector.storage.migrate import (
     current_revision,
     head_revision,
@@ -12,6 +12,7 @@ from connector.storage.migrate import (
 
 __all__ = [
     "Session",
+    "append_row",
     "current_revision",
     "head_revision",
     "make_engine",

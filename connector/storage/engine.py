@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, make_url
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -106,3 +106,11 @@ def session_scope(engine: Engine, write: bool = False) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def append_row(session: Session, row: SQLModel) -> None:
+    """INSERT one row with a Core statement: for append-only records on hot paths, where the
+    ORM's unit of work (identity map, flush planning) costs more than the insert itself.
+    Errors (e.g. IntegrityError) are raised here, as a flush would."""
+    table = type(row).__table__  # type: ignore[attr-defined]
+    session.execute(table.insert().values(**{c.name: getattr(row, c.name) for c in table.columns}))

@@ -94,3 +94,18 @@ def test_obligations_carry_duties_and_limits() -> None:
 def test_unknown_backend_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown PDP backend 'cedar'"):
         make_pdp("cedar")
+
+
+def test_canonical_time_keeps_every_comparison_the_policy_makes() -> None:
+    from policy.pdp import canonical_time
+
+    points = (1_000, 2_000, 2_001, 5_000)
+    times = [0, 999, 1_000, 1_001, 1_500, 1_999, 2_000, 2_001, 2_002, 4_999, 5_000, 9_999]
+    for t in times:
+        same = canonical_time({"dateTime": t, "purpose": "x"}, points)["dateTime"]
+        for p in points:
+            assert (same < p, same == p, same > p) == (t < p, t == p, t > p), (t, p, same)
+    # Every instant strictly between two points maps to one value, so engine inputs are shared.
+    assert len({canonical_time({"dateTime": t}, points)["dateTime"] for t in (2_100, 4_000)}) == 1
+    assert canonical_time({"purpose": "x"}, points) == {"purpose": "x"}
+    assert canonical_time({"dateTime": 7}, ())["dateTime"] == 0

@@ -159,3 +159,19 @@ async def test_local_researchers_need_an_agreement_this_connector_holds(
     )
     assert resp.status_code == 404
     assert "holds no agreement" in resp.json()["detail"]
+
+
+@pytest.mark.parametrize("aggregate", ["count", "sum", "mean", "variance", "histogram", "quantile"])
+async def test_every_aggregate_is_answered_over_http(
+    fbk: httpx.AsyncClient, fbk_settings: Settings, grant: Callable[..., str], aggregate: str
+) -> None:
+    query = MEAN | {"aggregate": aggregate, "group_by": ["weekday"], "epsilon": 0.2}
+    if aggregate == "count":
+        query["column"] = None
+    resp = await ask(fbk, fbk_settings, grant(), query)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    expected = 7 * (10 if aggregate == "histogram" else 1)
+    assert len(body["cells"]) == expected
+    assert body["epsilon"] == 0.2
+    assert sum(m["epsilon"] for m in body["mechanisms"]) == pytest.approx(0.2)
