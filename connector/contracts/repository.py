@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -21,6 +22,28 @@ from connector.storage.tables import (
     UsagePolicyRecord,
     aware,
 )
+
+# Statements on every decision's path: built once, executed with bound parameters.
+_P: Any = UsagePolicyRecord.__table__  # type: ignore[attr-defined]
+_C: Any = CatalogRecord.__table__  # type: ignore[attr-defined]
+_A: Any = AgreementRecord.__table__  # type: ignore[attr-defined]
+_STAMP = sa_select(
+    sa_select(func.count()).select_from(_P).scalar_subquery(),
+    sa_select(func.coalesce(func.sum(_P.c.version), 0)).scalar_subquery(),
+    sa_select(func.max(_P.c.set_at)).scalar_subquery(),
+    sa_select(func.count()).select_from(_C).scalar_subquery(),
+    sa_select(func.max(_C.c.modified)).scalar_subquery(),
+)
+_COUNT_USE = (
+    update(_A)
+    .where(
+        _A.c.id == bindparam("a"),
+        _A.c.revoked_at.is_(None),
+        _A.c.use_count < bindparam("limit"),
+    )
+    .values(use_count=_A.c.use_count + 1)
+)
+_UNCOUNT_USE = update(_A).where(_A.c.id == bindparam("a")).values(use_count=_A.c.use_count - 1)
 
 
 class PolicyRepository:
@@ -60,17 +83,7 @@ class PolicyRepository:
 
     def stamp(self) -> tuple[object, ...]:
         """Changes whenever a policy or a dataset's catalogue entry changes (one cheap read)."""
-        p, c = UsagePolicyRecord, CatalogRecord
-        row = self.session.execute(
-            sa_select(
-                sa_select(func.count()).select_from(p).scalar_subquery(),
-                sa_select(func.coalesce(func.sum(p.version), 0)).scalar_subquery(),
-                sa_select(func.max(p.set_at)).scalar_subquery(),
-                sa_select(func.count()).select_from(c).scalar_subquery(),
-                sa_select(func.max(c.modified)).scalar_subquery(),
-            )
-        ).one()
-        return tuple(row)
+        return tuple(self.session.execute(_STAMP).one())
 
 
 class DecisionRepository:
@@ -149,24 +162,12 @@ class ContractRepository:
     def count_use(self, agreement_id: str, limit: int | None) -> bool:
         """Add one use to an unrevoked agreement if it stays within `limit`; one conditional
         UPDATE, so concurrent requests cannot both take the last use."""
-        stmt = (
-            update(AgreementRecord)
-            .where(col(AgreementRecord.id) == agreement_id)
-            .where(col(AgreementRecord.revoked_at).is_(None))
-            .values(use_count=AgreementRecord.use_count + 1)
-        )
-        if limit is not None:
-            stmt = stmt.where(col(AgreementRecord.use_count) < limit)
-        result = self.session.execute(stmt)
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        params = {"a": agreement_id, "limit": limit if limit is not None else 2**31 - 1}
+        return bool(self.session.execute(_COUNT_USE, params).rowcount == 1)  # type: ignore[attr-defined]
 
     def uncount_use(self, agreement_id: str) -> None:
         """Give back a use taken earlier in this transaction (a later step refused)."""
-        self.session.execute(
-            update(AgreementRecord)
-            .where(col(AgreementRecord.id) == agreement_id)
-            .values(use_count=AgreementRecord.use_count - 1)
-        )
+        self.session.execute(_UNCOUNT_USE, {"a": agreement_id})
 
 
 class TransferRepository:

@@ -1,16 +1,21 @@
 """The epsilon ledger's SQL: the only place that touches `epsilon_budget` and `epsilon_charge`.
 
-A reservation is one conditional UPDATE (`spent + reserved + e <= total`): PostgreSQL re-checks
-the condition on the locked row, SQLite runs it under the write lock, so of concurrent queries
-for the last of a budget exactly the ones that fit get it.
+A charge is one conditional UPDATE (`spent + reserved + e <= total`): PostgreSQL re-checks the
+condition on the locked row, SQLite runs it under the write lock, so of concurrent queries for
+the last of a budget exactly the ones that fit get it.
+
+The statements on a query's path are built once, with bound parameters, and executed with a
+parameter dict: building a statement per call costs more than SQLite running it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, bindparam, func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -25,6 +30,50 @@ from connector.storage.tables import (
 )
 
 MICRO = 1_000_000
+_BUDGETS: Any = EpsilonBudget.__table__  # type: ignore[attr-defined]
+_B = _BUDGETS.c
+_ROW = (_B.dataset_id == bindparam("d")) & (_B.organisation == bindparam("o"))
+_COLUMNS = (
+    _B.dataset_id,
+    _B.organisation,
+    _B.total_micro,
+    _B.spent_micro,
+    _B.reserved_micro,
+    _B.queries,
+)
+_READ = sa_select(*_COLUMNS).where(_ROW)
+_FITS = _B.spent_micro + _B.reserved_micro + bindparam("m") <= bindparam("t")
+
+
+def _take_statement(into: dict[str, Any]) -> Any:
+    return (
+        update(_BUDGETS)
+        .where(_ROW & _FITS)
+        .values(total_micro=bindparam("t"), updated_at=bindparam("now"), **into)
+        .returning(*_COLUMNS)
+    )
+
+
+_SPEND = _take_statement(
+    {"spent_micro": _B.spent_micro + bindparam("m"), "queries": _B.queries + 1}
+)
+_RESERVE = _take_statement({"reserved_micro": _B.reserved_micro + bindparam("m")})
+_CHANGES = {
+    "settle": {
+        "reserved_micro": _B.reserved_micro - bindparam("m"),
+        "spent_micro": _B.spent_micro + bindparam("m"),
+        "queries": _B.queries + 1,
+    },
+    "release": {"reserved_micro": _B.reserved_micro - bindparam("m")},
+    "refund": {"spent_micro": _B.spent_micro - bindparam("m"), "queries": _B.queries - 1},
+}
+_CHANGE = {
+    name: update(_BUDGETS)
+    .where(_ROW)
+    .values(updated_at=bindparam("now"), **values)
+    .returning(*_COLUMNS)
+    for name, values in _CHANGES.items()
+}
 
 
 def to_micro(epsilon: float) -> int:
@@ -37,53 +86,54 @@ def from_micro(micro: int) -> float:
     return micro / MICRO
 
 
+@dataclass(frozen=True)
+class Budget:
+    """A budget row as it stood when read (micro-epsilon)."""
+
+    dataset_id: str
+    organisation: str
+    total_micro: int
+    spent_micro: int
+    reserved_micro: int
+    queries: int
+
+    @property
+    def used_micro(self) -> int:
+        """Spent plus held."""
+        return self.spent_micro + self.reserved_micro
+
+
 class LedgerRepository:
     """Budgets and charges."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _insert(self) -> object:
+    def _insert(self) -> Any:
         bind = self.session.get_bind()
         dialect = bind.dialect.name if isinstance(bind, Engine) else bind.engine.dialect.name
         return pg_insert if dialect == "postgresql" else sqlite_insert
 
-    def budget(self, dataset_id: str, organisation: str) -> EpsilonBudget | None:
+    def budget(self, dataset_id: str, organisation: str) -> Budget | None:
         """One budget row."""
-        return self.session.get(EpsilonBudget, (dataset_id, organisation))
+        row = self.session.execute(_READ, {"d": dataset_id, "o": organisation}).first()
+        return None if row is None else Budget(*row)
 
     def used(self, dataset_id: str, organisation: str) -> int:
         """Spent plus reserved (what the PDP is told has been spent)."""
         row = self.budget(dataset_id, organisation)
-        return 0 if row is None else row.spent_micro + row.reserved_micro
+        return 0 if row is None else row.used_micro
 
     def _take(
-        self, dataset_id: str, organisation: str, micro: int, total: int, spend: bool
-    ) -> EpsilonBudget | None:
-        """Add `micro` to spent (or reserved) if it fits under `total` (the policy's, which the
-        row then follows): one conditional UPDATE, the budget as it now stands, or None."""
-        b = EpsilonBudget
-        into: dict[str, Any] = (
-            {"spent_micro": col(b.spent_micro) + micro, "queries": col(b.queries) + 1}
-            if spend
-            else {"reserved_micro": col(b.reserved_micro) + micro}
-        )
-        fits = (
-            update(b)
-            .where(
-                col(b.dataset_id) == dataset_id,
-                col(b.organisation) == organisation,
-                col(b.spent_micro) + col(b.reserved_micro) + micro <= total,
-            )
-            .values(total_micro=total, updated_at=utcnow(), **into)
-            .returning(*b.__table__.columns)  # type: ignore[attr-defined]
-            .execution_options(synchronize_session=False)
-        )
-        row = self.session.execute(fits).first()
+        self, statement: Any, dataset_id: str, organisation: str, micro: int, total: int
+    ) -> Budget | None:
+        """Add `micro` (to spent, or to reserved) if it fits under `total` — the policy's,
+        which the row then follows; the budget as it now stands, or None."""
+        params = {"d": dataset_id, "o": organisation, "m": micro, "t": total, "now": utcnow()}
+        row = self.session.execute(statement, params).first()
         if row is None and self.budget(dataset_id, organisation) is None:
-            insert = self._insert()
             self.session.execute(
-                insert(EpsilonBudget)  # type: ignore[operator]
+                self._insert()(EpsilonBudget)
                 .values(
                     dataset_id=dataset_id,
                     organisation=organisation,
@@ -95,58 +145,40 @@ class LedgerRepository:
                 )
                 .on_conflict_do_nothing(index_elements=["dataset_id", "organisation"])
             )
-            row = self.session.execute(fits).first()
-        return None if row is None else EpsilonBudget(**row._asdict())
+            row = self.session.execute(statement, params).first()
+        return None if row is None else Budget(*row)
 
-    def spend(
-        self, dataset_id: str, organisation: str, micro: int, total: int
-    ) -> EpsilonBudget | None:
+    def spend(self, dataset_id: str, organisation: str, micro: int, total: int) -> Budget | None:
         """Charge `micro` at once, inside the unit of work that releases the answer."""
-        return self._take(dataset_id, organisation, micro, total, spend=True)
+        return self._take(_SPEND, dataset_id, organisation, micro, total)
 
-    def reserve(
-        self, dataset_id: str, organisation: str, micro: int, total: int
-    ) -> EpsilonBudget | None:
+    def reserve(self, dataset_id: str, organisation: str, micro: int, total: int) -> Budget | None:
         """Hold `micro` for work that runs outside this transaction (settled later)."""
-        return self._take(dataset_id, organisation, micro, total, spend=False)
+        return self._take(_RESERVE, dataset_id, organisation, micro, total)
 
-    def _change(self, charge: EpsilonCharge, **values: Any) -> EpsilonBudget:
-        b = EpsilonBudget
-        row = self.session.execute(
-            update(b)
-            .where(
-                col(b.dataset_id) == charge.dataset_id,
-                col(b.organisation) == charge.organisation,
-            )
-            .values(updated_at=utcnow(), **values)
-            .returning(*b.__table__.columns)  # type: ignore[attr-defined]
-            .execution_options(synchronize_session=False)
-        ).one()
-        return EpsilonBudget(**row._asdict())
+    def _change(self, change: str, charge: EpsilonCharge) -> Budget:
+        params = {
+            "d": charge.dataset_id,
+            "o": charge.organisation,
+            "m": charge.epsilon_micro,
+            "now": utcnow(),
+        }
+        return Budget(*self.session.execute(_CHANGE[change], params).one())
 
-    def settle(self, charge: EpsilonCharge, spent: bool, reason: str = "") -> EpsilonBudget:
+    def settle(self, charge: EpsilonCharge, spent: bool, reason: str = "") -> Budget:
         """A reservation ends: spent (committed) or released (refunded)."""
-        b, micro = EpsilonBudget, charge.epsilon_micro
-        values: dict[str, Any] = {"reserved_micro": col(b.reserved_micro) - micro}
-        if spent:
-            values |= {"spent_micro": col(b.spent_micro) + micro, "queries": col(b.queries) + 1}
-        budget = self._change(charge, **values)
-        self._close(charge, "committed" if spent else "refunded", reason)
+        budget = self._change("settle" if spent else "release", charge)
+        charge.state = "committed" if spent else "refunded"
+        charge.reason, charge.settled_at = reason, utcnow()
+        self.session.add(charge)
         return budget
 
-    def refund(self, charge: EpsilonCharge, reason: str) -> EpsilonBudget:
+    def refund(self, charge: EpsilonCharge, reason: str) -> Budget:
         """Give back a charge spent earlier in this transaction (the answer failed); the
         charge, not yet stored, is then added as refunded."""
-        b, micro = EpsilonBudget, charge.epsilon_micro
-        budget = self._change(
-            charge, spent_micro=col(b.spent_micro) - micro, queries=col(b.queries) - 1
-        )
+        budget = self._change("refund", charge)
         charge.state, charge.reason, charge.settled_at = "refunded", reason, utcnow()
         return budget
-
-    def _close(self, charge: EpsilonCharge, state: str, reason: str) -> None:
-        charge.state, charge.reason, charge.settled_at = state, reason, utcnow()
-        self.session.add(charge)
 
     def add_charge(self, charge: EpsilonCharge) -> None:
         """Store a new charge."""
@@ -156,13 +188,12 @@ class LedgerRepository:
         """One charge."""
         return self.session.get(EpsilonCharge, charge_id)
 
-    def budgets(self, dataset_id: str | None = None) -> Sequence[EpsilonBudget]:
+    def budgets(self, dataset_id: str | None = None) -> list[Budget]:
         """Every budget (of one dataset), by dataset and organisation."""
-        q = select(EpsilonBudget)
+        q = sa_select(*_COLUMNS).order_by(_B.dataset_id, _B.organisation)
         if dataset_id:
-            q = q.where(col(EpsilonBudget.dataset_id) == dataset_id)
-        q = q.order_by(col(EpsilonBudget.dataset_id), col(EpsilonBudget.organisation))
-        return self.session.exec(q).all()
+            q = q.where(_B.dataset_id == dataset_id)
+        return [Budget(*row) for row in self.session.execute(q)]
 
     def charges(
         self, dataset_id: str | None = None, organisation: str | None = None, limit: int = 100
@@ -187,6 +218,20 @@ class LedgerRepository:
         return int(self.session.exec(q).one())
 
 
+_DATASETS: Any = DatasetRecord.__table__  # type: ignore[attr-defined]
+_ENTRIES: Any = CatalogRecord.__table__  # type: ignore[attr-defined]
+_STAMP = (
+    sa_select(
+        _DATASETS.c.table_path,
+        _DATASETS.c.content_sha256,
+        _DATASETS.c.row_count,
+        _ENTRIES.c.modified,
+    )
+    .join_from(_DATASETS, _ENTRIES, _ENTRIES.c.dataset_id == _DATASETS.c.id)
+    .where(_DATASETS.c.id == bindparam("d"))
+)
+
+
 class ProfileRepository:
     """What the privacy layer reads about a dataset: its table and its catalogue entry."""
 
@@ -196,12 +241,7 @@ class ProfileRepository:
     def stamp(self, dataset_id: str) -> tuple[str, str, int, object] | None:
         """(table path, content digest, row count, catalogue modified) in one cheap read; None
         when the dataset is not held or not published."""
-        d, c = DatasetRecord, CatalogRecord
-        row = self.session.exec(
-            select(d.table_path, d.content_sha256, d.row_count, c.modified)
-            .join(c, col(c.dataset_id) == col(d.id))
-            .where(col(d.id) == dataset_id)
-        ).first()
+        row = self.session.execute(_STAMP, {"d": dataset_id}).first()
         return None if row is None else (row[0], row[1], row[2], row[3])
 
     def description(self, dataset_id: str) -> dict[str, Any]:

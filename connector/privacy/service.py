@@ -32,6 +32,7 @@ from connector.contracts.repository import ContractRepository
 from connector.errors import BadRequest, DatasetNotFound, GemelloError, UsageDenied
 from connector.policies.service import PolicyRuntime, authorise_use
 from connector.privacy.repository import (
+    Budget,
     LedgerRepository,
     ProfileRepository,
     from_micro,
@@ -39,7 +40,7 @@ from connector.privacy.repository import (
 )
 from connector.settings import Settings
 from connector.storage import session_scope
-from connector.storage.tables import EpsilonBudget, EpsilonCharge, utcnow
+from connector.storage.tables import EpsilonCharge, utcnow
 from policy import Decision
 from privacy import (
     AggregateQuery,
@@ -174,7 +175,7 @@ class Answer:
     charge_id: str
     decision_id: str
     agreement_id: str
-    budget: EpsilonBudget
+    budget: Budget
 
     def as_dict(self) -> dict[str, Any]:
         """The answer as sent to the researcher."""
@@ -188,7 +189,7 @@ class Answer:
         }
 
 
-def budget_view(b: EpsilonBudget) -> dict[str, Any]:
+def budget_view(b: Budget) -> dict[str, Any]:
     """A budget in epsilon, as stewards and researchers read it."""
     return {
         "dataset_id": b.dataset_id,
@@ -226,7 +227,7 @@ class _Outcome:
     """What deciding and charging produced: the charge, and the budget after it or the error."""
 
     charge: EpsilonCharge
-    budget: EpsilonBudget | None = None
+    budget: Budget | None = None
     error: Exception | None = None
 
 
@@ -419,7 +420,7 @@ def _reserved(ledger: LedgerRepository, run_id: str) -> EpsilonCharge:
 
 def release_output(
     engine: Engine, run_id: str, values: np.ndarray, l1_sensitivity: float, bound: float
-) -> tuple[np.ndarray, dict[str, Any], EpsilonBudget]:
+) -> tuple[np.ndarray, dict[str, Any], Budget]:
     """A run's output with Laplace (snapping) noise for its declared sensitivity and the
     epsilon held for it; the held budget becomes spent in the same transaction."""
     with session_scope(engine, write=True) as session:
@@ -433,7 +434,7 @@ def release_output(
     return noisy, component.as_dict(), budget
 
 
-def cancel_run(engine: Engine, run_id: str, reason: str) -> EpsilonBudget:
+def cancel_run(engine: Engine, run_id: str, reason: str) -> Budget:
     """A run that failed or was cancelled releases nothing: its held budget is given back."""
     with session_scope(engine, write=True) as session:
         ledger = LedgerRepository(session)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import weakref
 from collections.abc import Iterator
@@ -108,9 +109,14 @@ def session_scope(engine: Engine, write: bool = False) -> Iterator[Session]:
             raise
 
 
+@functools.cache
+def _insert_into(table: Any) -> Any:
+    return table.insert()
+
+
 def append_row(session: Session, row: SQLModel) -> None:
-    """INSERT one row with a Core statement: for append-only records on hot paths, where the
-    ORM's unit of work (identity map, flush planning) costs more than the insert itself.
-    Errors (e.g. IntegrityError) are raised here, as a flush would."""
+    """INSERT one row with a Core statement built once per table, the values bound as
+    parameters: for append-only records on hot paths, where the ORM's unit of work costs more
+    than the insert. Errors (e.g. IntegrityError) are raised here, as a flush would."""
     table = type(row).__table__  # type: ignore[attr-defined]
-    session.execute(table.insert().values(**{c.name: getattr(row, c.name) for c in table.columns}))
+    session.execute(_insert_into(table), {c.name: getattr(row, c.name) for c in table.columns})
