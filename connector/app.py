@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -68,6 +70,31 @@ async def keep_index_fresh(engine: Engine, peers: PeerClient, every_s: float) ->
             log.warning("federated catalogue not refreshed: %s", exc.detail)
 
 
+def claim_background(settings: Settings) -> int | bool:
+    """Whether this process runs the background work. With one server process, always; with
+    several (`serve_workers`), the one that takes the data dir's background lock (the lock's
+    file descriptor is returned and held until shutdown)."""
+    if settings.serve_workers <= 1:
+        return True
+    fd = os.open(settings.resolved_data_dir / "background.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        log.info("%s: another server process runs the background work", settings.partner)
+        return False
+    return fd
+
+
+def served_app() -> FastAPI:
+    """The app of one `connector serve --workers N` process (uvicorn imports this factory);
+    the parent passes the partner and home in GEMELLO_SERVE_PARTNER / GEMELLO_HOME."""
+    from connector.settings import load_settings
+
+    settings = load_settings(os.environ["GEMELLO_SERVE_PARTNER"])
+    return create_app(settings, freeze_heap=True)
+
+
 def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = False) -> FastAPI:
     """Build one connector's app. Start-up migrates the database and registers the datasets.
 
@@ -117,12 +144,13 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
         if freeze_heap:
             gc.collect()
             gc.freeze()
+        background = claim_background(settings)
         async with httpx.AsyncClient() as http:
             app.state.peers = peers = PeerClient(ctx, http)
             contracts.peers = peers
-            worker = asyncio.create_task(contracts.run())
+            worker = asyncio.create_task(contracts.run()) if background else None
             crawler = None
-            if settings.catalog_refresh_seconds > 0:
+            if background and settings.catalog_refresh_seconds > 0:
                 crawler = asyncio.create_task(
                     keep_index_fresh(engine, peers, settings.catalog_refresh_seconds)
                 )
@@ -135,6 +163,8 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
                 engine.dispose()
+                if not isinstance(background, bool):
+                    os.close(background)  # the background lock goes with the process's work
 
     app = FastAPIOffline(
         title=f"Gemello connector — {settings.legal_name or settings.partner}",

@@ -115,21 +115,48 @@ def serve(
     host: Annotated[str | None, typer.Option(help="override the configured host")] = None,
     port: Annotated[int | None, typer.Option(help="override the configured port")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    workers: Annotated[
+        int | None,
+        typer.Option(help="server processes (default: serve_workers in the settings, 1)"),
+    ] = None,
 ) -> None:
     """Serve one partner's connector over HTTP until stopped."""
+    import os
+
     import uvicorn
 
     from connector.app import create_app
+    from connector.storage import make_engine, upgrade
 
-    settings = settings_for(partner, home, host=host, port=port)
+    settings = settings_for(partner, home, host=host, port=port, serve_workers=workers)
     prepare_partner(settings)
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    common: dict[str, object] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": log_level,
+        "timeout_graceful_shutdown": 5,
+    }
+    if settings.serve_workers == 1:
+        uvicorn.run(create_app(settings, freeze_heap=True), **common)  # type: ignore[arg-type]
+        return
+    # Several processes: migrate once here, then each worker builds its app from the same
+    # settings (uvicorn imports the factory in every process).
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    engine.dispose()
+    os.environ |= {
+        "GEMELLO_SERVE_PARTNER": settings.partner,
+        "GEMELLO_HOME": str(settings.home),
+        "GEMELLO_HOST": settings.host,
+        "GEMELLO_PORT": str(settings.port),
+        "GEMELLO_SERVE_WORKERS": str(settings.serve_workers),
+    }
     uvicorn.run(
-        create_app(settings, freeze_heap=True),
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        timeout_graceful_shutdown=5,
+        "connector.app:served_app",
+        factory=True,
+        workers=settings.serve_workers,
+        **common,  # type: ignore[arg-type]
     )
 
 

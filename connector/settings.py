@@ -113,6 +113,13 @@ class Settings(BaseSettings):
         ge=0,
         description="how often the federated catalogue re-crawls the members (0: only on demand)",
     )
+    serve_workers: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="server processes (`connector serve`); with more than one, one of them runs "
+        "the background work (outbox, catalogue crawl)",
+    )
     privacy_min_group_size: int = Field(
         default=10, ge=1, description="DP cells with a smaller noisy count are suppressed"
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -39,13 +41,40 @@ def _sqlite_on_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-# One writer at a time per SQLite engine, queued in process. SQLite's own busy handler makes a
-# waiting writer sleep (1, 2, 5, 10 ... 100 ms), which under concurrent requests costs far more
-# than the writes themselves; a lock hands the database over the moment it is free. Other
-# processes (the CLI) still meet the busy timeout.
-# A plain Lock, not an RLock: FastAPI may close a yield-dependency's unit of work on another
-# worker thread than the one that opened it, and only a Lock may be released by any thread.
-_WRITE_GATES: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+class WriteGate:
+    """One writer at a time on a SQLite file, queued rather than polled.
+
+    SQLite's busy handler makes a waiting writer sleep (1, 2, 5, 10 ... 100 ms), which under
+    concurrent requests costs far more than the writes themselves. Threads of one process queue
+    on a lock; processes sharing the file (server workers, the CLI) queue on an exclusive
+    `flock` of `<database>.lock`, which the kernel hands over the moment it is released.
+    A plain Lock, not an RLock: FastAPI may close a yield-dependency's unit of work on another
+    worker thread than the one that opened it, and only a Lock may be released by any thread.
+    """
+
+    def __init__(self, lock_file: Path | None) -> None:
+        self._threads = threading.Lock()
+        self._lock_file = lock_file
+        self._fd: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait for our turn; False after `timeout` (the caller then lets SQLite decide)."""
+        if not self._threads.acquire(timeout=timeout):
+            return False
+        if self._lock_file is not None:
+            if self._fd is None:
+                self._fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return True
+
+    def release(self) -> None:
+        """Hand the database to the next writer."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+
+_WRITE_GATES: weakref.WeakKeyDictionary[Engine, WriteGate] = weakref.WeakKeyDictionary()
 BUSY_TIMEOUT_S = 30
 
 
@@ -63,12 +92,14 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     """Create the engine for a database URL (SQLite file or PostgreSQL)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        lock_file = None
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            lock_file = Path(parsed.database + ".lock")
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
-        _WRITE_GATES[engine] = threading.Lock()
+        _WRITE_GATES[engine] = WriteGate(lock_file)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         # Bare postgresql:// would pick psycopg2, which we do not ship.
@@ -77,7 +108,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 
 
 @contextmanager
-def _queued(gate: threading.Lock | None) -> Iterator[None]:
+def _queued(gate: WriteGate | None) -> Iterator[None]:
     """Wait for the gate; after the busy timeout go on anyway and let SQLite decide (a nested
     write unit in one thread then fails as it always did, instead of hanging)."""
     held = gate is not None and gate.acquire(timeout=BUSY_TIMEOUT_S)
