@@ -443,7 +443,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         progress.update(task, advance=1, description="privacy: DP mean over 1M rows, HTTP queries")
         dp_mean = bench_dp_mean(tmp / "dp", rounds=max(40, repeat * 6))
         privacy_home = _home(tmp / "privacy")
-        raise_budget(privacy_home, "fbk")
+        raise_budget(privacy_home, "fbk", workers=2)
         throughput = bench_query_throughput(privacy_home, tmp)
         progress.update(task, advance=1)
     bare_us = next(v["median_us"] for k, v in pdp.items() if k.startswith("bare"))

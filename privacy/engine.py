@@ -165,11 +165,25 @@ class TableView:
         self.table = table
         self.num_rows = table.num_rows
         self._cache: dict[tuple[object, ...], Any] = {}
+        self._selections: dict[tuple[object, ...], Any] = {}
 
     def _memo(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
+
+    SELECTIONS = 32
+
+    def selection(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
+        """The rows and group codes of a query shape, kept for the most recent shapes: a
+        dashboard asks the same question again and again (the noise is drawn every time)."""
+        found = self._selections.pop(key, None)
+        if found is None:
+            found = make()
+        self._selections[key] = found
+        while len(self._selections) > self.SELECTIONS:
+            self._selections.pop(next(iter(self._selections)))
+        return found
 
     def codes(self, dim: Dimension) -> np.ndarray:
         """Each row's index in the dimension's declared domain; -1 outside it."""
@@ -250,6 +264,23 @@ class _Selection:
         if self.groups is None:
             return np.array([float(v.sum()) if power == 1 else float(np.dot(v, v))])
         return np.bincount(self.groups, weights=v if power == 1 else v * v, minlength=self.n_groups)
+
+
+def _selection_key(
+    query: AggregateQuery, profile: DatasetProfile, clamp: bool
+) -> tuple[object, ...]:
+    """Everything a selection depends on: not the aggregate, the epsilon or the noise."""
+    return (
+        tuple((f.dimension, tuple(f.values)) for f in query.filters),
+        tuple(query.group_by),
+        query.column,
+        clamp,
+        tuple(profile.dimensions.get(n) for n in query.group_by),
+        tuple(profile.dimensions.get(f.dimension) for f in query.filters),
+        profile.bounds.get(query.column or ""),
+        profile.contributor,
+        profile.max_rows,
+    )
 
 
 def _select(
@@ -365,7 +396,9 @@ def run_query(
     rules = rules or DisclosureRules()
     check(query, profile, rules)
     view = table if isinstance(table, TableView) else TableView(table)
-    sel = _select(view, query, profile, clamp)
+    sel = view.selection(
+        _selection_key(query, profile, clamp), lambda: _select(view, query, profile, clamp)
+    )
     k = profile.max_rows if profile.contributor else 1
     domains = [profile.dimensions[g].values for g in query.group_by]
     groups = [dict(zip(query.group_by, combo, strict=True)) for combo in product(*domains)]

@@ -1,8 +1,8 @@
 """The epsilon ledger's SQL: the only place that touches `epsilon_budget` and `epsilon_charge`.
 
-A charge is one conditional UPDATE (`spent + reserved + e <= total`): PostgreSQL re-checks the
-condition on the locked row, SQLite runs it under the write lock, so of concurrent queries for
-the last of a budget exactly the ones that fit get it.
+A reservation is one conditional UPDATE (`spent + reserved + e <= total`): PostgreSQL re-checks
+the condition on the locked row, SQLite runs it under the write lock, so of concurrent queries
+for the last of a budget exactly the ones that fit get it.
 
 The statements on a query's path are built once, with bound parameters, and executed with a
 parameter dict: building a statement per call costs more than SQLite running it.
@@ -54,9 +54,6 @@ def _take_statement(into: dict[str, Any]) -> Any:
     )
 
 
-_SPEND = _take_statement(
-    {"spent_micro": _B.spent_micro + bindparam("m"), "queries": _B.queries + 1}
-)
 _RESERVE = _take_statement({"reserved_micro": _B.reserved_micro + bindparam("m")})
 _CHANGES = {
     "settle": {
@@ -65,7 +62,6 @@ _CHANGES = {
         "queries": _B.queries + 1,
     },
     "release": {"reserved_micro": _B.reserved_micro - bindparam("m")},
-    "refund": {"spent_micro": _B.spent_micro - bindparam("m"), "queries": _B.queries - 1},
 }
 _CHANGE = {
     name: update(_BUDGETS)
@@ -74,6 +70,19 @@ _CHANGE = {
     .returning(*_COLUMNS)
     for name, values in _CHANGES.items()
 }
+
+
+_CHARGES: Any = EpsilonCharge.__table__  # type: ignore[attr-defined]
+_CLOSE = (
+    update(_CHARGES)
+    .where(_CHARGES.c.id == bindparam("cid"))
+    .values(
+        state=bindparam("state"),
+        reason=bindparam("reason"),
+        summary=bindparam("summary"),
+        settled_at=bindparam("now"),
+    )
+)
 
 
 def to_micro(epsilon: float) -> int:
@@ -127,8 +136,8 @@ class LedgerRepository:
     def _take(
         self, statement: Any, dataset_id: str, organisation: str, micro: int, total: int
     ) -> Budget | None:
-        """Add `micro` (to spent, or to reserved) if it fits under `total` — the policy's,
-        which the row then follows; the budget as it now stands, or None."""
+        """Add `micro` if it fits under `total` — the policy's, which the row then follows;
+        the budget as it now stands, or None."""
         params = {"d": dataset_id, "o": organisation, "m": micro, "t": total, "now": utcnow()}
         row = self.session.execute(statement, params).first()
         if row is None and self.budget(dataset_id, organisation) is None:
@@ -148,10 +157,6 @@ class LedgerRepository:
             row = self.session.execute(statement, params).first()
         return None if row is None else Budget(*row)
 
-    def spend(self, dataset_id: str, organisation: str, micro: int, total: int) -> Budget | None:
-        """Charge `micro` at once, inside the unit of work that releases the answer."""
-        return self._take(_SPEND, dataset_id, organisation, micro, total)
-
     def reserve(self, dataset_id: str, organisation: str, micro: int, total: int) -> Budget | None:
         """Hold `micro` for work that runs outside this transaction (settled later)."""
         return self._take(_RESERVE, dataset_id, organisation, micro, total)
@@ -166,18 +171,18 @@ class LedgerRepository:
         return Budget(*self.session.execute(_CHANGE[change], params).one())
 
     def settle(self, charge: EpsilonCharge, spent: bool, reason: str = "") -> Budget:
-        """A reservation ends: spent (committed) or released (refunded)."""
+        """A reservation ends: spent (the charge committed) or released (refunded)."""
         budget = self._change("settle" if spent else "release", charge)
         charge.state = "committed" if spent else "refunded"
         charge.reason, charge.settled_at = reason, utcnow()
-        self.session.add(charge)
-        return budget
-
-    def refund(self, charge: EpsilonCharge, reason: str) -> Budget:
-        """Give back a charge spent earlier in this transaction (the answer failed); the
-        charge, not yet stored, is then added as refunded."""
-        budget = self._change("refund", charge)
-        charge.state, charge.reason, charge.settled_at = "refunded", reason, utcnow()
+        params = {
+            "cid": charge.id,
+            "state": charge.state,
+            "reason": reason,
+            "summary": charge.summary,
+            "now": charge.settled_at,
+        }
+        self.session.execute(_CLOSE, params)
         return budget
 
     def add_charge(self, charge: EpsilonCharge) -> None:

@@ -231,7 +231,7 @@ class _Outcome:
     error: Exception | None = None
 
 
-def _decide_and_spend(
+def _decide_and_reserve(
     session: Session,
     rt: PrivacyRuntime,
     policies: PolicyRuntime,
@@ -239,8 +239,9 @@ def _decide_and_spend(
     agreement_id: str,
     query: AggregateQuery,
 ) -> _Outcome:
-    """The PDP's decision and, on an allow, the charge against the budget (one conditional
-    UPDATE). A refusal is returned, to be raised once the transaction has stored it."""
+    """The PDP's decision and, on an allow, the reservation of the query's epsilon (one
+    conditional UPDATE). A refusal is returned, to be raised once the transaction has stored
+    it. The charge is stored either way: reserved, or refused."""
     ledger = LedgerRepository(session)
     org, dataset, micro = caller.organisation, query.dataset, to_micro(query.epsilon)
     out = _Outcome(
@@ -249,7 +250,7 @@ def _decide_and_spend(
             dataset_id=dataset,
             organisation=org,
             epsilon_micro=micro,
-            state="committed",
+            state="reserved",
             kind="query",
             agreement_id=agreement_id,
             summary=_summary(query),
@@ -257,7 +258,7 @@ def _decide_and_spend(
         )
     )
 
-    def spend(decision: Decision) -> str | None:
+    def reserve(decision: Decision) -> str | None:
         compiled = policies.pdp.policies.compiled.get(policies.publisher.dataset_iri(dataset))
         if (compiled is None or "epsilon" not in compiled.operands) and (
             query.epsilon > rt.default_per_query
@@ -268,7 +269,7 @@ def _decide_and_spend(
             )
             return out.error.detail
         total = _budget_total(decision, rt.default_total)
-        out.budget = ledger.spend(dataset, org, micro, total)
+        out.budget = ledger.reserve(dataset, org, micro, total)
         if out.budget is None:
             left = from_micro(max(total - ledger.used(dataset, org), 0))
             out.error = BudgetExhausted(
@@ -289,7 +290,7 @@ def _decide_and_spend(
         role=caller.role,
         extra={"epsilon": query.epsilon, "epsilon_spent": from_micro(ledger.used(dataset, org))},
         context="aggregate",
-        gate=spend,
+        gate=reserve,
     )
     out.charge.decision_id = outcome.decision.decision_id
     if not outcome.allowed:
@@ -297,7 +298,7 @@ def _decide_and_spend(
             ledger, caller, query, outcome.reasons, outcome.decision.decision_id
         )
         out.charge.state, out.charge.reason = "refused", "; ".join(outcome.reasons)
-        ledger.add_charge(out.charge)
+    ledger.add_charge(out.charge)
     return out
 
 
@@ -333,9 +334,10 @@ def answer_query(
     agreement_id: str,
     query: AggregateQuery,
 ) -> Answer:
-    """Decide, charge, answer with noise — one transaction (the write lock on SQLite, the
-    budget row's lock on PostgreSQL). A denial or a failed answer is committed as such (the
-    decision record and the refused or refunded charge) and raised afterwards."""
+    """Decide and reserve (one transaction), answer with noise (no lock held), settle (one
+    transaction). A denial is committed with its decision record and a refused charge, then
+    raised; a failed answer releases its reservation. A process that dies while answering
+    leaves the reservation held — counted as used, on the side of the data subjects."""
     with session_scope(engine, write=True) as session:
         profile, relative, digest = rt.profile(session, query.dataset)
         try:
@@ -349,27 +351,25 @@ def answer_query(
                 f"agreement {agreement_id} covers dataset '{agreement.dataset_id}', "
                 f"not '{query.dataset}'"
             )
-        out = _decide_and_spend(session, rt, policies, caller, agreement_id, query)
-        if out.error is None:
-            ledger = LedgerRepository(session)
-            try:
-                release = run_query(
-                    rt.table(relative, digest), query, profile, rt.rules, clamp=rt.clamp
-                )
-            except Exception as exc:  # given back, on record, then raised
-                out.budget = ledger.refund(out.charge, f"not answered: {exc}")
-                out.error = QueryRejected(str(exc)) if isinstance(exc, QueryRefused) else exc
-            else:
-                out.charge.summary = out.charge.summary | {
-                    "mechanisms": [c.as_dict() for c in release.components],
-                    "cells": len(release.cells),
-                    "suppressed": sum(1 for c in release.cells if c.suppressed),
-                }
-            ledger.add_charge(out.charge)
+        out = _decide_and_reserve(session, rt, policies, caller, agreement_id, query)
     if out.error is not None:
         raise out.error
-    assert out.budget is not None
-    return Answer(release, out.charge.id, out.charge.decision_id or "", agreement_id, out.budget)
+    try:
+        release = run_query(rt.table(relative, digest), query, profile, rt.rules, clamp=rt.clamp)
+    except Exception as exc:
+        with session_scope(engine, write=True) as session:
+            LedgerRepository(session).settle(out.charge, False, f"not answered: {exc}")
+        if isinstance(exc, QueryRefused):
+            raise QueryRejected(str(exc)) from exc
+        raise
+    out.charge.summary = out.charge.summary | {
+        "mechanisms": [c.as_dict() for c in release.components],
+        "cells": len(release.cells),
+        "suppressed": sum(1 for c in release.cells if c.suppressed),
+    }
+    with session_scope(engine, write=True) as session:
+        budget = LedgerRepository(session).settle(out.charge, True)
+    return Answer(release, out.charge.id, out.charge.decision_id or "", agreement_id, budget)
 
 
 # --- model outputs (the compute layer): reserve before a run, release the noisy output after ---
