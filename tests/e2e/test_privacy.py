@@ -3,7 +3,8 @@
 unibo's researcher negotiates an agreement on fbk's trips (personal data, aggregate-only) over
 DSP, then asks aggregates through unibo's own connector, which forwards them signed to fbk. The
 CLI does the same as a researcher would; fbk's steward reads the ledger with the CLI while the
-server runs. No answer carries a row or a pseudonym.
+server runs. No answer carries a row or a pseudonym. fbk runs two server processes
+(`serve_workers = 2`), so requests land on either and one of them runs the outbox.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     home = tmp_path_factory.mktemp("privacy")
     shutil.copytree(source_root() / "deploy", home / "deploy")
     settings = init_dataspace(home, ("unibo", "fbk"), quiet=True)
+    fbk_toml = home / "deploy" / "partners" / "fbk.toml"
+    fbk_toml.write_text(fbk_toml.read_text() + "\nserve_workers = 2\n")
     made = gemello(
         home,
         "user",
@@ -103,6 +106,34 @@ def test_refusals_come_back_as_the_providers_problems(pair: Pair) -> None:
     unknown = pair.ask(MEAN, agreement="urn:gemello:agreement:nope")
     assert unknown.status_code == 404
     assert "holds no agreement" in unknown.json()["detail"]
+
+
+def test_two_server_processes_share_one_ledger(pair: Pair) -> None:
+    workers = [
+        p
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit()
+        and _parent(p) == pair.fbk.process.pid
+        and b"spawn_main" in _cmdline(p)
+    ]
+    assert len(workers) >= 2, "fbk should run two server processes"
+    spent = [pair.ask(MEAN | {"epsilon": 0.01}).json()["budget"]["spent"] for _ in range(8)]
+    assert spent == sorted(spent)  # one ledger, whichever process answered
+    assert len(set(spent)) == 8
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _parent(proc: Path) -> int:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
 
 
 def test_the_cli_queries_and_the_steward_reads_the_ledger(pair: Pair) -> None:
