@@ -10,6 +10,7 @@ the declared bounds before any sum; with a contributor limit each contributor ke
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import product
@@ -166,6 +167,7 @@ class TableView:
         self.num_rows = table.num_rows
         self._cache: dict[tuple[object, ...], Any] = {}
         self._selections: dict[tuple[object, ...], Any] = {}
+        self._lock = threading.Lock()
 
     def _memo(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
         if key not in self._cache:
@@ -177,12 +179,14 @@ class TableView:
     def selection(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
         """The rows and group codes of a query shape, kept for the most recent shapes: a
         dashboard asks the same question again and again (the noise is drawn every time)."""
-        found = self._selections.pop(key, None)
+        with self._lock:
+            found = self._selections.pop(key, None)
         if found is None:
-            found = make()
-        self._selections[key] = found
-        while len(self._selections) > self.SELECTIONS:
-            self._selections.pop(next(iter(self._selections)))
+            found = make()  # outside the lock: threads asking other shapes need not wait
+        with self._lock:
+            self._selections[key] = found
+            while len(self._selections) > self.SELECTIONS:
+                self._selections.pop(next(iter(self._selections)))
         return found
 
     def codes(self, dim: Dimension) -> np.ndarray:

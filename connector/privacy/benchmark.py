@@ -148,18 +148,22 @@ def bench_query_throughput(
         # cores with the connector, so it should cost as little as it can.
         clients_ = [http.client.HTTPConnection(host, int(port), timeout=30) for _ in range(clients)]
 
+        def send(client: http.client.HTTPConnection, payload: bytes) -> http.client.HTTPResponse:
+            headers = {
+                "Authorization": f"Bearer {next(tokens)}",
+                "Content-Type": "application/json",
+            }
+            client.request("POST", "/privacy/queries", body=payload, headers=headers)
+            return client.getresponse()
+
         def one(client: http.client.HTTPConnection, payload: bytes) -> float:
             t0 = time.perf_counter()
-            client.request(
-                "POST",
-                "/privacy/queries",
-                body=payload,
-                headers={
-                    "Authorization": f"Bearer {next(tokens)}",
-                    "Content-Type": "application/json",
-                },
-            )
-            resp = client.getresponse()
+            try:
+                resp = send(client, payload)
+            except (http.client.RemoteDisconnected, ConnectionError):
+                # The server closed an idle keep-alive connection: reconnect, once.
+                client.close()
+                resp = send(client, payload)
             data = resp.read()
             if resp.status != 200:
                 raise RuntimeError(f"query refused: {resp.status} {data[:300]!r}")
@@ -168,8 +172,8 @@ def bench_query_throughput(
         def run(client: http.client.HTTPConnection, n: int) -> list[float]:
             return [one(client, payloads[i % len(payloads)]) for i in range(n)]
 
-        for c in clients_:
-            run(c, 10 * len(SHAPES))  # warm: tables, profiles, connections
+        with ThreadPoolExecutor(max_workers=clients) as pool:  # warm: tables, connections
+            list(pool.map(lambda c: run(c, 10 * len(SHAPES)), clients_))
         results = []
         for _ in range(rounds):
             cpu0, t0 = _cpu_seconds(conn.process.pid), time.perf_counter()
