@@ -112,9 +112,7 @@ def test_two_server_processes_share_one_ledger(pair: Pair) -> None:
     workers = [
         p
         for p in Path("/proc").iterdir()
-        if p.name.isdigit()
-        and _parent(p) == pair.fbk.process.pid
-        and b"spawn_main" in _cmdline(p)
+        if p.name.isdigit() and _parent(p) == pair.fbk.process.pid and b"spawn_main" in _cmdline(p)
     ]
     assert len(workers) >= 2, "fbk should run two server processes"
     spent = [pair.ask(MEAN | {"epsilon": 0.01}).json()["budget"]["spent"] for _ in range(8)]
