@@ -154,13 +154,13 @@ def show(
         latest = service.charges(session, dataset, None, charges) if charges else []
         rows = [
             [
-                c.created_at.isoformat(timespec="seconds"),
-                c.dataset_id,
-                c.organisation,
-                f"{c.epsilon_micro / 1e6:g}",
-                c.state,
-                c.kind,
-                escape(c.reason or ""),
+                c["created_at"].isoformat(timespec="seconds"),
+                c["dataset_id"],
+                c["organisation"],
+                f"{c['epsilon']:g}",
+                c["state"],
+                c["kind"],
+                escape(c["reason"] or ""),
             ]
             for c in latest
         ]

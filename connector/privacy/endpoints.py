@@ -182,11 +182,4 @@ def list_charges(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ChargeOut]:
     """The latest charges against the budgets: reserved, committed, refunded or refused."""
-    rows = service.charges(session, dataset, organisation, limit)
-    return [
-        ChargeOut(
-            **r.model_dump(exclude={"epsilon_micro"}),
-            epsilon=r.epsilon_micro / 1_000_000,
-        )
-        for r in rows
-    ]
+    return [ChargeOut(**c) for c in service.charges(session, dataset, organisation, limit)]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import threading
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,7 +196,7 @@ def budget_view(b: Budget) -> dict[str, Any]:
         "total": from_micro(b.total_micro),
         "spent": from_micro(b.spent_micro),
         "reserved": from_micro(b.reserved_micro),
-        "remaining": from_micro(b.total_micro - b.spent_micro - b.reserved_micro),
+        "remaining": from_micro(b.total_micro - b.used_micro),
         "queries": b.queries,
     }
 
@@ -311,9 +310,7 @@ def _denial(
 ) -> GemelloError:
     """The error for a PDP denial; one on the policy's epsilonTotal says what is left."""
     row = ledger.budget(query.dataset, caller.organisation)
-    left = (
-        None if row is None else from_micro(row.total_micro - row.spent_micro - row.reserved_micro)
-    )
+    left = None if row is None else from_micro(row.total_micro - row.used_micro)
     why = "; ".join(reasons)
     if not any(r.startswith("epsilonTotal") for r in reasons):
         return UsageDenied(why, decision_id=decision_id, epsilon_remaining=left)
@@ -448,6 +445,10 @@ def budgets(session: Session, dataset_id: str | None = None) -> list[dict[str, A
 
 def charges(
     session: Session, dataset_id: str | None, organisation: str | None, limit: int
-) -> Sequence[EpsilonCharge]:
-    """The latest charges."""
-    return LedgerRepository(session).charges(dataset_id, organisation, limit)
+) -> list[dict[str, Any]]:
+    """The latest charges, newest first, in epsilon (stewards and auditors)."""
+    rows = LedgerRepository(session).charges(dataset_id, organisation, limit)
+    return [
+        r.model_dump(exclude={"epsilon_micro"}) | {"epsilon": from_micro(r.epsilon_micro)}
+        for r in rows
+    ]
