@@ -1,0 +1,1 @@
+"""Compiled kernels (numba) of the models, each with a plain NumPy twin for comparison."""

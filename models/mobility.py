@@ -1,0 +1,383 @@
+"""Mobility: a cell transmission model of the city's road graph (the 30 km/h city, tram works).
+
+One stage, run where the road graph, the loop counts and the statistical areas are (comune):
+
+1. **Network.** Every arc of the municipal graph is a link in each direction. Its road class
+   comes from the street name (tangenziale and motorway ramps, viali, ordinary streets, minor
+   ways: piazze, vicoli, stradelli) and sets lanes, capacity and the baseline speed limit. Links
+   are cut into cells no shorter than one step at the fastest speed either run uses. Each link
+   belongs to the statistical area whose centroid is nearest its midpoint.
+2. **Demand.** The day's car trips (a scenario parameter, 600,000 by default) are shaped over
+   the hours by the loop counts' mean hourly profile and enter the links in proportion to length
+   and class. The baseline's link flows are then compared with the counts joined by arc code
+   (mean over the counted days; the two directions of an arc averaged, as the register does not
+   say which one a loop sees): the result reports the correlation and the flow ratio.
+3. **Runs.** The baseline and the scenario (speed limit per class, lanes removed on named
+   streets) run 24 hours at `step_seconds`. Per area and hour the result has vehicle-km,
+   vehicle-hours and mean speed of both runs, and the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+
+from models import common
+from models.base import Context, Model, Partial, Stage, Tables
+from models.kernels import ctm as kernel
+
+# class -> (lanes, capacity veh/h/lane, baseline limit km/h, unit demand weight)
+CLASSES: dict[str, tuple[int, float, float, float]] = {
+    "fast": (2, 1800.0, 70.0, 0.0),
+    "boulevard": (2, 1500.0, 50.0, 2.0),
+    "street": (1, 900.0, 50.0, 1.0),
+    "minor": (1, 600.0, 50.0, 0.3),
+}
+JAM_VEH_PER_KM_LANE = 150.0
+EXIT_SHARE = 0.05  # share of vehicles whose trip ends at each junction (~20 links a trip)
+FAST_WORDS = ("TANGENZIALE", "AUTOSTRADA", "RACCORDO", "ASSE ", "COMPLANARE", "RAMPA")
+MINOR_WORDS = ("PIAZZA", "PIAZZALE", "VICOLO", "STRADELLO", "LARGO", "PORTICO", "GALLERIA", "CORTE")
+
+
+def road_class(street: str) -> str:
+    """The road class a street name implies."""
+    name = (street or "").upper().strip()
+    if any(w in name for w in FAST_WORDS):
+        return "fast"
+    if name.startswith(("VIALE", "VIALI")):
+        return "boulevard"
+    if name.startswith(MINOR_WORDS):
+        return "minor"
+    return "street"
+
+
+class LaneClosure(BaseModel):
+    """Lanes removed on a street (e.g. for tram works); one lane always stays, at half capacity
+    when the street had only one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    street: str = Field(min_length=2, max_length=120)
+    lanes: int = Field(1, ge=1, le=3)
+
+
+class MobilityScenario(BaseModel):
+    """Speed limits per road class and lane closures, against the baseline limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    speed_limits: dict[str, float] = Field(
+        default_factory=dict, description="km/h per class: fast, boulevard, street, minor"
+    )
+    closures: list[LaneClosure] = Field(default_factory=list, max_length=200)
+    daily_car_trips: float = Field(
+        600_000, gt=0, le=5_000_000, description="car trips a day on the municipal network"
+    )
+    step_seconds: float = Field(5.0, ge=1, le=30)
+    hours: int = Field(24, ge=1, le=24)
+
+    def limit(self, cls: str) -> float:
+        """The scenario's limit for a class (the baseline's when not set)."""
+        return float(self.speed_limits.get(cls, CLASSES[cls][2]))
+
+
+@dataclass
+class Network:
+    """Cells, links and nodes in the arrays the kernel reads."""
+
+    link_arc: np.ndarray
+    link_class: np.ndarray  # index into CLASSES
+    link_area: np.ndarray
+    link_street: np.ndarray
+    link_len_km: np.ndarray
+    link_first: np.ndarray
+    link_last: np.ndarray
+    cell_link: np.ndarray
+    reverse: np.ndarray
+    turns: dict[str, np.ndarray]
+
+    @property
+    def cells(self) -> int:
+        """Number of cells."""
+        return len(self.cell_link)
+
+
+def _csr(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(keys, kind="stable")
+    start = np.searchsorted(keys[order], np.arange(n + 1)).astype(np.int64)
+    return start, order.astype(np.int64)
+
+
+def build_network(graph: pa.Table, areas: pa.Table | None, step_s: float, v_max: float) -> Network:
+    """Links in both directions, cells no shorter than v_max x step, nodes in CSR form."""
+    arc = graph.column("arc_code").to_numpy(zero_copy_only=False).astype(np.int64)
+    a = graph.column("node_from").to_numpy(zero_copy_only=False).astype(np.int64)
+    b = graph.column("node_to").to_numpy(zero_copy_only=False).astype(np.int64)
+    length = np.maximum(graph.column("length_m").to_numpy(zero_copy_only=False), 5.0) / 1000.0
+    names = np.array(graph.column("street").to_pylist(), dtype=object)
+    cls = np.array([list(CLASSES).index(road_class(s)) for s in names])
+    lat = graph.column("lat").to_numpy(zero_copy_only=False)
+    lon = graph.column("lon").to_numpy(zero_copy_only=False)
+    area = _nearest_area(lat, lon, areas)
+    keep = (a != b) & np.isfinite(length)
+    arc, a, b, length, names, cls, area = (x[keep] for x in (arc, a, b, length, names, cls, area))
+    # Arcs in a space-filling (Morton) order, both directions side by side: the kernel's
+    # gathers then mostly hit memory a neighbour just used.
+    order = np.argsort(_morton(lat[keep], lon[keep]), kind="stable")
+    arc, a, b, length, names, cls, area = (x[order] for x in (arc, a, b, length, names, cls, area))
+    n_arcs = len(arc)
+    # link 2k goes a -> b, link 2k + 1 is its reverse b -> a
+    frm = np.stack([a, b], axis=1).ravel()
+    to = np.stack([b, a], axis=1).ravel()
+    nodes, idx = np.unique(np.concatenate([frm, to]), return_inverse=True)
+    frm_i, to_i = idx[: 2 * n_arcs], idx[2 * n_arcs :]
+    reverse = np.arange(2 * n_arcs, dtype=np.int64) ^ 1
+    link_len = np.repeat(length, 2)
+    n_cells = np.maximum(1, np.floor(link_len / (v_max * step_s / 3600.0))).astype(np.int64)
+    last = np.cumsum(n_cells) - 1
+    first = last - n_cells + 1
+    in_start, node_in = _csr(to_i, len(nodes))
+    out_start, node_out = _csr(frm_i, len(nodes))
+    return Network(
+        link_arc=np.repeat(arc, 2),
+        link_class=np.repeat(cls, 2),
+        link_area=np.repeat(area, 2),
+        link_street=np.repeat(names, 2),
+        link_len_km=link_len,
+        link_first=first.astype(np.int64),
+        link_last=last.astype(np.int64),
+        cell_link=np.repeat(np.arange(2 * n_arcs), n_cells),
+        reverse=reverse,
+        turns=kernel.turns(in_start, node_in, out_start, node_out, reverse, last, EXIT_SHARE),
+    )
+
+
+def _morton(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Z-order key of positions quantised to a 1024 x 1024 grid (NaN positions last)."""
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if not ok.any():
+        return np.zeros(len(lat), dtype=np.int64)
+
+    def grid(v: np.ndarray) -> np.ndarray:
+        lo, hi = np.nanmin(v[ok]), np.nanmax(v[ok])
+        return np.clip(
+            (np.nan_to_num(v, nan=hi) - lo) / max(hi - lo, 1e-12) * 1023, 0, 1023
+        ).astype(np.int64)
+
+    x, y = grid(lon), grid(lat)
+    key = np.zeros(len(lat), dtype=np.int64)
+    for bit in range(10):
+        key |= ((x >> bit) & 1) << (2 * bit) | ((y >> bit) & 1) << (2 * bit + 1)
+    return np.where(ok, key, 1 << 21)
+
+
+def _nearest_area(lat: np.ndarray, lon: np.ndarray, areas: pa.Table | None) -> np.ndarray:
+    """Index into common.AREAS of the nearest area centroid (-1 with no areas table)."""
+    if areas is None:
+        return np.full(len(lat), -1)
+    codes = common.area_index(areas.column("area_code").to_numpy(zero_copy_only=False))
+    c_lat = areas.column("centroid_lat").to_numpy(zero_copy_only=False)
+    c_lon = areas.column("centroid_lon").to_numpy(zero_copy_only=False)
+    scale = np.cos(np.radians(44.5))
+    out = np.empty(len(lat), dtype=np.int64)
+    for s in range(0, len(lat), 2048):
+        d = (lat[s : s + 2048, None] - c_lat[None, :]) ** 2 + (
+            (lon[s : s + 2048, None] - c_lon[None, :]) * scale
+        ) ** 2
+        out[s : s + 2048] = codes[np.argmin(d, axis=1)]
+    return np.where(np.isfinite(lat), out, -1)
+
+
+def cell_arrays(
+    net: Network, scen: MobilityScenario, baseline: bool, step_s: float
+) -> dict[str, np.ndarray]:
+    """Per-cell jam size, capacity per step, and the v and w ratios of one run."""
+    info = np.array(list(CLASSES.values()))
+    lanes = info[net.link_class, 0].copy()
+    cap_lane = info[net.link_class, 1].copy()
+    limit = info[net.link_class, 2].copy()
+    if not baseline:
+        names = list(CLASSES)
+        limit = np.array([scen.limit(names[c]) for c in range(len(names))])[net.link_class]
+        for closure in scen.closures:
+            hit = np.char.upper(net.link_street.astype(str)) == closure.street.upper()
+            halved = hit & (lanes <= closure.lanes)
+            lanes = np.where(hit, np.maximum(lanes - closure.lanes, 1), lanes)
+            cap_lane = np.where(halved, cap_lane / 2, cap_lane)
+    n_cells = net.link_last - net.link_first + 1
+    cell_len = (net.link_len_km / n_cells)[net.cell_link]
+    lanes_c, cap_c, v_c = lanes[net.cell_link], cap_lane[net.cell_link], limit[net.cell_link]
+    jam = JAM_VEH_PER_KM_LANE * lanes_c * cell_len
+    q_max = np.minimum(cap_c, 0.9 * v_c * JAM_VEH_PER_KM_LANE)  # keep the triangle proper
+    w = q_max / (JAM_VEH_PER_KM_LANE - q_max / v_c)  # backward wave speed, km/h
+    dt_h = step_s / 3600.0
+    return {
+        "jam": jam,
+        "cap": q_max * lanes_c * dt_h,
+        "v": np.minimum(v_c * dt_h / cell_len, 1.0),
+        "w": np.minimum(w * dt_h / cell_len, 1.0),
+        "len": cell_len,
+    }
+
+
+def run(
+    net: Network,
+    cells: dict[str, np.ndarray],
+    demand_veh_h: np.ndarray,
+    step_s: float,
+    numpy: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """vkm and vht (hours × cells) and vehicles leaving each link (hours × links)."""
+    hours = demand_veh_h.shape[0]
+    steps = int(round(3600.0 / step_s))
+    vkm = np.empty((hours, net.cells))
+    vht = np.empty((hours, net.cells))
+    flow = np.empty((hours, len(net.link_first)))
+    cell = (cells["jam"], cells["cap"], cells["v"], cells["w"], cells["len"])
+    per_step = np.ascontiguousarray(demand_veh_h / steps)
+    t = net.turns
+    if numpy:
+        kernel.simulate_numpy(
+            *cell, net.link_first, net.link_last, t["src"], t["dst"], t["share"],
+            per_step, steps, step_s / 3600.0, vkm, vht, flow,
+        )  # fmt: skip
+    else:
+        kernel.simulate(
+            *cell, net.link_first, net.link_last, t["by_dst_start"], t["by_dst_cell"],
+            t["by_dst_share"], t["by_src_start"], t["by_src_dst"],
+            per_step, steps, step_s / 3600.0, vkm, vht, flow,
+        )  # fmt: skip
+    return vkm, vht, flow
+
+
+def hourly_profile(counts: pa.Table, hours: int) -> np.ndarray:
+    """Share of the day's traffic in each hour: the loops' mean count per hour, normalised."""
+    hour = counts.column("hour").to_numpy(zero_copy_only=False).astype(np.int64)
+    veh = counts.column("vehicles").to_numpy(zero_copy_only=False).astype(np.float64)
+    ok = (hour >= 0) & (hour < 24) & np.isfinite(veh)
+    total = np.bincount(hour[ok], veh[ok], 24)
+    n = np.bincount(hour[ok], minlength=24)
+    mean = np.where(n > 0, total / np.maximum(n, 1), 0.0)
+    if mean.sum() <= 0:
+        raise ValueError("the loop counts have no vehicles")
+    return (mean / mean.sum())[:hours]
+
+
+def demand(net: Network, counts: pa.Table, scen: MobilityScenario) -> np.ndarray:
+    """Vehicles entering each link per hour (hours × links): the day's car trips shaped by the
+    loops' hourly profile, spread over links by length and class."""
+    weight = np.array([c[3] for c in CLASSES.values()])[net.link_class] * net.link_len_km
+    weight = weight / weight.sum()
+    return np.outer(hourly_profile(counts, scen.hours) * scen.daily_car_trips, weight)
+
+
+def loop_fit(net: Network, flow: np.ndarray, counts: pa.Table) -> dict[str, Any]:
+    """How the simulated link flows track the counted ones (correlation over loop-hours)."""
+    arcs = counts.column("arc_code").to_numpy(zero_copy_only=False).astype(np.int64)
+    hour = counts.column("hour").to_numpy(zero_copy_only=False).astype(np.int64)
+    veh = counts.column("vehicles").to_numpy(zero_copy_only=False).astype(np.float64)
+    pos = {int(a): i for i, a in enumerate(net.link_arc[::2])}
+    link = np.array([pos.get(int(a), -1) for a in arcs])
+    ok = (link >= 0) & (hour < flow.shape[0]) & np.isfinite(veh)
+    if ok.sum() < 3:
+        return {"loops_matched": 0}
+    key = link[ok] * 24 + hour[ok]
+    uniq, inv = np.unique(key, return_inverse=True)
+    observed = np.bincount(inv, veh[ok]) / np.bincount(inv)
+    li, h = uniq // 24, uniq % 24
+    simulated = (flow[h, 2 * li] + flow[h, 2 * li + 1]) / 2
+    corr = float(np.corrcoef(simulated, observed)[0, 1]) if simulated.std() > 0 else 0.0
+    return {
+        "loops_matched": int(len(np.unique(li))),
+        "loop_correlation": round(corr, 3),
+        "loop_flow_ratio": round(float(simulated.sum() / max(observed.sum(), 1e-9)), 3),
+    }
+
+
+def _by_area(values: np.ndarray, net: Network) -> np.ndarray:
+    """(hours × cells) -> (areas × hours)."""
+    area = net.link_area[net.cell_link]
+    ok = area >= 0
+    out = np.zeros((common.N_AREAS, values.shape[0]))
+    for h in range(values.shape[0]):
+        out[:, h] = np.bincount(area[ok], values[h, ok], common.N_AREAS)
+    return out
+
+
+def _local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
+    assert isinstance(params, MobilityScenario)
+    if "road-graph" not in tables or "traffic-loop-counts" not in tables:
+        raise ValueError("the mobility model needs the road graph and the loop counts together")
+    v_max = max(max(c[2] for c in CLASSES.values()), *params.speed_limits.values(), 1.0)
+    net = build_network(
+        tables["road-graph"], tables.get("statistical-areas"), params.step_seconds, v_max
+    )
+    base_cells = cell_arrays(net, params, True, params.step_seconds)
+    entering = demand(net, tables["traffic-loop-counts"], params)
+    arrays: dict[str, np.ndarray] = {}
+    fit: dict[str, Any] = {}
+    for tag, baseline in (("base", True), ("scen", False)):
+        cells = base_cells if baseline else cell_arrays(net, params, False, params.step_seconds)
+        vkm, vht, flow = run(net, cells, entering, params.step_seconds)
+        arrays[f"vkm_{tag}"] = _by_area(vkm, net)
+        arrays[f"vht_{tag}"] = _by_area(vht, net)
+        if baseline:
+            fit = loop_fit(net, flow, tables["traffic-loop-counts"])
+    links = np.bincount(net.link_area[net.link_area >= 0], minlength=common.N_AREAS)
+    return Partial(
+        arrays=arrays,
+        support={k: links.astype(np.float64) for k in arrays},
+        meta={"links": int(len(net.link_first)), "cells": net.cells, **fit},
+    )
+
+
+OUTPUTS = ("vkm_base", "vht_base", "vkm_scen", "vht_scen")
+
+
+def _combine(partials: Sequence[Partial], _p: BaseModel, _ctx: Context) -> Context:
+    out: Context = dict(common.sum_partials(partials, OUTPUTS))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for tag in ("base", "scen"):
+            out[f"speed_{tag}"] = out[f"vkm_{tag}"] / out[f"vht_{tag}"]
+    out["vkm_change"] = out["vkm_scen"] - out["vkm_base"]
+    out["vht_change"] = out["vht_scen"] - out["vht_base"]
+    out["calibration"] = [{k: v for k, v in p.meta.items()} for p in partials]
+    return out
+
+
+def summary(result: Context) -> dict[str, Any]:
+    """Headline figures: daily vehicle-km and vehicle-hours, mean speed, both runs."""
+    vkm_b, vkm_s = float(np.nansum(result["vkm_base"])), float(np.nansum(result["vkm_scen"]))
+    vht_b, vht_s = float(np.nansum(result["vht_base"])), float(np.nansum(result["vht_scen"]))
+    return {
+        "vehicle_km_base": round(vkm_b),
+        "vehicle_km_scen": round(vkm_s),
+        "vehicle_hours_base": round(vht_b),
+        "vehicle_hours_scen": round(vht_s),
+        "mean_speed_kmh_base": round(vkm_b / vht_b, 1) if vht_b else None,
+        "mean_speed_kmh_scen": round(vkm_s / vht_s, 1) if vht_s else None,
+    }
+
+
+MODEL = Model(
+    name="mobility-ctm",
+    version="1.0.0",
+    title="Road traffic: cell transmission model on the municipal road graph",
+    params=MobilityScenario,
+    stages=(
+        Stage(
+            "traffic",
+            ("road-graph", "traffic-loop-counts", "statistical-areas"),
+            _local,
+            _combine,
+            heavy=True,
+        ),
+    ),
+    modules=("models.mobility", "models.common", "models.kernels.ctm"),
+    summary=summary,
+)
