@@ -17,6 +17,8 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from connector import __version__
+from connector.compute import endpoints as compute_api
+from connector.compute.service import ComputeRuntime, reap
 from connector.contracts import dsp_endpoints as contract_dsp
 from connector.contracts import endpoints as contracts_api
 from connector.contracts.worker import ContractsRuntime
@@ -25,7 +27,9 @@ from connector.datasets.service import sync_register
 from connector.errors import GemelloError, install_problem_handlers
 from connector.gateway import catalog_endpoints as federated_catalog
 from connector.gateway import endpoints as federation
+from connector.gateway import jobs_endpoints as jobs_api
 from connector.gateway.index import refresh as refresh_index
+from connector.gateway.jobs import JobRunner
 from connector.gateway.peers import PeerClient
 from connector.identity import endpoints as identity
 from connector.identity.auth import IdentityContext
@@ -141,6 +145,14 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
         policies = PolicyRuntime(app.state.pdp, catalog.publisher)
         app.state.contracts = contracts = ContractsRuntime(engine, ctx, policies)
         app.state.privacy = PrivacyRuntime.from_settings(settings)
+        app.state.compute = ComputeRuntime.from_settings(settings, ctx.signer, settings.partner)
+        failed = reap(engine)
+        if failed:
+            log.warning(
+                "%s: %d model run(s) left by a stopped process marked failed",
+                settings.partner,
+                failed,
+            )
         if freeze_heap:
             gc.collect()
             gc.freeze()
@@ -148,7 +160,12 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
         async with httpx.AsyncClient() as http:
             app.state.peers = peers = PeerClient(ctx, http)
             contracts.peers = peers
+            app.state.jobs = jobs = JobRunner(
+                engine, peers, contracts, app.state.compute, settings.job_holder_timeout_seconds
+            )
             worker = asyncio.create_task(contracts.run()) if background else None
+            if background:
+                jobs.resume_all()
             crawler = None
             if background and settings.catalog_refresh_seconds > 0:
                 crawler = asyncio.create_task(
@@ -157,6 +174,7 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
             try:
                 yield
             finally:
+                await jobs.stop()
                 for task in (crawler, worker):
                     if task is not None:
                         task.cancel()
@@ -178,6 +196,7 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
     # plane other members call all the time (DP queries, DSP) goes first, admin pages last.
     for router in (
         privacy_api.queries,
+        compute_api.runs,
         contract_dsp.negotiations,
         contract_dsp.transfers,
         contract_dsp.callbacks,
@@ -202,6 +221,9 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
         contracts_api.consumer_router,
         contracts_api.steward_router,
         privacy_api.ledger,
+        compute_api.catalogue,
+        compute_api.ledger,
+        jobs_api.router,
     ):
         app.include_router(router)
     return app

@@ -138,6 +138,25 @@ class Settings(BaseSettings):
     privacy_default_epsilon_per_query: float = Field(
         default=1.0, gt=0, description="largest epsilon of one query when the policy sets none"
     )
+    compute_executor: Literal["auto", "inline", "process", "dask"] = Field(
+        default="auto",
+        description="where model stages run: auto = light ones inline, heavy ones in a "
+        "process each; dask = on the cluster at compute_dask_address",
+    )
+    compute_dask_address: str | None = Field(
+        default=None, description="Dask scheduler address (tcp://host:8786) for 'dask'"
+    )
+    compute_timeout_seconds: float = Field(
+        default=600.0, gt=0, le=86_400, description="longest a model stage may run here"
+    )
+    compute_noise: bool = Field(
+        default=True,
+        description="DP noise on model outputs from protected datasets; only the federated "
+        "equivalence test turns it off",
+    )
+    job_holder_timeout_seconds: float = Field(
+        default=900.0, gt=0, description="gateway: longest wait for one holder's partial"
+    )
     config_file: Path | None = Field(default=None, exclude=True)
 
     @classmethod

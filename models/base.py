@@ -65,6 +65,10 @@ class Stage:
     combine: Callable[[Sequence[Partial], BaseModel, Context], Context]
     min_holders: int = 1  # k of the k-of-n rule: fewer answering holders fail the job
     noise: Mapping[str, Noise] = field(default_factory=dict)
+    # Outputs that do not depend on the data (e.g. a distance matrix from public centroids):
+    # released without noise even from a protected dataset. Anything neither noised nor public
+    # is refused by a holder whose dataset needs noise.
+    public: tuple[str, ...] = ()
     heavy: bool = False  # run in a worker process (the executor's default for heavy runs)
 
 

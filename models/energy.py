@@ -167,7 +167,7 @@ def _buildings_local(tables: Tables, params: BaseModel, ctx: Context) -> Partial
     idx = common.area_index(table.column("area_code").to_numpy(zero_copy_only=False))
     inside = idx >= 0
     table, idx = table.filter(pa.array(inside)), idx[inside]
-    baseline = EnergyScenario(year=params.year)
+    baseline = EnergyScenario.model_validate({"year": params.year})
     t_out, solar = np.asarray(ctx["t_out"]), np.asarray(ctx["solar"])
     _, months = common.month_of_hours(params.year)
     arrays: dict[str, np.ndarray] = {}

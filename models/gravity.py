@@ -255,6 +255,7 @@ MODEL = Model(
                 "destinations": Noise(l1=1.0, bound=1e7),
                 "distance": Noise(l1=MAX_KM, bound=1e9),
             },
+            public=("dist",),
         ),
     ),
     modules=("models.gravity", "models.common"),

@@ -5,7 +5,7 @@ model outputs (issue #6). The epsilon ledger lives in the connector's database
 
 from privacy.engine import Cell, QueryRefused, Release, run_query
 from privacy.mechanisms import Component, PrivacyLeak
-from privacy.outputs import privatise_output
+from privacy.outputs import privatise_output, suppress_small_groups
 from privacy.pseudonym import pseudonym_key, pseudonymise, pseudonymise_columns
 from privacy.query import (
     Aggregate,
@@ -31,6 +31,7 @@ __all__ = [
     "Release",
     "TimePart",
     "privatise_output",
+    "suppress_small_groups",
     "pseudonym_key",
     "pseudonymise",
     "pseudonymise_columns",

@@ -24,3 +24,26 @@ def privatise_output(
     flat = np.asarray(values, dtype=np.float64).ravel()
     noisy, comp = noisy_sums(flat, epsilon, l1_sensitivity, bound, "model output")
     return noisy.reshape(np.shape(values)), comp
+
+
+def suppress_small_groups(
+    arrays: dict[str, np.ndarray], support: dict[str, np.ndarray], min_group: int
+) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Cells (along the first axis) resting on fewer than `min_group` records become NaN.
+
+    `support[name]` counts the records behind each first-axis cell of `arrays[name]`; arrays
+    without support pass unchanged. Returns the arrays and, per array, the cells suppressed.
+    """
+    out: dict[str, np.ndarray] = {}
+    suppressed: dict[str, int] = {}
+    for name, values in arrays.items():
+        count = support.get(name)
+        if count is None:
+            out[name] = values
+            continue
+        small = np.asarray(count) < min_group
+        a = np.array(values, dtype=np.float64, copy=True)
+        a[small] = np.nan
+        out[name] = a
+        suppressed[name] = int(small.sum())
+    return out, suppressed

@@ -102,6 +102,14 @@ async def negotiate(
     if member is None:
         raise NotFound(f"no member '{body.partner}' in the dataspace")
     dataset_id = dataset_id_from_iri(body.dataset, member.participant_id) or body.dataset
+    return await open_negotiation(rt, principal, member, dataset_id, body.purpose)
+
+
+async def open_negotiation(
+    rt: Any, principal: Any, member: Any, dataset_id: str, purpose: str
+) -> NegotiationOut:
+    """Read the provider's offer for a dataset and send a contract request for a purpose;
+    the negotiation then proceeds by callbacks (follow it by its id)."""
     target = f"{member.participant_id}:dataset:{dataset_id}"
     assert rt.peers is not None, "the connector's HTTP client starts with the app"
     try:
@@ -118,7 +126,7 @@ async def negotiate(
     me = rt.me()
     with session_scope(rt.engine, write=True) as session:
         row, message = service.start_negotiation(
-            session, me, principal, member, target, offers[0], body.purpose
+            session, me, principal, member, target, offers[0], purpose
         )
         pid = row.id
     sent, error = await _post(rt, member, "/negotiations/request", principal, message)

@@ -317,6 +317,48 @@ def authorise_use(
     return UseOutcome(decision, decision.allow, decision.reasons)
 
 
+def authorise_own_use(
+    session: Session,
+    runtime: PolicyRuntime,
+    dataset_id: str,
+    action: str,
+    organisation: str,
+    purpose: str,
+    *,
+    subject: str | None = None,
+    role: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    context: str = "use",
+    gate: Callable[[Decision], str | None] | None = None,
+) -> UseOutcome:
+    """Decide a use of this connector's own dataset by its own organisation (a federated job
+    this connector drives as gateway touches its own data too). No contract is needed between
+    an organisation and itself, but the dataset's policy still decides — with the job's purpose
+    and the organisation as recipient — and the decision is recorded like any other."""
+    request = UsageRequest(
+        target=runtime.publisher.dataset_iri(dataset_id),
+        action=action,
+        at=utcnow(),
+        purpose=purpose,
+        recipient=organisation,
+        recipient_role=role,
+        **dict(extra or {}),
+    )
+    decision = runtime.sync(session).decide(request)
+    fail = gate(decision) if decision.allow and gate is not None else None
+    if fail is not None:
+        decision = Decision(
+            False,
+            decision.decision_id,
+            (fail,),
+            decision.policy_revision,
+            path=decision.path,
+            policy_uid=decision.policy_uid,
+        )
+    record_decision(session, decision, request, context, organisation, subject, None)
+    return UseOutcome(decision, decision.allow, decision.reasons)
+
+
 def new_id(kind: str) -> str:
     """A fresh process or agreement id."""
     return f"urn:gemello:{kind}:{uuid.uuid4()}"

@@ -420,15 +420,32 @@ def release_output(
 ) -> tuple[np.ndarray, dict[str, Any], Budget]:
     """A run's output with Laplace (snapping) noise for its declared sensitivity and the
     epsilon held for it; the held budget becomes spent in the same transaction."""
+    noisy, components, budget = release_outputs(
+        engine, run_id, {"output": (values, l1_sensitivity, bound)}
+    )
+    return noisy["output"], components[0], budget
+
+
+def release_outputs(
+    engine: Engine, charge_id: str, items: dict[str, tuple[np.ndarray, float, float]]
+) -> tuple[dict[str, np.ndarray], list[dict[str, Any]], Budget]:
+    """Several outputs of one run released against one held charge: the epsilon is split
+    evenly between them (sequential composition), each gets Laplace noise for its own L1
+    sensitivity and public bound; the charge is spent in the same transaction."""
+    if not items:
+        raise ValueError("nothing to release")
     with session_scope(engine, write=True) as session:
         ledger = LedgerRepository(session)
-        charge = _reserved(ledger, run_id)
-        noisy, component = privatise_output(
-            values, l1_sensitivity, from_micro(charge.epsilon_micro), bound
-        )
-        charge.summary = charge.summary | {"mechanisms": [component.as_dict()]}
+        charge = _reserved(ledger, charge_id)
+        share = from_micro(charge.epsilon_micro) / len(items)
+        noisy: dict[str, np.ndarray] = {}
+        components: list[dict[str, Any]] = []
+        for name, (values, l1, bound) in items.items():
+            noisy[name], component = privatise_output(values, l1, share, bound)
+            components.append({"output": name, **component.as_dict()})
+        charge.summary = charge.summary | {"mechanisms": components}
         budget = ledger.settle(charge, spent=True)
-    return noisy, component.as_dict(), budget
+    return noisy, components, budget
 
 
 def cancel_run(engine: Engine, run_id: str, reason: str) -> Budget:

@@ -328,3 +328,67 @@ class EpsilonCharge(SQLModel, table=True):
         sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
     )
     settled_at: datetime | None = _ts_null()
+
+
+class ComputeRun(SQLModel, table=True):
+    """A model stage run at this connector (the holder) for another member's federated job.
+
+    `id` is the caller's run id, so a repeated request finds the run instead of starting a
+    second one. `owner` is the server process running it (host:pid): a run whose owner died
+    is reported failed, never left running. `result` is the signed partial once released.
+    """
+
+    __tablename__ = "compute_run"
+
+    id: str = Field(primary_key=True, max_length=160)
+    job_id: str = Field(max_length=80, index=True)
+    organisation: str = Field(max_length=200, description="the calling organisation")
+    requested_by: str = Field(max_length=120, description="pseudonym of the acting researcher")
+    model: str = Field(max_length=80)
+    model_hash: str = Field(max_length=80)
+    stage: str = Field(max_length=40)
+    params: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    datasets: dict[str, Any] = Field(
+        sa_column=Column(JSON, nullable=False), description="dataset id -> table digest"
+    )
+    agreements: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    decisions: list[Any] = Field(sa_column=Column(JSON, nullable=False))
+    charges: list[Any] = Field(sa_column=Column(JSON, nullable=False))
+    state: str = Field(max_length=12, description="running, succeeded, failed or cancelled")
+    error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    owner: str = Field(default="", max_length=80)
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = _ts(default_factory=utcnow)
+    deadline: datetime = _ts()
+    finished_at: datetime | None = _ts_null()
+
+
+class FederatedJob(SQLModel, table=True):
+    """A federated model run this connector drives as gateway, persisted step by step so a
+    restarted gateway resumes it (each holder run id is derived from the job, so re-sending is
+    safe)."""
+
+    __tablename__ = "federated_job"
+
+    id: str = Field(primary_key=True, max_length=80)
+    model: str = Field(max_length=80)
+    model_hash: str = Field(max_length=80)
+    params: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    purpose: str = Field(max_length=40)
+    epsilon: float = Field(ge=0)
+    requested_by: str = Field(max_length=120)
+    requested_role: str = Field(max_length=20)
+    state: str = Field(max_length=12, index=True, description="running, succeeded, partial, failed")
+    stage: int = Field(default=0, description="index of the stage in progress")
+    context: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False), description="encoded"
+    )
+    holders: list[Any] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False), description="per run"
+    )
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    provenance: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+    finished_at: datetime | None = _ts_null()

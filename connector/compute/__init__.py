@@ -1,0 +1,1 @@
+"""Federated compute at the holder: model stage runs under policy, budget and disclosure control."""

@@ -1,0 +1,195 @@
+"""Model stage runs over HTTP: other members' gateways start, follow and cancel them here."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from connector.compute import service
+from connector.compute.repository import RunRepository
+from connector.deps import SessionDep
+from connector.errors import Forbidden, Problem
+from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
+from connector.identity.schemas import Principal, Role
+from connector.privacy.service import Caller
+from models import MODELS
+
+RUN_ID = r"^[A-Za-z0-9:._\-]{8,160}$"
+
+runs = APIRouter(
+    prefix="/compute",
+    tags=["compute"],
+    dependencies=[access(Role.steward, Role.admin, peers=True)],
+    responses=AUTH_RESPONSES,
+)
+catalogue = APIRouter(
+    prefix="/compute",
+    tags=["compute"],
+    dependencies=[access(Role.researcher, Role.steward, Role.auditor, Role.admin, peers=True)],
+    responses=AUTH_RESPONSES,
+)
+ledger = APIRouter(
+    prefix="/compute",
+    tags=["compute"],
+    dependencies=[access(Role.steward, Role.auditor, Role.admin)],
+    responses=AUTH_RESPONSES,
+)
+
+
+class RunIn(BaseModel):
+    """One stage of a federated job, to run on this connector's data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str = Field(pattern=RUN_ID, description="the caller's id; repeating it is safe")
+    job_id: str = Field(min_length=8, max_length=80)
+    model: str = Field(max_length=80)
+    model_hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    stage: str = Field(max_length=40)
+    params: dict[str, Any] = Field(default_factory=dict, description="the scenario")
+    context: dict[str, Any] = Field(
+        default_factory=dict, description="what earlier stages combined (wire-encoded)"
+    )
+    agreements: dict[str, str] = Field(description="dataset id -> agreement id")
+    epsilon: float = Field(1.0, gt=0, le=10, description="per dataset that needs noise")
+    timeout_s: float | None = Field(None, gt=0, le=86_400)
+
+
+class RunOut(BaseModel):
+    """A run's state and, once it succeeded, its signed partial."""
+
+    run_id: str
+    job_id: str
+    model: str
+    model_hash: str
+    stage: str
+    state: str = Field(description="running, succeeded, failed or cancelled")
+    error: str
+    datasets: dict[str, Any] = Field(description="dataset id -> table digest read")
+    decisions: list[Any]
+    created_at: datetime
+    deadline: datetime
+    finished_at: datetime | None
+    result: dict[str, Any] | None = Field(
+        description="{body, signature}: the partial and what was done to it, signed (JWS)"
+    )
+
+
+class ModelOut(BaseModel):
+    """An installed model: what a policy names by hash."""
+
+    name: str
+    version: str
+    title: str
+    hash: str
+    stages: list[dict[str, Any]]
+    parameters: dict[str, Any] = Field(description="JSON schema of the scenario")
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"model": Problem, "description": "refused by the policy, or budget exhausted"},
+    404: {"model": Problem},
+    409: {"model": Problem},
+    422: {"model": Problem, "description": "unknown model or stage, invalid scenario"},
+}
+
+
+def _out(run: Any) -> dict[str, Any]:
+    return service.run_view(run)
+
+
+def _caller(principal: Principal) -> Caller:
+    if principal.kind != "connector":
+        raise Forbidden(
+            "model runs are started by another member's gateway; use POST /jobs on your own "
+            "connector",
+            "not_a_connector",
+        )
+    return Caller(principal.organisation, principal.subject, principal.role.value)
+
+
+def _org(principal: Principal) -> str | None:
+    return principal.organisation if principal.kind == "connector" else None
+
+
+@runs.post(
+    "/runs",
+    status_code=202,
+    response_model=RunOut,
+    responses={200: {"model": RunOut, "description": "the run already exists"}, **ERRORS},
+)
+async def start_run(body: RunIn, principal: PrincipalDep, request: Request) -> JSONResponse:
+    """Run one stage of a model on this connector's data, for another member's job: decided by
+    the policy (action `compute`, model hash, purpose), epsilon reserved, run in the
+    background; follow it with GET. Repeating a run id returns that run."""
+    caller = _caller(principal)
+    app = request.app.state
+    req = service.RunRequest(**body.model_dump())
+    run, admission = await run_in_threadpool(
+        service.admit, app.engine, app.compute, app.contracts.policies, caller, req
+    )
+    if admission is None:
+        return JSONResponse(_out(run), status_code=200)
+    threading.Thread(
+        target=service.execute_admitted,
+        args=(app.engine, app.compute, admission),
+        name=f"run-{run.id}",
+        daemon=True,
+    ).start()
+    return JSONResponse(_out(run), status_code=202)
+
+
+@runs.get("/runs/{run_id}", response_model=RunOut, responses=ERRORS)
+async def show_run(
+    run_id: Annotated[str, Path(pattern=RUN_ID)], principal: PrincipalDep, request: Request
+) -> dict[str, Any]:
+    """A run's state; its signed partial once it succeeded."""
+    run = await run_in_threadpool(
+        service.get_run, request.app.state.engine, run_id, _org(principal)
+    )
+    return _out(run)
+
+
+@runs.delete("/runs/{run_id}", response_model=RunOut, responses=ERRORS)
+async def cancel_run(
+    run_id: Annotated[str, Path(pattern=RUN_ID)], principal: PrincipalDep, request: Request
+) -> dict[str, Any]:
+    """Cancel a run: its worker stops and its reserved budget is given back."""
+    state = request.app.state
+    run = await run_in_threadpool(
+        service.cancel, state.engine, state.compute, run_id, _org(principal)
+    )
+    return _out(run)
+
+
+@ledger.get("/runs", response_model=list[RunOut])
+def list_runs(
+    session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[dict[str, Any]]:
+    """The latest model runs on this connector (stewards and auditors)."""
+    return [_out(r) for r in RunRepository(session).recent(limit)]
+
+
+@catalogue.get("/models", response_model=list[ModelOut])
+def list_models() -> list[ModelOut]:
+    """The models installed on this connector, with the code hash policies name."""
+    return [
+        ModelOut(
+            name=m.name,
+            version=m.version,
+            title=m.title,
+            hash=m.hash,
+            stages=[
+                {"name": s.name, "datasets": list(s.datasets), "min_holders": s.min_holders}
+                for s in m.stages
+            ],
+            parameters=m.params.model_json_schema(),
+        )
+        for m in MODELS.values()
+    ]

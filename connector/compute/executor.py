@@ -1,0 +1,198 @@
+"""The Executor port: where a model stage runs at the holder.
+
+- `InlineExecutor`: light stages (weather, zones), in the server's worker thread;
+- `ProcessExecutor`: heavy stages by default, one fresh process per run (forkserver), killed
+  on timeout or cancel;
+- `DaskExecutor` (`compute_executor = "dask"`): a Dask distributed cluster (e.g. dask-jobqueue
+  on Slurm).
+
+Every adapter runs the same `execute(spec)`: read the tables, keep at most the contribution
+limit of rows per person, run the stage. Only paths and parameters cross the process boundary.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from models import Partial, get
+
+
+class RunAborted(Exception):
+    """The run ended without a partial: timed out, cancelled, or its worker died."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a worker needs to run one stage: no connection, no secret."""
+
+    model: str
+    stage: str
+    tables: Mapping[str, str]  # dataset id -> Parquet path
+    params: Mapping[str, Any]
+    context: Mapping[str, Any]
+    # dataset id -> (contributor column, rows kept per contributor)
+    limits: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+
+
+def limit_contributions(table: pa.Table, column: str, max_rows: int) -> pa.Table:
+    """At most `max_rows` rows per contributor (the first ones in table order), so that one
+    person moves any output by at most the declared sensitivity times `max_rows`."""
+    ids = table.column(column).combine_chunks()
+    codes = pc.dictionary_encode(ids).indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+    rank = np.arange(len(codes)) - np.repeat(starts, np.diff(np.r_[starts, len(codes)]))
+    keep = np.empty(len(codes), dtype=bool)
+    keep[order] = rank < max_rows
+    return table.filter(pa.array(keep))
+
+
+def execute(spec: RunSpec) -> Partial:
+    """Run one stage on local tables (the function every adapter calls)."""
+    model = get(spec.model)
+    stage = model.stage(spec.stage)
+    tables: dict[str, pa.Table] = {}
+    for dataset, path in spec.tables.items():
+        table = pq.read_table(path)
+        if dataset in spec.limits:
+            column, max_rows = spec.limits[dataset]
+            table = limit_contributions(table, column, max_rows)
+        tables[dataset] = table
+    return stage.run_local(tables, model.parse(spec.params), dict(spec.context))
+
+
+class Executor(Protocol):
+    """Runs a stage to its partial, or raises RunAborted (timeout, cancel, dead worker)."""
+
+    def run(self, spec: RunSpec, timeout_s: float, cancel: threading.Event) -> Partial: ...
+
+
+class InlineExecutor:
+    """In the calling thread. A cancel or timeout is honoured before the run starts and its
+    result discarded after; light stages only (they take milliseconds)."""
+
+    def run(self, spec: RunSpec, timeout_s: float, cancel: threading.Event) -> Partial:
+        """Run now, in this thread."""
+        if cancel.is_set():
+            raise RunAborted("cancelled before it started")
+        started = time.monotonic()
+        partial = execute(spec)
+        if cancel.is_set():
+            raise RunAborted("cancelled")
+        if time.monotonic() - started > timeout_s:
+            raise RunAborted(f"timed out after {timeout_s:g} s")
+        return partial
+
+
+def _child(spec: RunSpec, conn: Connection) -> None:
+    try:
+        conn.send(("ok", execute(spec)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, never lost
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+class ProcessExecutor:
+    """One process per run, forked from a clean forkserver: a timeout or a cancel kills it,
+    and a crash in a kernel cannot take the connector down."""
+
+    def __init__(self) -> None:
+        self._ctx = multiprocessing.get_context("forkserver")
+
+    def run(self, spec: RunSpec, timeout_s: float, cancel: threading.Event) -> Partial:
+        """Run in a child process and wait for its partial."""
+        parent, child = self._ctx.Pipe(duplex=False)
+        proc = self._ctx.Process(target=_child, args=(spec, child), daemon=True)
+        proc.start()
+        child.close()
+        deadline = time.monotonic() + timeout_s
+        try:
+            while True:
+                if parent.poll(0.1):
+                    try:
+                        status, payload = parent.recv()
+                    except EOFError:
+                        raise RunAborted(
+                            f"the worker process died (exit code {proc.exitcode})"
+                        ) from None
+                    if status == "ok":
+                        return payload  # type: ignore[no-any-return,unused-ignore]
+                    raise RunAborted(f"the model failed: {payload}")
+                if cancel.is_set():
+                    raise RunAborted("cancelled")
+                if time.monotonic() > deadline:
+                    raise RunAborted(f"timed out after {timeout_s:g} s")
+                if not proc.is_alive() and not parent.poll(0):
+                    raise RunAborted(f"the worker process died (exit code {proc.exitcode})")
+        finally:
+            if proc.is_alive():
+                proc.kill()
+            proc.join(5)
+            parent.close()
+
+
+class DaskExecutor:
+    """On a Dask distributed cluster at `address` (the scheduler's). The tables must be
+    readable at the same paths on the workers (shared file system, as on an HPC cluster)."""
+
+    def __init__(self, address: str) -> None:
+        from distributed import Client
+
+        self.client = Client(address, set_as_default=False)
+
+    def run(self, spec: RunSpec, timeout_s: float, cancel: threading.Event) -> Partial:
+        """Submit and wait, polling for a cancel."""
+        from distributed import TimeoutError as DaskTimeout
+
+        future = self.client.submit(execute, spec, pure=False)
+        deadline = time.monotonic() + timeout_s
+        try:
+            while True:
+                try:
+                    return future.result(timeout=0.2)  # type: ignore[no-any-return,unused-ignore]
+                except DaskTimeout:
+                    pass
+                if cancel.is_set():
+                    raise RunAborted("cancelled")
+                if time.monotonic() > deadline:
+                    raise RunAborted(f"timed out after {timeout_s:g} s")
+        except RunAborted:
+            future.cancel()
+            raise
+        except Exception as exc:
+            raise RunAborted(f"the model failed: {type(exc).__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        """Disconnect from the scheduler."""
+        self.client.close()
+
+
+def make_executors(kind: str, dask_address: str | None) -> tuple[Executor, Executor]:
+    """(executor for light stages, executor for heavy ones) for a setting value."""
+    inline = InlineExecutor()
+    if kind == "inline":
+        return inline, inline
+    if kind == "process":
+        proc = ProcessExecutor()
+        return proc, proc
+    if kind == "dask":
+        if not dask_address:
+            raise ValueError("compute_executor = 'dask' needs compute_dask_address")
+        dask = DaskExecutor(dask_address)
+        return dask, dask
+    if kind == "auto":
+        return inline, ProcessExecutor()
+    raise ValueError(f"unknown compute executor '{kind}' (auto, inline, process, dask)")

@@ -1,0 +1,531 @@
+"""Model stage runs at the holder: decide, reserve, run, protect, sign, record.
+
+A run is three units of work, so no database lock is held while a model computes:
+
+1. **admit** (one transaction): the installed model must have the requested code hash; for
+   every dataset of the stage held here, the PDP decides `compute` under the caller's agreement
+   with the model hash and the purpose stated; datasets that need noise (personal data, or a
+   policy with epsilon terms) get their epsilon reserved. The run is stored as `running`.
+   A refusal of any dataset gives back what the others took and refuses the whole run.
+2. **run**, through the Executor port (inline, a process, or Dask), time-limited, cancellable.
+3. **release** (one transaction each): small groups suppressed, noise added against the
+   reservation, the partial signed with the connector's key and stored; or, on any failure,
+   the reservations refunded and the run stored as failed with its reason.
+
+A server process that dies mid-run leaves the row `running` with its owner's pid: the next
+look at it (or the next start) sees the owner gone and reports the run failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from catalog.model import DatasetDescription, PrivacyClass
+from connector.compute import wire
+from connector.compute.executor import Executor, RunAborted, RunSpec, make_executors
+from connector.compute.repository import RunRepository
+from connector.contracts.repository import ContractRepository
+from connector.errors import Conflict, DatasetNotFound, GemelloError, NotFound, UsageDenied
+from connector.identity.keys import Signer, sign_detached
+from connector.policies.service import PolicyRuntime, authorise_own_use, authorise_use
+from connector.privacy.repository import LedgerRepository, ProfileRepository
+from connector.privacy.service import BudgetExhausted, Caller, release_outputs, reserve_for_run
+from connector.settings import Settings
+from connector.storage import session_scope
+from connector.storage.tables import ComputeRun, aware, utcnow
+from models import Model, Partial, Stage, get
+from policy import Decision
+from privacy import suppress_small_groups
+
+log = logging.getLogger("gemello.compute")
+
+PARTIAL_SIGNATURE_TYPE = "gemello-partial+jws"
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class ModelRefused(GemelloError):
+    """The model, stage or scenario cannot run here."""
+
+    title, status, slug = "Model refused", 422, "model-refused"
+
+
+@dataclass
+class Protected:
+    """A dataset whose outputs get noise: its held charge and contribution limit."""
+
+    charge_id: str
+    max_rows: int
+    epsilon: float
+
+
+@dataclass
+class ComputeRuntime:
+    """The holder's compute layer: executors, limits and the runs in flight here."""
+
+    data_dir: Path
+    light: Executor
+    heavy: Executor
+    timeout_s: float
+    noise: bool
+    min_group: int
+    default_epsilon_total: float
+    signer: Signer
+    holder: str
+    cancels: dict[str, threading.Event] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, signer: Signer, holder: str) -> ComputeRuntime:
+        """The runtime a connector's settings describe."""
+        light, heavy = make_executors(settings.compute_executor, settings.compute_dask_address)
+        return cls(
+            settings.resolved_data_dir,
+            light,
+            heavy,
+            settings.compute_timeout_seconds,
+            settings.compute_noise,
+            settings.privacy_min_group_size,
+            settings.privacy_default_epsilon_total,
+            signer,
+            holder,
+        )
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A validated request to run one stage (see endpoints.RunIn for the wire form)."""
+
+    run_id: str
+    job_id: str
+    model: str
+    model_hash: str
+    stage: str
+    params: dict[str, Any]
+    context: dict[str, Any]
+    agreements: dict[str, str]
+    epsilon: float
+    timeout_s: float | None = None
+    # Set only in-process, when the gateway's own organisation holds the data: no agreement,
+    # the policy decides with this purpose (policies.service.authorise_own_use).
+    own_purpose: str | None = None
+
+
+def _resolve(req: RunRequest) -> tuple[Model, Stage]:
+    try:
+        model = get(req.model)
+    except KeyError as exc:
+        raise ModelRefused(str(exc.args[0])) from None
+    if model.hash != req.model_hash:
+        raise UsageDenied(
+            f"model {req.model} with code hash {req.model_hash} is not installed here "
+            f"(the installed version has {model.hash}); the holder runs only approved code"
+        )
+    try:
+        stage = model.stage(req.stage)
+        model.parse(req.params)
+    except KeyError as exc:
+        raise ModelRefused(str(exc.args[0])) from None
+    except ValidationError as exc:
+        raise ModelRefused(f"invalid scenario for {req.model}: {exc}") from None
+    return model, stage
+
+
+def _needs_noise(description: dict[str, Any], decision: Decision) -> tuple[bool, int]:
+    """Whether a dataset's outputs get noise, and its per-person row limit."""
+    try:
+        gov = DatasetDescription.model_validate(description).governance
+    except ValidationError:
+        return True, 1  # unreadable metadata: the strict reading
+    epsilon_terms = any(o.get("type") == "epsilon-budget" for o in decision.obligations)
+    limit = gov.contribution_limit.max_rows if gov.contribution_limit else 1
+    return gov.personal_data or epsilon_terms, limit
+
+
+def _is_open(description: dict[str, Any]) -> bool:
+    try:
+        gov = DatasetDescription.model_validate(description).governance
+    except ValidationError:
+        return False
+    return gov.privacy_class is PrivacyClass.open
+
+
+@dataclass
+class _Admission:
+    run: ComputeRun
+    spec: RunSpec
+    protected: dict[str, Protected]
+    open_only: bool
+
+
+def admit(
+    engine: Engine,
+    rt: ComputeRuntime,
+    policies: PolicyRuntime,
+    caller: Caller,
+    req: RunRequest,
+) -> tuple[ComputeRun, _Admission | None]:
+    """Decide and reserve (one transaction). Returns the stored run and, for a new admitted
+    run, what executing it needs; an existing run id returns that run (idempotent)."""
+    model, stage = _resolve(req)
+    denial: GemelloError | None = None
+    with session_scope(engine, write=True) as session:
+        runs = RunRepository(session)
+        existing = runs.get(req.run_id)
+        if existing is not None:
+            if (
+                existing.organisation != caller.organisation
+                or existing.model_hash != req.model_hash
+            ):
+                raise Conflict(f"run id '{req.run_id}' is taken by another request")
+            return refresh(session, existing), None
+        profiles = ProfileRepository(session)
+        stamps = {d: profiles.stamp(d) for d in stage.datasets}
+        held = {d: s for d, s in stamps.items() if s is not None}
+        if not held:
+            raise DatasetNotFound(
+                f"this connector holds none of {', '.join(stage.datasets)} for stage {stage.name}"
+            )
+        contracts = ContractRepository(session)
+        ledger = LedgerRepository(session)
+        protected: dict[str, Protected] = {}
+        decisions: list[dict[str, Any]] = []
+        taken: list[str] = []  # agreements whose use was counted, to give back on a refusal
+        for dataset in held:
+            agreement_id = req.agreements.get(dataset)
+            if req.own_purpose is None:
+                if agreement_id is None:
+                    denial = UsageDenied(f"the request names no agreement for dataset '{dataset}'")
+                    break
+                agreement = contracts.agreement(agreement_id)
+                if agreement is not None and agreement.dataset_id != dataset:
+                    denial = UsageDenied(
+                        f"agreement {agreement_id} covers '{agreement.dataset_id}', not '{dataset}'"
+                    )
+                    break
+            description = profiles.description(dataset)
+
+            def gate(
+                decision: Decision, dataset: str = dataset, description: Any = description
+            ) -> str | None:
+                needs, max_rows = _needs_noise(description, decision)
+                if not needs:
+                    return None
+                charge_id = f"urn:gemello:charge:{uuid.uuid4()}"
+                try:
+                    reserve_for_run(
+                        session, caller, dataset, req.epsilon, decision,
+                        rt.default_epsilon_total, charge_id,
+                    )  # fmt: skip
+                except BudgetExhausted as exc:
+                    return exc.detail
+                protected[dataset] = Protected(charge_id, max_rows, req.epsilon)
+                return None
+
+            if req.own_purpose is not None:
+                outcome = authorise_own_use(
+                    session,
+                    policies,
+                    dataset,
+                    "compute",
+                    caller.organisation,
+                    req.own_purpose,
+                    subject=caller.subject,
+                    role=caller.role,
+                    extra={"model_hash": req.model_hash},
+                    context="compute",
+                    gate=gate,
+                )
+            else:
+                assert agreement_id is not None
+                outcome = authorise_use(
+                    session,
+                    policies,
+                    agreement_id,
+                    "compute",
+                    caller.organisation,
+                    subject=caller.subject,
+                    role=caller.role,
+                    extra={"model_hash": req.model_hash},
+                    context="compute",
+                    gate=gate,
+                )
+            decisions.append(
+                {"dataset": dataset, "decision_id": outcome.decision.decision_id,
+                 "allowed": outcome.allowed, "reasons": list(outcome.reasons)}
+            )  # fmt: skip
+            if not outcome.allowed:
+                denial = UsageDenied(
+                    f"dataset '{dataset}': " + "; ".join(outcome.reasons),
+                    decision_id=outcome.decision.decision_id,
+                )
+                break
+            if agreement_id is not None and req.own_purpose is None:
+                taken.append(agreement_id)
+        if denial is not None:
+            # Decision records stay; what the allowed datasets took is given back.
+            for agreement_id in taken:
+                contracts.uncount_use(agreement_id)
+            for p in protected.values():
+                c = ledger.charge(p.charge_id)
+                if c is not None:
+                    ledger.settle(c, spent=False, reason="another dataset of the run was refused")
+            protected.clear()
+        else:
+            now = utcnow()
+            timeout = min(req.timeout_s or rt.timeout_s, rt.timeout_s)
+            run = ComputeRun(
+                id=req.run_id,
+                job_id=req.job_id,
+                organisation=caller.organisation,
+                requested_by=caller.subject or "",
+                model=model.name,
+                model_hash=model.hash,
+                stage=stage.name,
+                params=req.params,
+                datasets={d: s[1] for d, s in held.items()},
+                agreements={d: req.agreements.get(d, "own data") for d in held},
+                decisions=decisions,
+                charges=[{"dataset": d, "charge_id": p.charge_id} for d, p in protected.items()],
+                state="running",
+                owner=OWNER,
+                created_at=now,
+                deadline=now + timedelta(seconds=timeout),
+            )
+            runs.add(run)
+            limits: dict[str, tuple[str, int]] = {}
+            for dataset in held:
+                col = _contributor(profiles.description(dataset))
+                if col is not None and dataset in protected:
+                    limits[dataset] = (col, protected[dataset].max_rows)
+            spec = RunSpec(
+                model=model.name,
+                stage=stage.name,
+                tables={d: str(rt.data_dir / s[0]) for d, s in held.items()},
+                params=req.params,
+                context=wire.decode_value(req.context),
+                limits=limits,
+            )
+            open_only = all(_is_open(profiles.description(d)) for d in held)
+            admission = _Admission(run, spec, dict(protected), open_only)
+    if denial is not None:
+        raise denial
+    return admission.run, admission
+
+
+def _contributor(description: dict[str, Any]) -> str | None:
+    try:
+        limit = DatasetDescription.model_validate(description).governance.contribution_limit
+    except ValidationError:
+        return None
+    return limit.column if limit else None
+
+
+def execute_admitted(engine: Engine, rt: ComputeRuntime, admission: _Admission) -> None:
+    """Run an admitted stage to its signed partial, or record why not (never raises)."""
+    run_id = admission.run.id
+    cancel = rt.cancels.setdefault(run_id, threading.Event())
+    model = get(admission.spec.model)
+    stage = model.stage(admission.spec.stage)
+    executor = rt.heavy if stage.heavy else rt.light
+    timeout = (aware(admission.run.deadline) - utcnow()).total_seconds()
+    try:
+        partial = executor.run(admission.spec, max(timeout, 0.1), cancel)
+        envelope = _release(engine, rt, admission, stage, partial)
+    except Exception as exc:  # every failure is recorded, none is lost
+        if isinstance(exc, GemelloError):
+            reason = exc.detail
+        elif isinstance(exc, RunAborted):
+            reason = str(exc)
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        state = "cancelled" if cancel.is_set() else "failed"
+        log.warning("run %s %s: %s", run_id, state, reason)
+        _finish_failed(engine, run_id, state, reason)
+        return
+    finally:
+        rt.cancels.pop(run_id, None)
+    with session_scope(engine, write=True) as session:
+        runs = RunRepository(session)
+        run = runs.get(run_id)
+        if run is None:
+            return
+        run.state, run.result, run.finished_at = "succeeded", envelope, utcnow()
+        runs.save(run)
+
+
+def _release(
+    engine: Engine, rt: ComputeRuntime, admission: _Admission, stage: Stage, partial: Partial
+) -> dict[str, Any]:
+    """Disclosure control, noise against the held charges, and the signed envelope."""
+    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in partial.arrays.items()}
+    suppressed: dict[str, int] = {}
+    if not admission.open_only:
+        arrays, suppressed = suppress_small_groups(arrays, partial.support, rt.min_group)
+    privacy: list[dict[str, Any]] = []
+    for dataset, p in admission.protected.items():
+        items: dict[str, tuple[np.ndarray, float, float]] = {}
+        for name, values in arrays.items():
+            base, _, source = name.partition(":")
+            if source and source != dataset:
+                continue
+            noise = stage.noise.get(base)
+            if noise is None:
+                if base in stage.public:
+                    continue
+                raise UsageDenied(
+                    f"output '{name}' of stage {stage.name} comes from '{dataset}', which needs "
+                    "noise, but the model declares no sensitivity for it: not released"
+                )
+            items[name] = (values, noise.l1 * p.max_rows, noise.bound)
+        if not items:
+            raise UsageDenied(f"stage {stage.name} declares no releasable output for '{dataset}'")
+        if rt.noise:
+            noisy, components, _ = release_outputs(engine, p.charge_id, items)
+            arrays.update(noisy)
+        else:
+            components = [{"output": n, "mechanism": "none (noise off)"} for n in items]
+            with session_scope(engine, write=True) as session:
+                ledger = LedgerRepository(session)
+                charge = ledger.charge(p.charge_id)
+                if charge is not None:
+                    ledger.settle(charge, spent=False, reason="noise turned off for this test run")
+        privacy.append(
+            {
+                "dataset": dataset,
+                "epsilon": p.epsilon if rt.noise else 0.0,
+                "mechanisms": components,
+            }
+        )
+    body = {
+        "run_id": admission.run.id,
+        "job_id": admission.run.job_id,
+        "holder": rt.holder,
+        "model": admission.run.model,
+        "model_hash": admission.run.model_hash,
+        "stage": stage.name,
+        "datasets": admission.run.datasets,
+        "agreements": admission.run.agreements,
+        "decisions": [d["decision_id"] for d in admission.run.decisions],
+        "suppressed_cells": suppressed,
+        "privacy": privacy,
+        "partial": wire.encode_partial(Partial(arrays=arrays, meta=partial.meta)),
+        "finished_at": utcnow().isoformat(),
+    }
+    _kid, key = rt.signer.active_key()
+    return {"body": body, "signature": sign_partial(body, key)}
+
+
+def sign_partial(body: dict[str, Any], key: Any) -> str:
+    """Detached JWS over the SHA-256 digest of the body's canonical form (JWS libraries cap
+    the payload size; the digest binds every byte of it just the same)."""
+    return sign_detached(wire.digest(body).encode(), key, PARTIAL_SIGNATURE_TYPE)
+
+
+def _finish_failed(engine: Engine, run_id: str, state: str, reason: str) -> None:
+    with session_scope(engine, write=True) as session:
+        runs = RunRepository(session)
+        run = runs.get(run_id)
+        if run is None or run.state != "running":
+            return
+        _refund(session, run, reason)
+        run.state, run.error, run.finished_at = state, reason[:4000], utcnow()
+        runs.save(run)
+
+
+def _refund(session: Session, run: ComputeRun, reason: str) -> None:
+    ledger = LedgerRepository(session)
+    for item in run.charges:
+        charge = ledger.charge(item["charge_id"])
+        if charge is not None and charge.state == "reserved":
+            ledger.settle(charge, spent=False, reason=f"run {run.state}: {reason}"[:500])
+
+
+def _owner_alive(owner: str) -> bool:
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's process: not ours to judge
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def refresh(session: Session, run: ComputeRun) -> ComputeRun:
+    """A running run whose owner process is gone, or whose deadline passed long ago, is
+    failed now (with its reservations refunded): no run stays `running` forever."""
+    if run.state != "running":
+        return run
+    reason = None
+    if not _owner_alive(run.owner):
+        reason = "the connector process running it stopped (restart or crash)"
+    elif utcnow() > aware(run.deadline) + timedelta(seconds=60):
+        reason = "it outlived its deadline"
+    if reason is not None:
+        run.state, run.error, run.finished_at = "failed", reason, utcnow()
+        _refund(session, run, reason)
+        RunRepository(session).save(run)
+    return run
+
+
+def reap(engine: Engine) -> int:
+    """Fail every run whose owner is gone (called at start-up)."""
+    with session_scope(engine, write=True) as session:
+        runs = [refresh(session, r) for r in RunRepository(session).running()]
+    return sum(1 for r in runs if r.state == "failed")
+
+
+def get_run(engine: Engine, run_id: str, organisation: str | None) -> ComputeRun:
+    """A run, refreshed; only its caller (or a local steward, organisation None) sees it."""
+    with session_scope(engine, write=True) as session:
+        run = RunRepository(session).get(run_id)
+        if run is None or (organisation is not None and run.organisation != organisation):
+            raise NotFound(f"no run '{run_id}' for this caller")
+        run = refresh(session, run)
+        session.expunge(run)
+    return run
+
+
+def cancel(engine: Engine, rt: ComputeRuntime, run_id: str, organisation: str | None) -> ComputeRun:
+    """Stop a run: its worker is killed (process / Dask) and its budget given back."""
+    run = get_run(engine, run_id, organisation)
+    if run.state != "running":
+        return run
+    event = rt.cancels.get(run_id)
+    if event is not None:
+        event.set()
+    _finish_failed(engine, run_id, "cancelled", "cancelled by the caller")
+    return get_run(engine, run_id, organisation)
+
+
+def run_view(run: ComputeRun) -> dict[str, Any]:
+    """A run as the API shows it (JSON-ready)."""
+    return {
+        "run_id": run.id,
+        "job_id": run.job_id,
+        "model": run.model,
+        "model_hash": run.model_hash,
+        "stage": run.stage,
+        "state": run.state,
+        "error": run.error,
+        "datasets": run.datasets,
+        "decisions": run.decisions,
+        "created_at": aware(run.created_at).isoformat(),
+        "deadline": aware(run.deadline).isoformat(),
+        "finished_at": aware(run.finished_at).isoformat() if run.finished_at else None,
+        "result": run.result,
+    }

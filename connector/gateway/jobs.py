@@ -1,0 +1,516 @@
+"""Federated jobs: the gateway sends a model's stages to the data holders and combines them.
+
+For each stage of the model, in order:
+
+1. the federated catalogue says which members hold one of the stage's datasets;
+2. for each holder and dataset, a live agreement for the job's purpose is reused, or one is
+   negotiated over DSP (the gateway's own datasets need none: its policy decides in-process);
+3. every holder gets the stage at once (`POST /compute/runs`, run id derived from the job, so a
+   retry or a resumed gateway never starts a second run), and is polled until its signed
+   partial is ready, it fails, or it stays unreachable;
+4. each partial's Ed25519 signature is checked against the holder's key on the trust list;
+5. the k-of-n rule: with at least k partials the stage is combined (marked partial when a
+   holder is missing, with its reason); with fewer the job fails and says why.
+
+The job row is saved after every step, so a restarted gateway resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from connector.compute import service as compute
+from connector.compute import wire
+from connector.compute.repository import JobRepository
+from connector.contracts.endpoints import open_negotiation
+from connector.errors import GemelloError, NotFound
+from connector.gateway import provenance
+from connector.gateway.index import refresh as refresh_index
+from connector.gateway.peers import PeerClient
+from connector.identity.keys import SignatureInvalid, detached_kid, verify_detached
+from connector.identity.schemas import Principal, Role
+from connector.identity.trustlist import Member
+from connector.privacy.service import Caller
+from connector.storage import session_scope
+from connector.storage.tables import FederatedJob, utcnow
+from models import Model, Partial, get
+
+log = logging.getLogger("gemello.jobs")
+
+POLL_S = 0.25
+UNREACHABLE_S = 12.0  # a holder silent this long is given up
+POST_ATTEMPTS = 3
+
+
+class HolderFailed(Exception):
+    """One holder produced no partial; the message says why (it goes into the job)."""
+
+
+@dataclass
+class Outcome:
+    """One holder's part of a stage."""
+
+    partner: str
+    partial: Partial | None
+    entry: dict[str, Any]
+
+
+class JobRunner:
+    """Drives federated jobs as asyncio tasks of the connector's event loop."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        peers: PeerClient,
+        contracts: Any,
+        compute_rt: compute.ComputeRuntime,
+        holder_timeout_s: float,
+    ) -> None:
+        self.engine = engine
+        self.peers = peers
+        self.contracts = contracts
+        self.compute = compute_rt
+        self.holder_timeout_s = holder_timeout_s
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def create(
+        self,
+        model: Model,
+        params: dict[str, Any],
+        purpose: str,
+        epsilon: float,
+        principal: Principal,
+    ) -> FederatedJob:
+        """Store a new job (the scenario already validated); `start` then drives it."""
+        job = FederatedJob(
+            id=f"job-{uuid.uuid4()}",
+            model=model.name,
+            model_hash=model.hash,
+            params=params,
+            purpose=purpose,
+            epsilon=epsilon,
+            requested_by=principal.subject,
+            requested_role=principal.role.value,
+            state="running",
+        )
+        with session_scope(self.engine, write=True) as session:
+            JobRepository(session).add(job)
+            session.flush()
+            session.expunge(job)
+        return job
+
+    def start(self, job_id: str) -> None:
+        """Drive a job in the background (once); call on the event loop."""
+        if job_id in self.tasks and not self.tasks[job_id].done():
+            return
+        self.tasks[job_id] = asyncio.create_task(self.drive(job_id), name=job_id)
+
+    def resume_all(self) -> list[str]:
+        """Start every job a previous process left running."""
+        with session_scope(self.engine) as session:
+            ids = [j.id for j in JobRepository(session).unfinished()]
+        for job_id in ids:
+            log.info("resuming job %s", job_id)
+            self.start(job_id)
+        return ids
+
+    async def stop(self) -> None:
+        """Cancel the tasks (the jobs stay `running` in the database, to be resumed)."""
+        for task in self.tasks.values():
+            task.cancel()
+        for task in self.tasks.values():
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001, S110
+                pass
+
+    # --- the job -------------------------------------------------------------------------------
+
+    def _load(self, job_id: str) -> FederatedJob:
+        with session_scope(self.engine) as session:
+            job = JobRepository(session).get(job_id)
+            if job is None:
+                raise NotFound(f"no job '{job_id}'")
+            session.expunge(job)
+        return job
+
+    def _save(self, job: FederatedJob, **changes: Any) -> None:
+        with session_scope(self.engine, write=True) as session:
+            repo = JobRepository(session)
+            row = repo.get(job.id)
+            if row is None:
+                return
+            for key, value in changes.items():
+                setattr(row, key, value)
+                setattr(job, key, value)
+            row.updated_at = utcnow()
+            repo.save(row)
+
+    async def drive(self, job_id: str) -> None:
+        """Run the job's remaining stages, then finish it (never raises)."""
+        job = self._load(job_id)
+        try:
+            model = get(job.model)
+            if model.hash != job.model_hash:
+                raise HolderFailed(
+                    f"the installed {job.model} changed since the job started ({job.model_hash})"
+                )
+            params = model.parse(job.params)
+            ctx: dict[str, Any] = wire.decode_value(job.context) if job.context else {}
+            for index in range(job.stage, len(model.stages)):
+                stage = model.stages[index]
+                outcomes = await self._stage(job, model, index, ctx)
+                partials = [o.partial for o in outcomes if o.partial is not None]
+                if len(partials) < stage.min_holders:
+                    reasons = "; ".join(
+                        f"{o.partner}: {o.entry.get('error', '?')}"
+                        for o in outcomes
+                        if o.partial is None
+                    )
+                    raise HolderFailed(
+                        f"stage {stage.name}: {len(partials)} of {len(outcomes)} holder(s) "
+                        f"answered, the model needs {stage.min_holders}"
+                        + (f" ({reasons})" if reasons else "")
+                    )
+                ctx = await run_in_threadpool(stage.combine, partials, params, ctx)
+                self._save(job, stage=index + 1, context=wire.encode_value(ctx))
+            missing = [h for h in job.holders if h.get("state") != "succeeded"]
+            result = {
+                "summary": wire.encode_value(model.summary(ctx)),
+                "outputs": wire.encode_value(ctx),
+            }
+            state = "partial" if missing else "succeeded"
+            finished = utcnow()
+            prov = provenance.for_job(job, model, self.peers.ctx.own_member(), finished)
+            self._save(
+                job,
+                state=state,
+                result=result,
+                provenance=prov,
+                finished_at=finished,
+                error="; ".join(f"{h['partner']}: {h.get('error', '')}" for h in missing),
+            )
+            log.info("job %s %s", job.id, state)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the job records why; nothing is left running
+            reason = exc.detail if isinstance(exc, GemelloError) else str(exc)
+            log.warning("job %s failed: %s", job.id, reason)
+            self._save(job, state="failed", error=reason[:4000], finished_at=utcnow())
+
+    def _principal(self, job: FederatedJob) -> Principal:
+        me = self.peers.ctx.own_member()
+        return Principal(
+            kind="user",
+            organisation=me.participant_id,
+            partner=me.id,
+            subject=job.requested_by,
+            role=Role(job.requested_role),
+            credential=f"job:{job.id}",
+        )
+
+    async def _holders(self, datasets: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        """member handle -> {dataset id: dataset IRI} for the members holding these datasets."""
+
+        def read() -> dict[str, dict[str, str]]:
+            with session_scope(self.engine) as session:
+                entries = JobRepository(session).holders_of(datasets)
+                out: dict[str, dict[str, str]] = {}
+                for e in entries:
+                    out.setdefault(e.partner, {})[e.dataset_id] = e.dataset_iri
+                return out
+
+        found = await run_in_threadpool(read)
+        if not found:  # an empty index (a fresh gateway): crawl once
+            await refresh_index(self.engine, self.peers)
+            found = await run_in_threadpool(read)
+        return found
+
+    async def _stage(
+        self, job: FederatedJob, model: Model, index: int, ctx: dict[str, Any]
+    ) -> list[Outcome]:
+        stage = model.stages[index]
+        holders = await self._holders(stage.datasets)
+        if not holders:
+            raise HolderFailed(
+                f"stage {stage.name}: no member lists any of {', '.join(stage.datasets)}"
+            )
+        trust = self.contracts.trust()
+        entries = [h for h in job.holders if h.get("stage") != stage.name]
+        for partner, datasets in sorted(holders.items()):
+            entries.append(
+                {
+                    "stage": stage.name,
+                    "partner": partner,
+                    "run_id": f"{job.id}:{stage.name}:{partner}",
+                    "datasets": datasets,
+                    "state": "pending",
+                }
+            )
+        self._save(job, holders=entries)
+        encoded_ctx = wire.encode_value(ctx)
+        tasks = [
+            self._at_holder(
+                job, model, stage.name, trust.by_handle.get(partner), partner, encoded_ctx
+            )
+            for partner in sorted(holders)
+        ]
+        return list(await asyncio.gather(*tasks))
+
+    def _update(
+        self, job: FederatedJob, stage: str, partner: str, **changes: Any
+    ) -> dict[str, Any]:
+        holders = [dict(h) for h in job.holders]
+        entry: dict[str, Any] = {}
+        for h in holders:
+            if h.get("stage") == stage and h.get("partner") == partner:
+                h.update(changes)
+                entry = h
+        self._save(job, holders=holders)
+        return entry
+
+    async def _at_holder(
+        self,
+        job: FederatedJob,
+        model: Model,
+        stage: str,
+        member: Member | None,
+        partner: str,
+        context: dict[str, Any],
+    ) -> Outcome:
+        try:
+            if member is None:
+                raise HolderFailed(f"'{partner}' is no longer a member of the dataspace")
+            me = self.peers.ctx.own_member()
+            own = member.participant_id == me.participant_id
+            entry = next(h for h in job.holders if h["stage"] == stage and h["partner"] == partner)
+            agreements: dict[str, str] = {}
+            if not own:
+                self._update(job, stage, partner, state="negotiating")
+                for dataset in entry["datasets"]:
+                    agreements[dataset] = await self._agreement(job, member, dataset)
+            body = {
+                "run_id": entry["run_id"],
+                "job_id": job.id,
+                "model": model.name,
+                "model_hash": model.hash,
+                "stage": stage,
+                "params": job.params,
+                "context": context,
+                "agreements": agreements,
+                "epsilon": job.epsilon,
+            }
+            self._update(job, stage, partner, state="running", agreements=agreements)
+            started = time.monotonic()
+            view, size = await (self._local(job, body) if own else self._remote(job, member, body))
+            partial, envelope = self._verify(member, model, entry["run_id"], stage, view)
+            done = self._update(
+                job,
+                stage,
+                partner,
+                state="succeeded",
+                seconds=round(time.monotonic() - started, 3),
+                bytes=size,
+                decisions=envelope["decisions"],
+                dataset_versions=envelope["datasets"],
+                privacy=envelope["privacy"],
+                suppressed=envelope["suppressed_cells"],
+                digest=wire.digest(envelope),
+                holder=member.participant_id,
+            )
+            return Outcome(partner, partial, done)
+        except (HolderFailed, GemelloError, httpx.HTTPError) as exc:
+            reason = exc.detail if isinstance(exc, GemelloError) else str(exc)
+            if isinstance(exc, httpx.HTTPError):
+                reason = f"unreachable: {exc}"
+            log.warning("job %s stage %s at %s: %s", job.id, stage, partner, reason)
+            return Outcome(
+                partner, None, self._update(job, stage, partner, state="failed", error=reason)
+            )
+
+    async def _agreement(self, job: FederatedJob, member: Member, dataset: str) -> str:
+        """A live agreement for the job's purpose: reused, or negotiated now."""
+
+        def existing() -> str | None:
+            with session_scope(self.engine) as session:
+                row = JobRepository(session).agreement_for(
+                    member.participant_id, dataset, job.purpose
+                )
+                return row.id if row is not None else None
+
+        found = await run_in_threadpool(existing)
+        if found is not None:
+            return found
+        neg = await open_negotiation(
+            self.contracts, self._principal(job), member, dataset, job.purpose
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with session_scope(self.engine) as session:
+                from connector.contracts.repository import ContractRepository
+
+                row = ContractRepository(session).negotiation(neg.id, "consumer")
+                state, agreement, reason = (
+                    (row.state, row.agreement_id, row.reason)
+                    if row
+                    else ("TERMINATED", None, "lost")
+                )
+            if state == "FINALIZED" and agreement:
+                return agreement
+            if state == "TERMINATED":
+                raise HolderFailed(f"no agreement on '{dataset}': {reason}")
+            await asyncio.sleep(POLL_S)
+        raise HolderFailed(f"the negotiation for '{dataset}' did not finish in 60 s")
+
+    async def _remote(
+        self, job: FederatedJob, member: Member, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], int]:
+        """Start (or find) the run at a member and wait for it to end."""
+        principal = self._principal(job)
+        for attempt in range(POST_ATTEMPTS):
+            try:
+                resp = await self.peers.request(
+                    "POST", member, "/compute/runs", principal, json=body, timeout=60
+                )
+            except httpx.HTTPError:
+                if attempt == POST_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.5 * 2**attempt)
+                continue
+            if resp.status_code in (200, 202):
+                break
+            if resp.status_code >= 500 and attempt < POST_ATTEMPTS - 1:
+                await asyncio.sleep(0.5 * 2**attempt)
+                continue
+            raise HolderFailed(f"{member.id} refused the run ({resp.status_code}): {_detail(resp)}")
+        view: dict[str, Any] = resp.json()
+        size = len(resp.content)
+        deadline = time.monotonic() + self.holder_timeout_s
+        silent_since: float | None = None
+        path = f"/compute/runs/{body['run_id']}"
+        while view.get("state") == "running":
+            if time.monotonic() > deadline:
+                await self._cancel(member, principal, path)
+                raise HolderFailed(f"no partial within {self.holder_timeout_s:g} s (cancelled)")
+            await asyncio.sleep(POLL_S)
+            try:
+                resp = await self.peers.request("GET", member, path, principal, timeout=30)
+            except httpx.HTTPError as exc:
+                silent_since = silent_since or time.monotonic()
+                if time.monotonic() - silent_since > UNREACHABLE_S:
+                    raise HolderFailed(f"unreachable for {UNREACHABLE_S:g} s: {exc}") from exc
+                continue
+            silent_since = None
+            if resp.status_code != 200:
+                raise HolderFailed(f"{member.id} answered {resp.status_code}: {_detail(resp)}")
+            view = resp.json()
+            size = len(resp.content)
+        return view, size
+
+    async def _cancel(self, member: Member, principal: Principal, path: str) -> None:
+        try:
+            await self.peers.request("DELETE", member, path, principal, timeout=10)
+        except httpx.HTTPError:
+            pass
+
+    async def _local(self, job: FederatedJob, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """The gateway's own data: the same admission and run, in-process."""
+        me = self.peers.ctx.own_member()
+        caller = Caller(me.participant_id, job.requested_by, job.requested_role)
+        req = compute.RunRequest(**body, own_purpose=job.purpose)
+        run, admission = await run_in_threadpool(
+            compute.admit, self.engine, self.compute, self.contracts.policies, caller, req
+        )
+        if admission is not None:
+            await asyncio.get_running_loop().run_in_executor(
+                None, compute.execute_admitted, self.engine, self.compute, admission
+            )
+        deadline = time.monotonic() + self.holder_timeout_s
+        while True:
+            run = await run_in_threadpool(
+                compute.get_run, self.engine, body["run_id"], me.participant_id
+            )
+            if run.state != "running" or time.monotonic() > deadline:
+                view = compute.run_view(run)
+                return view, len(wire.canonical(view))
+            await asyncio.sleep(POLL_S)
+
+    def _verify(
+        self, member: Member, model: Model, run_id: str, stage: str, view: dict[str, Any]
+    ) -> tuple[Partial, dict[str, Any]]:
+        """The partial, once its signature and its claims check out."""
+        if view.get("state") != "succeeded":
+            raise HolderFailed(f"run {view.get('state')}: {view.get('error') or 'no reason given'}")
+        envelope = view.get("result") or {}
+        body, signature = envelope.get("body"), str(envelope.get("signature", ""))
+        if not isinstance(body, dict):
+            raise HolderFailed("the run succeeded without a signed partial")
+        try:
+            trusted = self.contracts.trust().by_kid.get(detached_kid(signature))
+            if trusted is None or trusted.member.participant_id != member.participant_id:
+                raise SignatureInvalid("not signed with a key of the holder")
+            verify_detached(
+                signature,
+                wire.digest(body).encode(),
+                trusted.public,
+                compute.PARTIAL_SIGNATURE_TYPE,
+            )
+        except SignatureInvalid as exc:
+            raise HolderFailed(f"partial signature: {exc}") from exc
+        claims = {"run_id": run_id, "model_hash": model.hash, "stage": stage}
+        wrong = [k for k, v in claims.items() if body.get(k) != v]
+        if wrong:
+            raise HolderFailed(f"the signed partial names another {', '.join(wrong)}")
+        try:
+            partial = wire.decode_partial(body["partial"])
+        except (KeyError, ValueError) as exc:
+            raise HolderFailed(f"unreadable partial: {exc}") from exc
+        return partial, body
+
+
+def _detail(resp: httpx.Response) -> str:
+    try:
+        doc = resp.json()
+    except ValueError:
+        return resp.text[:300]
+    return str(doc.get("detail") or doc.get("title") or doc)[:500]
+
+
+def job_view(job: FederatedJob, with_result: bool = False) -> dict[str, Any]:
+    """A job as the API shows it."""
+    out: dict[str, Any] = {
+        "id": job.id,
+        "model": job.model,
+        "model_hash": job.model_hash,
+        "params": job.params,
+        "purpose": job.purpose,
+        "epsilon": job.epsilon,
+        "state": job.state,
+        "stage": job.stage,
+        "holders": job.holders,
+        "error": job.error,
+        "created_at": job.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "summary": (job.result or {}).get("summary"),
+    }
+    if with_result:
+        out["outputs"] = (job.result or {}).get("outputs")
+    return out
+
+
+def holders_summary(entries: Sequence[dict[str, Any]]) -> str:
+    """`comune ✓, fbk ✗` for logs and the CLI."""
+    marks = {"succeeded": "✓", "failed": "✗"}
+    return ", ".join(f"{h['partner']} {marks.get(h.get('state', ''), '…')}" for h in entries)

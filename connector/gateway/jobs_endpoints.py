@@ -1,0 +1,159 @@
+"""Federated jobs over HTTP: a researcher asks their own connector to run a model everywhere."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from connector.compute.repository import JobRepository
+from connector.compute.service import ModelRefused
+from connector.deps import SessionDep
+from connector.errors import BadRequest, Conflict, NotFound, Problem
+from connector.gateway import report
+from connector.gateway.jobs import JobRunner, job_view
+from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
+from connector.identity.schemas import Role
+from connector.storage.tables import FederatedJob
+from models import get
+from policy.offers import PUBLIC_PURPOSES
+
+router = APIRouter(
+    prefix="/jobs",
+    tags=["jobs"],
+    dependencies=[access(Role.researcher, Role.steward, Role.admin)],
+    responses=AUTH_RESPONSES,
+)
+JOB_ID = r"^job-[0-9a-f\-]{36}$"
+JobId = Annotated[str, Path(pattern=JOB_ID)]
+
+
+class JobIn(BaseModel):
+    """A federated model run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(max_length=80, description="an installed model (GET /compute/models)")
+    params: dict[str, Any] = Field(default_factory=dict, description="the scenario")
+    purpose: str = Field(max_length=40, description=f"e.g. {', '.join(PUBLIC_PURPOSES)}")
+    epsilon: float = Field(
+        1.0, gt=0, le=10, description="privacy budget each protected dataset spends"
+    )
+
+
+class JobOut(BaseModel):
+    """A job: its state, each holder's part, and (when done) the headline figures."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    model: str
+    model_hash: str
+    params: dict[str, Any]
+    purpose: str
+    epsilon: float
+    state: str = Field(description="running, succeeded, partial (k of n), failed")
+    stage: int
+    holders: list[dict[str, Any]]
+    error: str
+    created_at: str
+    finished_at: str | None
+    summary: dict[str, Any] | None
+
+
+def _runner(request: Request) -> JobRunner:
+    runner: JobRunner | None = getattr(request.app.state, "jobs", None)
+    if runner is None:
+        raise BadRequest("this connector is not ready to run jobs yet")
+    return runner
+
+
+def _job(session: Any, job_id: str) -> FederatedJob:
+    job = JobRepository(session).get(job_id)
+    if job is None:
+        raise NotFound(f"no job '{job_id}'")
+    return job
+
+
+@router.post("", status_code=202, response_model=JobOut, responses={422: {"model": Problem}})
+async def create_job(body: JobIn, principal: PrincipalDep, request: Request) -> dict[str, Any]:
+    """Run a model across the federation: the datasets are found in the federated catalogue,
+    agreements reused or negotiated, every holder runs its stage next to its data, and the
+    partials are combined here. Follow it with GET /jobs/{id}."""
+    try:
+        model = get(body.model)
+    except KeyError as exc:
+        raise ModelRefused(str(exc.args[0])) from None
+    try:
+        params = model.parse(body.params).model_dump(mode="json")
+    except ValidationError as exc:
+        raise ModelRefused(
+            f"invalid scenario for {model.name}: "
+            + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        ) from None
+    runner = _runner(request)
+    job = await run_in_threadpool(
+        runner.create, model, params, body.purpose, body.epsilon, principal
+    )
+    runner.start(job.id)
+    return job_view(job)
+
+
+@router.get("", response_model=list[JobOut])
+def list_jobs(
+    session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[dict[str, Any]]:
+    """The latest jobs this connector drove."""
+    return [job_view(j) for j in JobRepository(session).recent(limit)]
+
+
+@router.get("/{job_id}", response_model=JobOut, responses={404: {"model": Problem}})
+def show_job(job_id: JobId, session: SessionDep) -> dict[str, Any]:
+    """A job's state and each holder's part (poll this for progress)."""
+    return job_view(_job(session, job_id))
+
+
+@router.get("/{job_id}/result", responses={404: {"model": Problem}, 409: {"model": Problem}})
+def job_result(job_id: JobId, session: SessionDep) -> JSONResponse:
+    """The combined result (arrays wire-encoded), with its provenance."""
+    job = _job(session, job_id)
+    if job.result is None:
+        raise Conflict(f"job {job_id} has no result ({job.state}: {job.error or 'running'})")
+    return JSONResponse(job_view(job, with_result=True) | {"provenance": job.provenance})
+
+
+@router.get(
+    "/{job_id}/report",
+    response_class=HTMLResponse,
+    responses={404: {"model": Problem}, 200: {"content": {"text/html": {}}}},
+)
+def job_report(job_id: JobId, session: SessionDep) -> HTMLResponse:
+    """A short HTML report: headline figures, plots, holders and provenance."""
+    job = _job(session, job_id)
+    return HTMLResponse(report.render(job_view(job, with_result=True), job.provenance))
+
+
+@router.get(
+    "/{job_id}/provenance",
+    responses={
+        404: {"model": Problem},
+        200: {"content": {"application/ld+json": {}, "text/turtle": {}}},
+    },
+)
+def job_provenance(
+    job_id: JobId, session: SessionDep, accept: Annotated[str | None, Header()] = None
+) -> Response:
+    """The result's W3C PROV-O provenance: JSON-LD, or Turtle when asked for."""
+    job = _job(session, job_id)
+    if job.provenance is None:
+        raise Conflict(f"job {job_id} has no provenance yet ({job.state})")
+    if accept and "text/turtle" in accept:
+        from rdflib import Graph
+
+        graph = Graph().parse(data=json.dumps(job.provenance), format="json-ld")
+        return Response(graph.serialize(format="turtle"), media_type="text/turtle")
+    return JSONResponse(job.provenance, media_type="application/ld+json")
