@@ -158,10 +158,11 @@ def furness(o: np.ndarray, d: np.ndarray, dist: np.ndarray, beta: float) -> np.n
     o = np.maximum(o, 0.0)
     d = np.maximum(d, 0.0) * (o.sum() / max(d.sum(), 1e-12))
     b = np.ones(len(d))
-    for _ in range(200):
-        a = o / np.maximum(f @ (b * d), 1e-300)
-        b_new = d / np.maximum(f.T @ (a * o), 1e-300)
-        if np.allclose(b_new, b, rtol=1e-10, atol=0):
+    a = np.ones(len(o))
+    for _ in range(500):
+        a = 1.0 / np.maximum(f @ (b * d), 1e-300)
+        b_new = 1.0 / np.maximum(f.T @ (a * o), 1e-300)
+        if np.allclose(b_new, b, rtol=1e-12, atol=0):
             b = b_new
             break
         b = b_new

@@ -1,0 +1,165 @@
+"""Each compiled kernel against its plain NumPy twin, plus the physics each must respect."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from models import common, energy, flood, mobility
+from tests.models.conftest import TableFor
+
+
+def test_energy_kernel_equals_numpy_and_heats_in_winter(table_for: TableFor) -> None:
+    buildings = table_for("comune", "building-stock").slice(0, 3000)
+    scen = energy.EnergyScenario()
+    params = energy.building_parameters(buildings, scen, retrofit=False)
+    area = common.area_index(buildings.column("area_code").to_numpy())
+    hours = np.arange(24 * 60)
+    t_out = 5 + 8 * np.sin(2 * np.pi * hours / 24)  # a cold spell
+    solar = np.clip(300 * np.sin(2 * np.pi * (hours - 6) / 24), 0, None)
+    fast = energy.simulate_areas(params, area, t_out, solar, scen)
+    slow = energy.simulate_areas(params, area, t_out, solar, scen, numpy=True)
+    np.testing.assert_allclose(fast[0], slow[0], rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(fast[1], slow[1], rtol=1e-9, atol=1e-6)
+    assert fast[0].sum() > 0
+    assert fast[1].sum() == 0
+    # every building of an area is counted once: areas without buildings need nothing
+    empty = np.bincount(area, minlength=common.N_AREAS) == 0
+    assert (fast[0][empty] == 0).all()
+
+
+def test_better_envelope_needs_less_heat(table_for: TableFor) -> None:
+    buildings = table_for("comune", "building-stock").slice(0, 2000)
+    area = common.area_index(buildings.column("area_code").to_numpy())
+    t_out, solar = np.full(24 * 30, 2.0), np.zeros(24 * 30)
+    base = energy.EnergyScenario()
+    retrofit = energy.EnergyScenario(
+        retrofit_share=1.0, retrofit_archetypes=list(energy.RETROFIT_DEFAULT)
+    )
+    heat_base, _ = energy.simulate_areas(
+        energy.building_parameters(buildings, base, False), area, t_out, solar, base
+    )
+    heat_ret, _ = energy.simulate_areas(
+        energy.building_parameters(buildings, retrofit, True), area, t_out, solar, retrofit
+    )
+    assert heat_ret.sum() < 0.8 * heat_base.sum()
+
+
+def test_steady_state_heat_loss_matches_the_network(table_for: TableFor) -> None:
+    """Held at 20 C for long enough, the demand difference between two outdoor temperatures is
+    the network's conductance to outside times the temperature difference (gains cancel)."""
+    from models.kernels.energy import H_TR_EM, H_TR_IS, H_TR_MS, H_TR_W, H_VE
+
+    building = table_for("comune", "building-stock").slice(0, 1)
+    scen = energy.EnergyScenario()
+    p = energy.building_parameters(building, scen, False)
+    solar = np.zeros(24 * 60)
+    demand = {}
+    for t_out in (2.0, 7.0):
+        heat, _ = energy.simulate_areas(p, np.array([0]), np.full(24 * 60, t_out), solar, scen)
+        demand[t_out] = heat[0, -1]
+    mass_path = 1 / (1 / p[0, H_TR_MS] + 1 / p[0, H_TR_EM])
+    h_eff = p[0, H_VE] + 1 / (1 / p[0, H_TR_IS] + 1 / (p[0, H_TR_W] + mass_path))
+    assert demand[2.0] - demand[7.0] == pytest.approx(5 * h_eff, rel=1e-6)
+
+
+def test_flood_kernel_equals_numpy_and_keeps_mass(table_for: TableFor) -> None:
+    table = table_for("unibo", "sub-catchments")
+    scen = flood.FloodScenario(step_minutes=15)
+    params = flood.catchment_parameters(table, scen, scenario_land=False)
+    rain = np.zeros(4 * 24 * 20)
+    rain[40:80] = 5.0  # 10 hours of heavy rain, then 19 days of drainage
+    group = np.arange(len(params[0])) % 7
+    fast = flood.simulate(rain, params, group, 7, dry_steps=10_000)
+    slow = flood.simulate(rain, params, group, 7, dry_steps=10_000, numpy=True)
+    np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-9)
+    # everything that ran off has left the cascade after 19 days: the outflow volume equals the
+    # SCS runoff of 200 mm on each catchment
+    s_mm, _, _, to_flow = params
+    p = rain.sum()
+    runoff_mm = np.where(p > 0.2 * s_mm, (p - 0.2 * s_mm) ** 2 / (p + 0.8 * s_mm), 0.0)
+    expected = np.bincount(group, runoff_mm * to_flow, 7)
+    np.testing.assert_allclose(fast.sum(axis=1), expected, rtol=1e-6)
+
+
+def test_permeable_paving_lowers_the_peak(table_for: TableFor) -> None:
+    table = table_for("unibo", "sub-catchments")
+    scen = flood.FloodScenario(permeable_share=0.5)
+    rain = np.r_[np.full(12, 6.0), np.zeros(96)]
+    group = np.zeros(table.num_rows, dtype=np.int64)
+    base = flood.simulate(rain, flood.catchment_parameters(table, scen, False), group, 1, 48)
+    paved = flood.simulate(rain, flood.catchment_parameters(table, scen, True), group, 1, 48)
+    assert paved.max() < base.max()
+
+
+def _chain(n_links: int, length_m: float = 300.0) -> pa.Table:
+    """A one-way street of links (node i -> i + 1) with the road graph's columns."""
+    return pa.table(
+        {
+            "arc_code": np.arange(n_links, dtype=np.int64),
+            "street": ["VIA PROVA"] * n_links,
+            "node_from": np.arange(n_links, dtype=np.int64),
+            "node_to": np.arange(1, n_links + 1, dtype=np.int64),
+            "length_m": np.full(n_links, length_m),
+            "lat": np.linspace(44.49, 44.50, n_links),
+            "lon": np.full(n_links, 11.34),
+        }
+    )
+
+
+def test_ctm_kernel_equals_numpy_and_conserves_vehicles(table_for: TableFor) -> None:
+    graph = table_for("comune", "road-graph").slice(0, 1500)
+    areas = table_for("comune", "statistical-areas")
+    scen = mobility.MobilityScenario(hours=2)
+    net = mobility.build_network(graph, areas, 5.0, 70.0)
+    cells = mobility.cell_arrays(net, scen, True, 5.0)
+    demand = np.full((2, len(net.link_first)), 40.0)
+    fast = mobility.run(net, cells, demand, 5.0)
+    slow = mobility.run(net, cells, demand, 5.0, numpy=True)
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+    assert (fast[1] >= -1e-9).all()  # occupancy never negative
+
+
+def test_ctm_free_flow_speed_and_capacity() -> None:
+    net = mobility.build_network(_chain(20), None, 5.0, 50.0)
+    scen = mobility.MobilityScenario(hours=1)
+    cells = mobility.cell_arrays(net, scen, True, 5.0)
+    light = np.zeros((1, len(net.link_first)))
+    light[0, 0] = 100.0  # 100 veh/h into the first link of an empty street
+    vkm, vht, _ = mobility.run(net, cells, light, 5.0)
+    assert vkm.sum() / vht.sum() == pytest.approx(50.0, rel=0.05)  # free flow at the limit
+    heavy = light * 50  # 5,000 veh/h into a one-lane street of 900 veh/h
+    _, _, flow = mobility.run(net, cells, heavy, 5.0)
+    # vehicles leaving the 10th link in an hour: bounded by capacity (exit shares aside)
+    assert flow[0, 10] <= 900.0 * 1.001
+
+
+def test_turns_split_evenly_without_u_turns() -> None:
+    # a T junction: node 1 joins arcs 0 (0-1), 1 (1-2), 2 (1-3)
+    net = mobility.build_network(
+        pa.table(
+            {
+                "arc_code": [10, 11, 12],
+                "street": ["VIA A", "VIA B", "VIA C"],
+                "node_from": [0, 1, 1],
+                "node_to": [1, 2, 3],
+                "length_m": [100.0, 100.0, 100.0],
+                "lat": [44.49, 44.491, 44.492],
+                "lon": [11.34, 11.341, 11.342],
+            }
+        ),
+        None,
+        5.0,
+        50.0,
+    )
+    t = net.turns
+    into_junction = [i for i in range(6) if net.link_arc[i] == 10 and i % 2 == 0]
+    src = into_junction[0]
+    shares = {
+        int(d): s for s_, d, s in zip(t["src"], t["dst"], t["share"], strict=True) if s_ == src
+    }
+    assert len(shares) == 2
+    assert all(v == pytest.approx((1 - mobility.EXIT_SHARE) / 2) for v in shares.values())
+    assert net.reverse[src] not in shares

@@ -1,0 +1,141 @@
+"""The Model interface: code hashes, the mock federation, and each model's federated split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from pydantic import ValidationError
+
+import models
+from models import gravity
+from models.base import Model
+from tests.models.conftest import TableFor
+
+
+def test_every_model_has_a_distinct_stable_code_hash() -> None:
+    hashes = {name: m.hash for name, m in models.MODELS.items()}
+    assert len(set(hashes.values())) == len(hashes)
+    assert all(h.startswith("sha256:") and len(h) == 71 for h in hashes.values())
+    assert models.by_hash(hashes["energy-5r1c"]) is models.get("energy-5r1c")
+    assert models.by_hash("sha256:" + "0" * 64) is None
+
+
+def test_the_hash_covers_the_code_and_the_version() -> None:
+    energy = models.get("energy-5r1c")
+    bumped = Model(**{**energy.__dict__, "version": "1.0.1"})
+    fewer = Model(**{**energy.__dict__, "modules": energy.modules[:-1]})  # without the kernel
+    assert len({energy.hash, bumped.hash, fewer.hash}) == 3
+
+
+def test_unknown_models_and_bad_scenarios_are_refused() -> None:
+    with pytest.raises(KeyError, match="known: energy-5r1c"):
+        models.get("nope")
+    with pytest.raises(ValidationError, match="retrofit_share"):
+        models.get("energy-5r1c").parse({"retrofit_share": 2})
+    with pytest.raises(ValidationError, match="end is before start"):
+        models.get("flood-scs-nash").parse({"start": "2023-05-10", "end": "2023-05-01"})
+
+
+def _split(table: pa.Table, parts: int) -> list[pa.Table]:
+    idx = np.arange(table.num_rows) % parts
+    return [table.filter(pa.array(idx == k)) for k in range(parts)]
+
+
+def test_energy_split_over_holders_equals_the_central_run(table_for: TableFor) -> None:
+    """Buildings spread over three holders: the sums per area and hour are the central ones."""
+    buildings = table_for("comune", "building-stock").slice(0, 4000)
+    weather = table_for("cineca", "temperature-daily")
+    params = {"retrofit_share": 0.4, "year": 2023}
+    model = models.get("energy-5r1c")
+    central = models.run_central(
+        model, {"building-stock": buildings, "temperature-daily": weather}, params
+    )
+    holders = {f"h{k}": {"building-stock": t} for k, t in enumerate(_split(buildings, 3))}
+    holders["cineca"] = {"temperature-daily": weather}
+    federated = models.run_federated(model, holders, params)
+    for key in ("heat_base", "heat_scen", "cool_base", "cool_scen", "savings"):
+        np.testing.assert_allclose(federated[key], central[key], rtol=1e-9, atol=1e-9)
+    assert federated["buildings"] == 4000
+    summary = model.summary(federated)
+    assert summary["heating_scenario_MWh"] < summary["heating_baseline_MWh"]
+
+
+def test_flood_split_over_holders_equals_the_central_run(table_for: TableFor) -> None:
+    catchments = table_for("unibo", "sub-catchments")
+    rain = table_for("cineca", "rainfall-daily")
+    model = models.get("flood-scs-nash")
+    params = {"rain_multiplier": 1.3}
+    central = models.run_central(
+        model, {"sub-catchments": catchments, "rainfall-daily": rain}, params
+    )
+    holders = {f"h{k}": {"sub-catchments": t} for k, t in enumerate(_split(catchments, 2))}
+    holders["cineca"] = {"rainfall-daily": rain}
+    federated = models.run_federated(model, holders, params)
+    for key in ("outlet_base", "outlet_scen", "area_scen", "peak_scen", "exceed_h_scen"):
+        np.testing.assert_allclose(federated[key], central[key], rtol=1e-9)
+    assert (federated["peak_scen"] > federated["peak_base"]).all()  # 30 % more rain
+
+
+def test_gravity_recovers_a_known_decay() -> None:
+    """Flows drawn from a doubly constrained model with beta = 0.6: the fit finds it."""
+    rng = np.random.default_rng(3)
+    lat, lon = 44.45 + rng.random(30) * 0.08, 11.28 + rng.random(30) * 0.12
+    dist = gravity.distances(lat, lon)
+    o, d = rng.uniform(100, 1000, 30), rng.uniform(100, 1000, 30)
+    flows = gravity.furness(o, d, dist, 0.6)
+    np.testing.assert_allclose(flows.sum(axis=1), o, rtol=1e-8)  # productions kept
+    np.testing.assert_allclose(flows.sum(axis=0), d * o.sum() / d.sum(), rtol=1e-8)
+    system = {
+        "origins": flows.sum(axis=1),
+        "destinations": flows.sum(axis=0),
+        "distance": np.array([(flows * dist).sum()]),
+        "dist": dist,
+    }
+    assert gravity.fit_beta([system], 10.0) == pytest.approx(0.6, rel=1e-4)
+
+
+def test_gravity_federated_equals_central(table_for: TableFor) -> None:
+    model = models.get("mobility-gravity")
+    tables = {
+        "statistical-areas": table_for("comune", "statistical-areas"),
+        "wifi-od-flows": table_for("unibo", "wifi-od-flows"),
+        "trips": table_for("fbk", "trips"),
+    }
+    central = models.run_central(model, tables, {})
+    holders = {
+        "comune": {"statistical-areas": tables["statistical-areas"]},
+        "unibo": {"wifi-od-flows": tables["wifi-od-flows"]},
+        "fbk": {"trips": tables["trips"]},
+    }
+    federated = models.run_federated(model, holders, {})
+    assert federated["beta_per_km"] == pytest.approx(central["beta_per_km"], rel=1e-9)
+    assert {s["system"] for s in federated["systems"]} == {
+        "statistical areas (trips)",
+        "university WiFi zones",
+    }
+    # one holder alone is still a fit (k = 1), of its own system only
+    alone = models.run_federated(model, {k: holders[k] for k in ("comune", "fbk")}, {})
+    assert [s["system"] for s in alone["systems"]] == ["statistical areas (trips)"]
+
+
+def test_a_stage_below_k_holders_fails_in_the_mock_federation(table_for: TableFor) -> None:
+    model = models.get("energy-5r1c")
+    with pytest.raises(RuntimeError, match="stage buildings: 0 holder"):
+        models.run_federated(
+            model, {"cineca": {"temperature-daily": table_for("cineca", "temperature-daily")}}, {}
+        )
+
+
+def test_partials_carry_aggregates_only(table_for: TableFor) -> None:
+    """No partial has a row per building, trip or catchment."""
+    model = models.get("mobility-gravity")
+    stage = model.stage("flows")
+    ctx = models.run_central(
+        models.Model(**{**model.__dict__, "stages": model.stages[:1]}),
+        {"statistical-areas": table_for("comune", "statistical-areas")},
+        {},
+    )
+    trips = table_for("fbk", "trips")
+    partial = stage.run_local({"trips": trips}, model.parse({}), ctx)
+    assert max(a.shape[0] for a in partial.arrays.values()) <= 90 < trips.num_rows
