@@ -1,4 +1,5 @@
-"""`POST /compute/runs` on fbk's connector: another member's gateway runs a model stage on the
+"""`POST /compute/runs` on fbk's connector (the compute layer's holder side, here with the
+privacy fixtures it shares): another member's gateway runs a model stage on the
 synthetic trips. The run is decided by the policy with the model hash, charged to the caller's
 privacy budget, noised, signed; refusals are problem+json that say why."""
 
@@ -18,13 +19,6 @@ from connector.identity.keys import KeyFileSigner, verify_detached
 from connector.settings import Settings
 from models import get
 from tests.conftest import peer_headers
-from tests.privacy.conftest import (  # noqa: F401 - fixtures
-    fbk,
-    fbk_app,
-    fbk_settings,
-    fbk_tokens,
-    grant,
-)
 
 pytestmark = pytest.mark.anyio
 GRAVITY = get("mobility-gravity")
