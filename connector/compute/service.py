@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from catalog.model import DatasetDescription, PrivacyClass
+from catalog.model import DatasetDescription, SpatialUnit
 from connector.compute import wire
 from connector.compute.executor import Executor, RunAborted, RunSpec, make_executors
 from connector.compute.repository import RunRepository
@@ -153,12 +153,17 @@ def _needs_noise(description: dict[str, Any], decision: Decision) -> tuple[bool,
     return gov.personal_data or epsilon_terms, limit
 
 
-def _is_open(description: dict[str, Any]) -> bool:
+# Records that stand for people or their homes: outputs resting on few of them are suppressed.
+PEOPLE_UNITS = {SpatialUnit.person, SpatialUnit.building}
+
+
+def _about_people(description: dict[str, Any]) -> bool:
+    """Whether small groups of this dataset's records could single out people or households."""
     try:
         gov = DatasetDescription.model_validate(description).governance
     except ValidationError:
-        return False
-    return gov.privacy_class is PrivacyClass.open
+        return True  # unreadable metadata: the strict reading
+    return gov.personal_data or gov.spatial_unit in PEOPLE_UNITS
 
 
 @dataclass
@@ -166,7 +171,7 @@ class _Admission:
     run: ComputeRun
     spec: RunSpec
     protected: dict[str, Protected]
-    open_only: bool
+    suppress: bool
 
 
 def admit(
@@ -317,8 +322,8 @@ def admit(
                 context=wire.decode_value(req.context),
                 limits=limits,
             )
-            open_only = all(_is_open(profiles.description(d)) for d in held)
-            admission = _Admission(run, spec, dict(protected), open_only)
+            suppress = any(_about_people(profiles.description(d)) for d in held)
+            admission = _Admission(run, spec, dict(protected), suppress)
     if denial is not None:
         raise denial
     return admission.run, admission
@@ -371,7 +376,7 @@ def _release(
     """Disclosure control, noise against the held charges, and the signed envelope."""
     arrays = {k: np.asarray(v, dtype=np.float64) for k, v in partial.arrays.items()}
     suppressed: dict[str, int] = {}
-    if not admission.open_only:
+    if admission.suppress:
         arrays, suppressed = suppress_small_groups(arrays, partial.support, rt.min_group)
     privacy: list[dict[str, Any]] = []
     for dataset, p in admission.protected.items():
@@ -462,7 +467,11 @@ def _owner_alive(owner: str) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a killed process its parent has not reaped yet is a zombie: gone all the same
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def refresh(session: Session, run: ComputeRun) -> ComputeRun:

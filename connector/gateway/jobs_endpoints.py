@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
@@ -14,7 +13,7 @@ from connector.compute.repository import JobRepository
 from connector.compute.service import ModelRefused
 from connector.deps import SessionDep
 from connector.errors import BadRequest, Conflict, NotFound, Problem
-from connector.gateway import report
+from connector.gateway import provenance, report
 from connector.gateway.jobs import JobRunner, job_view
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Role
@@ -152,8 +151,6 @@ def job_provenance(
     if job.provenance is None:
         raise Conflict(f"job {job_id} has no provenance yet ({job.state})")
     if accept and "text/turtle" in accept:
-        from rdflib import Graph
-
-        graph = Graph().parse(data=json.dumps(job.provenance), format="json-ld")
+        graph = provenance.as_graph(job.provenance)
         return Response(graph.serialize(format="turtle"), media_type="text/turtle")
     return JSONResponse(job.provenance, media_type="application/ld+json")

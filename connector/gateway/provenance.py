@@ -11,8 +11,11 @@ stated epsilon, and generated a signed partial (its digest).
 from __future__ import annotations
 
 import json
+import warnings
 from datetime import datetime
 from typing import Any
+
+from rdflib import Graph
 
 from connector.identity.trustlist import Member
 from connector.storage.tables import FederatedJob, aware
@@ -135,3 +138,11 @@ def for_job(job: FederatedJob, model: Model, gateway: Member, finished: datetime
             graph.append({"@id": holder, "@type": ["prov:Agent", "prov:Organization"]})
     graph[1]["wasInformedBy"] = informed
     return {"@context": CONTEXT, "@graph": graph}
+
+
+def as_graph(document: dict[str, Any]) -> Graph:
+    """The provenance document as an rdflib graph (for Turtle, or to query it)."""
+    with warnings.catch_warnings():
+        # rdflib's own JSON-LD parser uses its deprecated ConjunctiveGraph internally.
+        warnings.filterwarnings("ignore", "ConjunctiveGraph is deprecated", DeprecationWarning)
+        return Graph().parse(data=json.dumps(document), format="json-ld")

@@ -1,0 +1,324 @@
+"""Federated model runs through four real connectors on loopback.
+
+unibo's researcher asks unibo's connector (the gateway) to run each model; the stages go to
+comune, cineca, unibo itself and fbk over signed HTTP. Noise is off in this federation
+(`compute_noise = false`) so each result can be compared with the same model run centrally
+on the union of the tables; the privacy tests cover the noise. Then the failure paths: a
+model hash the policy does not allow, a holder killed mid-job (k of n), a gateway killed and
+restarted mid-job (it resumes, and the holder's run is not started twice).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from rdflib import URIRef
+
+import models
+from connector.cli import init_dataspace
+from connector.compute import wire
+from connector.compute.executor import limit_contributions
+from connector.demo import RunningConnector, federation, start_connector, wait_ready
+from connector.gateway import provenance
+from connector.settings import source_root
+from tests.clirun import gemello
+
+pytestmark = pytest.mark.e2e
+PARTNERS = ("comune", "cineca", "unibo", "fbk")
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "mobility-ctm": {"speed_limits": {"street": 30, "minor": 30}, "hours": 6},
+    "mobility-gravity": {},
+    "energy-5r1c": {"retrofit_share": 0.3, "heating_setpoint": 19},
+    "flood-scs-nash": {"rain_multiplier": 1.2, "permeable_share": 0.3},
+}
+
+
+@dataclass
+class Fed:
+    home: Any
+    conns: list[RunningConnector]
+    researcher: str
+    stewards: dict[str, str]
+    client: httpx.Client
+
+    def url(self, partner: str) -> str:
+        return next(c.url for c in self.conns if c.settings.partner == partner)
+
+    def conn(self, partner: str) -> RunningConnector:
+        return next(c for c in self.conns if c.settings.partner == partner)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.researcher}"}
+
+    def submit(self, model: str, params: dict[str, Any], purpose: str = "research") -> str:
+        resp = self.client.post(
+            f"{self.url('unibo')}/jobs",
+            json={"model": model, "params": params, "purpose": purpose},
+            headers=self.auth,
+        )
+        assert resp.status_code == 202, resp.text
+        return str(resp.json()["id"])
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        resp = self.client.get(f"{self.url('unibo')}/jobs/{job_id}", headers=self.auth)
+        assert resp.status_code == 200, resp.text
+        return dict(resp.json())
+
+    def wait(self, job_id: str, timeout: float = 240) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                job = self.job(job_id)
+            except httpx.TransportError:  # the gateway is restarting
+                time.sleep(0.3)
+                continue
+            if job["state"] != "running":
+                return job
+            time.sleep(0.3)
+        raise AssertionError(f"job {job_id} still running: {self.job(job_id)}")
+
+    def runs_at(self, partner: str) -> list[dict[str, Any]]:
+        headers = {"Authorization": f"Bearer {self.stewards[partner]}"}
+        resp = self.client.get(f"{self.url(partner)}/compute/runs", headers=headers)
+        assert resp.status_code == 200, resp.text
+        return list(resp.json())
+
+    def kill(self, partner: str) -> None:
+        """SIGKILL, as a crash would; the zombie is left for `restart` to reap, which also
+        checks that the holder does not mistake a zombie for a live owner of its runs."""
+        self.conn(partner).process.send_signal(signal.SIGKILL)
+
+    def restart(self, partner: str) -> None:
+        old = self.conn(partner)
+        new = start_connector(old.settings, self.home, self.home / "var" / "logs", old.url)
+        self.conns[self.conns.index(old)] = new
+        wait_ready(new, self.client, 60)
+        old.process.wait(10)
+        old.log_file.close()
+
+
+def _user(home: Any, partner: str, role: str, name: str) -> str:
+    made = gemello(home, "user", "add", "--partner", partner, "--role", role, "--name", name,
+                   "--token-only")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    return made.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
+    home = tmp_path_factory.mktemp("compute")
+    shutil.copytree(source_root() / "deploy", home / "deploy")
+    for partner in PARTNERS:
+        toml = home / "deploy" / "partners" / f"{partner}.toml"
+        toml.write_text(toml.read_text() + "\ncompute_noise = false\ncatalog_refresh_seconds = 0\n")
+    settings = init_dataspace(home, PARTNERS, quiet=True)
+    researcher = _user(home, "unibo", "researcher", "ada")
+    stewards = {p: _user(home, p, "steward", f"steward-{p}") for p in PARTNERS}
+    with federation(home, settings) as conns, httpx.Client(timeout=60) as client:
+        yield Fed(home, conns, researcher, stewards, client)
+
+
+def _tables(fed: Fed, model: models.Model) -> tuple[dict[str, Any], dict[str, int]]:
+    """Every table the model reads, from the partners' data dirs; their row counts."""
+    tables: dict[str, Any] = {}
+    for partner in PARTNERS:
+        tables_dir = fed.home / "var" / partner / "tables"
+        for dataset in model.datasets:
+            path = tables_dir / f"{dataset}.parquet"
+            if path.exists():
+                tables[dataset] = pq.read_table(path)
+    if "trips" in tables:  # the holder keeps at most 10 trips a person (contribution bound)
+        tables["trips"] = limit_contributions(tables["trips"], "person_id", 10)
+    return tables, {d: t.num_rows for d, t in tables.items()}
+
+
+def _close(a: Any, b: Any, path: str = "") -> None:
+    if isinstance(a, dict):
+        assert set(a) == set(b), path
+        for k in a:
+            _close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list) and a and isinstance(a[0], dict):
+        for x, y in zip(a, b, strict=True):
+            _close(x, y, path)
+    elif isinstance(a, int | float | np.ndarray | list):
+        np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-9,
+                                   atol=1e-9, err_msg=path)  # fmt: skip
+    else:
+        assert a == b, path
+
+
+@pytest.mark.parametrize("model_name", list(SCENARIOS))
+def test_each_model_equals_its_central_run(fed: Fed, model_name: str) -> None:
+    model = models.get(model_name)
+    job = fed.wait(fed.submit(model_name, SCENARIOS[model_name]))
+    assert job["state"] == "succeeded", job
+    result = fed.client.get(f"{fed.url('unibo')}/jobs/{job['id']}/result", headers=fed.auth)
+    assert result.status_code == 200
+    outputs = wire.decode_value(result.json()["outputs"])
+    tables, rows = _tables(fed, model)
+    central = models.run_central(model, tables, SCENARIOS[model_name])
+    _close(outputs, wire.decode_value(wire.encode_value(central)))
+    # every holder that answered: signed partials of aggregates only, nothing row-level
+    partners = {h["partner"] for h in job["holders"]}
+    assert (
+        partners
+        == {
+            "mobility-ctm": {"comune"},
+            "mobility-gravity": {"comune", "unibo", "fbk"},
+            "energy-5r1c": {"cineca", "comune"},
+            "flood-scs-nash": {"cineca", "unibo"},
+        }[model_name]
+    )
+    for partner in partners:
+        for run in fed.runs_at(partner):
+            if run["job_id"] != job["id"]:
+                continue
+            text = json.dumps(run)
+            assert "person_id" not in text
+            assert '"B0' not in text  # building ids
+            partial = wire.decode_partial(run["result"]["body"]["partial"])
+            for name, values in partial.arrays.items():
+                assert values.shape[0] not in rows.values() or values.shape[0] <= 90, name
+    # provenance: PROV-O that names the model hash, every dataset version and the researcher
+    graph = provenance.as_graph(result.json()["provenance"])
+    prov = "http://www.w3.org/ns/prov#"
+    used = {str(o) for o in graph.objects(None, URIRef(prov + "used"))}
+    assert f"urn:gemello:model:{model.hash}" in used
+    specialised = {
+        str(o) for o in graph.objects(None, URIRef(prov + "specializationOf"))
+    }  # the catalogue IRIs of the dataset versions the runs used
+    assert {next(d for d in model.datasets if i.endswith(d)) for i in specialised} == set(
+        model.datasets
+    )
+    digests = {str(o) for o in graph.objects(None, URIRef(provenance.GEM + "tableDigest"))}
+    assert len(digests) == len(model.datasets)
+    assert "unknown" not in digests
+
+
+def test_the_report_opens_in_a_browser(fed: Fed) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.test_docs_browser import CHROMIUM, CHROMIUM_ARGS
+
+    if CHROMIUM is None:
+        pytest.skip("no Chromium on this machine")
+
+    job = fed.wait(fed.submit("energy-5r1c", {"retrofit_share": 0.5}))
+    assert job["state"] == "succeeded"
+    html = fed.client.get(f"{fed.url('unibo')}/jobs/{job['id']}/report", headers=fed.auth)
+    assert html.status_code == 200
+    page_file = fed.home / "report.html"
+    page_file.write_text(html.text)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(page_file.as_uri())
+        assert "energy-5r1c: succeeded" in page.inner_text("h1")
+        assert page.locator("figure svg").count() == 2
+        assert "prov:Activity" in page.inner_text("#provenance")
+        browser.close()
+    turtle = fed.client.get(
+        f"{fed.url('unibo')}/jobs/{job['id']}/provenance",
+        headers=fed.auth | {"Accept": "text/turtle"},
+    )
+    assert turtle.headers["content-type"].startswith("text/turtle")
+    assert "prov:wasGeneratedBy" in turtle.text
+
+
+def test_a_model_hash_the_policy_does_not_allow_is_refused_before_it_runs(fed: Fed) -> None:
+    energy = models.get("energy-5r1c")
+    policy = {
+        "@context": "https://w3id.org/dspace/2025/1/odrl-profile.jsonld",
+        "@type": "Offer",
+        "@id": "urn:gemello:policy:only-another-model",
+        "permission": [
+            {
+                "action": "compute",
+                "constraint": [
+                    {"leftOperand": "modelHash", "operator": "isAnyOf",
+                     "rightOperand": ["sha256:" + "1" * 64]},
+                ],
+            }
+        ],
+    }  # fmt: skip
+    steward = {"Authorization": f"Bearer {fed.stewards['comune']}"}
+    url = f"{fed.url('comune')}/policies/building-stock"
+    put = fed.client.put(url, json=policy, headers=steward)
+    assert put.status_code == 200, put.text
+    try:
+        job = fed.wait(fed.submit("energy-5r1c", {}))
+        assert job["state"] == "failed"
+        assert "building-stock" in job["error"]
+        assert "modelHash" in job["error"]
+        assert not [r for r in fed.runs_at("comune") if r["job_id"] == job["id"]]
+        decisions = fed.client.get(
+            f"{fed.url('comune')}/decisions", headers=steward, params={"limit": 20}
+        )
+        assert any(
+            d["input"]["values"].get("modelHash") == energy.hash and not d["result"]["allow"]
+            for d in decisions.json()
+        )
+    finally:
+        fed.client.delete(url, headers=steward)
+
+
+def test_a_holder_killed_mid_job_leaves_a_partial_result(fed: Fed) -> None:
+    """fbk dies while the job runs: the gravity fit comes from unibo's WiFi zones alone
+    (k = 1 of 2), marked partial, with fbk's reason."""
+    job_id = fed.submit("mobility-gravity", {}, purpose="planning")  # new agreements to make
+    fed.kill("fbk")
+    job = fed.wait(job_id)
+    assert job["state"] == "partial", job
+    assert "fbk" in job["error"]
+    assert [s["system"] for s in job["summary"]["systems"]] == ["university WiFi zones"]
+    fed.restart("fbk")
+
+
+def test_a_holder_killed_mid_run_fails_the_job_and_its_run(fed: Fed) -> None:
+    """comune holds all the buildings: killed while its run computes, the job fails (below k)
+    and, restarted, comune reports that run failed instead of leaving it running."""
+    job_id = fed.submit("energy-5r1c", {"retrofit_share": 0.2})
+    _wait_for_run(fed, job_id, "buildings", "comune")
+    fed.kill("comune")
+    job = fed.wait(job_id, timeout=120)
+    assert job["state"] == "failed"
+    assert "stage buildings: 0 of 1 holder(s) answered" in job["error"]
+    assert "comune" in job["error"]
+    fed.restart("comune")
+    [run] = [r for r in fed.runs_at("comune") if r["job_id"] == job_id]
+    assert run["state"] == "failed"
+    assert "stopped" in run["error"]
+
+
+def test_a_restarted_gateway_resumes_the_job(fed: Fed) -> None:
+    job_id = fed.submit("energy-5r1c", {"retrofit_share": 0.4})
+    _wait_for_run(fed, job_id, "buildings", "comune")
+    fed.kill("unibo")
+    fed.restart("unibo")
+    job = fed.wait(job_id)
+    assert job["state"] == "succeeded", job
+    runs = [r for r in fed.runs_at("comune") if r["job_id"] == job_id]
+    assert len(runs) == 1  # the resumed gateway found the run, it did not start another
+
+
+def _wait_for_run(fed: Fed, job_id: str, stage: str, partner: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if any(
+            r["job_id"] == job_id and r["stage"] == stage and r["state"] == "running"
+            for r in fed.runs_at(partner)
+        ):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no running {stage} run at {partner}: {fed.job(job_id)}")
