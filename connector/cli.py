@@ -14,6 +14,9 @@ from connector.cli_catalog import catalog_app
 from connector.cli_contracts import agreements_app, approvals_app
 from connector.cli_harvest import harvest_app
 from connector.cli_policy import policy_app
+from connector.cli_jobs import jobs_app
+from connector.cli_jobs import models as models_command
+from connector.cli_jobs import run as run_command
 from connector.cli_privacy import budget_app
 from connector.cli_privacy import query as query_command
 from connector.clikit import PARTNERS, HomeOpt, err, fail, out, settings_for
@@ -39,6 +42,9 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(budget_app, name="budget")
 app.command("query")(query_command)
+app.command("run")(run_command)
+app.command("models")(models_command)
+app.add_typer(jobs_app, name="jobs")
 
 
 def prepare_partner(settings: Settings, progress: Progress | None = None) -> None:

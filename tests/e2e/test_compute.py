@@ -322,3 +322,33 @@ def _wait_for_run(fed: Fed, job_id: str, stage: str, partner: str) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"no running {stage} run at {partner}: {fed.job(job_id)}")
+
+
+def test_the_cli_runs_a_model_and_saves_its_report(fed: Fed) -> None:
+    report = fed.home / "flood.html"
+    done = gemello(
+        fed.home,
+        "run",
+        "flood-scs-nash",
+        "--purpose",
+        "research",
+        "--param",
+        "rain_multiplier=1.5",
+        "--param",
+        "start=2023-05-10",
+        "--url",
+        fed.url("unibo"),
+        "--token",
+        fed.researcher,
+        "--report",
+        str(report),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "flood-scs-nash" in done.stdout
+    assert "cineca" in done.stdout
+    assert "peak_m3s_base_scen" in done.stdout
+    assert "<svg" in report.read_text()
+    refused = gemello(fed.home, "run", "flood-scs-nash", "--purpose", "research", "--param",
+                      "rain_multiplier=9", "--url", fed.url("unibo"), "--token", fed.researcher)  # fmt: skip
+    assert refused.returncode == 3
+    assert "rain_multiplier" in refused.stdout + refused.stderr

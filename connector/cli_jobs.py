@@ -1,0 +1,242 @@
+"""`gemello run` (a federated model run through your own connector, with live progress per
+partner), `gemello jobs` (follow, show, fetch reports) and `gemello models` (what is installed,
+with the code hashes policies name)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+
+from connector.clikit import HomeOpt, fail, out, settings_for
+
+jobs_app = typer.Typer(help="Federated model runs this connector drove: list, show, report.")
+
+PartnerArg = Annotated[str, typer.Option(help="your organisation (whose connector you call)")]
+UrlOpt = Annotated[str | None, typer.Option(help="your connector (default: from settings)")]
+TokenOpt = Annotated[str | None, typer.Option(help="your API token (default: env GEMELLO_TOKEN)")]
+STATE_STYLE = {
+    "succeeded": "[green]✓ succeeded[/]",
+    "failed": "[red]✗ failed[/]",
+    "partial": "[yellow]◐ partial[/]",
+    "running": "[cyan]… running[/]",
+    "negotiating": "[cyan]… negotiating[/]",
+    "pending": "[dim]pending[/]",
+    "cancelled": "[red]cancelled[/]",
+}
+
+
+def _connection(
+    partner: str, url: str | None, token: str | None, home: Path | None
+) -> tuple[str, dict[str, str]]:
+    token = token or os.environ.get("GEMELLO_TOKEN")
+    if not token:
+        raise fail("no API token: pass --token or set GEMELLO_TOKEN (see `gemello user add`)")
+    if url is None:
+        s = settings_for(partner, home)
+        url = f"http://{s.host}:{s.port}"
+    return url.rstrip("/"), {"Authorization": f"Bearer {token}"}
+
+
+def _call(method: str, url: str, headers: dict[str, str], **kw: Any) -> httpx.Response:
+    try:
+        resp = httpx.request(method, url, headers=headers, timeout=60, **kw)
+    except httpx.HTTPError as exc:
+        raise fail(f"cannot reach {url}: {exc}") from None
+    if resp.status_code >= 400:
+        try:
+            doc = resp.json()
+            raise fail(f"{doc.get('title', resp.status_code)}: {doc.get('detail')}", 3)
+        except ValueError:
+            raise fail(f"{url} answered {resp.status_code}", 3) from None
+    return resp
+
+
+def _value(text: str) -> Any:
+    """A --param value: JSON when it parses (numbers, lists, objects), else the string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """`k=v` pairs into a scenario; `a.b=v` sets a nested key."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise fail(f"--param '{item}': write NAME=VALUE (VALUE may be JSON)")
+        target = params
+        *parents, leaf = key.split(".")
+        for p in parents:
+            target = target.setdefault(p, {})
+        target[leaf] = _value(raw)
+    return params
+
+
+def progress_table(job: dict[str, Any]) -> Table:
+    """One row per stage and partner, as the job reports them."""
+    table = Table(title=f"{job['model']} — {STATE_STYLE.get(job['state'], job['state'])}")
+    for name in ("stage", "partner", "state", "seconds", "bytes", "note"):
+        table.add_column(name, justify="right" if name in {"seconds", "bytes"} else "left")
+    for h in job["holders"]:
+        table.add_row(
+            h["stage"],
+            h["partner"],
+            STATE_STYLE.get(h.get("state", ""), h.get("state", "")),
+            "" if h.get("seconds") is None else f"{h['seconds']:.1f}",
+            "" if h.get("bytes") is None else f"{h['bytes']:,}",
+            escape((h.get("error") or "")[:80]),
+        )
+    return table
+
+
+def follow(
+    base: str, headers: dict[str, str], job_id: str, console: Console = out
+) -> dict[str, Any]:
+    """Poll a job, redrawing the per-partner table, until it ends."""
+    with Live(console=console, refresh_per_second=4, transient=False) as live:
+        while True:
+            job: dict[str, Any] = _call("GET", f"{base}/jobs/{job_id}", headers).json()
+            live.update(progress_table(job))
+            if job["state"] != "running":
+                return job
+            time.sleep(0.4)
+
+
+def show_summary(job: dict[str, Any], console: Console = out) -> None:
+    """Headline figures, or why there are none."""
+    if job.get("error"):
+        style = "yellow" if job["state"] == "partial" else "red"
+        console.print(f"[{style}]{escape(job['error'])}[/]")
+    summary = job.get("summary")
+    if summary:
+        table = Table(title="Result")
+        table.add_column("figure")
+        table.add_column("value", overflow="fold")
+        for key, value in summary.items():
+            shown = value if isinstance(value, str | int | float) else json.dumps(value)
+            table.add_row(key, escape(str(shown)))
+        console.print(table)
+
+
+def run(
+    model: Annotated[str, typer.Argument(help="an installed model (see `gemello models`)")],
+    purpose: Annotated[str, typer.Option(help="why: research, public-policy, planning...")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="scenario NAME=VALUE, VALUE may be JSON (repeatable)"),
+    ] = None,
+    epsilon: Annotated[float, typer.Option(help="budget each protected dataset spends")] = 1.0,
+    report: Annotated[Path | None, typer.Option(help="write the HTML report here")] = None,
+    partner: PartnerArg = "unibo",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    detach: Annotated[bool, typer.Option(help="print the job id and return")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Run a model across the federation through your own connector, with live progress per
+    partner. Exit code 0 when every holder answered, 4 for a partial result, 3 when it failed."""
+    base, headers = _connection(partner, url, token, home)
+    body = {
+        "model": model,
+        "params": parse_params(param or []),
+        "purpose": purpose,
+        "epsilon": epsilon,
+    }
+    job = _call("POST", f"{base}/jobs", headers, json=body).json()
+    if detach:
+        out.print(job["id"])
+        return
+    out.print(f"job {job['id']} ({model}, purpose {purpose})")
+    job = follow(base, headers, job["id"])
+    show_summary(job)
+    if report is not None and job["state"] != "failed":
+        report.write_text(_call("GET", f"{base}/jobs/{job['id']}/report", headers).text)
+        out.print(f"report: {report}")
+    if job["state"] == "failed":
+        raise typer.Exit(3)
+    if job["state"] == "partial":
+        raise typer.Exit(4)
+
+
+@jobs_app.command("list")
+def list_jobs(
+    partner: PartnerArg = "unibo", url: UrlOpt = None, token: TokenOpt = None, home: HomeOpt = None
+) -> None:
+    """The latest jobs your connector drove."""
+    base, headers = _connection(partner, url, token, home)
+    table = Table(title="Federated jobs")
+    for name in ("id", "model", "purpose", "state", "created"):
+        table.add_column(name)
+    for job in _call("GET", f"{base}/jobs", headers).json():
+        table.add_row(
+            job["id"],
+            job["model"],
+            job["purpose"],
+            STATE_STYLE.get(job["state"], job["state"]),
+            job["created_at"][:19],
+        )
+    out.print(table)
+
+
+@jobs_app.command("show")
+def show_job(
+    job_id: Annotated[str, typer.Argument(help="job-…")],
+    follow_: Annotated[bool, typer.Option("--follow", help="wait for it to end")] = False,
+    partner: PartnerArg = "unibo",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """A job's holders and result (optionally following it live)."""
+    base, headers = _connection(partner, url, token, home)
+    if follow_:
+        job = follow(base, headers, job_id)
+    else:
+        job = _call("GET", f"{base}/jobs/{job_id}", headers).json()
+        out.print(progress_table(job))
+    show_summary(job)
+
+
+@jobs_app.command("report")
+def job_report(
+    job_id: Annotated[str, typer.Argument(help="job-…")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write")],
+    provenance: Annotated[Path | None, typer.Option(help="also write the PROV-O (Turtle)")] = None,
+    partner: PartnerArg = "unibo",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Save a job's HTML report (plots, holders, provenance), and its provenance as Turtle."""
+    base, headers = _connection(partner, url, token, home)
+    output.write_text(_call("GET", f"{base}/jobs/{job_id}/report", headers).text)
+    out.print(f"report: {output}")
+    if provenance is not None:
+        ttl = _call("GET", f"{base}/jobs/{job_id}/provenance", headers | {"Accept": "text/turtle"})
+        provenance.write_text(ttl.text)
+        out.print(f"provenance: {provenance}")
+
+
+def models() -> None:
+    """The models installed here, with the code hash a policy names to allow each."""
+    from models import MODELS
+
+    table = Table(title="Installed models")
+    for name in ("name", "version", "stages (datasets)", "code hash"):
+        table.add_column(name, overflow="fold")
+    for m in MODELS.values():
+        stages = "; ".join(f"{s.name} ({', '.join(s.datasets)})" for s in m.stages)
+        table.add_row(m.name, m.version, stages, m.hash)
+    out.print(table)
