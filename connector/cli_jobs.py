@@ -110,8 +110,10 @@ def follow(
             job: dict[str, Any] = _call("GET", f"{base}/jobs/{job_id}", headers).json()
             live.update(progress_table(job))
             if job["state"] != "running":
-                return job
+                break
             time.sleep(0.4)
+    console.print()
+    return job
 
 
 def show_summary(job: dict[str, Any], console: Console = out) -> None:

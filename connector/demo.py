@@ -341,6 +341,68 @@ def _privacy(home_url: str, token: str, client: httpx.Client, console: Console) 
     return ok
 
 
+DEMO_JOBS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    (
+        "mobility-ctm",
+        "the 30 km/h city, with one lane less on the red tram line's streets",
+        {
+            "speed_limits": {"street": 30, "minor": 30},
+            "closures": [
+                {"street": s, "lanes": 1}
+                for s in (
+                    "VIA EMILIA PONENTE",
+                    "VIA SAN FELICE",
+                    "VIA FRANCESCO RIZZOLI",
+                    "VIA GUGLIELMO MARCONI",
+                )
+            ],
+        },
+    ),
+    ("mobility-gravity", "one distance decay fitted from WiFi flows and trips", {}),
+    (
+        "energy-5r1c",
+        "a third of the pre-1991 stock retrofitted, heating at 19 °C",
+        {"retrofit_share": 0.33, "heating_setpoint": 19},
+    ),
+    (
+        "flood-scs-nash",
+        "May 2023 with 20 % more rain, a quarter of the paving made permeable",
+        {"rain_multiplier": 1.2, "permeable_share": 0.25},
+    ),
+)
+
+
+def _federated_runs(
+    home_url: str, token: str, client: httpx.Client, console: Console, reports: Path
+) -> bool:
+    """Run every model across the federation (baseline and one scenario each), show each
+    holder's progress and the headline figures, and save the HTML reports."""
+    from connector.cli_jobs import follow, show_summary
+
+    auth = {"Authorization": f"Bearer {token}"}
+    reports.mkdir(parents=True, exist_ok=True)
+    ok = True
+    for model, what, params in DEMO_JOBS:
+        console.print(f"[bold]{model}[/]: {what}")
+        started = client.post(
+            f"{home_url}/jobs",
+            json={"model": model, "params": params, "purpose": "research"},
+            headers=auth,
+            timeout=60,
+        )
+        if started.status_code != 202:
+            console.print(f"[red]{started.status_code}: {escape(started.text[:300])}[/]")
+            ok = False
+            continue
+        job = follow(home_url, auth, started.json()["id"], console)
+        show_summary(job, console)
+        ok &= job["state"] == "succeeded"
+        page = client.get(f"{home_url}/jobs/{job['id']}/report", headers=auth, timeout=60)
+        (reports / f"{model}.html").write_text(page.text)
+    console.print(f"Reports (plots, holders, W3C PROV provenance): {reports}")
+    return ok
+
+
 def _pull(
     home_url: str, auth: dict[str, str], client: httpx.Client, agreement_id: str
 ) -> tuple[str, bool]:
@@ -456,6 +518,13 @@ def run_demo(
                 "Each answer spent epsilon from the comune's budget on fbk's trips; fbk's steward "
                 "reads the ledger with `gemello budget show --partner fbk`."
             )
+            console.print(
+                "[bold]Federated model runs[/] — each stage runs where its data is; only "
+                "signed aggregates travel"
+            )
+            if not _federated_runs(conns[0].url, token, client, console, home / "var" / "reports"):
+                console.print("[bold red]a federated model run did not succeed[/]")
+                return 1
             bologna = settings[0].bologna_dir
             console.print(
                 "Real data: "

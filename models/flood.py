@@ -35,7 +35,7 @@ class FloodScenario(BaseModel):
     step_minutes: int = Field(60, ge=5, le=60, description="routing step")
     rain_multiplier: float = Field(1.0, gt=0, le=3, description="climate change factor")
     permeable_share: float = Field(0.0, ge=0, le=1, description="share of paving made permeable")
-    threshold_m3s_km2: float = Field(2.0, gt=0, description="specific discharge alarm level")
+    threshold_m3s_km2: float = Field(1.15, gt=0, description="specific discharge alarm level")
     dry_hours: int = Field(24, ge=1, le=240, description="hours without rain ending an event")
 
     @model_validator(mode="after")
