@@ -37,6 +37,12 @@ from connector.privacy.benchmark import (
     privacy_section,
     raise_budget,
 )
+from connector.compute.benchmark import (
+    bench_federated,
+    bench_kernels,
+    compute_section,
+    federated_home,
+)
 from connector.settings import Settings, load_settings, source_root
 from connector.storage import make_engine, pgcluster, session_scope, upgrade
 
@@ -425,7 +431,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         Progress(console=console, transient=True) as progress,
     ):
         tmp = Path(tmp_s)
-        task = progress.add_task("preparing partner data", total=8)
+        task = progress.add_task("preparing partner data", total=9)
         prep = bench_prepare(tmp, repeat)
         progress.update(task, advance=1, description="starting connectors")
         starts, latencies = bench_connector(tmp, repeat)
@@ -445,6 +451,10 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         privacy_home = _home(tmp / "privacy")
         raise_budget(privacy_home, "fbk", workers=2)
         throughput = bench_query_throughput(privacy_home, tmp)
+        progress.update(task, advance=1, description="models: kernels, federated vs central")
+        kernels = bench_kernels(load_settings("comune", tmp).bologna_dir, max(3, repeat // 2))
+        fed_home, fed_settings, fed_token = federated_home(tmp / "compute")
+        federated = bench_federated(fed_home, fed_settings, fed_token, 3)
         progress.update(task, advance=1)
     bare_us = next(v["median_us"] for k, v in pdp.items() if k.startswith("bare"))
     lines = [
@@ -538,6 +548,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         "twelve, putting the DSP page p95 at ~170 ms for a median of ~20 ms.",
         "",
         *privacy_section(dp_mean, throughput),
+        *compute_section(kernels, federated),
     ]
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("\n".join(lines))

@@ -13,10 +13,10 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from connector.cli_catalog import catalog_app
 from connector.cli_contracts import agreements_app, approvals_app
 from connector.cli_harvest import harvest_app
-from connector.cli_policy import policy_app
 from connector.cli_jobs import jobs_app
 from connector.cli_jobs import models as models_command
 from connector.cli_jobs import run as run_command
+from connector.cli_policy import policy_app
 from connector.cli_privacy import budget_app
 from connector.cli_privacy import query as query_command
 from connector.clikit import PARTNERS, HomeOpt, err, fail, out, settings_for

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -118,13 +120,32 @@ def _org(principal: Principal) -> str | None:
     return principal.organisation if principal.kind == "connector" else None
 
 
+WaitQuery = Annotated[
+    float,
+    Query(ge=0, le=30, description="long poll: answer when the run ends, at most this many s"),
+]
+
+
+async def _settled(request: Request, run_id: str, org: str | None, wait: float) -> Any:
+    """The run, once it left `running` or `wait` seconds passed (long polling)."""
+    deadline = time.monotonic() + wait
+    engine = request.app.state.engine
+    while True:
+        run = await run_in_threadpool(service.get_run, engine, run_id, org)
+        if run.state != "running" or time.monotonic() >= deadline:
+            return run
+        await asyncio.sleep(0.02)
+
+
 @runs.post(
     "/runs",
     status_code=202,
     response_model=RunOut,
     responses={200: {"model": RunOut, "description": "the run already exists"}, **ERRORS},
 )
-async def start_run(body: RunIn, principal: PrincipalDep, request: Request) -> JSONResponse:
+async def start_run(
+    body: RunIn, principal: PrincipalDep, request: Request, wait: WaitQuery = 0
+) -> JSONResponse:
     """Run one stage of a model on this connector's data, for another member's job: decided by
     the policy (action `compute`, model hash, purpose), epsilon reserved, run in the
     background; follow it with GET. Repeating a run id returns that run."""
@@ -142,18 +163,21 @@ async def start_run(body: RunIn, principal: PrincipalDep, request: Request) -> J
         name=f"run-{run.id}",
         daemon=True,
     ).start()
+    if wait > 0:
+        run = await _settled(request, run.id, caller.organisation, wait)
     return JSONResponse(_out(run), status_code=202)
 
 
 @runs.get("/runs/{run_id}", response_model=RunOut, responses=ERRORS)
 async def show_run(
-    run_id: Annotated[str, Path(pattern=RUN_ID)], principal: PrincipalDep, request: Request
+    run_id: Annotated[str, Path(pattern=RUN_ID)],
+    principal: PrincipalDep,
+    request: Request,
+    wait: WaitQuery = 0,
 ) -> dict[str, Any]:
-    """A run's state; its signed partial once it succeeded."""
-    run = await run_in_threadpool(
-        service.get_run, request.app.state.engine, run_id, _org(principal)
-    )
-    return _out(run)
+    """A run's state; its signed partial once it succeeded. With `wait`, the answer comes as
+    soon as the run ends (long polling), so a caller learns of it without a polling delay."""
+    return _out(await _settled(request, run_id, _org(principal), wait))
 
 
 @runs.delete("/runs/{run_id}", response_model=RunOut, responses=ERRORS)

@@ -1,8 +1,8 @@
 """The Executor port: where a model stage runs at the holder.
 
 - `InlineExecutor`: light stages (weather, zones), in the server's worker thread;
-- `ProcessExecutor`: heavy stages by default, one fresh process per run (forkserver), killed
-  on timeout or cancel;
+- `ProcessExecutor`: heavy stages by default, a pool of warm worker processes (forkserver);
+  a worker whose run times out or is cancelled is killed and replaced;
 - `DaskExecutor` (`compute_executor = "dask"`): a Dask distributed cluster (e.g. dask-jobqueue
   on Slurm).
 
@@ -96,52 +96,105 @@ class InlineExecutor:
         return partial
 
 
-def _child(spec: RunSpec, conn: Connection) -> None:
-    try:
-        conn.send(("ok", execute(spec)))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, never lost
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
-    finally:
-        conn.close()
+def _worker(conn: Connection) -> None:
+    """A warm worker: run specs from the pipe until it closes (the parent went away)."""
+    while True:
+        try:
+            spec = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            conn.send(("ok", execute(spec)))
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, never lost
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+@dataclass
+class _Worker:
+    proc: Any
+    conn: Connection
 
 
 class ProcessExecutor:
-    """One process per run, forked from a clean forkserver: a timeout or a cancel kills it,
-    and a crash in a kernel cannot take the connector down."""
+    """A pool of warm worker processes (forked from a clean fork server that imported the
+    models once). A run takes an idle worker or starts one; a worker whose run times out or
+    is cancelled is killed and replaced, so a stuck kernel never holds the connector, and a
+    crash in a kernel cannot take the connector down. Warm workers keep their compiled
+    kernels: only the first heavy run of a process pays for loading them."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_idle: int = 2) -> None:
         self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["connector.compute.executor", "models.registry"])
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._max_idle = max_idle
 
-    def run(self, spec: RunSpec, timeout_s: float, cancel: threading.Event) -> Partial:
-        """Run in a child process and wait for its partial."""
-        parent, child = self._ctx.Pipe(duplex=False)
-        proc = self._ctx.Process(target=_child, args=(spec, child), daemon=True)
+    def _acquire(self) -> _Worker:
+        with self._lock:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.proc.is_alive():
+                    return worker
+                worker.conn.close()
+        parent, child = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(target=_worker, args=(child,), daemon=True)
         proc.start()
         child.close()
+        return _Worker(proc, parent)
+
+    def _release(self, worker: _Worker) -> None:
+        with self._lock:
+            if worker.proc.is_alive() and len(self._idle) < self._max_idle:
+                self._idle.append(worker)
+                return
+        self._discard(worker)
+
+    @staticmethod
+    def _discard(worker: _Worker) -> None:
+        if worker.proc.is_alive():
+            worker.proc.kill()
+        worker.proc.join(5)
+        worker.conn.close()
+
+    def run(self, spec: RunSpec, timeout_s: float, cancel: threading.Event) -> Partial:
+        """Run in a worker process and wait for its partial."""
+        worker = self._acquire()
         deadline = time.monotonic() + timeout_s
         try:
+            worker.conn.send(spec)
             while True:
-                if parent.poll(0.1):
+                if worker.conn.poll(0.1):
                     try:
-                        status, payload = parent.recv()
-                    except EOFError:
+                        status, payload = worker.conn.recv()
+                    except (EOFError, OSError):
                         raise RunAborted(
-                            f"the worker process died (exit code {proc.exitcode})"
+                            f"the worker process died (exit code {worker.proc.exitcode})"
                         ) from None
                     if status == "ok":
+                        self._release(worker)
                         return payload  # type: ignore[no-any-return,unused-ignore]
+                    self._release(worker)  # the model raised; the worker itself is fine
                     raise RunAborted(f"the model failed: {payload}")
                 if cancel.is_set():
                     raise RunAborted("cancelled")
                 if time.monotonic() > deadline:
                     raise RunAborted(f"timed out after {timeout_s:g} s")
-                if not proc.is_alive() and not parent.poll(0):
-                    raise RunAborted(f"the worker process died (exit code {proc.exitcode})")
-        finally:
-            if proc.is_alive():
-                proc.kill()
-            proc.join(5)
-            parent.close()
+                if not worker.proc.is_alive() and not worker.conn.poll(0):
+                    raise RunAborted(f"the worker process died (exit code {worker.proc.exitcode})")
+        except RunAborted as exc:
+            if not str(exc).startswith("the model failed"):
+                self._discard(worker)
+            raise
+        except BaseException:
+            self._discard(worker)
+            raise
+
+    def close(self) -> None:
+        """Stop the idle workers."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            self._discard(worker)
 
 
 class DaskExecutor:

@@ -48,6 +48,7 @@ from models import Model, Partial, get
 log = logging.getLogger("gemello.jobs")
 
 POLL_S = 0.25
+LONG_POLL_S = 10.0  # a holder answers as soon as its run ends, or after this long
 UNREACHABLE_S = 12.0  # a holder silent this long is given up
 POST_ATTEMPTS = 3
 
@@ -312,7 +313,14 @@ class JobRunner:
                 "agreements": agreements,
                 "epsilon": job.epsilon,
             }
-            self._update(job, stage, partner, state="running", agreements=agreements)
+            self._update(
+                job,
+                stage,
+                partner,
+                state="running",
+                agreements=agreements,
+                request_bytes=len(wire.canonical(body)),
+            )
             started = time.monotonic()
             view, size = await (self._local(job, body) if own else self._remote(job, member, body))
             partial, envelope = self._verify(member, model, entry["run_id"], stage, view)
@@ -382,8 +390,9 @@ class JobRunner:
         for attempt in range(POST_ATTEMPTS):
             try:
                 resp = await self.peers.request(
-                    "POST", member, "/compute/runs", principal, json=body, timeout=60
-                )
+                    "POST", member, "/compute/runs", principal, json=body, timeout=60,
+                    params={"wait": LONG_POLL_S},
+                )  # fmt: skip
             except httpx.HTTPError:
                 if attempt == POST_ATTEMPTS - 1:
                     raise
@@ -404,13 +413,16 @@ class JobRunner:
             if time.monotonic() > deadline:
                 await self._cancel(member, principal, path)
                 raise HolderFailed(f"no partial within {self.holder_timeout_s:g} s (cancelled)")
-            await asyncio.sleep(POLL_S)
             try:
-                resp = await self.peers.request("GET", member, path, principal, timeout=30)
+                resp = await self.peers.request(
+                    "GET", member, path, principal, timeout=LONG_POLL_S + 30,
+                    params={"wait": LONG_POLL_S},
+                )  # fmt: skip
             except httpx.HTTPError as exc:
                 silent_since = silent_since or time.monotonic()
                 if time.monotonic() - silent_since > UNREACHABLE_S:
                     raise HolderFailed(f"unreachable for {UNREACHABLE_S:g} s: {exc}") from exc
+                await asyncio.sleep(POLL_S)
                 continue
             silent_since = None
             if resp.status_code != 200:
@@ -445,7 +457,7 @@ class JobRunner:
             if run.state != "running" or time.monotonic() > deadline:
                 view = compute.run_view(run)
                 return view, len(wire.canonical(view))
-            await asyncio.sleep(POLL_S)
+            await asyncio.sleep(0.02)
 
     def _verify(
         self, member: Member, model: Model, run_id: str, stage: str, view: dict[str, Any]

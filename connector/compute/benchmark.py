@@ -1,0 +1,289 @@
+"""Benchmarks of the models (issue 7): each compiled kernel side by side with its NumPy twin,
+and a federated run over four connectors against the same model run centrally.
+
+Kernels run on the partners' tables (real Bologna data where ../shared has it): the 40,000
+buildings for a weather year, the road graph repeated until it has ~128k cells, the
+sub-catchments repeated 100 times for a year of hourly steps. The NumPy twins run shorter
+periods (their cost per unit of work does not depend on the period) so a run stays short.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+import models
+from connector.compute.executor import limit_contributions
+from connector.partnerdata.prepare import build_table
+from connector.partnerdata.specs import partner_specs
+from connector.settings import Settings
+from models import energy, flood, mobility
+
+
+def _table(partner: str, dataset: str, bologna: Path | None) -> pa.Table:
+    spec = next(s for s in partner_specs(partner) if s.id == dataset)
+    return build_table(spec, partner, bologna, 7, b"bench" * 7)
+
+
+def _median_s(fn: Callable[[], object], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def bench_kernels(bologna: Path | None, repeat: int) -> list[dict[str, Any]]:
+    """Rows: model, work unit, size, compiled rate, NumPy rate, target."""
+    rows: list[dict[str, Any]] = []
+    # energy: every building, a whole year, hour by hour
+    buildings = _table("comune", "building-stock", bologna)
+    temps = _table("cineca", "temperature-daily", bologna)
+    scen = energy.EnergyScenario.model_validate({"year": 2023})
+    weather = energy.MODEL.stages[0]
+    ctx = weather.combine([weather.run_local({"temperature-daily": temps}, scen, {})], scen, {})
+    params = energy.building_parameters(buildings, scen, False)
+    area = models.common.area_index(buildings.column("area_code").to_numpy())
+    t_out, solar = np.asarray(ctx["t_out"]), np.asarray(ctx["solar"])
+    energy.simulate_areas(params, area, t_out[:48], solar[:48], scen)  # compile
+    fast = _median_s(lambda: energy.simulate_areas(params, area, t_out, solar, scen), repeat)
+    month = slice(0, 24 * 31)
+    slow = _median_s(
+        lambda: energy.simulate_areas(params, area, t_out[month], solar[month], scen, numpy=True),
+        max(1, repeat // 2),
+    )
+    n = len(params)
+    rows.append(
+        {
+            "model": "energy, ISO 13790 5R1C",
+            "unit": "building-hours",
+            "size": f"{n:,} buildings x {len(t_out):,} h",
+            "fast": n * len(t_out) / fast,
+            "fast_s": fast,
+            "slow": n * 24 * 31 / slow,
+            "target": 200e6,
+        }
+    )
+    # mobility: the road graph repeated to ~128k cells, 5 s steps
+    graph = _table("comune", "road-graph", bologna)
+    areas = _table("comune", "statistical-areas", bologna)
+    one = mobility.build_network(graph, areas, 5.0, 70.0)
+    copies = max(1, round(128_000 / one.cells))
+    offset = int(max(pc.max(graph["node_from"]).as_py(), pc.max(graph["node_to"]).as_py())) + 1
+    tiled = pa.concat_tables(
+        [
+            graph.set_column(
+                graph.schema.get_field_index("node_from"), "node_from",
+                pc.add(graph["node_from"], offset * k),
+            ).set_column(
+                graph.schema.get_field_index("node_to"), "node_to",
+                pc.add(graph["node_to"], offset * k),
+            )
+            for k in range(copies)
+        ]
+    )  # fmt: skip
+    net = mobility.build_network(tiled, areas, 5.0, 70.0)
+    cells = mobility.cell_arrays(net, mobility.MobilityScenario.model_validate({}), True, 5.0)
+    weight = np.array([c[3] for c in mobility.CLASSES.values()])[net.link_class] * net.link_len_km
+    demand = np.tile(weight / weight.sum() * 40_000.0 * copies, (1, 1))
+    mobility.run(net, cells, demand[:, :], 5.0)  # compile
+    fast = _median_s(lambda: mobility.run(net, cells, demand, 5.0), repeat)
+    slow = _median_s(lambda: mobility.run(net, cells, demand, 5.0, numpy=True), max(1, repeat // 2))
+    steps = 720
+    rows.append(
+        {
+            "model": "mobility, cell transmission",
+            "unit": "cell-updates",
+            "size": f"{net.cells:,} cells ({copies} x the road graph) x 1 h at 5 s",
+            "fast": net.cells * steps / fast,
+            "fast_s": fast,
+            "slow": net.cells * steps / slow,
+            "target": 700e6,
+        }
+    )
+    # flood: the sub-catchments x 100, a year of hourly steps
+    catchments = pa.concat_tables([_table("unibo", "sub-catchments", bologna)] * 100)
+    fscen = flood.FloodScenario.model_validate({})
+    cparams = flood.catchment_parameters(catchments, fscen, False)
+    rng = np.random.default_rng(5)
+    rain = np.where(rng.random(8760) < 0.08, rng.gamma(0.8, 2.0, 8760), 0.0)
+    group = np.arange(catchments.num_rows) % 450
+    flood.simulate(rain[:24], cparams, group, 450, 24)  # compile
+    fast = _median_s(lambda: flood.simulate(rain, cparams, group, 450, 24), repeat)
+    slow = _median_s(
+        lambda: flood.simulate(rain[:2000], cparams, group, 450, 24, numpy=True),
+        max(1, repeat // 2),
+    )
+    rows.append(
+        {
+            "model": "flood, SCS-CN + Nash cascade",
+            "unit": "catchment-steps",
+            "size": f"{catchments.num_rows:,} catchments x 8,760 h",
+            "fast": catchments.num_rows * 8760 / fast,
+            "fast_s": fast,
+            "slow": catchments.num_rows * 2000 / slow,
+            "target": 500e6,
+        }
+    )
+    return rows
+
+
+def _wait(client: httpx.Client, url: str, auth: dict[str, str]) -> dict[str, Any]:
+    while True:
+        job: dict[str, Any] = client.get(url, headers=auth, timeout=30).json()
+        if job["state"] != "running":
+            return job
+        time.sleep(0.05)
+
+
+def bench_federated(
+    home: Path, settings: list[Settings], token: str, repeat: int
+) -> list[dict[str, Any]]:
+    """Each model: federated job wall time (four connectors, loopback, unibo as gateway) vs
+    the same model run centrally in this process on the same tables; bytes that crossed the
+    network vs bytes of the tables the central run read."""
+    from connector.demo import federation
+
+    scenarios: dict[str, dict[str, Any]] = {
+        "energy-5r1c": {"retrofit_share": 0.3},
+        "flood-scs-nash": {"rain_multiplier": 1.2},
+        "mobility-ctm": {"speed_limits": {"street": 30}},
+        "mobility-gravity": {},
+    }
+    rows: list[dict[str, Any]] = []
+    with federation(home, settings) as conns, httpx.Client() as client:
+        gateway = next(c.url for c in conns if c.settings.partner == "unibo")
+        auth = {"Authorization": f"Bearer {token}"}
+        for name, params in scenarios.items():
+            model = models.get(name)
+            body = {"model": name, "params": params, "purpose": "research"}
+            walls, sent = [], []
+            for k in range(repeat + 1):  # the first run negotiates agreements and warms up
+                t0 = time.perf_counter()
+                job_id = client.post(f"{gateway}/jobs", json=body, headers=auth, timeout=60).json()[
+                    "id"
+                ]
+                job = _wait(client, f"{gateway}/jobs/{job_id}", auth)
+                if job["state"] != "succeeded":
+                    raise RuntimeError(f"{name}: {job['state']}: {job['error']}")
+                if k:
+                    walls.append(time.perf_counter() - t0)
+                    sent.append(
+                        sum(h.get("bytes", 0) + h.get("request_bytes", 0) for h in job["holders"])
+                    )
+            tables = _central_tables(home, model)
+            raw = sum(t.nbytes for t in tables.values())
+            central = _median_s(_central_run(home, model, params), repeat)
+            rows.append(
+                {
+                    "model": name,
+                    "federated_s": statistics.median(walls),
+                    "central_s": central,
+                    "sent": statistics.median(sent),
+                    "raw": raw,
+                }
+            )
+    return rows
+
+
+def _central_run(home: Path, model: models.Model, params: dict[str, Any]) -> Callable[[], object]:
+    return lambda: models.run_central(model, _reread(home, model), params)
+
+
+def _central_tables(home: Path, model: models.Model) -> dict[str, pa.Table]:
+    tables: dict[str, pa.Table] = {}
+    for partner in ("comune", "cineca", "unibo", "fbk"):
+        for dataset in model.datasets:
+            path = home / "var" / partner / "tables" / f"{dataset}.parquet"
+            if path.exists():
+                tables[dataset] = pq.read_table(path)
+    return tables
+
+
+def _reread(home: Path, model: models.Model) -> dict[str, pa.Table]:
+    """The central run reads its tables too (as each holder does), then bounds contributions."""
+    tables = _central_tables(home, model)
+    if "trips" in tables:
+        tables["trips"] = limit_contributions(tables["trips"], "person_id", 10)
+    return tables
+
+
+def compute_section(kernels: list[dict[str, Any]], federated: list[dict[str, Any]]) -> list[str]:
+    """The markdown section of docs/benchmarks.md."""
+    lines = [
+        "## Models (issue 7)",
+        "",
+        "Targets: energy >= 200 M building-hours/s, mobility CTM >= 700 M cell-updates/s, flood "
+        ">= 500 M catchment-steps/s on 2 cores. Compiled kernels (numba, `parallel=True`, "
+        "`fastmath`) side by side with a plain NumPy version of the same model (the same "
+        "equations, vectorised over buildings, cells or catchments). The NumPy twins run a "
+        "shorter period (a month, an hour, 2,000 steps); their rate does not depend on it.",
+        "",
+        "| model | size | compiled, median s | compiled rate | NumPy rate | gain | target |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in kernels:
+        verdict = "met" if r["fast"] >= r["target"] else "**not met**"
+        lines.append(
+            f"| {r['model']} | {r['size']} | {r['fast_s']:.3f} | {r['fast'] / 1e6:,.0f} M "
+            f"{r['unit']}/s | {r['slow'] / 1e6:,.1f} M/s | {r['fast'] / r['slow']:.0f}x | "
+            f">= {r['target'] / 1e6:,.0f} M/s: {verdict} |"
+        )
+    lines += [
+        "",
+        "Federated run over four connectors (loopback HTTP, unibo as gateway, every stage "
+        "decided by the holder's policy, signed, DP noise on protected data) against the same "
+        "model run centrally in one process on the same tables (read from Parquet as the holders "
+        "do). Targets: wall ratio <= 1.5; bytes over the network <= 1/1,000 of the raw data the "
+        "central run read (Arrow in-memory size of its tables; network bytes are the request "
+        "bodies and the holders' answers). Median of the runs after a first one that negotiates "
+        "the agreements.",
+        "",
+        "| model | federated, s | central, s | wall ratio | network bytes | raw bytes | ratio | "
+        "targets |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in federated:
+        wall = r["federated_s"] / r["central_s"]
+        share = r["sent"] / r["raw"]
+        verdict = (
+            f"wall {'met' if wall <= 1.5 else '**not met**'}, "
+            f"bytes {'met' if share <= 1e-3 else '**not met**'}"
+        )
+        lines.append(
+            f"| {r['model']} | {r['federated_s']:.2f} | {r['central_s']:.2f} | {wall:.2f} | "
+            f"{r['sent']:,.0f} | {r['raw']:,.0f} | 1/{r['raw'] / max(r['sent'], 1):,.0f} | "
+            f"{verdict} |"
+        )
+    lines.append("")
+    return lines
+
+
+def federated_home(tmp: Path) -> tuple[Path, list[Settings], str]:
+    """A fresh four-partner dataspace under `tmp` and a unibo researcher's token."""
+    import shutil
+
+    from connector.cli import init_dataspace
+    from connector.identity import service as users
+    from connector.identity.schemas import Role
+    from connector.settings import source_root
+    from connector.storage import migrated_session
+
+    home = tmp / "federated"
+    home.mkdir(parents=True)
+    shutil.copytree(source_root() / "deploy", home / "deploy")
+    settings = init_dataspace(home, quiet=True)
+    unibo = next(s for s in settings if s.partner == "unibo")
+    with migrated_session(unibo.db_url) as session:
+        token = users.add_user(session, "bench-researcher", Role.researcher).token
+    return home, settings, token
