@@ -23,6 +23,12 @@ from rich.progress import Progress
 
 from catalog.dsp import DSP_CONTEXT
 from connector.clikit import PARTNERS
+from connector.compute.benchmark import (
+    bench_federated,
+    bench_kernels,
+    compute_section,
+    federated_home,
+)
 from connector.datasets.service import sync_register
 from connector.demo import demo_token, free_port, start_connector, stop, wait_ready
 from connector.identity.assertions import Actor, AssertionVerifier, ReplayStore, make_assertion
@@ -36,12 +42,6 @@ from connector.privacy.benchmark import (
     bench_query_throughput,
     privacy_section,
     raise_budget,
-)
-from connector.compute.benchmark import (
-    bench_federated,
-    bench_kernels,
-    compute_section,
-    federated_home,
 )
 from connector.settings import Settings, load_settings, source_root
 from connector.storage import make_engine, pgcluster, session_scope, upgrade
@@ -452,8 +452,8 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         raise_budget(privacy_home, "fbk", workers=2)
         throughput = bench_query_throughput(privacy_home, tmp)
         progress.update(task, advance=1, description="models: kernels, federated vs central")
-        kernels = bench_kernels(load_settings("comune", tmp).bologna_dir, max(3, repeat // 2))
         fed_home, fed_settings, fed_token = federated_home(tmp / "compute")
+        kernels = bench_kernels(fed_settings[0].bologna_dir, max(3, repeat // 2))
         federated = bench_federated(fed_home, fed_settings, fed_token, 3)
         progress.update(task, advance=1)
     bare_us = next(v["median_us"] for k, v in pdp.items() if k.startswith("bare"))
