@@ -376,7 +376,9 @@ def _release(
     """Disclosure control, noise against the held charges, and the signed envelope."""
     arrays = {k: np.asarray(v, dtype=np.float64) for k, v in partial.arrays.items()}
     suppressed: dict[str, int] = {}
-    if admission.suppress:
+    # The threshold rule reads true counts: only where no noise is added (records about
+    # buildings). Noised outputs rely on DP alone, which a data-dependent rule would weaken.
+    if admission.suppress and not admission.protected:
         arrays, suppressed = suppress_small_groups(arrays, partial.support, rt.min_group)
     privacy: list[dict[str, Any]] = []
     for dataset, p in admission.protected.items():
