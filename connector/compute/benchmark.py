@@ -249,8 +249,8 @@ def compute_section(kernels: list[dict[str, Any]], federated: list[dict[str, Any
         "bodies and the holders' answers). Median of the runs after a first one that negotiates "
         "the agreements.",
         "",
-        "| model | federated, s | central, s | wall ratio | network bytes | raw bytes | ratio | "
-        "targets |",
+        "| model | federated, s | central, s | wall ratio | network bytes | raw bytes | "
+        "network / raw | targets |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in federated:
@@ -262,7 +262,7 @@ def compute_section(kernels: list[dict[str, Any]], federated: list[dict[str, Any
         )
         lines.append(
             f"| {r['model']} | {r['federated_s']:.2f} | {r['central_s']:.2f} | {wall:.2f} | "
-            f"{r['sent']:,.0f} | {r['raw']:,.0f} | 1/{r['raw'] / max(r['sent'], 1):,.0f} | "
+            f"{r['sent']:,.0f} | {r['raw']:,.0f} | {share:.2g} | "
             f"{verdict} |"
         )
     lines.append("")
