@@ -17,6 +17,9 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from connector import __version__
+from connector.audit import endpoints as audit_api
+from connector.audit import recorder
+from connector.audit.runtime import AuditRuntime, keep_auditing
 from connector.compute import endpoints as compute_api
 from connector.compute.service import ComputeRuntime, reap
 from connector.contracts import dsp_endpoints as contract_dsp
@@ -146,6 +149,7 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
         app.state.contracts = contracts = ContractsRuntime(engine, ctx, policies)
         app.state.privacy = PrivacyRuntime.from_settings(settings)
         app.state.compute = ComputeRuntime.from_settings(settings, ctx.signer, settings.partner)
+        app.state.audit = audit = AuditRuntime(engine, ctx)
         failed = reap(engine)
         if failed:
             log.warning(
@@ -166,6 +170,16 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
             worker = asyncio.create_task(contracts.run()) if background else None
             if background:
                 jobs.resume_all()
+            auditing = None
+            if background and (settings.audit_checkpoint_seconds or settings.audit_witness_seconds):
+                auditing = asyncio.create_task(
+                    keep_auditing(
+                        audit,
+                        peers,
+                        settings.audit_checkpoint_seconds,
+                        settings.audit_witness_seconds,
+                    )
+                )
             crawler = None
             if background and settings.catalog_refresh_seconds > 0:
                 crawler = asyncio.create_task(
@@ -175,7 +189,7 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
                 yield
             finally:
                 await jobs.stop()
-                for task in (crawler, worker):
+                for task in (crawler, worker, auditing):
                     if task is not None:
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
@@ -184,6 +198,7 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
                 if not isinstance(background, bool):
                     os.close(background)  # the background lock goes with the process's work
 
+    recorder.install()
     app = FastAPIOffline(
         title=f"Gemello connector — {settings.legal_name or settings.partner}",
         version=__version__,
@@ -197,6 +212,7 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
     for router in (
         privacy_api.queries,
         compute_api.runs,
+        audit_api.proofs,
         contract_dsp.negotiations,
         contract_dsp.transfers,
         contract_dsp.callbacks,
@@ -224,6 +240,7 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
         compute_api.catalogue,
         compute_api.ledger,
         jobs_api.router,
+        audit_api.auditors,
     ):
         app.include_router(router)
     return app

@@ -157,6 +157,16 @@ class Settings(BaseSettings):
     job_holder_timeout_seconds: float = Field(
         default=900.0, gt=0, description="gateway: longest wait for one holder's partial"
     )
+    audit_checkpoint_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="sign a tree head this often when the log grew (0: only on demand)",
+    )
+    audit_witness_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="fetch, check and co-sign the other members' heads this often (0: off)",
+    )
     config_file: Path | None = Field(default=None, exclude=True)
 
     @classmethod

@@ -6,14 +6,14 @@ powers of two have the same, standard shape everywhere. Proof generation follows
 PATH and PROOF definitions; verification follows its §2.1.3.2 and §2.1.4.2 algorithms, which
 need only the proof, the sizes and the roots. Tested against the published RFC 6962 vectors.
 
-This module works on a list of leaf hashes in memory; the audit log's store will keep the
-tree's levels in the database (issue 8).
+The first half works on a list of leaf hashes in memory (the reference); the second serves the
+same hashes and proofs from stored perfect subtrees, as the audit log keeps them.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
@@ -133,3 +133,91 @@ def verify_consistency(
             sr = node_hash(sr, c)
         fn, sn = fn >> 1, sn >> 1
     return fr == first_root and sr == second_root and sn == 0
+
+
+# --- trees kept in a store: every perfect, aligned subtree is a node (level, index) -----------
+#
+# In the RFC's recursion every range [lo, hi) starts at a multiple of its left part's size, so a
+# range is a chain of perfect subtrees along its right edge. A store that keeps each perfect
+# subtree's hash once it is complete can serve any MTH, proof or root with O(log n) lookups.
+
+NodeKey = tuple[int, int]  # (level, index): leaves [index * 2**level, (index + 1) * 2**level)
+
+
+def range_nodes(lo: int, hi: int) -> list[NodeKey]:
+    """The perfect subtrees MTH(D[lo:hi]) is made of, left to right."""
+    out: list[NodeKey] = []
+    while hi - lo > 0:
+        n = hi - lo
+        if n & (n - 1) == 0:
+            level = n.bit_length() - 1
+            out.append((level, lo >> level))
+            break
+        k = _split(n)
+        level = k.bit_length() - 1
+        out.append((level, lo >> level))
+        lo += k
+    return out
+
+
+def range_hash(lo: int, hi: int, node: Callable[[NodeKey], bytes]) -> bytes:
+    """MTH(D[lo:hi]) from stored perfect subtrees (folded from the right, as the RFC splits)."""
+    if hi <= lo:
+        return EMPTY_ROOT
+    parts = [node(k) for k in range_nodes(lo, hi)]
+    h = parts[-1]
+    for p in reversed(parts[:-1]):
+        h = node_hash(p, h)
+    return h
+
+
+def path_ranges(m: int, n: int) -> list[tuple[int, int]]:
+    """The ranges whose hashes make PATH(m, D[n]), in proof order."""
+    if not 0 <= m < n:
+        raise ValueError(f"leaf {m} is not in a tree of {n}")
+    out: list[tuple[int, int]] = []
+    lo, hi = 0, n
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if m < lo + k:
+            out.append((lo + k, hi))
+            hi = lo + k
+        else:
+            out.append((lo, lo + k))
+            lo += k
+    return list(reversed(out))
+
+
+def consistency_ranges(m: int, n: int) -> list[tuple[int, int]]:
+    """The ranges whose hashes make PROOF(m, D[n]), in proof order."""
+    if not 0 < m <= n:
+        raise ValueError(f"no consistency proof from {m} to {n}")
+    out: list[tuple[int, int]] = []
+    lo, hi, whole = 0, n, True
+    while True:
+        size = hi - lo
+        if m == size:
+            if not whole:
+                out.append((lo, hi))
+            break
+        k = _split(size)
+        if m <= k:
+            out.append((lo + k, hi))
+            hi = lo + k
+        else:
+            out.append((lo, lo + k))
+            m -= k
+            lo += k
+            whole = False
+    return list(reversed(out))
+
+
+def completed_parents(index: int) -> list[NodeKey]:
+    """The nodes that become complete when leaf `index` is appended, lowest first."""
+    out: list[NodeKey] = []
+    level = 0
+    while index & 1:
+        index >>= 1
+        level += 1
+        out.append((level, index))
+    return out

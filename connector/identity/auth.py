@@ -22,7 +22,12 @@ from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
+from connector.audit.events import AuditEvent, mask_ip
+from connector.audit.recorder import Actor as AuditActor
+from connector.audit.recorder import current as audit_actor
+from connector.audit.store import append as audit_append
 from connector.errors import Forbidden, GemelloError, Problem, Unauthenticated
 from connector.identity.assertions import AssertionVerifier, ReplayStore
 from connector.identity.keys import Clock, KeyFileSigner
@@ -130,6 +135,23 @@ def authenticate(
 
 def _log_refusal(request: Request, exc: GemelloError) -> None:
     client = request.client.host if request.client else "-"
+    engine = getattr(request.app.state, "engine", None)
+    if engine is not None:
+        with session_scope(engine, write=True) as session:
+            audit_append(
+                session,
+                AuditEvent(
+                    action="auth.refused",
+                    outcome="denied",
+                    target=f"{request.method} {request.url.path}",
+                    reason=exc.detail,
+                    details={
+                        "reason": exc.extensions.get("reason"),
+                        "status": exc.status,
+                        "client": mask_ip(client),
+                    },
+                ),  # fmt: skip
+            )
     security_log.warning(
         "refused %s %s from %s: %s (%s)",
         request.method,
@@ -142,6 +164,14 @@ def _log_refusal(request: Request, exc: GemelloError) -> None:
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+def _acting(principal: Principal) -> Principal:
+    """Name the principal as the actor of whatever this request writes to the audit log (a
+    context variable: set here, in the request's own context, it reaches the endpoint and its
+    worker threads)."""
+    audit_actor.set(AuditActor(principal.subject, principal.organisation, principal.role.value))
+    return principal
 
 
 class Access:
@@ -162,18 +192,18 @@ class Access:
                     "this endpoint serves local users only; connectors may not call it",
                     "peer_not_allowed",
                 )
-                _log_refusal(request, exc)
+                await run_in_threadpool(_log_refusal, request, exc)
                 raise exc
-            return principal
+            return _acting(principal)
         if principal.role not in self.roles:
             accepted = ", ".join(sorted(r.value for r in self.roles)) or "none (connectors only)"
             exc = Forbidden(
                 f"role '{principal.role.value}' may not call this endpoint; accepted: {accepted}",
                 "role_not_allowed",
             )
-            _log_refusal(request, exc)
+            await run_in_threadpool(_log_refusal, request, exc)
             raise exc
-        return principal
+        return _acting(principal)
 
     def __repr__(self) -> str:
         roles = ",".join(sorted(r.value for r in self.roles))

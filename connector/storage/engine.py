@@ -8,7 +8,7 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -145,9 +145,15 @@ def _insert_into(table: Any) -> Any:
     return table.insert()
 
 
+APPEND_HOOKS: list[Callable[[Session, SQLModel], None]] = []  # the audit recorder's, once installed
+
+
 def append_row(session: Session, row: SQLModel) -> None:
     """INSERT one row with a Core statement built once per table, the values bound as
     parameters: for append-only records on hot paths, where the ORM's unit of work costs more
-    than the insert. Errors (e.g. IntegrityError) are raised here, as a flush would."""
+    than the insert. Errors (e.g. IntegrityError) are raised here, as a flush would. The audit
+    recorder sees these rows through `APPEND_HOOKS`, in the same transaction."""
     table = type(row).__table__  # type: ignore[attr-defined]
     session.execute(_insert_into(table), {c.name: getattr(row, c.name) for c in table.columns})
+    for hook in APPEND_HOOKS:
+        hook(session, row)

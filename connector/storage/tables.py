@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, DateTime, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -392,3 +392,68 @@ class FederatedJob(SQLModel, table=True):
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
     finished_at: datetime | None = _ts_null()
+
+
+class AuditHead(SQLModel, table=True):
+    """The audit log's size: one row, bumped by each append (its row lock orders appends)."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(primary_key=True)
+    size: int = Field(ge=0)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One security-relevant event: leaf `seq` of the connector's Merkle log (RFC 9162)."""
+
+    __tablename__ = "audit_entry"
+
+    seq: int = Field(primary_key=True, sa_type=BigInteger)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    actor: str = Field(max_length=120, description="pseudonymous id of the acting person")
+    organisation: str = Field(max_length=200, index=True)
+    role: str = Field(max_length=20)
+    purpose: str = Field(max_length=40)
+    action: str = Field(max_length=60, index=True)
+    target: str = Field(max_length=300)
+    dataset: str = Field(max_length=120, index=True)
+    outcome: str = Field(max_length=20)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    correlation: str = Field(max_length=200, index=True)
+    details: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    leaf_hash: str = Field(max_length=64)
+
+
+class AuditNode(SQLModel, table=True):
+    """A complete perfect subtree of the log: key = level * 2**40 + index, hash in hex."""
+
+    __tablename__ = "audit_node"
+
+    key: int = Field(primary_key=True, sa_type=BigInteger)
+    hash: str = Field(max_length=64)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed tree head: size, root, time, Ed25519 signature (detached JWS) of this log."""
+
+    __tablename__ = "audit_checkpoint"
+
+    size: int = Field(primary_key=True, sa_type=BigInteger)
+    root: str = Field(max_length=64)
+    at: datetime = _ts()
+    signature: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class AuditWitness(SQLModel, table=True):
+    """Another member's checkpoint this connector verified (signature, consistency with the
+    last one it saw) and co-signed."""
+
+    __tablename__ = "audit_witness"
+
+    partner: str = Field(primary_key=True, max_length=40)
+    size: int = Field(primary_key=True, sa_type=BigInteger)
+    root: str = Field(max_length=64)
+    at: datetime = _ts()
+    signature: str = Field(sa_column=Column(Text, nullable=False))
+    cosignature: str = Field(sa_column=Column(Text, nullable=False))
+    seen_at: datetime = _ts(default_factory=utcnow)

@@ -1,0 +1,80 @@
+"""Audit events: one schema for everything security-relevant a connector does.
+
+Who (a pseudonymous actor, their organisation and role), why (purpose), what (action on a
+target, usually a dataset), how it ended (outcome, reason), when, and a correlation id that is
+the same on every connector one federated job or negotiation touched. Request details that could
+name a person are masked before anything is written: the log is append-only, so whatever enters
+it stays.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# Keys whose values could identify a person: masked wherever they appear in `details`.
+PERSONAL_KEYS = frozenset(
+    {"name", "email", "person_id", "user_name", "subject_name", "phone", "address", "token"}
+)
+MASK = "***"
+
+
+def mask(value: Any) -> Any:
+    """`value` with personal keys masked, recursively."""
+    if isinstance(value, dict):
+        return {
+            str(k): (MASK if str(k).lower() in PERSONAL_KEYS else mask(v)) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mask(v) for v in value]
+    return value
+
+
+def mask_ip(host: str) -> str:
+    """A client address reduced to its network (/24 or /48): enough to see a pattern."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return MASK
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """What happened; `seq` and the time are given when it is appended."""
+
+    action: str
+    outcome: str
+    organisation: str = ""
+    actor: str = ""
+    role: str = ""
+    purpose: str = ""
+    target: str = ""
+    dataset: str = ""
+    reason: str = ""
+    correlation: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def leaf_data(seq: int, at: datetime, event: AuditEvent) -> bytes:
+    """The bytes a leaf hashes: every field, the position and the time, canonical JSON."""
+    doc = {
+        "seq": seq,
+        "at": at.isoformat(),
+        "action": event.action,
+        "outcome": event.outcome,
+        "organisation": event.organisation,
+        "actor": event.actor,
+        "role": event.role,
+        "purpose": event.purpose,
+        "target": event.target,
+        "dataset": event.dataset,
+        "reason": event.reason,
+        "correlation": event.correlation,
+        "details": event.details,
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
