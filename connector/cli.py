@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from connector.cli_audit import audit_app
 from connector.cli_catalog import catalog_app
 from connector.cli_contracts import agreements_app, approvals_app
 from connector.cli_harvest import harvest_app
@@ -45,6 +46,7 @@ app.command("query")(query_command)
 app.command("run")(run_command)
 app.command("models")(models_command)
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(audit_app, name="audit")
 
 
 def prepare_partner(settings: Settings, progress: Progress | None = None) -> None:
@@ -206,7 +208,14 @@ def version() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. What the CLI changes in a connector's database (users,
+    tokens, policies, approvals) is audited like a request, with the operator as actor."""
+    import getpass
+
+    from connector.audit import recorder
+
+    recorder.install()
+    recorder.current.set(recorder.Actor(subject=f"cli:{getpass.getuser()}", role="operator"))
     try:
         app()
     except KeyboardInterrupt:

@@ -149,8 +149,9 @@ def verify(
             break
         seq = entry.seq
         if seq != expected:
+            # A gap: every later leaf sits at the wrong place, so the replay stops here.
             report.fail(f"entry {expected} is missing (next is {seq})", expected)
-            expected = seq
+            break
         data = leaf_data(seq, aware(entry.at), _event(entry))
         leaf = merkle.leaf_hash(data)
         if leaf.hex() != entry.leaf_hash:
@@ -158,8 +159,7 @@ def verify(
         check_node(0, seq, leaf, seq)
         h, level, index = leaf, 0, seq
         for lvl, idx in merkle.completed_parents(seq):
-            left_level, left = frontier.pop()
-            assert left_level == lvl - 1
+            _left_level, left = frontier.pop()
             h = merkle.node_hash(left, h)
             level, index = lvl, idx
             check_node(level, index, h, seq)

@@ -25,6 +25,7 @@ from connector.storage.tables import (
     AuditHead,
     AuditNode,
     AuditWitness,
+    aware,
     utcnow,
 )
 
@@ -48,7 +49,7 @@ def append(session: Session, event: AuditEvent, at: datetime | None = None) -> i
     """Add an event as the next leaf, in the caller's transaction; its sequence number."""
     size = session.execute(_BUMP).scalar_one()
     seq = size - 1
-    at = at or utcnow()
+    at = aware(at) if at is not None else utcnow()
     event = AuditEvent(**{**event.__dict__, "details": mask(event.details)})
     leaf = merkle.leaf_hash(leaf_data(seq, at, event))
     session.execute(

@@ -114,3 +114,32 @@ def test_malformed_requests_are_refused() -> None:
         consistency_proof(0, LEAVES[:3])
     assert not verify_inclusion(5, 3, LEAVES[0], [], EMPTY_ROOT)
     assert not verify_consistency(3, 2, [], EMPTY_ROOT, EMPTY_ROOT)
+
+
+@pytest.mark.parametrize("n", [*range(1, 70), 255, 256, 257, 1000])
+def test_stored_subtrees_give_the_same_roots_and_proofs(n: int) -> None:
+    """The audit store keeps only perfect subtrees; roots and proofs made from them are the
+    reference ones for every size."""
+    from connector.audit.merkle import (
+        completed_parents,
+        consistency_ranges,
+        node_hash,
+        path_ranges,
+        range_hash,
+    )
+
+    leaves = [leaf_hash(str(i).encode()) for i in range(n)]
+    stored: dict[tuple[int, int], bytes] = {}
+    for i, leaf in enumerate(leaves):
+        stored[(0, i)] = leaf
+        for level, index in completed_parents(i):
+            stored[(level, index)] = node_hash(
+                stored[(level - 1, 2 * index)], stored[(level - 1, 2 * index + 1)]
+            )
+    get = stored.__getitem__
+    assert range_hash(0, n, get) == root(leaves)
+    for m in random.Random(n).sample(range(n), min(n, 25)):
+        assert [range_hash(a, b, get) for a, b in path_ranges(m, n)] == inclusion_proof(m, leaves)
+    for m in random.Random(-n).sample(range(1, n + 1), min(n, 25)):
+        got = [range_hash(a, b, get) for a, b in consistency_ranges(m, n)]
+        assert got == consistency_proof(m, leaves)
