@@ -3,6 +3,7 @@ steward's side — approvals and agreement revocation."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -124,16 +125,24 @@ async def open_negotiation(
     if not offers:
         raise UpstreamFailed(f"{member.id} offers dataset '{dataset_id}' under no policy")
     me = rt.me()
-    with session_scope(rt.engine, write=True) as session:
-        row, message = service.start_negotiation(
-            session, me, principal, member, target, offers[0], purpose
-        )
-        pid = row.id
+
+    # Writes run in worker threads: on the event loop they could wait for a lock held by a
+    # request whose transaction only the loop can close.
+    def start() -> tuple[str, dict[str, Any]]:
+        with session_scope(rt.engine, write=True) as session:
+            row, message = service.start_negotiation(
+                session, me, principal, member, target, offers[0], purpose
+            )
+            return row.id, message
+
+    def record(pid: str, sent: Any, error: str) -> NegotiationOut:
+        with session_scope(rt.engine, write=True) as session:
+            service.request_sent(session, pid, sent, error)
+            return negotiation_out(service.get_negotiation(session, principal, pid, "consumer"))
+
+    pid, message = await asyncio.to_thread(start)
     sent, error = await _post(rt, member, "/negotiations/request", principal, message)
-    with session_scope(rt.engine, write=True) as session:
-        service.request_sent(session, pid, sent, error)
-        row = service.get_negotiation(session, principal, pid, "consumer")
-        out = negotiation_out(row)
+    out = await asyncio.to_thread(record, pid, sent, error)
     if sent is None:
         raise UpstreamFailed(error, negotiation=out.id)
     return out
@@ -198,16 +207,23 @@ async def pull(body: NewTransfer, principal: PrincipalDep, rt: RuntimeDep) -> Tr
     """Ask the provider for a pull transfer under an agreement we hold. Once STARTED, the
     transfer's `data_address` holds the URL and the short-lived token to GET the data."""
     me = rt.me()
-    with session_scope(rt.engine, write=True) as session:
-        row, message = service.start_transfer(session, me, principal, body.agreement_id)
-        pid, provider = row.id, row.counterparty
+
+    def start() -> tuple[str, str, dict[str, Any]]:
+        with session_scope(rt.engine, write=True) as session:
+            row, message = service.start_transfer(session, me, principal, body.agreement_id)
+            return row.id, row.counterparty, message
+
+    def record(pid: str, sent: Any, error: str) -> TransferOut:
+        with session_scope(rt.engine, write=True) as session:
+            service.transfer_sent(session, pid, sent, error)
+            return transfer_out(service.get_transfer(session, principal, pid, "consumer"))
+
+    pid, provider, message = await asyncio.to_thread(start)
     member = rt.trust().by_participant.get(provider)
     if member is None:
         raise NotFound(f"the provider '{provider}' is no longer a member")
     sent, error = await _post(rt, member, "/transfers/request", principal, message)
-    with session_scope(rt.engine, write=True) as session:
-        service.transfer_sent(session, pid, sent, error)
-        out = transfer_out(service.get_transfer(session, principal, pid, "consumer"))
+    out = await asyncio.to_thread(record, pid, sent, error)
     if sent is None:
         raise UpstreamFailed(error, transfer=pid)
     return out

@@ -121,7 +121,11 @@ class ContractsRuntime:
         sent = 0
         for message_id, participant, path, body, sub, role, attempts in due:
             error, final = await self._send(participant, path, body, sub, role)
-            self._record(message_id, error, final or attempts + 1 >= MAX_ATTEMPTS)
+            # Written from a worker thread: a write on the loop could wait for a lock held by
+            # a request whose transaction only the loop can close.
+            await asyncio.to_thread(
+                self._record, message_id, error, final or attempts + 1 >= MAX_ATTEMPTS
+            )
             sent += error is None
         return sent
 

@@ -213,8 +213,8 @@ async def crawl_member(
         )
     except CrawlFailed as failure:
         log.warning("catalogue of %s not refreshed: %s", member.id, failure.detail)
-        return record_crawl(engine, member, mode, None, failure)
-    return record_crawl(engine, member, mode, items, None)
+        return await asyncio.to_thread(record_crawl, engine, member, mode, None, failure)
+    return await asyncio.to_thread(record_crawl, engine, member, mode, items, None)
 
 
 async def refresh(engine: Engine, peers: PeerClient, full: bool = False) -> list[CrawlReport]:
@@ -226,11 +226,15 @@ async def refresh(engine: Engine, peers: PeerClient, full: bool = False) -> list
         raise Forbidden(f"cannot crawl: {exc}", "trust_list_invalid") from exc
     reports = await asyncio.gather(*(crawl_member(engine, peers, m, me, full) for m in members))
     current = {m.id for m in members}
-    with session_scope(engine, write=True) as session:
-        repo = IndexRepository(session)
-        for source in repo.sources():
-            if source.partner not in current:
-                repo.delete_partner(source.partner)
+
+    def forget_former_members() -> None:
+        with session_scope(engine, write=True) as session:
+            repo = IndexRepository(session)
+            for source in repo.sources():
+                if source.partner not in current:
+                    repo.delete_partner(source.partner)
+
+    await asyncio.to_thread(forget_former_members)  # never a write on the event loop
     return list(reports)
 
 

@@ -53,6 +53,10 @@ UNREACHABLE_S = 12.0  # a holder silent this long is given up
 POST_ATTEMPTS = 3
 
 
+# What a running job changes (the rest is fixed when it is created).
+PERSISTED = ("state", "stage", "context", "holders", "result", "provenance", "error", "finished_at")
+
+
 class HolderFailed(Exception):
     """One holder produced no partial; the message says why (it goes into the job)."""
 
@@ -83,6 +87,7 @@ class JobRunner:
         self.compute = compute_rt
         self.holder_timeout_s = holder_timeout_s
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -147,15 +152,26 @@ class JobRunner:
             session.expunge(job)
         return job
 
-    def _save(self, job: FederatedJob, **changes: Any) -> None:
+    async def _save(self, job: FederatedJob, **changes: Any) -> None:
+        """Change the job in memory at once, and in the database from a worker thread: a
+        write on the event loop could wait for a lock held by a request whose transaction
+        only the loop can close (FastAPI ends yield-dependencies there) — a deadlock. Writes
+        of one job are serialised and each stores the job's latest state."""
+        for key, value in changes.items():
+            setattr(job, key, value)
+        lock = self._locks.setdefault(job.id, asyncio.Lock())
+        async with lock:
+            state = {k: getattr(job, k) for k in PERSISTED}
+            await asyncio.to_thread(self._write, job.id, state)
+
+    def _write(self, job_id: str, state: dict[str, Any]) -> None:
         with session_scope(self.engine, write=True) as session:
             repo = JobRepository(session)
-            row = repo.get(job.id)
+            row = repo.get(job_id)
             if row is None:
                 return
-            for key, value in changes.items():
+            for key, value in state.items():
                 setattr(row, key, value)
-                setattr(job, key, value)
             row.updated_at = utcnow()
             repo.save(row)
 
@@ -186,7 +202,7 @@ class JobRunner:
                         + (f" ({reasons})" if reasons else "")
                     )
                 ctx = await run_in_threadpool(stage.combine, partials, params, ctx)
-                self._save(job, stage=index + 1, context=wire.encode_value(ctx))
+                await self._save(job, stage=index + 1, context=wire.encode_value(ctx))
             missing = [h for h in job.holders if h.get("state") != "succeeded"]
             result = {
                 "summary": wire.encode_value(model.summary(ctx)),
@@ -195,7 +211,7 @@ class JobRunner:
             state = "partial" if missing else "succeeded"
             finished = utcnow()
             prov = provenance.for_job(job, model, self.peers.ctx.own_member(), finished)
-            self._save(
+            await self._save(
                 job,
                 state=state,
                 result=result,
@@ -209,7 +225,7 @@ class JobRunner:
         except Exception as exc:  # the job records why; nothing is left running
             reason = exc.detail if isinstance(exc, GemelloError) else str(exc)
             log.warning("job %s failed: %s", job.id, reason)
-            self._save(job, state="failed", error=reason[:4000], finished_at=utcnow())
+            await self._save(job, state="failed", error=reason[:4000], finished_at=utcnow())
 
     def _principal(self, job: FederatedJob) -> Principal:
         me = self.peers.ctx.own_member()
@@ -260,7 +276,7 @@ class JobRunner:
                     "state": "pending",
                 }
             )
-        self._save(job, holders=entries)
+        await self._save(job, holders=entries)
         encoded_ctx = wire.encode_value(ctx)
         tasks = [
             self._at_holder(
@@ -270,7 +286,7 @@ class JobRunner:
         ]
         return list(await asyncio.gather(*tasks))
 
-    def _update(
+    async def _update(
         self, job: FederatedJob, stage: str, partner: str, **changes: Any
     ) -> dict[str, Any]:
         holders = [dict(h) for h in job.holders]
@@ -279,7 +295,7 @@ class JobRunner:
             if h.get("stage") == stage and h.get("partner") == partner:
                 h.update(changes)
                 entry = h
-        self._save(job, holders=holders)
+        await self._save(job, holders=holders)
         return entry
 
     async def _at_holder(
@@ -299,7 +315,7 @@ class JobRunner:
             entry = next(h for h in job.holders if h["stage"] == stage and h["partner"] == partner)
             agreements: dict[str, str] = {}
             if not own:
-                self._update(job, stage, partner, state="negotiating")
+                await self._update(job, stage, partner, state="negotiating")
                 for dataset in entry["datasets"]:
                     agreements[dataset] = await self._agreement(job, member, dataset)
             body = {
@@ -313,7 +329,7 @@ class JobRunner:
                 "agreements": agreements,
                 "epsilon": job.epsilon,
             }
-            self._update(
+            await self._update(
                 job,
                 stage,
                 partner,
@@ -324,7 +340,7 @@ class JobRunner:
             started = time.monotonic()
             view, size = await (self._local(job, body) if own else self._remote(job, member, body))
             partial, envelope = self._verify(member, model, entry["run_id"], stage, view)
-            done = self._update(
+            done = await self._update(
                 job,
                 stage,
                 partner,
@@ -345,7 +361,7 @@ class JobRunner:
                 reason = f"unreachable: {exc}"
             log.warning("job %s stage %s at %s: %s", job.id, stage, partner, reason)
             return Outcome(
-                partner, None, self._update(job, stage, partner, state="failed", error=reason)
+                partner, None, await self._update(job, stage, partner, state="failed", error=reason)
             )
 
     async def _agreement(self, job: FederatedJob, member: Member, dataset: str) -> str:

@@ -121,7 +121,10 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
     shutil.copytree(source_root() / "deploy", home / "deploy")
     for partner in PARTNERS:
         toml = home / "deploy" / "partners" / f"{partner}.toml"
-        toml.write_text(toml.read_text() + "\ncompute_noise = false\ncatalog_refresh_seconds = 0\n")
+        toml.write_text(
+            toml.read_text() + "\ncompute_noise = false\ncatalog_refresh_seconds = 0\n"
+            "audit_checkpoint_seconds = 1\naudit_witness_seconds = 1\n"
+        )
     settings = init_dataspace(home, PARTNERS, quiet=True)
     researcher = _user(home, "unibo", "researcher", "ada")
     stewards = {p: _user(home, p, "steward", f"steward-{p}") for p in PARTNERS}
@@ -204,6 +207,58 @@ def test_each_model_equals_its_central_run(fed: Fed, model_name: str) -> None:
     digests = {str(o) for o in graph.objects(None, URIRef(provenance.GEM + "tableDigest"))}
     assert len(digests) == len(model.datasets)
     assert "unknown" not in digests
+
+
+def _audit(fed: Fed, partner: str, **params: Any) -> list[dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {fed.stewards[partner]}"}
+    resp = fed.client.get(f"{fed.url(partner)}/audit/entries", headers=headers, params=params)
+    assert resp.status_code == 200, resp.text
+    return list(resp.json())
+
+
+def test_a_job_leaves_correlated_entries_on_every_connector_it_touched(fed: Fed) -> None:
+    job = fed.wait(fed.submit("mobility-gravity", {}))
+    assert job["state"] == "succeeded"
+    # the gateway: the job from start to end
+    gateway = _audit(fed, "unibo", correlation=job["id"], action="compute.job")
+    assert [e["outcome"] for e in gateway][0] == "running"
+    assert gateway[-1]["outcome"] == "succeeded"
+    assert gateway[-1]["purpose"] == "research"
+    # every holder: its run, started and finished, under the same correlation id
+    for partner in ("comune", "unibo", "fbk"):
+        runs = _audit(fed, partner, correlation=job["id"], action="compute.run")
+        assert [e["outcome"] for e in runs] == ["running", "succeeded"], (partner, runs)
+        assert runs[0]["details"]["model_hash"] == job["model_hash"]
+        assert runs[-1]["details"]["partial_digest"]
+    # fbk's trips are personal data: the epsilon charge is on record, settled
+    charges = _audit(fed, "fbk", action="privacy.charge", dataset="trips")
+    assert charges
+
+
+def test_members_witness_each_other_and_every_log_verifies(fed: Fed) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        seen = {
+            p: {w["partner"] for w in fed.client.get(
+                f"{fed.url(p)}/audit/witnessed",
+                headers={"Authorization": f"Bearer {fed.stewards[p]}"},
+            ).json()}
+            for p in PARTNERS
+        }  # fmt: skip
+        if all(seen[p] == set(PARTNERS) - {p} for p in PARTNERS):
+            break
+        time.sleep(0.5)
+    assert all(seen[p] == set(PARTNERS) - {p} for p in PARTNERS), seen
+    for partner in PARTNERS:
+        done = gemello(fed.home, "audit", "verify", "--partner", partner)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "intact" in done.stdout
+    report = fed.home / "audit-report"
+    made = gemello(fed.home, "audit", "report", "--partner", "fbk", "-o", str(report))
+    assert made.returncode == 0, made.stderr
+    assert "<svg" in (report / "report.html").read_text()
+    assert "trips" in (report / "accesses.csv").read_text()  # noise is off here: no epsilon
+    assert "compute.run" in (report / "runs.csv").read_text()
 
 
 def test_the_report_opens_in_a_browser(fed: Fed) -> None:
@@ -348,7 +403,9 @@ def test_the_cli_runs_a_model_and_saves_its_report(fed: Fed) -> None:
     assert "cineca" in done.stdout
     assert "peak_m3s_base_scen" in done.stdout
     assert "<svg" in report.read_text()
-    refused = gemello(fed.home, "run", "flood-scs-nash", "--purpose", "research", "--param",
-                      "rain_multiplier=9", "--url", fed.url("unibo"), "--token", fed.researcher)  # fmt: skip
+    refused = gemello(
+        fed.home, "run", "flood-scs-nash", "--purpose", "research", "--param",
+        "rain_multiplier=9", "--url", fed.url("unibo"), "--token", fed.researcher,
+    )  # fmt: skip
     assert refused.returncode == 3
     assert "rain_multiplier" in refused.stdout + refused.stderr
