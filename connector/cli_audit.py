@@ -207,12 +207,12 @@ def summarise(rows: list[Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
         if r.outcome == "denied":
             denied.append([r.seq, r.at.isoformat(), r.action, r.organisation, r.dataset, r.reason])
         if r.action == "privacy.charge" and r.outcome == "committed":
-            epsilon[(r.dataset, r.organisation)] += float(r.details.get("epsilon") or 0)
+            epsilon[(r.dataset, r.organisation)] += float(r.detail_map.get("epsilon") or 0)
         if r.action in ("compute.run", "compute.job") and r.outcome in (
             "succeeded", "failed", "partial", "cancelled"
         ):  # fmt: skip
             runs.append([r.seq, r.at.isoformat(), r.action, r.outcome, r.correlation,
-                         r.details.get("model"), r.organisation])  # fmt: skip
+                         r.detail_map.get("model"), r.organisation])  # fmt: skip
     return {
         "accesses": (["dataset", "organisation", "outcome", "decisions"],
                      [[*k, v] for k, v in sorted(access.items())]),

@@ -140,7 +140,7 @@ def entries(
         session, after=after, limit=limit, newest_first=newest_first, filters=filters,
         since=aware(since) if since else None, until=aware(until) if until else None,
     )  # fmt: skip
-    return [r.model_dump() for r in rows]
+    return [r.model_dump() | {"details": r.detail_map} for r in rows]
 
 
 @auditors.get("/witnessed")

@@ -25,9 +25,9 @@ from joserfc.jwk import OKPKey
 from sqlmodel import Session
 
 from connector.audit import merkle, store
-from connector.audit.events import AuditEvent, leaf_data
+from connector.audit.events import FIELDS, AuditEvent, leaf_data_of
 from connector.identity.keys import SignatureInvalid, detached_kid, sign_detached, verify_detached
-from connector.storage.tables import AuditCheckpoint, AuditEntry, AuditWitness, aware, utcnow
+from connector.storage.tables import AuditCheckpoint, AuditWitness, aware, utcnow
 
 log = logging.getLogger("gemello.audit")
 
@@ -104,14 +104,6 @@ class Report:
             self.first_bad = seq
 
 
-def _event(e: AuditEntry) -> AuditEvent:
-    return AuditEvent(
-        action=e.action, outcome=e.outcome, organisation=e.organisation, actor=e.actor,
-        role=e.role, purpose=e.purpose, target=e.target, dataset=e.dataset, reason=e.reason,
-        correlation=e.correlation, details=e.details,
-    )  # fmt: skip
-
-
 def verify(
     session: Session,
     log_id: str,
@@ -128,49 +120,52 @@ def verify(
     roots: dict[int, bytes] = {}
     wanted_sizes = set(cps) | {int(w["size"]) for w in witnessed_heads or []}
     expected = 0
-    # The replay makes each level's nodes in index order, as each level's cursor reads them.
-    cursors: dict[int, Any] = {}
-
-    broken: set[int] = set()
-
-    def check_node(level: int, index: int, value: bytes, seq: int) -> None:
-        if level in broken:
-            return
-        cursor = cursors.setdefault(level, store.stream_level(session, level))
-        stored = next(cursor, None)
-        if stored is None or stored[0] != index:
-            report.fail(f"tree node ({level}, {index}) is missing or out of place", seq)
-            broken.add(level)  # one report per level: the rest would only repeat it
-        elif stored[1] != value.hex():
-            report.fail(f"tree node ({level}, {index}) differs from the entries", seq)
-
-    for entry in store.stream(session):
-        if len(report.problems) >= max_problems:
+    stop = False
+    for rows in store.batches(session, (*FIELDS, "details")):
+        lo, hi = rows[0][0], rows[-1][0] + 1
+        leaves = store.level_range(session, 0, lo, hi)
+        made: dict[int, list[tuple[int, bytes, int]]] = {}  # level -> (index, hash, seq)
+        for row in rows:
+            seq = row[0]
+            if seq != expected:
+                # A gap: every later leaf sits at the wrong place, so the replay stops here.
+                report.fail(f"entry {expected} is missing (next is {seq})", expected)
+                stop = True
+                break
+            fields = dict(zip(FIELDS, row[3:-1], strict=True))
+            leaf = merkle.leaf_hash(leaf_data_of(seq, aware(row[1]).isoformat(), fields, row[-1]))
+            hexed = leaf.hex()
+            if hexed != row[2]:
+                report.fail(f"entry {seq} was changed: its fields no longer hash to its leaf", seq)
+            stored = leaves.get(seq)
+            if stored is None:
+                report.fail(f"tree node (0, {seq}) is missing", seq)
+            elif stored != hexed:
+                report.fail(f"tree node (0, {seq}) differs from the entries", seq)
+            h, level = leaf, 0
+            for lvl, idx in merkle.completed_parents(seq):
+                _left_level, left = frontier.pop()
+                h = merkle.node_hash(left, h)
+                level = lvl
+                made.setdefault(lvl, []).append((idx, h, seq))
+            frontier.append((level, h))
+            expected = seq + 1
+            report.entries += 1
+            if expected in wanted_sizes:
+                r = frontier[-1][1]
+                for _lvl, p in reversed(frontier[:-1]):
+                    r = merkle.node_hash(p, r)
+                roots[expected] = r
+        for level, items in made.items():
+            stored_nodes = store.level_range(session, level, items[0][0], items[-1][0] + 1)
+            for index, value, seq in items:
+                got = stored_nodes.get(index)
+                if got != value.hex():
+                    what = "is missing" if got is None else "differs from the entries"
+                    report.fail(f"tree node ({level}, {index}) {what}", seq)
+                    break  # one report per level and batch: the rest would repeat it
+        if stop or len(report.problems) >= max_problems:
             break
-        seq = entry.seq
-        if seq != expected:
-            # A gap: every later leaf sits at the wrong place, so the replay stops here.
-            report.fail(f"entry {expected} is missing (next is {seq})", expected)
-            break
-        data = leaf_data(seq, aware(entry.at), _event(entry))
-        leaf = merkle.leaf_hash(data)
-        if leaf.hex() != entry.leaf_hash:
-            report.fail(f"entry {seq} was changed: its fields no longer hash to its leaf", seq)
-        check_node(0, seq, leaf, seq)
-        h, level, index = leaf, 0, seq
-        for lvl, idx in merkle.completed_parents(seq):
-            _left_level, left = frontier.pop()
-            h = merkle.node_hash(left, h)
-            level, index = lvl, idx
-            check_node(level, index, h, seq)
-        frontier.append((level, h))
-        expected = seq + 1
-        report.entries += 1
-        if expected in wanted_sizes:
-            r = frontier[-1][1]
-            for _lvl, p in reversed(frontier[:-1]):
-                r = merkle.node_hash(p, r)
-            roots[expected] = r
     if expected != head_size:
         report.fail(f"the head says {head_size} entries, the log has {expected}", expected)
     for size, cp in sorted(cps.items()):

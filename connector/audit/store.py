@@ -18,7 +18,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from connector.audit import merkle
-from connector.audit.events import AuditEvent, leaf_data, mask
+from connector.audit.events import AuditEvent, canonical, leaf_data, mask
 from connector.storage.tables import (
     AuditCheckpoint,
     AuditEntry,
@@ -67,7 +67,7 @@ def append(session: Session, event: AuditEvent, at: datetime | None = None) -> i
             "outcome": event.outcome[:20],
             "reason": event.reason,
             "correlation": event.correlation[:200],
-            "details": event.details,
+            "details": canonical(event.details),
             "leaf_hash": leaf.hex(),
         },
     )
@@ -152,15 +152,33 @@ def entries(
     return session.exec(q.order_by(order).limit(limit)).all()
 
 
-def stream(session: Session, batch: int = 20_000) -> Iterator[AuditEntry]:
-    """Every entry in sequence order, read in batches (for verification)."""
+_ENTRIES: Any = AuditEntry.__table__  # type: ignore[attr-defined]
+
+
+def batches(session: Session, fields: Sequence[str], batch: int = 20_000) -> Iterator[list[Any]]:
+    """Every entry in sequence order, as rows of (seq, at, leaf_hash, *fields), in batches."""
+    t = _ENTRIES
+    columns = [t.c.seq, t.c.at, t.c.leaf_hash, *(t.c[f] for f in fields)]
     after = -1
     while True:
-        rows = entries(session, after=after, limit=batch)
+        rows = session.execute(
+            sa_select(*columns).where(t.c.seq > after).order_by(t.c.seq).limit(batch)
+        ).all()
         if not rows:
             return
-        yield from rows
-        after = rows[-1].seq
+        yield list(rows)
+        after = rows[-1][0]
+
+
+def level_range(session: Session, level: int, lo: int, hi: int) -> dict[int, str]:
+    """Stored nodes of one level with index in [lo, hi): index -> hash hex."""
+    base = key(level, 0)
+    rows = session.execute(
+        sa_select(_NODES.c.key, _NODES.c.hash).where(
+            _NODES.c.key >= key(level, lo), _NODES.c.key < key(level, hi)
+        )
+    ).all()
+    return {int(k) - base: str(h) for k, h in rows}
 
 
 def stream_level(session: Session, level: int, batch: int = 50_000) -> Iterator[tuple[int, str]]:

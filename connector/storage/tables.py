@@ -5,6 +5,7 @@ Every change here needs a migration in `migrations/versions/`; a test compares t
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -420,8 +421,15 @@ class AuditEntry(SQLModel, table=True):
     outcome: str = Field(max_length=20)
     reason: str = Field(sa_column=Column(Text, nullable=False))
     correlation: str = Field(max_length=200, index=True)
-    details: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    details: str = Field(
+        sa_column=Column(Text, nullable=False), description="canonical JSON, as hashed"
+    )
     leaf_hash: str = Field(max_length=64)
+
+    @property
+    def detail_map(self) -> dict[str, Any]:
+        """`details` parsed."""
+        return dict(json.loads(self.details))
 
 
 class AuditNode(SQLModel, table=True):

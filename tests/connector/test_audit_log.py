@@ -70,7 +70,7 @@ def test_an_intact_log_verifies_and_its_proofs_check_out(engine: Engine, key: An
         old = store.root(session, 25)
         assert merkle.verify_consistency(25, N, store.consistency(session, 25, N), old, root)
         [entry] = store.entries(session, after=4, limit=1)
-        assert entry.details == {"i": 5, "name": "***"}  # personal fields masked
+        assert entry.detail_map == {"i": 5, "name": "***"}  # personal fields masked
 
 
 def test_an_action_rolled_back_takes_its_entry_with_it(engine: Engine, key: Any) -> None:
@@ -158,7 +158,7 @@ def test_a_rewrite_with_the_key_in_hand_is_caught_by_the_witnesses(
                 session,
                 AuditEvent(action=r.action, outcome=r.outcome, organisation=r.organisation,
                            dataset=r.dataset, purpose=r.purpose,
-                           reason="forged" if r.seq == 5 else r.reason, details=r.details),
+                           reason="forged" if r.seq == 5 else r.reason, details=r.detail_map),
                 at=r.at,
             )  # fmt: skip
     with session_scope(other, write=True) as session:
@@ -202,3 +202,29 @@ def test_witnesses_cosign_consistent_heads_and_raise_forks(engine: Engine, key: 
         assert len(alerts) == 2
         assert "forked" in alerts[0].reason
         assert [w.size for w in store.witnessed(session, "m")] == [30, 10]
+
+
+def test_the_fast_leaf_encoding_is_canonical_json() -> None:
+    """Verification assembles leaf bytes from stored text; they must be the canonical JSON of
+    the entry, for any content (quotes, accents, control characters, nesting)."""
+    import json
+    import random
+    from datetime import UTC, datetime
+
+    from connector.audit.events import FIELDS, canonical, leaf_data
+
+    rng = random.Random(7)
+    alphabet = ["a", '"', "\\", "è", "\n", "€", "{", " ", "\u0001"]
+    for i in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        details = {"k": text, "n": [1, {"z": text, "a": None}], "x": 1.5}
+        ev = AuditEvent(**{f: f"{text}{i}" for f in FIELDS}, details=details)
+        at = datetime(2026, 12, 2, 7, 0, i % 60, tzinfo=UTC)
+        doc = {
+            "seq": i,
+            "at": at.isoformat(),
+            "details": ev.details,
+            **{f: getattr(ev, f) for f in FIELDS},
+        }
+        assert leaf_data(i, at, ev) == canonical(doc).encode()
+        assert json.loads(leaf_data(i, at, ev)) == doc

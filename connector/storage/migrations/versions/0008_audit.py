@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("correlation", sa.String(length=200), nullable=False),
-        sa.Column("details", sa.JSON(), nullable=False),
+        sa.Column("details", sa.Text(), nullable=False),
         sa.Column("leaf_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
     )
