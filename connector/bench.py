@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from catalog.dsp import DSP_CONTEXT
+from connector.audit.benchmark import audit_section, bench_audit
 from connector.clikit import PARTNERS
 from connector.compute.benchmark import (
     bench_federated,
@@ -431,7 +432,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         Progress(console=console, transient=True) as progress,
     ):
         tmp = Path(tmp_s)
-        task = progress.add_task("preparing partner data", total=9)
+        task = progress.add_task("preparing partner data", total=10)
         prep = bench_prepare(tmp, repeat)
         progress.update(task, advance=1, description="starting connectors")
         starts, latencies = bench_connector(tmp, repeat)
@@ -455,6 +456,9 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         fed_home, fed_settings, fed_token = federated_home(tmp / "compute")
         kernels = bench_kernels(fed_settings[0].bologna_dir, max(3, repeat // 2))
         federated = bench_federated(fed_home, fed_settings, fed_token, 3)
+        progress.update(task, advance=1, description="audit log: appends, 1M-entry proofs")
+        (tmp / "audit").mkdir()
+        audit = bench_audit(tmp / "audit")
         progress.update(task, advance=1)
     bare_us = next(v["median_us"] for k, v in pdp.items() if k.startswith("bare"))
     lines = [
@@ -549,6 +553,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         "",
         *privacy_section(dp_mean, throughput),
         *compute_section(kernels, federated),
+        *audit_section(audit),
     ]
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("\n".join(lines))

@@ -32,8 +32,9 @@ def available() -> bool:
 
 
 @contextmanager
-def throwaway_cluster() -> Iterator[Path]:
-    """Start a cluster (trust auth, user `gemello`, fsync off); yield its socket directory."""
+def throwaway_cluster(durable: bool = False) -> Iterator[Path]:
+    """Start a cluster (trust auth, user `gemello`; fsync off unless `durable`, for benchmarks
+    of durable commits); yield its socket directory."""
     initdb, pg_ctl = pg_binary("initdb"), pg_binary("pg_ctl")
     if not initdb or not pg_ctl:
         raise FileNotFoundError("initdb/pg_ctl not found")
@@ -46,7 +47,8 @@ def throwaway_cluster() -> Iterator[Path]:
             shutil.chown(path, "postgres")
         base.chmod(0o755)
         prefix = ["runuser", "-u", "postgres", "--"]
-    options = f"-k {sock} -c listen_addresses='' -c fsync=off -c max_connections=200"
+    fsync = "on" if durable else "off"
+    options = f"-k {sock} -c listen_addresses='' -c fsync={fsync} -c max_connections=200"
     subprocess.run(
         [
             *prefix,
