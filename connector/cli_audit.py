@@ -40,7 +40,7 @@ def _keys_and_id(partner: str, home: Path | None) -> tuple[str, dict[str, Any]]:
 
 def _witnessed_heads(partner: str, home: Path | None) -> list[dict[str, Any]]:
     """What the other partners of this home co-signed for `partner`'s log."""
-    from connector.audit import store
+    from connector.audit import repository as store
 
     heads: list[dict[str, Any]] = []
     for other in PARTNERS:
@@ -102,7 +102,7 @@ def tail(
     home: HomeOpt = None,
 ) -> None:
     """The latest entries of a connector's log (optionally following it)."""
-    from connector.audit import store
+    from connector.audit import repository as store
 
     with partner_session(partner, home) as session:
         rows = list(reversed(store.entries(session, limit=lines, newest_first=True)))
@@ -142,7 +142,7 @@ def search(
     home: HomeOpt = None,
 ) -> None:
     """Entries by actor, organisation, dataset, purpose, action, correlation and time."""
-    from connector.audit import store
+    from connector.audit import repository as store
 
     filters = {
         k: v
@@ -162,7 +162,7 @@ def search(
 def _rows(
     partner: str, home: Path | None, since: datetime | None, until: datetime | None
 ) -> list[Any]:
-    from connector.audit import store
+    from connector.audit import repository as store
 
     with partner_session(partner, home) as session:
         return list(store.entries(session, limit=10_000_000, since=since, until=until))

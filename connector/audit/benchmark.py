@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import Engine, event, insert, text
 
-from connector.audit import merkle, service, store
+from connector.audit import merkle, service
+from connector.audit import repository as store
 from connector.audit.events import AuditEvent, canonical, leaf_data
 from connector.identity.keys import generate_key
 from connector.storage import make_engine, pgcluster, session_scope, upgrade

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from connector.audit import store
+from connector.audit import repository as store
 from connector.deps import SessionDep
 from connector.errors import BadRequest, Problem
 from connector.identity.auth import AUTH_RESPONSES, access

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
-from sqlmodel import Session, SQLModel
+from sqlalchemy.orm import Session
 
-from connector.audit import store
+from connector.audit import repository as store
 from connector.audit.events import AuditEvent
 from connector.storage.tables import (
     AgreementRecord,
@@ -178,7 +178,7 @@ def _job(row: FederatedJob, how: str) -> AuditEvent:
     )  # fmt: skip
 
 
-DESCRIBE: dict[type[SQLModel], Callable[[Any, str], AuditEvent]] = {
+DESCRIBE: dict[type, Callable[[Any, str], AuditEvent]] = {
     DecisionRecord: _decision,
     EpsilonCharge: _charge,
     NegotiationRecord: _negotiation,
@@ -191,7 +191,7 @@ DESCRIBE: dict[type[SQLModel], Callable[[Any, str], AuditEvent]] = {
     FederatedJob: _job,
 }
 # Changes that are bookkeeping, not events (a job's progress, a use count going up).
-QUIET_CHANGES: dict[type[SQLModel], frozenset[str]] = {
+QUIET_CHANGES: dict[type, frozenset[str]] = {
     FederatedJob: frozenset({"holders", "context", "stage", "updated_at"}),
     AgreementRecord: frozenset({"use_count"}),
     NegotiationRecord: frozenset({"updated_at", "decision_ids", "peer_pid"}),
@@ -199,7 +199,7 @@ QUIET_CHANGES: dict[type[SQLModel], frozenset[str]] = {
 }
 
 
-def describe(row: SQLModel, how: str) -> AuditEvent | None:
+def describe(row: Any, how: str) -> AuditEvent | None:
     """The audit event of a record, with the acting person filled in (None if not audited)."""
     fn = DESCRIBE.get(type(row))
     if fn is None:
@@ -216,14 +216,14 @@ def describe(row: SQLModel, how: str) -> AuditEvent | None:
     )
 
 
-def record(session: Session, row: SQLModel, how: str) -> None:
+def record(session: Session, row: Any, how: str) -> None:
     """Append the event of a record written with a Core statement (`append_row`)."""
     ev = describe(row, how)
     if ev is not None:
         store.append(session, ev)
 
 
-def _changed(session: Session, row: SQLModel) -> bool:
+def _changed(session: Session, row: Any) -> bool:
     from sqlalchemy import inspect
 
     quiet = QUIET_CHANGES.get(type(row), frozenset())

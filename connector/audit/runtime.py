@@ -10,7 +10,8 @@ import httpx
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from connector.audit import service, store
+from connector.audit import repository as store
+from connector.audit import service
 from connector.gateway.peers import PeerClient
 from connector.identity.auth import IdentityContext
 from connector.identity.keys import SignatureInvalid

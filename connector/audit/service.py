@@ -24,7 +24,8 @@ from typing import Any
 from joserfc.jwk import OKPKey
 from sqlmodel import Session
 
-from connector.audit import merkle, store
+from connector.audit import merkle
+from connector.audit import repository as store
 from connector.audit.events import FIELDS, AuditEvent, leaf_data_of
 from connector.identity.keys import SignatureInvalid, detached_kid, sign_detached, verify_detached
 from connector.storage.tables import AuditCheckpoint, AuditWitness, aware, utcnow

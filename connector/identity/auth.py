@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from connector.audit.events import AuditEvent, mask_ip
 from connector.audit.recorder import Actor as AuditActor
 from connector.audit.recorder import current as audit_actor
-from connector.audit.store import append as audit_append
+from connector.audit.repository import append as audit_append
 from connector.errors import Forbidden, GemelloError, Problem, Unauthenticated
 from connector.identity.assertions import AssertionVerifier, ReplayStore
 from connector.identity.keys import Clock, KeyFileSigner

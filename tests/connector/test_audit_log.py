@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from connector.audit import merkle, service, store
+from connector.audit import merkle, service
+from connector.audit import repository as store
 from connector.audit.events import AuditEvent
 from connector.identity.keys import generate_key
 from connector.storage import make_engine, session_scope, upgrade

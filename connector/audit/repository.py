@@ -1,4 +1,5 @@
-"""The only SQL of the audit log: append in the caller's transaction, read nodes and entries.
+"""The audit log's repository, its only SQL: append in the caller's transaction, read nodes
+and entries.
 
 An append bumps the one-row head (`UPDATE ... RETURNING`: concurrent appends queue on that row
 until the first commits, so sequence numbers have no gaps and no duplicates on SQLite and
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, insert, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from connector.audit import merkle
@@ -45,7 +47,7 @@ def key(level: int, index: int) -> int:
     return level * LEVEL + index
 
 
-def append(session: Session, event: AuditEvent, at: datetime | None = None) -> int:
+def append(session: OrmSession, event: AuditEvent, at: datetime | None = None) -> int:
     """Add an event as the next leaf, in the caller's transaction; its sequence number."""
     size = session.execute(_BUMP).scalar_one()
     seq = size - 1
@@ -81,7 +83,7 @@ def append(session: Session, event: AuditEvent, at: datetime | None = None) -> i
     return seq
 
 
-def _node(session: Session, level: int, index: int) -> str:
+def _node(session: OrmSession, level: int, index: int) -> str:
     value = session.execute(_NODE, {"k": key(level, index)}).scalar_one_or_none()
     if value is None:
         raise LookupError(f"audit tree node ({level}, {index}) is missing")
