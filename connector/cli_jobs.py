@@ -5,7 +5,6 @@ with the code hashes policies name)."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +16,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from connector.clikit import HomeOpt, fail, out, settings_for
+from connector.clikit import HomeOpt, connector_target, fail, out
 
 jobs_app = typer.Typer(help="Federated model runs this connector drove: list, show, report.")
 
@@ -35,16 +34,7 @@ STATE_STYLE = {
 }
 
 
-def _connection(
-    partner: str, url: str | None, token: str | None, home: Path | None
-) -> tuple[str, dict[str, str]]:
-    token = token or os.environ.get("GEMELLO_TOKEN")
-    if not token:
-        raise fail("no API token: pass --token or set GEMELLO_TOKEN (see `gemello user add`)")
-    if url is None:
-        s = settings_for(partner, home)
-        url = f"http://{s.host}:{s.port}"
-    return url.rstrip("/"), {"Authorization": f"Bearer {token}"}
+_connection = connector_target  # the same lookup `gemello query` uses
 
 
 def _call(method: str, url: str, headers: dict[str, str], **kw: Any) -> httpx.Response:

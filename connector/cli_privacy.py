@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Annotated, Any
 
 import httpx
@@ -13,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from connector.clikit import HomeOpt, PartnerOpt, fail, out, partner_session, settings_for
+from connector.clikit import HomeOpt, PartnerOpt, connector_target, fail, out, partner_session
 
 budget_app = typer.Typer(help="The epsilon ledger: privacy budgets and charges.")
 
@@ -57,12 +56,7 @@ def query(
 ) -> None:
     """Ask a differentially private aggregate of another member's dataset, through your own
     connector, under an agreement. Every answer spends epsilon from your organisation's budget."""
-    token = token or os.environ.get("GEMELLO_TOKEN")
-    if not token:
-        raise fail("no API token: pass --token or set GEMELLO_TOKEN (see `gemello user add`)")
-    if url is None:
-        s = settings_for(partner, home)
-        url = f"http://{s.host}:{s.port}"
+    url, headers = connector_target(partner, url, token, home)
     body = {
         "agreement_id": agreement,
         "query": {
@@ -80,7 +74,7 @@ def query(
         resp = httpx.post(
             f"{url.rstrip('/')}/privacy/queries",
             json=body,
-            headers={"Authorization": f"Bearer {token}"},
+            headers=headers,
             timeout=120,
         )
     except httpx.HTTPError as exc:

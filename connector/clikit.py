@@ -59,3 +59,19 @@ def partner_session(partner: str, home: Path | None) -> Iterator[Session]:
             yield session
     except GemelloError as exc:
         raise fail(exc.detail, 1) from None
+
+
+def connector_target(
+    partner: str, url: str | None, token: str | None, home: Path | None
+) -> tuple[str, dict[str, str]]:
+    """The base URL of your organisation's connector and the auth header for your API token
+    (`--token`, else GEMELLO_TOKEN); exits with a hint when there is no token."""
+    import os
+
+    token = token or os.environ.get("GEMELLO_TOKEN")
+    if not token:
+        raise fail("no API token: pass --token or set GEMELLO_TOKEN (see `gemello user add`)")
+    if url is None:
+        s = settings_for(partner, home)
+        url = f"http://{s.host}:{s.port}"
+    return url.rstrip("/"), {"Authorization": f"Bearer {token}"}
