@@ -361,13 +361,17 @@ def execute_admitted(engine: Engine, rt: ComputeRuntime, admission: _Admission) 
         return
     finally:
         rt.cancels.pop(run_id, None)
-    with session_scope(engine, write=True) as session:
-        runs = RunRepository(session)
-        run = runs.get(run_id)
-        if run is None:
-            return
-        run.state, run.result, run.finished_at = "succeeded", envelope, utcnow()
-        runs.save(run)
+    try:
+        with session_scope(engine, write=True) as session:
+            runs = RunRepository(session)
+            run = runs.get(run_id)
+            if run is None:
+                return
+            run.state, run.result, run.finished_at = "succeeded", envelope, utcnow()
+            runs.save(run)
+    except Exception as exc:  # the partial could not be stored: the run failed, budget back
+        log.warning("run %s: result not stored: %s", run_id, exc)
+        _finish_failed(engine, run_id, "failed", f"the result could not be stored: {exc}")
 
 
 def _release(
