@@ -403,6 +403,32 @@ def _federated_runs(
     return ok
 
 
+def _audit_table(home: Path, settings: list[Settings]) -> tuple[Table, bool]:
+    """Every connector's audit log, replayed and checked as `gemello audit verify` does."""
+    from connector.audit import service
+    from connector.cli_audit import _keys_and_id, _witnessed_heads
+    from connector.clikit import partner_session
+
+    table = Table(title="Audit logs (RFC 9162 Merkle trees, replayed now)")
+    for column in ("partner", "entries", "checkpoints", "witnessed heads", "verified"):
+        table.add_column(column)
+    ok = True
+    for s in settings:
+        log_id, keys = _keys_and_id(s.partner, home)
+        heads = _witnessed_heads(s.partner, home)
+        with partner_session(s.partner, home) as session:
+            report = service.verify(session, log_id, keys, heads)
+        ok &= report.ok
+        table.add_row(
+            s.partner,
+            f"{report.entries:,}",
+            str(report.checkpoints),
+            str(report.witnessed),
+            "[green]✓ intact[/]" if report.ok else f"[red]✗ {escape(report.problems[0])}[/]",
+        )
+    return table, ok
+
+
 def _pull(
     home_url: str, auth: dict[str, str], client: httpx.Client, agreement_id: str
 ) -> tuple[str, bool]:
@@ -524,6 +550,15 @@ def run_demo(
             )
             if not _federated_runs(conns[0].url, token, client, console, home / "var" / "reports"):
                 console.print("[bold red]a federated model run did not succeed[/]")
+                return 1
+            audit, all_ok = _audit_table(home, settings)
+            console.print(audit)
+            console.print(
+                "Every decision, charge, contract step and model run above is an entry: check a "
+                "log with `gemello audit verify --partner fbk`, read it with `gemello audit tail`."
+            )
+            if not all_ok:
+                console.print("[bold red]an audit log does not verify[/]")
                 return 1
             bologna = settings[0].bologna_dir
             console.print(
