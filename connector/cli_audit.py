@@ -24,7 +24,7 @@ from connector.clikit import PARTNERS, HomeOpt, PartnerOpt, fail, out, partner_s
 audit_app = typer.Typer(help="The tamper-evident audit log: verify, tail, search, report.")
 
 
-def _keys_and_id(partner: str, home: Path | None) -> tuple[str, dict[str, Any]]:
+def log_keys(partner: str, home: Path | None) -> tuple[str, dict[str, Any]]:
     from connector.identity.trustlist import TrustListInvalid, TrustStore
 
     s = settings_for(partner, home)
@@ -38,7 +38,7 @@ def _keys_and_id(partner: str, home: Path | None) -> tuple[str, dict[str, Any]]:
     return member.participant_id, {k.kid: k.public_key() for k in member.keys}
 
 
-def _witnessed_heads(partner: str, home: Path | None) -> list[dict[str, Any]]:
+def witnessed_heads(partner: str, home: Path | None) -> list[dict[str, Any]]:
     """What the other partners of this home co-signed for `partner`'s log."""
     from connector.audit import repository as store
 
@@ -62,8 +62,8 @@ def verify(partner: PartnerOpt, home: HomeOpt = None) -> None:
     1, naming the first bad entry."""
     from connector.audit import service
 
-    log_id, keys = _keys_and_id(partner, home)
-    heads = _witnessed_heads(partner, home)
+    log_id, keys = log_keys(partner, home)
+    heads = witnessed_heads(partner, home)
     started = time.perf_counter()
     with partner_session(partner, home) as session:
         report = service.verify(session, log_id, keys, heads)

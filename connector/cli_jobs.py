@@ -34,9 +34,6 @@ STATE_STYLE = {
 }
 
 
-_connection = connector_target  # the same lookup `gemello query` uses
-
-
 def _call(method: str, url: str, headers: dict[str, str], **kw: Any) -> httpx.Response:
     try:
         resp = httpx.request(method, url, headers=headers, timeout=60, **kw)
@@ -139,7 +136,7 @@ def run(
 ) -> None:
     """Run a model across the federation through your own connector, with live progress per
     partner. Exit code 0 when every holder answered, 4 for a partial result, 3 when it failed."""
-    base, headers = _connection(partner, url, token, home)
+    base, headers = connector_target(partner, url, token, home)
     body = {
         "model": model,
         "params": parse_params(param or []),
@@ -167,7 +164,7 @@ def list_jobs(
     partner: PartnerArg = "unibo", url: UrlOpt = None, token: TokenOpt = None, home: HomeOpt = None
 ) -> None:
     """The latest jobs your connector drove."""
-    base, headers = _connection(partner, url, token, home)
+    base, headers = connector_target(partner, url, token, home)
     table = Table(title="Federated jobs")
     for name in ("id", "model", "purpose", "state", "created"):
         table.add_column(name)
@@ -192,7 +189,7 @@ def show_job(
     home: HomeOpt = None,
 ) -> None:
     """A job's holders and result (optionally following it live)."""
-    base, headers = _connection(partner, url, token, home)
+    base, headers = connector_target(partner, url, token, home)
     if follow_:
         job = follow(base, headers, job_id)
     else:
@@ -212,7 +209,7 @@ def job_report(
     home: HomeOpt = None,
 ) -> None:
     """Save a job's HTML report (plots, holders, provenance), and its provenance as Turtle."""
-    base, headers = _connection(partner, url, token, home)
+    base, headers = connector_target(partner, url, token, home)
     output.write_text(_call("GET", f"{base}/jobs/{job_id}/report", headers).text)
     out.print(f"report: {output}")
     if provenance is not None:

@@ -406,7 +406,7 @@ def _federated_runs(
 def _audit_table(home: Path, settings: list[Settings]) -> tuple[Table, bool]:
     """Every connector's audit log, replayed and checked as `gemello audit verify` does."""
     from connector.audit import service
-    from connector.cli_audit import _keys_and_id, _witnessed_heads
+    from connector.cli_audit import log_keys, witnessed_heads
     from connector.clikit import partner_session
 
     table = Table(title="Audit logs (RFC 9162 Merkle trees, replayed now)")
@@ -414,8 +414,8 @@ def _audit_table(home: Path, settings: list[Settings]) -> tuple[Table, bool]:
         table.add_column(column)
     ok = True
     for s in settings:
-        log_id, keys = _keys_and_id(s.partner, home)
-        heads = _witnessed_heads(s.partner, home)
+        log_id, keys = log_keys(s.partner, home)
+        heads = witnessed_heads(s.partner, home)
         with partner_session(s.partner, home) as session:
             report = service.verify(session, log_id, keys, heads)
         ok &= report.ok

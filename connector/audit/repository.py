@@ -183,22 +183,6 @@ def level_range(session: Session, level: int, lo: int, hi: int) -> dict[int, str
     return {int(k) - base: str(h) for k, h in rows}
 
 
-def stream_level(session: Session, level: int, batch: int = 50_000) -> Iterator[tuple[int, str]]:
-    """The stored nodes of one tree level, (index, hash hex) in index order."""
-    after, end = key(level, 0) - 1, key(level + 1, 0)
-    while True:
-        rows = session.execute(
-            sa_select(_NODES.c.key, _NODES.c.hash)
-            .where(_NODES.c.key > after, _NODES.c.key < end)
-            .order_by(_NODES.c.key)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return
-        yield from ((int(k) - key(level, 0), str(h)) for k, h in rows)
-        after = rows[-1][0]
-
-
 def add_checkpoint(session: Session, checkpoint: AuditCheckpoint) -> None:
     """Store a signed tree head."""
     session.add(checkpoint)

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -290,13 +289,3 @@ def _fork(
         ),  # fmt: skip
     )
     return WitnessOutcome(partner, "fork", int(doc["size"]), detail)
-
-
-def heads_json(rows: list[AuditWitness], witness: str) -> list[dict[str, Any]]:
-    """Witnessed heads as `verify` takes them."""
-    return [{"size": r.size, "root": r.root, "witness": witness} for r in rows]
-
-
-def canonical(doc: Any) -> str:
-    """Compact JSON (for CSV cells and logs)."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

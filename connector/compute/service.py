@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from catalog.model import DatasetDescription, SpatialUnit
+from catalog.model import DatasetDescription, Governance, SpatialUnit
 from connector.compute import wire
 from connector.compute.executor import Executor, RunAborted, RunSpec, make_executors
 from connector.compute.repository import RunRepository
@@ -142,11 +142,17 @@ def _resolve(req: RunRequest) -> tuple[Model, Stage]:
     return model, stage
 
 
-def _needs_noise(description: dict[str, Any], decision: Decision) -> tuple[bool, int]:
-    """Whether a dataset's outputs get noise, and its per-person row limit."""
+def _governance(description: dict[str, Any]) -> Governance | None:
+    """A dataset's Gemello profile; None when its catalogue entry cannot be read."""
     try:
-        gov = DatasetDescription.model_validate(description).governance
+        return DatasetDescription.model_validate(description).governance
     except ValidationError:
+        return None
+
+
+def _needs_noise(gov: Governance | None, decision: Decision) -> tuple[bool, int]:
+    """Whether a dataset's outputs get noise, and its per-person row limit."""
+    if gov is None:
         return True, 1  # unreadable metadata: the strict reading
     epsilon_terms = any(o.get("type") == "epsilon-budget" for o in decision.obligations)
     limit = gov.contribution_limit.max_rows if gov.contribution_limit else 1
@@ -157,11 +163,9 @@ def _needs_noise(description: dict[str, Any], decision: Decision) -> tuple[bool,
 PEOPLE_UNITS = {SpatialUnit.person, SpatialUnit.building}
 
 
-def _about_people(description: dict[str, Any]) -> bool:
+def _about_people(gov: Governance | None) -> bool:
     """Whether small groups of this dataset's records could single out people or households."""
-    try:
-        gov = DatasetDescription.model_validate(description).governance
-    except ValidationError:
+    if gov is None:
         return True  # unreadable metadata: the strict reading
     return gov.personal_data or gov.spatial_unit in PEOPLE_UNITS
 
@@ -198,6 +202,7 @@ def admit(
         profiles = ProfileRepository(session)
         stamps = {d: profiles.stamp(d) for d in stage.datasets}
         held = {d: s for d, s in stamps.items() if s is not None}
+        profiles_of = {d: _governance(profiles.description(d)) for d in held}
         if not held:
             raise DatasetNotFound(
                 f"this connector holds none of {', '.join(stage.datasets)} for stage {stage.name}"
@@ -219,12 +224,9 @@ def admit(
                         f"agreement {agreement_id} covers '{agreement.dataset_id}', not '{dataset}'"
                     )
                     break
-            description = profiles.description(dataset)
 
-            def gate(
-                decision: Decision, dataset: str = dataset, description: Any = description
-            ) -> str | None:
-                needs, max_rows = _needs_noise(description, decision)
+            def gate(decision: Decision, dataset: str = dataset) -> str | None:
+                needs, max_rows = _needs_noise(profiles_of[dataset], decision)
                 if not needs:
                     return None
                 charge_id = f"urn:gemello:charge:{uuid.uuid4()}"
@@ -310,10 +312,10 @@ def admit(
             )
             runs.add(run)
             limits: dict[str, tuple[str, int]] = {}
-            for dataset in held:
-                col = _contributor(profiles.description(dataset))
-                if col is not None and dataset in protected:
-                    limits[dataset] = (col, protected[dataset].max_rows)
+            for dataset, p in protected.items():
+                gov = profiles_of[dataset]
+                if gov is not None and gov.contribution_limit is not None:
+                    limits[dataset] = (gov.contribution_limit.column, p.max_rows)
             spec = RunSpec(
                 model=model.name,
                 stage=stage.name,
@@ -322,19 +324,11 @@ def admit(
                 context=wire.decode_value(req.context),
                 limits=limits,
             )
-            suppress = any(_about_people(profiles.description(d)) for d in held)
+            suppress = any(_about_people(profiles_of[d]) for d in held)
             admission = _Admission(run, spec, dict(protected), suppress)
     if denial is not None:
         raise denial
     return admission.run, admission
-
-
-def _contributor(description: dict[str, Any]) -> str | None:
-    try:
-        limit = DatasetDescription.model_validate(description).governance.contribution_limit
-    except ValidationError:
-        return None
-    return limit.column if limit else None
 
 
 def execute_admitted(engine: Engine, rt: ComputeRuntime, admission: _Admission) -> None:

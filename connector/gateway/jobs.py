@@ -21,7 +21,6 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -536,9 +535,3 @@ def job_view(job: FederatedJob, with_result: bool = False) -> dict[str, Any]:
     if with_result:
         out["outputs"] = (job.result or {}).get("outputs")
     return out
-
-
-def holders_summary(entries: Sequence[dict[str, Any]]) -> str:
-    """`comune ✓, fbk ✗` for logs and the CLI."""
-    marks = {"succeeded": "✓", "failed": "✗"}
-    return ", ".join(f"{h['partner']} {marks.get(h.get('state', ''), '…')}" for h in entries)
