@@ -19,7 +19,8 @@ from sqlalchemy import Engine
 from connector import __version__
 from connector.audit import endpoints as audit_api
 from connector.audit import recorder
-from connector.audit.runtime import AuditRuntime, keep_auditing
+from connector.audit import repository as audit_store
+from connector.audit.runtime import AuditRuntime, keep_auditing, keep_sequencing
 from connector.compute import endpoints as compute_api
 from connector.compute.service import ComputeRuntime, reap
 from connector.contracts import dsp_endpoints as contract_dsp
@@ -171,6 +172,13 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
             if background:
                 jobs.resume_all()
             auditing = None
+            sequencing = None
+            if background:
+                # Events queued by a process that stopped are integrated first.
+                audit_store.integrate_all(engine)
+                sequencing = asyncio.create_task(
+                    keep_sequencing(engine, settings.audit_sequence_seconds)
+                )
             if background and (settings.audit_checkpoint_seconds or settings.audit_witness_seconds):
                 auditing = asyncio.create_task(
                     keep_auditing(
@@ -189,7 +197,7 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
                 yield
             finally:
                 await jobs.stop()
-                for task in (crawler, worker, auditing):
+                for task in (crawler, worker, auditing, sequencing):
                     if task is not None:
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):

@@ -406,7 +406,7 @@ def _federated_runs(
 def _audit_table(home: Path, settings: list[Settings]) -> tuple[Table, bool]:
     """Every connector's audit log, replayed and checked as `gemello audit verify` does."""
     from connector.audit import service
-    from connector.cli_audit import log_keys, witnessed_heads
+    from connector.cli_audit import integrate_queued, log_keys, witnessed_heads
     from connector.clikit import partner_session
 
     table = Table(title="Audit logs (RFC 9162 Merkle trees, replayed now)")
@@ -417,6 +417,7 @@ def _audit_table(home: Path, settings: list[Settings]) -> tuple[Table, bool]:
         log_id, keys = log_keys(s.partner, home)
         heads = witnessed_heads(s.partner, home)
         with partner_session(s.partner, home) as session:
+            integrate_queued(session)
             report = service.verify(session, log_id, keys, heads)
         ok &= report.ok
         table.add_row(

@@ -157,6 +157,13 @@ class Settings(BaseSettings):
     job_holder_timeout_seconds: float = Field(
         default=900.0, gt=0, description="gateway: longest wait for one holder's partial"
     )
+    audit_sequence_seconds: float = Field(
+        default=0.2,
+        gt=0,
+        le=60,
+        description="integrate the events queued by actions into the audit log this often "
+        "(reads that need the whole log integrate first anyway)",
+    )
     audit_checkpoint_seconds: float = Field(
         default=10.0,
         ge=0,

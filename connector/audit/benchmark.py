@@ -42,13 +42,14 @@ def _durable_sqlite(engine: Engine) -> None:
         dbapi_conn.execute("PRAGMA synchronous=FULL")  # fsync at every commit
 
 
-def appends_per_second(url: str, threads: int, seconds: float = 3.0) -> float:
-    """Audit appends, each in its own committed transaction, from `threads` writers."""
+def _writers(url: str, threads: int, seconds: float, start_at: float, out: Any) -> None:
+    """One server-like process: `threads` writers, each action its own durable transaction."""
     engine = make_engine(url)
     if url.startswith("sqlite"):
         _durable_sqlite(engine)
-    upgrade(engine)
     done = [0] * threads
+    while time.time() < start_at:
+        time.sleep(0.001)
     stop = time.monotonic() + seconds
 
     def writer(k: int) -> None:
@@ -60,14 +61,63 @@ def appends_per_second(url: str, threads: int, seconds: float = 3.0) -> float:
             i += threads
 
     workers = [threading.Thread(target=writer, args=(k,)) for k in range(threads)]
-    started = time.monotonic()
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    rate = sum(done) / (time.monotonic() - started)
     engine.dispose()
-    return rate
+    out.put(sum(done))
+
+
+def appends_per_second(
+    url: str, processes: int, threads: int, seconds: float = 4.0
+) -> dict[str, float]:
+    """Audited actions from `processes` x `threads` writers (as `connector serve --workers`
+    runs them), each action its own durable transaction queueing one event, while this process
+    sequences them into the tree as the background process does. `integrated` counts events
+    once they are in the tree (the clock stops when the queue is empty); `committed` is the
+    rate at which the writers' commits returned."""
+    import multiprocessing as mp
+
+    engine = make_engine(url)
+    if url.startswith("sqlite"):
+        _durable_sqlite(engine)
+    upgrade(engine)
+    ctx = mp.get_context("spawn")
+    results: Any = ctx.Queue()
+    start_at = time.time() + 3.0  # after the interpreters have started
+    procs = [
+        ctx.Process(target=_writers, args=(url, threads, seconds, start_at, results))
+        for _ in range(processes)
+    ]
+    for p in procs:
+        p.start()
+    while time.time() < start_at:
+        time.sleep(0.001)
+    started = time.monotonic()
+    pending = set(range(processes))
+    committed = 0
+    while pending:
+        if not store.integrate_all(engine):
+            time.sleep(0.01)
+        while True:
+            try:
+                committed += results.get_nowait()
+            except Exception:  # noqa: BLE001 - queue.Empty: none finished yet
+                break
+            pending.pop()
+    wrote = time.monotonic() - started
+    store.integrate_all(engine)
+    took = time.monotonic() - started
+    for p in procs:
+        p.join()
+    with session_scope(engine) as session:
+        n = store.size(session)
+        left = store.queued(session)
+    engine.dispose()
+    if n != committed or left:
+        raise RuntimeError(f"{committed} appends committed, {n} integrated, {left} queued")
+    return {"integrated": n / took, "committed": n / wrote}
 
 
 def build_log(engine: Engine, n: int) -> None:
@@ -110,12 +160,19 @@ def build_log(engine: Engine, n: int) -> None:
 def bench_audit(tmp: Path, n: int = 1_000_000, proofs: int = 1000) -> dict[str, Any]:
     """All figures of the audit section."""
     out: dict[str, Any] = {"n": n}
-    out["sqlite_1"] = appends_per_second(f"sqlite:///{tmp / 'a1.db'}", 1)
-    out["sqlite_4"] = appends_per_second(f"sqlite:///{tmp / 'a4.db'}", 4)
+    appends: dict[str, dict[str, float]] = {}
+    for procs, threads in ((1, 1), (1, 8), (2, 8)):
+        db = tmp / f"appends-{procs}-{threads}.db"
+        appends[f"SQLite, {procs} x {threads}"] = appends_per_second(
+            f"sqlite:///{db}", procs, threads
+        )
     if pgcluster.available():
         with pgcluster.throwaway_cluster(durable=True) as sock:
-            out["pg_8"] = appends_per_second(pgcluster.create_database(sock), 8)
-            out["pg_32"] = appends_per_second(pgcluster.create_database(sock), 32)
+            for procs, threads in ((1, 8), (1, 32), (2, 16)):
+                appends[f"PostgreSQL, {procs} x {threads}"] = appends_per_second(
+                    pgcluster.create_database(sock), procs, threads
+                )
+    out["appends"] = appends
     engine = make_engine(f"sqlite:///{tmp / 'million.db'}")
     upgrade(engine)
     t0 = time.perf_counter()
@@ -160,30 +217,32 @@ def audit_section(r: dict[str, Any]) -> list[str]:
     def verdict(ok: bool) -> str:
         return "met" if ok else "**not met**"
 
-    best = max(v for k, v in r.items() if k.startswith(("sqlite_", "pg_")))
+    rows = r["appends"]
+    best_name = max(rows, key=lambda k: rows[k]["integrated"])
+    best = rows[best_name]["integrated"]
     lines = [
         "## Audit log (issue 8)",
         "",
         "Targets: >= 3,000 appends/s with durable commits; inclusion proof <= 1 ms median at "
-        "1,000,000 entries; full verification of 1,000,000 entries <= 20 s. An append is what "
-        "every audited action adds to its own transaction (bump the head, insert the entry, its "
-        "leaf and the subtrees it completes), here each in its own committed transaction. "
-        "Durable: SQLite with `synchronous=FULL` (fsync at every commit), PostgreSQL 15 with "
-        "its defaults (`fsync`, `synchronous_commit=on`; concurrent commits share a flush).",
+        "1,000,000 entries; full verification of 1,000,000 entries <= 20 s.",
         "",
-        "| writer | appends/s |",
-        "|---|---:|",
-        f"| SQLite, 1 thread | {r['sqlite_1']:,.0f} |",
-        f"| SQLite, 4 threads | {r['sqlite_4']:,.0f} |",
-    ]
-    if "pg_8" in r:
-        lines += [
-            f"| PostgreSQL, 8 connections | {r['pg_8']:,.0f} |",
-            f"| PostgreSQL, 32 connections | {r['pg_32']:,.0f} |",
-        ]
-    lines += [
+        "An append is what an audited action adds to its own transaction: one row in the audit "
+        "queue (no global lock). Here every action is its own committed transaction, from "
+        "writer threads in one or two processes (as `connector serve --workers N` runs them), "
+        "while the benchmark's own process sequences the queue into the Merkle tree as a "
+        "server's background process does (entries, leaves, completed subtrees, head; "
+        "batches of up to 5,000). A rate counts an event once it is *in the tree*: the clock "
+        "stops when the queue is empty. Durable: SQLite with `synchronous=FULL` (fsync at "
+        "every commit), PostgreSQL 15 with its defaults (`fsync`, `synchronous_commit=on`; "
+        "concurrent commits share a WAL flush). 4 s per row, after a 3 s start.",
         "",
-        f"Best: {best:,.0f} appends/s: {verdict(best >= 3000)}.",
+        "| store, processes x writer threads | integrated appends/s | commits returned/s |",
+        "|---|---:|---:|",
+        *(f"| {k} | {v['integrated']:,.0f} | {v['committed']:,.0f} |" for k, v in rows.items()),
+        "",
+        f"Best: {best:,.0f} appends/s ({best_name}): {verdict(best >= 3000)}. SQLite has one "
+        "writer and one fsync per commit, so its rate is the disk's commit rate whatever the "
+        "log does; the target is met, or not, on PostgreSQL.",
         "",
         f"A log of {r['n']:,} entries (SQLite, built in bulk in {r['build_s']:.0f} s): "
         f"inclusion proof median {r['inclusion_ms']:.3f} ms (p99 {r['inclusion_p99_ms']:.3f} ms, "

@@ -116,6 +116,7 @@ def consistency(
 
 @auditors.get("/entries", response_model=list[Entry])
 def entries(
+    request: Request,
     session: SessionDep,
     after: Annotated[int, Query(ge=-1, description="entries after this sequence number")] = -1,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -129,7 +130,9 @@ def entries(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[Any]:
-    """Audit entries, filtered by exact field values and a time window."""
+    """Audit entries, filtered by exact field values and a time window (events still queued
+    by their actions are integrated first, so the answer includes them)."""
+    store.integrate_all(request.app.state.audit.engine)
     filters = {
         k: v
         for k, v in {"action": action, "actor": actor, "organisation": organisation,

@@ -1,10 +1,14 @@
-"""The audit log's repository, its only SQL: append in the caller's transaction, read nodes
-and entries.
+"""The audit log's repository, its only SQL: queue in the caller's transaction, sequence
+queued events into the tree in batches, read nodes and entries.
 
-An append bumps the one-row head (`UPDATE ... RETURNING`: concurrent appends queue on that row
-until the first commits, so sequence numbers have no gaps and no duplicates on SQLite and
-PostgreSQL alike), inserts the entry and its leaf hash, and the perfect subtrees the new leaf
-completes (one more on average). Nothing is ever updated or deleted.
+Trillian's split. An action's transaction only inserts its event into `audit_queue`: no
+global lock, so concurrent actions commit independently (PostgreSQL flushes their commits
+together). The sequencer (`integrate`: the server's background loop, every read that must be
+complete, the CLI) takes the one-row head's lock (`UPDATE ... RETURNING`, the same on SQLite and
+PostgreSQL, so sequence numbers have no gaps and no duplicates), gives a batch of queued events
+the next places, writes their entries and leaf hashes and the perfect subtrees they complete,
+and deletes them from the queue, in one transaction. Entries and nodes are never updated or
+deleted.
 """
 
 from __future__ import annotations
@@ -14,18 +18,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, insert, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from connector.audit import merkle
-from connector.audit.events import AuditEvent, canonical, leaf_data, mask
+from connector.audit.events import FIELDS, AuditEvent, canonical, leaf_data_of, mask
 from connector.storage.tables import (
     AuditCheckpoint,
     AuditEntry,
     AuditHead,
     AuditNode,
+    AuditQueued,
     AuditWitness,
     aware,
     utcnow,
@@ -35,11 +40,15 @@ LEVEL = 1 << 40  # node key = level * LEVEL + index
 
 _HEAD: Any = AuditHead.__table__  # type: ignore[attr-defined]
 _NODES: Any = AuditNode.__table__  # type: ignore[attr-defined]
-_BUMP = update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size + 1).returning(_HEAD.c.size)
+_QUEUE: Any = AuditQueued.__table__  # type: ignore[attr-defined]
+_HOLD = update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size).returning(_HEAD.c.size)
+_MOVE = update(_HEAD).where(_HEAD.c.id == 1).values(size=bindparam("n"))
+_QUEUE_INSERT = insert(_QUEUE).inline()  # no RETURNING: nobody needs the id
+_QUEUE_COUNT = sa_select(func.count()).select_from(_QUEUE)
+_ANY_QUEUED = sa_select(_QUEUE.c.id).limit(1)
 _SIZE = sa_select(_HEAD.c.size).where(_HEAD.c.id == 1)
-_INSERT_ENTRY = insert(AuditEntry)
-_INSERT_NODE = insert(AuditNode)
-_NODE = sa_select(_NODES.c.hash).where(_NODES.c.key == bindparam("k", type_=BigInteger))
+_INSERT_ENTRY = insert(AuditEntry.__table__)  # type: ignore[attr-defined]  # Core: no ORM bulk
+_INSERT_NODE = insert(_NODES)
 
 
 def key(level: int, index: int) -> int:
@@ -47,47 +56,93 @@ def key(level: int, index: int) -> int:
     return level * LEVEL + index
 
 
-def append(session: OrmSession, event: AuditEvent, at: datetime | None = None) -> int:
-    """Add an event as the next leaf, in the caller's transaction; its sequence number."""
-    size = session.execute(_BUMP).scalar_one()
-    seq = size - 1
-    at = aware(at) if at is not None else utcnow()
-    event = AuditEvent(**{**event.__dict__, "details": mask(event.details)})
-    leaf = merkle.leaf_hash(leaf_data(seq, at, event))
-    session.execute(
-        _INSERT_ENTRY,
-        {
-            "seq": seq,
-            "at": at,
-            "actor": event.actor[:120],
-            "organisation": event.organisation[:200],
-            "role": event.role[:20],
-            "purpose": event.purpose[:40],
-            "action": event.action[:60],
-            "target": event.target[:300],
-            "dataset": event.dataset[:120],
-            "outcome": event.outcome[:20],
-            "reason": event.reason,
-            "correlation": event.correlation[:200],
-            "details": canonical(event.details),
-            "leaf_hash": leaf.hex(),
-        },
-    )
-    rows = [{"key": key(0, seq), "hash": leaf.hex()}]
-    h = leaf
-    for level, index in merkle.completed_parents(seq):
-        left = bytes.fromhex(_node(session, level - 1, 2 * index))
-        h = merkle.node_hash(left, h)
-        rows.append({"key": key(level, index), "hash": h.hex()})
-    session.execute(_INSERT_NODE, rows)
-    return seq
+_LIMITS = {"actor": 120, "organisation": 200, "role": 20, "purpose": 40, "action": 60,
+           "target": 300, "dataset": 120, "outcome": 20, "correlation": 200}  # fmt: skip
 
 
-def _node(session: OrmSession, level: int, index: int) -> str:
-    value = session.execute(_NODE, {"k": key(level, index)}).scalar_one_or_none()
-    if value is None:
-        raise LookupError(f"audit tree node ({level}, {index}) is missing")
-    return str(value)
+def append(session: OrmSession, event: AuditEvent, at: datetime | None = None) -> None:
+    """Queue an event in the caller's transaction (no global lock: concurrent actions commit,
+    and share their flushes, independently). `integrate` gives it its place in the log."""
+    row = {f: getattr(event, f) for f in FIELDS}
+    for name, limit in _LIMITS.items():
+        row[name] = row[name][:limit]
+    row["at"] = aware(at) if at is not None else utcnow()
+    row["details"] = canonical(mask(event.details))
+    session.execute(_QUEUE_INSERT, row)
+
+
+def queued(session: OrmSession) -> int:
+    """Events waiting for a place in the log."""
+    return int(session.execute(_QUEUE_COUNT).scalar_one())
+
+
+def integrate(session: OrmSession, limit: int = 5000) -> int:
+    """The sequencer: give up to `limit` queued events, oldest first, the next places in the
+    log — entries, leaves and completed subtrees written, the head moved, the queue rows
+    deleted, all in the caller's transaction. Bumping the head first takes its row lock, so
+    concurrent sequencers (several server processes, the CLI) take turns. Returns how many."""
+    n = session.execute(_HOLD).scalar_one()
+    q = _QUEUE
+    rows = session.execute(
+        sa_select(q.c.id, q.c.at, *(q.c[f] for f in FIELDS), q.c.details)
+        .order_by(q.c.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return 0
+    # The right edge of the tree of n leaves: its perfect subtrees, the only nodes a new
+    # leaf's completed parents can need from before this batch.
+    wanted = merkle.range_nodes(0, n) if n else []
+    edge = nodes(session, wanted)
+    if len(edge) != len(wanted):
+        raise LookupError(f"audit tree nodes missing: {sorted(set(wanted) - set(edge))[:3]}")
+    entries: list[dict[str, Any]] = []
+    new_nodes: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        seq = n + i
+        at = aware(row[1])
+        fields = dict(zip(FIELDS, row[2:-1], strict=True))
+        h = merkle.leaf_hash(leaf_data_of(seq, at.isoformat(), fields, row[-1]))
+        entries.append({"seq": seq, "at": at, **fields, "details": row[-1], "leaf_hash": h.hex()})
+        new_nodes.append({"key": key(0, seq), "hash": h.hex()})
+        edge[(0, seq)] = h
+        for level, index in merkle.completed_parents(seq):
+            h = merkle.node_hash(edge.pop((level - 1, 2 * index)), h)
+            del edge[(level - 1, 2 * index + 1)]
+            edge[(level, index)] = h
+            new_nodes.append({"key": key(level, index), "hash": h.hex()})
+    session.execute(_INSERT_ENTRY, entries)
+    session.execute(_INSERT_NODE, new_nodes)
+    session.execute(_MOVE, {"n": n + len(rows)})
+    session.execute(q.delete().where(q.c.id.in_([r[0] for r in rows])))
+    return len(rows)
+
+
+def integrate_pending(session: OrmSession, limit: int = 5000) -> int:
+    """Integrate every queued event in the caller's (write) transaction; how many."""
+    total = 0
+    while True:
+        got = integrate(session, limit)
+        total += got
+        if got < limit:
+            return total
+
+
+def integrate_all(engine: Any, limit: int = 5000) -> int:
+    """Integrate every queued event, a batch per transaction, skipping the write when the
+    queue is empty (the background loop's idle check is one read); how many."""
+    from connector.storage import session_scope
+
+    total = 0
+    while True:
+        with session_scope(engine) as session:
+            if not session.execute(_ANY_QUEUED).first():
+                return total
+        with session_scope(engine, write=True) as session:
+            got = integrate(session, limit)
+        total += got
+        if got < limit:
+            return total
 
 
 def size(session: Session) -> int:
@@ -95,7 +150,7 @@ def size(session: Session) -> int:
     return int(session.execute(_SIZE).scalar_one())
 
 
-def nodes(session: Session, keys: Iterable[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
+def nodes(session: OrmSession, keys: Iterable[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
     """Stored perfect subtrees by (level, index), in one query."""
     wanted = {key(lvl, idx): (lvl, idx) for lvl, idx in keys}
     if not wanted:

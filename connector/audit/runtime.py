@@ -1,4 +1,5 @@
-"""The audit log's background work: sign tree heads, and witness the other members' logs."""
+"""The audit log's background work: sequence queued events into the tree, sign tree heads,
+and witness the other members' logs."""
 
 from __future__ import annotations
 
@@ -87,6 +88,18 @@ class AuditRuntime:
                 return service.record_witness(session, member.id, doc, proof, key, self.log_id)
 
         return await run_in_threadpool(record)
+
+
+async def keep_sequencing(engine: Engine, every_s: float) -> None:
+    """Integrate queued events into the log every `every_s` seconds (one read when idle)."""
+    while True:
+        try:
+            got = await run_in_threadpool(store.integrate_all, engine)
+            if got:
+                log.debug("audit: %d event(s) integrated", got)
+        except Exception:  # the loop must outlive one bad round
+            log.exception("audit sequencing round failed")
+        await asyncio.sleep(every_s)
 
 
 async def keep_auditing(

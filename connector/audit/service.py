@@ -41,7 +41,9 @@ def checkpoint_text(log_id: str, size: int, root_hex: str, at: datetime) -> byte
 
 
 def issue_checkpoint(session: Session, log_id: str, key: OKPKey) -> AuditCheckpoint | None:
-    """Sign the current tree head, unless the latest checkpoint already has this size."""
+    """Integrate what is queued, then sign the tree head, unless the latest checkpoint
+    already has this size."""
+    store.integrate_pending(session)
     n = store.size(session)
     latest = store.latest_checkpoint(session)
     if n == 0 or (latest is not None and latest.size >= n):

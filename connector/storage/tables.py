@@ -9,7 +9,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -396,7 +396,7 @@ class FederatedJob(SQLModel, table=True):
 
 
 class AuditHead(SQLModel, table=True):
-    """The audit log's size: one row, bumped by each append (its row lock orders appends)."""
+    """The audit log's size: one row, bumped by the sequencer (its row lock orders batches)."""
 
     __tablename__ = "audit_head"
 
@@ -430,6 +430,32 @@ class AuditEntry(SQLModel, table=True):
     def detail_map(self) -> dict[str, Any]:
         """`details` parsed."""
         return dict(json.loads(self.details))
+
+
+class AuditQueued(SQLModel, table=True):
+    """An event written in its action's transaction, waiting for the sequencer to give it a
+    place in the log (`audit.repository.integrate`); the same fields as an entry, no seq yet."""
+
+    __tablename__ = "audit_queue"
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    actor: str = Field(max_length=120)
+    organisation: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    purpose: str = Field(max_length=40)
+    action: str = Field(max_length=60)
+    target: str = Field(max_length=300)
+    dataset: str = Field(max_length=120)
+    outcome: str = Field(max_length=20)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    correlation: str = Field(max_length=200)
+    details: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class AuditNode(SQLModel, table=True):

@@ -35,6 +35,8 @@ def key() -> Any:
 
 
 def _fill(engine: Engine, key: Any, n: int = N, checkpoint_every: int = 25) -> None:
+    """n actions, each queueing its event; the sequencer runs every 7 actions, a checkpoint
+    (which integrates what is queued first) every `checkpoint_every`."""
     for i in range(n):
         with session_scope(engine, write=True) as session:
             store.append(
@@ -44,6 +46,9 @@ def _fill(engine: Engine, key: Any, n: int = N, checkpoint_every: int = 25) -> N
             )  # fmt: skip
             if (i + 1) % checkpoint_every == 0:
                 service.issue_checkpoint(session, LOG, key)
+        if i % 7 == 6:
+            store.integrate_all(engine, limit=3)
+    store.integrate_all(engine)
 
 
 def _verify(engine: Engine, key: Any, heads: list[dict[str, Any]] | None = None) -> service.Report:
@@ -84,8 +89,66 @@ def test_an_action_rolled_back_takes_its_entry_with_it(engine: Engine, key: Any)
 
     with pytest.raises(RuntimeError):
         failing_action()
+    store.integrate_all(engine)
     with session_scope(engine) as session:
         assert store.size(session) == 3
+        assert store.queued(session) == 0
+    assert _verify(engine, key).ok
+
+
+def test_concurrent_actions_and_sequencers_leave_a_gap_free_log(engine: Engine, key: Any) -> None:
+    """Eight writers queue events while two sequencers integrate them: every committed event
+    gets exactly one place, in a log that verifies."""
+    import threading
+
+    per_writer = 40
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def writer(k: int) -> None:
+        try:
+            for i in range(per_writer):
+                with session_scope(engine, write=True) as session:
+                    store.append(session, AuditEvent(action="w", outcome="ok", target=f"{k}:{i}"))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def sequencer() -> None:
+        try:
+            while not stop.is_set():
+                store.integrate_all(engine, limit=16)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    writers = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
+    sequencers = [threading.Thread(target=sequencer) for _ in range(2)]
+    for t in (*writers, *sequencers):
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    for t in sequencers:
+        t.join()
+    assert not errors, errors
+    with session_scope(engine, write=True) as session:
+        service.issue_checkpoint(session, LOG, key)
+    with session_scope(engine) as session:
+        rows = store.entries(session, limit=10_000)
+        assert [r.seq for r in rows] == list(range(8 * per_writer))
+        assert sorted(r.target for r in rows) == sorted(
+            f"{k}:{i}" for k in range(8) for i in range(per_writer)
+        )
+    report = _verify(engine, key)
+    assert report.ok, report.problems
+
+
+def test_fields_longer_than_their_columns_are_cut_before_hashing(engine: Engine, key: Any) -> None:
+    with session_scope(engine, write=True) as session:
+        store.append(session, AuditEvent(action="a" * 100, outcome="ok", target="t" * 1000))
+        service.issue_checkpoint(session, LOG, key)
+    with session_scope(engine) as session:
+        [entry] = store.entries(session)
+        assert (len(entry.action), len(entry.target)) == (60, 300)
     assert _verify(engine, key).ok
 
 
@@ -198,6 +261,7 @@ def test_witnesses_cosign_consistent_heads_and_raise_forks(engine: Engine, key: 
         same_size = service.record_witness(session, "m", head(30, forked), None, key, LOG)
     assert fork.status == "fork"
     assert same_size.status == "fork"
+    store.integrate_all(engine)
     with session_scope(engine) as session:
         alerts = store.entries(session, filters={"action": "audit.fork"})
         assert len(alerts) == 2
