@@ -27,6 +27,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from connector.errors import Forbidden, Unauthenticated
 from connector.identity.keys import JWS_ALG, Clock, Signer
@@ -258,13 +259,18 @@ class ReplayStore:
 
     def remember(self, assertion: PeerAssertion) -> None:
         """Record the token id in its own committed transaction; refuse a second use."""
+        with session_scope(self.engine, write=True) as session:
+            self.record(session, assertion)
+
+    def record(self, session: Session, assertion: PeerAssertion) -> None:
+        """Record the token id in the caller's transaction (which must not commit if this
+        raises); refuse a second use."""
         self._count += 1
+        repo = ReplayRepository(session)
+        if self._count % self.PRUNE_EVERY == 0:
+            repo.prune(self.clock() - timedelta(seconds=1))
         try:
-            with session_scope(self.engine, write=True) as session:
-                repo = ReplayRepository(session)
-                if self._count % self.PRUNE_EVERY == 0:
-                    repo.prune(self.clock() - timedelta(seconds=1))
-                repo.insert(assertion.issuer, assertion.jti, assertion.expires_at)
+            repo.insert(assertion.issuer, assertion.jti, assertion.expires_at)
         except IntegrityError as exc:
             raise _refuse(
                 f"token {assertion.jti} from '{assertion.issuer}' was already used (replay)",

@@ -29,7 +29,7 @@ from connector.audit.recorder import Actor as AuditActor
 from connector.audit.recorder import current as audit_actor
 from connector.audit.repository import append as audit_append
 from connector.errors import Forbidden, GemelloError, Problem, Unauthenticated
-from connector.identity.assertions import AssertionVerifier, ReplayStore
+from connector.identity.assertions import AssertionVerifier, PeerAssertion, ReplayStore
 from connector.identity.keys import Clock, KeyFileSigner
 from connector.identity.schemas import Principal, Role
 from connector.identity.service import TOKEN_PREFIX, authenticate_token
@@ -90,18 +90,36 @@ def identity(request: Request) -> IdentityContext:
     return ctx
 
 
-def _authenticate(ctx: IdentityContext, token: str) -> Principal:
+# Routes whose unit of work records the peer token's id itself, first thing in its one write
+# transaction (so the request commits once, not twice): their endpoint must take the token with
+# `unrecorded_token` and pass it to `ReplayStore.record`. Only for endpoints that write nothing
+# before that transaction; a replayed token then changes nothing and is refused there.
+RECORDED_IN_UNIT_OF_WORK: set[tuple[str, str]] = set()
+
+
+def unrecorded_token(request: Request) -> PeerAssertion | None:
+    """The verified peer token of this request whose id its unit of work must record."""
+    peer: PeerAssertion | None = getattr(request.state, "unrecorded_token", None)
+    request.state.unrecorded_token = None
+    return peer
+
+
+def _authenticate(
+    ctx: IdentityContext, token: str, defer: bool = False
+) -> tuple[Principal, PeerAssertion | None]:
+    """The caller, and its peer token when `defer` leaves recording its id to the endpoint."""
     if token.startswith(TOKEN_PREFIX):
         try:
             me = ctx.own_member()
         except TrustListInvalid as exc:
             raise Forbidden(f"the trust list is not valid: {exc}", "trust_list_invalid") from exc
         with session_scope(ctx.engine) as session:
-            return authenticate_token(session, token, me.participant_id, me.id)
+            return authenticate_token(session, token, me.participant_id, me.id), None
     if token.count(".") == 2:
         peer = ctx.verifier.verify(token)
-        ctx.replay.remember(peer)
-        return Principal(
+        if not defer:
+            ctx.replay.remember(peer)
+        principal = Principal(
             kind="connector",
             organisation=peer.issuer,
             partner=peer.partner,
@@ -109,6 +127,7 @@ def _authenticate(ctx: IdentityContext, token: str) -> Principal:
             role=peer.actor.role,
             credential=peer.jti,
         )
+        return principal, (peer if defer else None)
     raise Unauthenticated(
         "the bearer token is neither an API token nor a signed connector JWT", "token_malformed"
     )
@@ -125,15 +144,18 @@ def authenticate(
             raise Unauthenticated(
                 "no bearer token: send 'Authorization: Bearer <token>'", "no_token"
             )
-        principal = _authenticate(ctx, credentials.credentials)
+        defer = (request.method, request.url.path) in RECORDED_IN_UNIT_OF_WORK
+        principal, peer = _authenticate(ctx, credentials.credentials, defer)
     except (Unauthenticated, Forbidden) as exc:
-        _log_refusal(request, exc)
+        log_refusal(request, exc)
         raise
+    request.state.unrecorded_token = peer
     request.state.principal = principal
     return principal
 
 
-def _log_refusal(request: Request, exc: GemelloError) -> None:
+def log_refusal(request: Request, exc: GemelloError) -> None:
+    """Audit (own transaction) and log a refused request."""
     client = request.client.host if request.client else "-"
     engine = getattr(request.app.state, "engine", None)
     if engine is not None:
@@ -192,7 +214,7 @@ class Access:
                     "this endpoint serves local users only; connectors may not call it",
                     "peer_not_allowed",
                 )
-                await run_in_threadpool(_log_refusal, request, exc)
+                await run_in_threadpool(log_refusal, request, exc)
                 raise exc
             return _acting(principal)
         if principal.role not in self.roles:
@@ -201,7 +223,7 @@ class Access:
                 f"role '{principal.role.value}' may not call this endpoint; accepted: {accepted}",
                 "role_not_allowed",
             )
-            await run_in_threadpool(_log_refusal, request, exc)
+            await run_in_threadpool(log_refusal, request, exc)
             raise exc
         return _acting(principal)
 

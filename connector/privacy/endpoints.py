@@ -8,6 +8,7 @@ the provider's answer (or problem) comes back unchanged.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 import httpx
@@ -18,8 +19,21 @@ from starlette.concurrency import run_in_threadpool
 
 from connector.contracts.repository import ContractRepository
 from connector.deps import SessionDep
-from connector.errors import PROBLEM_MEDIA_TYPE, GemelloError, NotFound, Problem
-from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
+from connector.errors import (
+    PROBLEM_MEDIA_TYPE,
+    GemelloError,
+    NotFound,
+    Problem,
+    Unauthenticated,
+)
+from connector.identity.auth import (
+    AUTH_RESPONSES,
+    RECORDED_IN_UNIT_OF_WORK,
+    PrincipalDep,
+    access,
+    log_refusal,
+    unrecorded_token,
+)
 from connector.identity.schemas import Role
 from connector.privacy import service
 from connector.storage import session_scope
@@ -120,6 +134,9 @@ async def privacy_runtime(request: Request) -> service.PrivacyRuntime:
 RuntimeDep = Annotated[service.PrivacyRuntime, Depends(privacy_runtime)]
 
 
+RECORDED_IN_UNIT_OF_WORK.add(("POST", "/privacy/queries"))
+
+
 @queries.post("/queries", response_model=QueryAnswer, responses=ERRORS)
 async def ask(
     body: QueryRequest, principal: PrincipalDep, rt: RuntimeDep, request: Request
@@ -129,15 +146,22 @@ async def ask(
     contracts = request.app.state.contracts
     if principal.kind == "connector":
         caller = service.Caller(principal.organisation, principal.subject, principal.role.value)
-        answer = await run_in_threadpool(
-            service.answer_query,
-            contracts.engine,
-            rt,
-            contracts.policies,
-            caller,
-            body.agreement_id,
-            body.query,
-        )
+        token = unrecorded_token(request)
+        replay = request.app.state.identity.replay
+        try:
+            answer = await run_in_threadpool(
+                service.answer_query,
+                contracts.engine,
+                rt,
+                contracts.policies,
+                caller,
+                body.agreement_id,
+                body.query,
+                None if token is None else functools.partial(replay.record, assertion=token),
+            )
+        except Unauthenticated as exc:  # the token was used before: nothing was done
+            await run_in_threadpool(log_refusal, request, exc)
+            raise
         # Built by us and documented by QueryAnswer: sent as is, not validated a second time.
         return JSONResponse(answer.as_dict())
     return await _forward(request, body, principal)

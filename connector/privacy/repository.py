@@ -172,9 +172,7 @@ class LedgerRepository:
 
     def settle(self, charge: EpsilonCharge, spent: bool, reason: str = "") -> Budget:
         """A reservation ends: spent (the charge committed) or released (refunded)."""
-        budget = self._change("settle" if spent else "release", charge)
-        charge.state = "committed" if spent else "refunded"
-        charge.reason, charge.settled_at = reason, utcnow()
+        budget = self.close(charge, spent, reason)
         params = {
             "cid": charge.id,
             "state": charge.state,
@@ -183,6 +181,15 @@ class LedgerRepository:
             "now": charge.settled_at,
         }
         self.session.execute(_CLOSE, params)
+        return budget
+
+    def close(self, charge: EpsilonCharge, spent: bool, reason: str = "") -> Budget:
+        """End a reservation whose charge is not stored yet (a query reserved, answered and
+        settled in one transaction): the budget moves, the charge gets its final state, and
+        the caller then stores it with `add_charge`."""
+        budget = self._change("settle" if spent else "release", charge)
+        charge.state = "committed" if spent else "refunded"
+        charge.reason, charge.settled_at = reason, utcnow()
         return budget
 
     def add_charge(self, charge: EpsilonCharge) -> None:

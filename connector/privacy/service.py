@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from sqlmodel import Session
 from catalog.model import DatasetDescription
 from connector.contracts.repository import ContractRepository
 from connector.errors import BadRequest, DatasetNotFound, GemelloError, UsageDenied
-from connector.policies.service import PolicyRuntime, authorise_use
+from connector.policies.service import PolicyRuntime, PreparedUse, prepare_use, take_use
 from connector.privacy.repository import (
     Budget,
     LedgerRepository,
@@ -230,17 +231,18 @@ class _Outcome:
     error: Exception | None = None
 
 
-def _decide_and_reserve(
+def _reserve(
     session: Session,
     rt: PrivacyRuntime,
     policies: PolicyRuntime,
     caller: Caller,
     agreement_id: str,
     query: AggregateQuery,
+    prepared: PreparedUse,
 ) -> _Outcome:
-    """The PDP's decision and, on an allow, the reservation of the query's epsilon (one
-    conditional UPDATE). A refusal is returned, to be raised once the transaction has stored
-    it. The charge is stored either way: reserved, or refused."""
+    """Take the use the PDP allowed and, with it, the query's epsilon (one conditional UPDATE).
+    A refusal is returned, to be raised once the transaction has stored it with its refused
+    charge; an allowed charge is stored once the query settled it."""
     ledger = LedgerRepository(session)
     org, dataset, micro = caller.organisation, query.dataset, to_micro(query.epsilon)
     out = _Outcome(
@@ -279,25 +281,14 @@ def _decide_and_reserve(
             return out.error.detail
         return None
 
-    outcome = authorise_use(
-        session,
-        policies,
-        agreement_id,
-        "aggregate",
-        org,
-        subject=caller.subject,
-        role=caller.role,
-        extra={"epsilon": query.epsilon, "epsilon_spent": from_micro(ledger.used(dataset, org))},
-        context="aggregate",
-        gate=reserve,
-    )
+    outcome = take_use(session, prepared, gate=reserve)
     out.charge.decision_id = outcome.decision.decision_id
     if not outcome.allowed:
         out.error = out.error or _denial(
             ledger, caller, query, outcome.reasons, outcome.decision.decision_id
         )
         out.charge.state, out.charge.reason = "refused", "; ".join(outcome.reasons)
-    ledger.add_charge(out.charge)
+        ledger.add_charge(out.charge)
     return out
 
 
@@ -330,42 +321,62 @@ def answer_query(
     caller: Caller,
     agreement_id: str,
     query: AggregateQuery,
+    first: Callable[[Session], None] | None = None,
 ) -> Answer:
-    """Decide and reserve (one transaction), answer with noise (no lock held), settle (one
-    transaction). A denial is committed with its decision record and a refused charge, then
-    raised; a failed answer releases its reservation. A process that dies while answering
-    leaves the reservation held — counted as used, on the side of the data subjects."""
-    with session_scope(engine, write=True) as session:
+    """Read and decide without the write lock (profile, agreement, budget used, the PDP), then
+    one transaction: take the use, reserve the epsilon (conditional UPDATEs that re-check what
+    was read), answer with noise, settle, and store the charge with its final state. A denial
+    is committed with its decision record and a refused charge, then raised; a failed answer
+    is committed refunded. The noise is drawn inside the transaction, so nothing is released
+    that the ledger does not hold, and a small query takes one write instead of two. `first`
+    runs first in that transaction (the caller's token id is recorded there: a replay raises,
+    and the whole transaction with it)."""
+    org = caller.organisation
+    with session_scope(engine) as session:
         profile, relative, digest = rt.profile(session, query.dataset)
         try:
             check(query, profile, rt.rules)
         except QueryRefused as exc:
             raise QueryRejected(str(exc)) from exc
-        # Held for the whole unit: the session's identity map keeps only weak references.
         agreement = ContractRepository(session).agreement(agreement_id)
         if agreement is not None and agreement.dataset_id != query.dataset:
             raise UsageDenied(
                 f"agreement {agreement_id} covers dataset '{agreement.dataset_id}', "
                 f"not '{query.dataset}'"
             )
-        out = _decide_and_reserve(session, rt, policies, caller, agreement_id, query)
+        spent = from_micro(LedgerRepository(session).used(query.dataset, org))
+        prepared = prepare_use(
+            session, policies, agreement_id, "aggregate", org,
+            subject=caller.subject, role=caller.role,
+            extra={"epsilon": query.epsilon, "epsilon_spent": spent}, context="aggregate",
+        )  # fmt: skip
+    failure: Exception | None = None
+    with session_scope(engine, write=True) as session:
+        if first is not None:
+            first(session)
+        out = _reserve(session, rt, policies, caller, agreement_id, query, prepared)
+        if out.error is None:
+            ledger = LedgerRepository(session)
+            try:
+                table = rt.table(relative, digest)  # read once per content digest
+                release = run_query(table, query, profile, rt.rules, clamp=rt.clamp)
+            except Exception as exc:  # noqa: BLE001 - refunded and stored, then raised below
+                failure = exc
+                ledger.close(out.charge, False, f"not answered: {exc}")
+            else:
+                out.charge.summary = out.charge.summary | {
+                    "mechanisms": [c.as_dict() for c in release.components],
+                    "cells": len(release.cells),
+                    "suppressed": sum(1 for c in release.cells if c.suppressed),
+                }
+                budget = ledger.close(out.charge, True)
+            ledger.add_charge(out.charge)
     if out.error is not None:
         raise out.error
-    try:
-        release = run_query(rt.table(relative, digest), query, profile, rt.rules, clamp=rt.clamp)
-    except Exception as exc:
-        with session_scope(engine, write=True) as session:
-            LedgerRepository(session).settle(out.charge, False, f"not answered: {exc}")
-        if isinstance(exc, QueryRefused):
-            raise QueryRejected(str(exc)) from exc
-        raise
-    out.charge.summary = out.charge.summary | {
-        "mechanisms": [c.as_dict() for c in release.components],
-        "cells": len(release.cells),
-        "suppressed": sum(1 for c in release.cells if c.suppressed),
-    }
-    with session_scope(engine, write=True) as session:
-        budget = LedgerRepository(session).settle(out.charge, True)
+    if failure is not None:
+        if isinstance(failure, QueryRefused):
+            raise QueryRejected(str(failure)) from failure
+        raise failure
     return Answer(release, out.charge.id, out.charge.decision_id or "", agreement_id, budget)
 
 

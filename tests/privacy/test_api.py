@@ -175,3 +175,34 @@ async def test_every_aggregate_is_answered_over_http(
     assert len(body["cells"]) == expected
     assert body["epsilon"] == 0.2
     assert sum(m["epsilon"] for m in body["mechanisms"]) == pytest.approx(0.2)
+
+
+async def test_a_replayed_token_is_refused_and_changes_nothing(
+    fbk: httpx.AsyncClient,
+    fbk_settings: Settings,
+    fbk_tokens: dict[Role, str],
+    grant: Callable[..., str],
+) -> None:
+    """The query route records the token id inside its one write transaction: a second use
+    of a token is refused there and rolls back everything that request would have done."""
+    agreement = grant()
+    headers = peer_headers(fbk_settings.home, "unibo", "fbk")
+    body = {"agreement_id": agreement, "query": MEAN}
+    first = await fbk.post("/privacy/queries", json=body, headers=headers)
+    assert first.status_code == 200, first.text
+    again = await fbk.post("/privacy/queries", json=body, headers=headers)
+    assert again.status_code == 401, again.text
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json()["reason"] == "replayed"
+    assert again.headers["www-authenticate"].startswith("Bearer ")
+    auditor = bearer(fbk_tokens[Role.auditor])
+    charges = (await fbk.get("/privacy/charges", headers=auditor)).json()
+    assert [c["state"] for c in charges] == ["committed"]
+    decisions = (await fbk.get("/decisions", headers=auditor)).json()
+    assert len([d for d in decisions if d["labels"]["context"] == "aggregate"]) == 1
+    refused = (
+        await fbk.get("/audit/entries", headers=auditor, params={"action": "auth.refused"})
+    ).json()
+    assert [e["details"]["reason"] for e in refused] == ["replayed"]
+    # A replay on a route that records tokens up front is refused the same way.
+    assert (await fbk.get("/privacy/budgets", headers=headers)).status_code == 401
