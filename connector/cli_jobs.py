@@ -5,7 +5,6 @@ with the code hashes policies name)."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -94,11 +93,13 @@ def follow(
     """Poll a job, redrawing the per-partner table, until it ends."""
     with Live(console=console, refresh_per_second=4, transient=False) as live:
         while True:
-            job: dict[str, Any] = _call("GET", f"{base}/jobs/{job_id}", headers).json()
+            # A long poll: the answer comes when the job ends, or after 0.4 s to redraw.
+            job: dict[str, Any] = _call(
+                "GET", f"{base}/jobs/{job_id}", headers, params={"wait": 0.4}
+            ).json()
             live.update(progress_table(job))
             if job["state"] != "running":
                 break
-            time.sleep(0.4)
     console.print()
     return job
 

@@ -21,15 +21,24 @@ ARRAY = "__array__"
 
 
 def encode_array(values: np.ndarray) -> dict[str, Any]:
-    """An array as {__array__: dtype, shape, data (base64 of zlib'd bytes)}."""
+    """An array as {__array__: dtype, shape, shuffle, data (base64 of zlib'd bytes)}.
+
+    The bytes are shuffled first (all first bytes of the elements, then all second bytes...,
+    as Blosc and HDF5 do): the exponents and high mantissa bytes of neighbouring values line
+    up, so zlib at its fastest level compresses float grids smaller and ~1.5x faster than
+    level 6 on the raw bytes (model partials are megabytes; encoding was most of a
+    gateway's CPU)."""
     a = np.ascontiguousarray(values)
     if a.dtype.kind not in "fiub":
         raise TypeError(f"cannot send an array of {a.dtype}")
     little = a.astype(a.dtype.newbyteorder("<"), copy=False)
+    size = little.dtype.itemsize
+    shuffled = little.reshape(-1).view(np.uint8).reshape(-1, size).T.tobytes()
     return {
         ARRAY: little.dtype.str,
         "shape": list(a.shape),
-        "data": base64.b64encode(zlib.compress(little.tobytes(), 6)).decode("ascii"),
+        "shuffle": size,
+        "data": base64.b64encode(zlib.compress(shuffled, 1)).decode("ascii"),
     }
 
 
@@ -39,6 +48,11 @@ def decode_array(doc: dict[str, Any]) -> np.ndarray:
         dtype = np.dtype(doc[ARRAY])
         shape = tuple(int(n) for n in doc["shape"])
         raw = zlib.decompress(base64.b64decode(doc["data"]), bufsize=1 << 16)
+        size = int(doc.get("shuffle", 1))
+        if size > 1:
+            if size != dtype.itemsize or len(raw) % size:
+                raise ValueError(f"shuffle {size} does not fit {dtype}")
+            raw = np.frombuffer(raw, dtype=np.uint8).reshape(size, -1).T.tobytes()
         return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
     except (KeyError, TypeError, ValueError, zlib.error) as exc:
         raise ValueError(f"malformed array: {exc}") from exc

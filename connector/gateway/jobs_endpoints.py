@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
@@ -17,6 +19,7 @@ from connector.gateway import provenance, report
 from connector.gateway.jobs import JobRunner, job_view
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Role
+from connector.storage import session_scope
 from connector.storage.tables import FederatedJob
 from models import get
 from policy.offers import PUBLIC_PURPOSES
@@ -110,10 +113,34 @@ def list_jobs(
     return [job_view(j) for j in JobRepository(session).recent(limit)]
 
 
+def _read_job(request: Request, job_id: str) -> FederatedJob:
+    with session_scope(request.app.state.engine) as session:
+        return _job(session, job_id)
+
+
 @router.get("/{job_id}", response_model=JobOut, responses={404: {"model": Problem}})
-def show_job(job_id: JobId, session: SessionDep) -> dict[str, Any]:
-    """A job's state and each holder's part (poll this for progress)."""
-    return job_view(_job(session, job_id))
+async def show_job(
+    job_id: JobId,
+    request: Request,
+    wait: Annotated[
+        float,
+        Query(ge=0, le=30, description="seconds to wait for a running job to end (long poll)"),
+    ] = 0,
+) -> dict[str, Any]:
+    """A job's state and each holder's part (poll this for progress; with `wait`, the answer
+    comes as soon as the job ends, or after `wait` seconds)."""
+    job = await run_in_threadpool(_read_job, request, job_id)
+    if wait > 0 and job.state == "running":
+        deadline = time.monotonic() + wait
+        task = getattr(request.app.state, "jobs", None) and request.app.state.jobs.tasks.get(job_id)
+        if task is not None:  # driven by this process: wake when it ends
+            await asyncio.wait({task}, timeout=wait)
+        else:  # driven by another server process: look again now and then
+            while job.state == "running" and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+                job = await run_in_threadpool(_read_job, request, job_id)
+        job = await run_in_threadpool(_read_job, request, job_id)
+    return job_view(job)
 
 
 @router.get("/{job_id}/result", responses={404: {"model": Problem}, 409: {"model": Problem}})

@@ -166,3 +166,16 @@ def test_arrays_cross_the_wire_bit_for_bit() -> None:
     assert ctx["s"] == [1, "x"]
     with pytest.raises(ValueError, match="malformed array"):
         wire.decode_array({"__array__": "<f8", "shape": [2], "data": "not base64!"})
+    # Every dtype and shape the models send, shuffled bytes included; a shuffle that does
+    # not match the element size is refused, not misread.
+    for a in (
+        np.arange(7, dtype=np.int32),
+        np.array([True, False, True]),
+        np.zeros((2, 0, 3)),
+        np.array(5.0),
+        np.array([1.5, -2.25], dtype=">f8"),
+    ):
+        np.testing.assert_array_equal(wire.decode_array(wire.encode_array(a)), a)
+    doc = wire.encode_array(values) | {"shuffle": 4}
+    with pytest.raises(ValueError, match="malformed array"):
+        wire.decode_array(doc)

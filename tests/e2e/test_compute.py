@@ -70,8 +70,13 @@ class Fed:
         assert resp.status_code == 202, resp.text
         return str(resp.json()["id"])
 
-    def job(self, job_id: str) -> dict[str, Any]:
-        resp = self.client.get(f"{self.url('unibo')}/jobs/{job_id}", headers=self.auth)
+    def job(self, job_id: str, wait: float = 0) -> dict[str, Any]:
+        resp = self.client.get(
+            f"{self.url('unibo')}/jobs/{job_id}",
+            headers=self.auth,
+            params={"wait": wait},
+            timeout=wait + 30,
+        )
         assert resp.status_code == 200, resp.text
         return dict(resp.json())
 
@@ -214,6 +219,13 @@ def _audit(fed: Fed, partner: str, **params: Any) -> list[dict[str, Any]]:
     resp = fed.client.get(f"{fed.url(partner)}/audit/entries", headers=headers, params=params)
     assert resp.status_code == 200, resp.text
     return list(resp.json())
+
+
+def test_a_long_poll_answers_when_the_job_ends(fed: Fed) -> None:
+    job_id = fed.submit("flood-scs-nash", {"rain_multiplier": 1.1})
+    job = fed.job(job_id, wait=30)  # one request: the gateway answers as the job ends
+    assert job["state"] == "succeeded", job
+    assert job["finished_at"] is not None
 
 
 def test_a_job_leaves_correlated_entries_on_every_connector_it_touched(fed: Fed) -> None:
