@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from connector.audit import merkle
 from connector.audit import repository as store
-from connector.audit.events import FIELDS, AuditEvent, leaf_data_of
+from connector.audit.events import LEAF_ORDER, AuditEvent, leaf_bytes
 from connector.identity.keys import SignatureInvalid, detached_kid, sign_detached, verify_detached
 from connector.storage.tables import AuditCheckpoint, AuditWitness, aware, utcnow
 
@@ -123,7 +123,12 @@ def verify(
     wanted_sizes = set(cps) | {int(w["size"]) for w in witnessed_heads or []}
     expected = 0
     stop = False
-    for rows in store.batches(session, (*FIELDS, "details")):
+    leaf_hash, node_hash, completed_parents = (
+        merkle.leaf_hash,
+        merkle.node_hash,
+        merkle.completed_parents,
+    )
+    for rows in store.batches(session, ("details", *LEAF_ORDER)):
         lo, hi = rows[0][0], rows[-1][0] + 1
         leaves = store.level_range(session, 0, lo, hi)
         made: dict[int, list[tuple[int, bytes, int]]] = {}  # level -> (index, hash, seq)
@@ -134,8 +139,11 @@ def verify(
                 report.fail(f"entry {expected} is missing (next is {seq})", expected)
                 stop = True
                 break
-            fields = dict(zip(FIELDS, row[3:-1], strict=True))
-            leaf = merkle.leaf_hash(leaf_data_of(seq, aware(row[1]).isoformat(), fields, row[-1]))
+            at = row[1]
+            # SQLite hands back naive UTC times: their ISO form plus the offset is what the
+            # aware time gives, without building it.
+            iso = at.isoformat() + "+00:00" if at.tzinfo is None else at.isoformat()
+            leaf = leaf_hash(leaf_bytes(seq, iso, *row[3:]))
             hexed = leaf.hex()
             if hexed != row[2]:
                 report.fail(f"entry {seq} was changed: its fields no longer hash to its leaf", seq)
@@ -145,9 +153,9 @@ def verify(
             elif stored != hexed:
                 report.fail(f"tree node (0, {seq}) differs from the entries", seq)
             h, level = leaf, 0
-            for lvl, idx in merkle.completed_parents(seq):
+            for lvl, idx in completed_parents(seq):
                 _left_level, left = frontier.pop()
-                h = merkle.node_hash(left, h)
+                h = node_hash(left, h)
                 level = lvl
                 made.setdefault(lvl, []).append((idx, h, seq))
             frontier.append((level, h))
