@@ -20,14 +20,14 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from authlib.oauth2.rfc7523 import private_key_jwt_sign
 from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlalchemy.orm import Session
 
 from connector.errors import Forbidden, Unauthenticated
 from connector.identity.keys import JWS_ALG, Clock, Signer
@@ -266,7 +266,7 @@ class ReplayStore:
         """Record the token id in the caller's transaction (which must not commit if this
         raises); refuse a second use."""
         self._count += 1
-        repo = ReplayRepository(session)
+        repo = ReplayRepository(cast(Any, session))  # a sqlmodel Session at run time
         if self._count % self.PRUNE_EVERY == 0:
             repo.prune(self.clock() - timedelta(seconds=1))
         try:
