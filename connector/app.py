@@ -52,6 +52,7 @@ from connector.settings import Settings
 from connector.storage import make_engine, session_scope, upgrade
 from connector.storage.tables import utcnow
 from connector.system import endpoints as system
+from connector.system.recycling import RecycleConnections
 from policy import make_pdp
 
 log = logging.getLogger("gemello.connector")
@@ -215,6 +216,8 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    if settings.serve_workers > 1 and settings.serve_requests_per_connection:
+        app.add_middleware(RecycleConnections, every=settings.serve_requests_per_connection)
     # Starlette tries routes in order and FastAPI's matching costs ~15 µs a route: the data
     # plane other members call all the time (DP queries, DSP) goes first, admin pages last.
     for router in (

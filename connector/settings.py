@@ -120,6 +120,12 @@ class Settings(BaseSettings):
         description="server processes (`connector serve`); with more than one, one of them runs "
         "the background work (outbox, catalogue crawl)",
     )
+    serve_requests_per_connection: int = Field(
+        default=100,
+        ge=0,
+        description="with several server processes, end a keep-alive connection after this "
+        "many requests so the processes share the work (0: never)",
+    )
     privacy_min_group_size: int = Field(
         default=10, ge=1, description="DP cells with a smaller noisy count are suppressed"
     )
