@@ -155,12 +155,14 @@ class JobRunner:
         """Change the job in memory at once, and in the database from a worker thread: a
         write on the event loop could wait for a lock held by a request whose transaction
         only the loop can close (FastAPI ends yield-dependencies there) — a deadlock. Writes
-        of one job are serialised and each stores the job's latest state."""
+        of one job are serialised (in call order) and each stores the latest value of the
+        fields it changed: a holder's progress does not rewrite the context or the result,
+        which can be megabytes."""
         for key, value in changes.items():
             setattr(job, key, value)
         lock = self._locks.setdefault(job.id, asyncio.Lock())
         async with lock:
-            state = {k: getattr(job, k) for k in PERSISTED}
+            state = {k: getattr(job, k) for k in PERSISTED if k in changes}
             await asyncio.to_thread(self._write, job.id, state)
 
     def _write(self, job_id: str, state: dict[str, Any]) -> None:
@@ -185,9 +187,10 @@ class JobRunner:
                 )
             params = model.parse(job.params)
             ctx: dict[str, Any] = wire.decode_value(job.context) if job.context else {}
+            encoded: dict[str, Any] = job.context or {}  # ctx as it is sent and stored
             for index in range(job.stage, len(model.stages)):
                 stage = model.stages[index]
-                outcomes = await self._stage(job, model, index, ctx)
+                outcomes = await self._stage(job, model, index, encoded)
                 partials = [o.partial for o in outcomes if o.partial is not None]
                 if len(partials) < stage.min_holders:
                     reasons = "; ".join(
@@ -201,11 +204,12 @@ class JobRunner:
                         + (f" ({reasons})" if reasons else "")
                     )
                 ctx = await run_in_threadpool(stage.combine, partials, params, ctx)
-                await self._save(job, stage=index + 1, context=wire.encode_value(ctx))
+                encoded = await run_in_threadpool(wire.encode_value, ctx)  # once a stage
+                await self._save(job, stage=index + 1, context=encoded)
             missing = [h for h in job.holders if h.get("state") != "succeeded"]
             result = {
                 "summary": wire.encode_value(model.summary(ctx)),
-                "outputs": wire.encode_value(ctx),
+                "outputs": encoded,
             }
             state = "partial" if missing else "succeeded"
             finished = utcnow()
@@ -255,7 +259,7 @@ class JobRunner:
         return found
 
     async def _stage(
-        self, job: FederatedJob, model: Model, index: int, ctx: dict[str, Any]
+        self, job: FederatedJob, model: Model, index: int, encoded_ctx: dict[str, Any]
     ) -> list[Outcome]:
         stage = model.stages[index]
         holders = await self._holders(stage.datasets)
@@ -276,7 +280,6 @@ class JobRunner:
                 }
             )
         await self._save(job, holders=entries)
-        encoded_ctx = wire.encode_value(ctx)
         tasks = [
             self._at_holder(
                 job, model, stage.name, trust.by_handle.get(partner), partner, encoded_ctx
