@@ -176,7 +176,7 @@ class Settings(BaseSettings):
         description="sign a tree head this often when the log grew (0: only on demand)",
     )
     audit_witness_seconds: float = Field(
-        default=30.0,
+        default=10.0,
         ge=0,
         description="fetch, check and co-sign the other members' heads this often (0: off)",
     )
