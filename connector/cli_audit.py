@@ -11,6 +11,8 @@ import csv
 import io
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,16 +40,20 @@ def log_keys(partner: str, home: Path | None) -> tuple[str, dict[str, Any]]:
     return member.participant_id, {k.kid: k.public_key() for k in member.keys}
 
 
-def integrate_queued(session: Any) -> None:
-    """Give the events actions queued their places in the log before reading it (what the
-    connector's sequencer does); a tree too damaged to extend is left to `verify` to name."""
+@contextmanager
+def audit_session(partner: str, home: Path | None) -> Iterator[Any]:
+    """A unit of work on a partner's database in which the events actions queued already have
+    their places in the log (what the connector's sequencer does); a tree too damaged to
+    extend is left to `verify` to name."""
     from connector.audit import repository as store
 
-    try:
-        with session.begin_nested():
-            store.integrate_pending(session)
-    except Exception as exc:  # noqa: BLE001 - the replay below reports what is wrong
-        out.print(f"[yellow]queued events not integrated: {escape(str(exc))[:200]}[/]")
+    with partner_session(partner, home) as session:
+        try:
+            with session.begin_nested():
+                store.integrate_pending(session)
+        except Exception as exc:  # noqa: BLE001 - the replay reports what is wrong
+            out.print(f"[yellow]queued events not integrated: {escape(str(exc))[:200]}[/]")
+        yield session
 
 
 def witnessed_heads(partner: str, home: Path | None) -> list[dict[str, Any]]:
@@ -77,8 +83,7 @@ def verify(partner: PartnerOpt, home: HomeOpt = None) -> None:
     log_id, keys = log_keys(partner, home)
     heads = witnessed_heads(partner, home)
     started = time.perf_counter()
-    with partner_session(partner, home) as session:
-        integrate_queued(session)
+    with audit_session(partner, home) as session:
         report = service.verify(session, log_id, keys, heads)
     took = time.perf_counter() - started
     if report.ok:
@@ -117,15 +122,13 @@ def tail(
     """The latest entries of a connector's log (optionally following it)."""
     from connector.audit import repository as store
 
-    with partner_session(partner, home) as session:
-        integrate_queued(session)
+    with audit_session(partner, home) as session:
         rows = list(reversed(store.entries(session, limit=lines, newest_first=True)))
     out.print(_table(rows, f"Audit log of {partner}"))
     last = rows[-1].seq if rows else -1
     while follow:
         time.sleep(1)
-        with partner_session(partner, home) as session:
-            integrate_queued(session)
+        with audit_session(partner, home) as session:
             new = list(store.entries(session, after=last, limit=500))
         if new:
             out.print(_table(new, ""))
@@ -165,8 +168,7 @@ def search(
                      "purpose": purpose, "action": action, "correlation": correlation}.items()
         if v is not None
     }  # fmt: skip
-    with partner_session(partner, home) as session:
-        integrate_queued(session)
+    with audit_session(partner, home) as session:
         rows = list(
             store.entries(
                 session, limit=limit, filters=filters, since=_when(since), until=_when(until)
@@ -180,8 +182,7 @@ def _rows(
 ) -> list[Any]:
     from connector.audit import repository as store
 
-    with partner_session(partner, home) as session:
-        integrate_queued(session)
+    with audit_session(partner, home) as session:
         return list(store.entries(session, limit=10_000_000, since=since, until=until))
 
 

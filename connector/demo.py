@@ -406,8 +406,7 @@ def _federated_runs(
 def _audit_table(home: Path, settings: list[Settings]) -> tuple[Table, bool]:
     """Every connector's audit log, replayed and checked as `gemello audit verify` does."""
     from connector.audit import service
-    from connector.cli_audit import integrate_queued, log_keys, witnessed_heads
-    from connector.clikit import partner_session
+    from connector.cli_audit import audit_session, log_keys, witnessed_heads
 
     table = Table(title="Audit logs (RFC 9162 Merkle trees, replayed now)")
     for column in ("partner", "entries", "checkpoints", "witnessed heads", "verified"):
@@ -416,8 +415,7 @@ def _audit_table(home: Path, settings: list[Settings]) -> tuple[Table, bool]:
     for s in settings:
         log_id, keys = log_keys(s.partner, home)
         heads = witnessed_heads(s.partner, home)
-        with partner_session(s.partner, home) as session:
-            integrate_queued(session)
+        with audit_session(s.partner, home) as session:
             report = service.verify(session, log_id, keys, heads)
         ok &= report.ok
         table.add_row(

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from connector.audit import merkle
-from connector.audit.events import FIELDS, AuditEvent, canonical, leaf_data_of, mask
+from connector.audit.events import FIELDS, LEAF_ORDER, AuditEvent, canonical, leaf_bytes, mask
 from connector.storage.tables import (
     AuditCheckpoint,
     AuditEntry,
@@ -56,8 +56,8 @@ def key(level: int, index: int) -> int:
     return level * LEVEL + index
 
 
-_LIMITS = {"actor": 120, "organisation": 200, "role": 20, "purpose": 40, "action": 60,
-           "target": 300, "dataset": 120, "outcome": 20, "correlation": 200}  # fmt: skip
+# Column sizes, from the table: fields are cut to them before they are stored and hashed.
+_LIMITS = {c.name: c.type.length for c in _QUEUE.columns if getattr(c.type, "length", None)}
 
 
 def append(session: OrmSession, event: AuditEvent, at: datetime | None = None) -> None:
@@ -84,7 +84,7 @@ def integrate(session: OrmSession, limit: int = 5000) -> int:
     n = session.execute(_HOLD).scalar_one()
     q = _QUEUE
     rows = session.execute(
-        sa_select(q.c.id, q.c.at, *(q.c[f] for f in FIELDS), q.c.details)
+        sa_select(q.c.id, q.c.at, q.c.details, *(q.c[f] for f in LEAF_ORDER))
         .order_by(q.c.id)
         .limit(limit)
     ).all()
@@ -101,9 +101,9 @@ def integrate(session: OrmSession, limit: int = 5000) -> int:
     for i, row in enumerate(rows):
         seq = n + i
         at = aware(row[1])
-        fields = dict(zip(FIELDS, row[2:-1], strict=True))
-        h = merkle.leaf_hash(leaf_data_of(seq, at.isoformat(), fields, row[-1]))
-        entries.append({"seq": seq, "at": at, **fields, "details": row[-1], "leaf_hash": h.hex()})
+        h = merkle.leaf_hash(leaf_bytes(seq, at.isoformat(), *row[2:]))
+        fields = dict(zip(LEAF_ORDER, row[3:], strict=True))
+        entries.append({"seq": seq, "at": at, **fields, "details": row[2], "leaf_hash": h.hex()})
         new_nodes.append({"key": key(0, seq), "hash": h.hex()})
         edge[(0, seq)] = h
         for level, index in merkle.completed_parents(seq):

@@ -131,15 +131,16 @@ async def show_job(
     comes as soon as the job ends, or after `wait` seconds)."""
     job = await run_in_threadpool(_read_job, request, job_id)
     if wait > 0 and job.state == "running":
-        deadline = time.monotonic() + wait
-        task = getattr(request.app.state, "jobs", None) and request.app.state.jobs.tasks.get(job_id)
+        runner = getattr(request.app.state, "jobs", None)
+        task = runner.tasks.get(job_id) if runner is not None else None
         if task is not None:  # driven by this process: wake when it ends
             await asyncio.wait({task}, timeout=wait)
+            job = await run_in_threadpool(_read_job, request, job_id)
         else:  # driven by another server process: look again now and then
+            deadline = time.monotonic() + wait
             while job.state == "running" and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
                 job = await run_in_threadpool(_read_job, request, job_id)
-        job = await run_in_threadpool(_read_job, request, job_id)
     return job_view(job)
 
 
