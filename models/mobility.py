@@ -99,7 +99,8 @@ class Network:
     link_last: np.ndarray
     cell_link: np.ndarray
     reverse: np.ndarray
-    turns: dict[str, np.ndarray]
+    turns: dict[str, np.ndarray]  # (incoming, outgoing, share) triples: the NumPy twin's
+    junctions: dict[str, np.ndarray]  # nodes as arms: the kernel's
 
     @property
     def cells(self) -> int:
@@ -153,7 +154,8 @@ def build_network(graph: pa.Table, areas: pa.Table | None, step_s: float, v_max:
         link_last=last.astype(np.int64),
         cell_link=np.repeat(np.arange(2 * n_arcs), n_cells),
         reverse=reverse,
-        turns=kernel.turns(in_start, node_in, out_start, node_out, reverse, last, EXIT_SHARE),
+        turns=kernel.turns(in_start, node_in, out_start, node_out, reverse, EXIT_SHARE),
+        junctions=kernel.junctions(out_start, node_out, first, last, EXIT_SHARE),
     )
 
 
@@ -240,17 +242,18 @@ def run(
     flow = np.empty((hours, len(net.link_first)))
     cell = (cells["jam"], cells["cap"], cells["v"], cells["w"], cells["len"])
     per_step = np.ascontiguousarray(demand_veh_h / steps)
-    t = net.turns
     if numpy:
+        t = net.turns
         kernel.simulate_numpy(
             *cell, net.link_first, net.link_last, t["src"], t["dst"], t["share"],
             per_step, steps, step_s / 3600.0, vkm, vht, flow,
         )  # fmt: skip
     else:
+        j = net.junctions
         kernel.simulate(
-            *cell, net.link_first, net.link_last, t["by_dst_start"], t["by_dst_cell"],
-            t["by_dst_share"], t["by_src_start"], t["by_src_dst"],
-            per_step, steps, step_s / 3600.0, vkm, vht, flow,
+            *cell, net.link_first, net.link_last, j["arm_in"], j["arm_out"], j["arm_link"],
+            j["arm_share"], j["wide_start"], j["wide_in"], j["wide_out"], j["wide_link"],
+            j["wide_share"], per_step, steps, step_s / 3600.0, vkm, vht, flow,
         )  # fmt: skip
     return vkm, vht, flow
 
@@ -366,7 +369,7 @@ def summary(result: Context) -> dict[str, Any]:
 
 MODEL = Model(
     name="mobility-ctm",
-    version="1.0.0",
+    version="1.0.1",
     title="Road traffic: cell transmission model on the municipal road graph",
     params=MobilityScenario,
     stages=(

@@ -7,6 +7,9 @@ there) and splits evenly over the outgoing links other than its own reverse; eve
 admits at most its receiving flow, and an incoming link is held back by its most constrained
 destination (first-in-first-out). Demand enters each link's first cell from a source queue.
 
+The kernel works node by node, not turn by turn (see `simulate`); the NumPy twin works on the
+turning movements and checks it.
+
 Per hour the kernel adds up, per cell, vehicle-kilometres (outflow x cell length) and
 vehicle-hours (occupancy x dt), and per link the vehicles leaving it (what a loop counts).
 """
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+
+ARMS = 4  # nodes with up to this many arms run the unrolled path (~99.5% of Bologna's)
 
 
 @njit(cache=True, fastmath=True, parallel=True)
@@ -26,11 +31,15 @@ def simulate(
     cell_len_km: np.ndarray,  # (cells,)
     link_first: np.ndarray,  # (links,) first cell of each link
     link_last: np.ndarray,  # (links,) last cell
-    by_dst_start: np.ndarray,  # (links + 1,) turns into each link (CSR)
-    by_dst_cell: np.ndarray,  # last cell of the incoming link of each turn
-    by_dst_share: np.ndarray,  # its share of the incoming link's sending flow
-    by_src_start: np.ndarray,  # (links + 1,) turns out of each link (CSR)
-    by_src_dst: np.ndarray,  # destination link of each turn, grouped by incoming link
+    arm_in: np.ndarray,  # (junctions, ARMS) last cell of each arm's incoming link (pad: cells)
+    arm_out: np.ndarray,  # (junctions, ARMS) first cell of its outgoing link (pad: cells + 1)
+    arm_link: np.ndarray,  # (junctions, ARMS) the outgoing link (pad: -1)
+    arm_share: np.ndarray,  # (junctions,) share of an incoming flow each other arm gets
+    wide_start: np.ndarray,  # (wide + 1,) arms of the junctions with more than ARMS (CSR)
+    wide_in: np.ndarray,
+    wide_out: np.ndarray,
+    wide_link: np.ndarray,
+    wide_share: np.ndarray,  # (wide,)
     demand: np.ndarray,  # (hours, links) vehicles per step entering each link
     steps_per_hour: int,
     dt_h: float,
@@ -40,62 +49,210 @@ def simulate(
 ) -> None:
     """Run `hours` hours of `steps_per_hour` steps from an empty network.
 
-    Four passes a step: links (flows inside them and the demand on their entry), links (their
-    exit, held back by the tightest destination), links (what enters them), cells (the update,
-    fused with the next step's sending and receiving flows).
+    Two passes a step. **Junctions**: every node reads the sending flow of its incoming links'
+    last cells and the receiving flow of its outgoing links' first cells, and writes what
+    leaves the former and enters the latter. An arm's incoming link is the reverse of its
+    outgoing link, so the U-turn rule makes every arm's demand "all sending flows but mine",
+    and the first-in-first-out hold-back of an incoming link is "the tightest ratio of all the
+    other arms": both O(arms) from a total and the two smallest ratios. Junctions of up to
+    ARMS arms run unrolled, padded with a cell that never sends and one that always admits.
+    **Cells**: each cell moves to the next occupancy (its inner flows from its neighbours'
+    previous occupancy, its boundary flows from the junction pass) and prepares its sending
+    and receiving flows for the next junction pass. Occupancy is double-buffered.
     """
     n_cells = cell_jam.shape[0]
     n_links = link_first.shape[0]
     hours = demand.shape[0]
-    occ = np.zeros(n_cells)
-    send = np.zeros(n_cells)
-    recv = np.empty(n_cells)
-    out = np.empty(n_cells)
-    inflow = np.empty(n_cells)
-    want = np.empty(n_links)
-    queue = np.zeros(n_links)
-    for c in prange(n_cells):
+    n_arm = arm_in.shape[0]
+    one, zero = 1.0, 0.0
+    # sending / receiving flow per cell; cell n_cells never sends, n_cells + 1 always admits
+    send = np.zeros(n_cells + 2)
+    recv = np.zeros(n_cells + 2)
+    recv[n_cells + 1] = 1e30
+    j_in = np.zeros(n_cells + 2)  # what enters a link's first cell from its junction
+    j_out = np.zeros(n_cells + 2)  # what leaves a link's last cell into its junction
+    ends = np.zeros(n_cells, np.uint8)  # bit 1: first cell of its link, bit 2: last
+    for j in range(n_links):
+        ends[link_first[j]] |= 1
+        ends[link_last[j]] |= 2
+    # occupancy and parameters with one cell of padding each side: cell c at c + 1
+    occ = np.zeros(n_cells + 2)
+    nxt = np.zeros(n_cells + 2)
+    p_v = np.zeros(n_cells + 2)
+    p_cap = np.zeros(n_cells + 2)
+    p_w = np.zeros(n_cells + 2)
+    p_wn = np.zeros(n_cells + 2)
+    for c in range(n_cells):
+        p_v[c + 1] = cell_v[c]
+        p_cap[c + 1] = cell_cap[c]
+        p_w[c + 1] = cell_w[c]
+        p_wn[c + 1] = cell_w[c] * cell_jam[c]
         recv[c] = min(cell_cap[c], cell_w[c] * cell_jam[c])
+    queue = np.zeros((n_arm, ARMS))  # demand waiting to enter each arm's outgoing link
+    left = np.zeros((n_arm, ARMS))  # vehicles that left each arm's incoming link this hour
+    wide_queue = np.zeros(wide_in.shape[0])
+    wide_left = np.zeros(wide_in.shape[0])
+    n_wide = wide_start.shape[0] - 1
     for h in range(hours):
-        vkm[h, :] = 0.0
-        vht[h, :] = 0.0
-        link_flow[h, :] = 0.0
+        left[:] = zero
+        wide_left[:] = zero
+        for c in prange(n_cells):
+            vkm[h, c] = zero
+            vht[h, c] = zero
         for _ in range(steps_per_hour):
-            for j in prange(n_links):
-                first, last = link_first[j], link_last[j]
-                for c in range(first, last):
-                    y = min(send[c], recv[c + 1])
-                    out[c] = y
-                    inflow[c + 1] = y
-                w = 0.0
-                for t in range(by_dst_start[j], by_dst_start[j + 1]):
-                    w += send[by_dst_cell[t]] * by_dst_share[t]
-                want[j] = w
-            for i in prange(n_links):
-                last = link_last[i]
-                ratio = 1.0
-                for t in range(by_src_start[i], by_src_start[i + 1]):
-                    j = by_src_dst[t]
-                    if want[j] > 0.0:
-                        ratio = min(ratio, recv[link_first[j]] / want[j])
-                out[last] = send[last] * ratio
-                link_flow[h, i] += out[last]
-            for j in prange(n_links):
-                first = link_first[j]
-                got = 0.0
-                for t in range(by_dst_start[j], by_dst_start[j + 1]):
-                    got += out[by_dst_cell[t]] * by_dst_share[t]
-                q = queue[j] + demand[h, j]
-                enter = min(q, max(recv[first] - got, 0.0))
-                queue[j] = q - enter
-                inflow[first] = got + enter
+            for k in prange(n_arm):
+                sh = arm_share[k]
+                i0, i1, i2, i3 = arm_in[k, 0], arm_in[k, 1], arm_in[k, 2], arm_in[k, 3]
+                f0, f1, f2, f3 = arm_out[k, 0], arm_out[k, 1], arm_out[k, 2], arm_out[k, 3]
+                s0, s1, s2, s3 = send[i0], send[i1], send[i2], send[i3]
+                r0, r1, r2, r3 = recv[f0], recv[f1], recv[f2], recv[f3]
+                tot = s0 + s1 + s2 + s3
+                w0, w1 = sh * (tot - s0), sh * (tot - s1)
+                w2, w3 = sh * (tot - s2), sh * (tot - s3)
+                q0 = r0 / w0 if w0 > zero else one
+                q1 = r1 / w1 if w1 > zero else one
+                q2 = r2 / w2 if w2 > zero else one
+                q3 = r3 / w3 if w3 > zero else one
+                o0 = s0 * min(one, min(q1, min(q2, q3)))
+                o1 = s1 * min(one, min(q0, min(q2, q3)))
+                o2 = s2 * min(one, min(q0, min(q1, q3)))
+                o3 = s3 * min(one, min(q0, min(q1, q2)))
+                sent = o0 + o1 + o2 + o3
+                left[k, 0] += o0
+                left[k, 1] += o1
+                left[k, 2] += o2
+                left[k, 3] += o3
+                # padding arms point at the shared spare cells: never write there
+                j_out[i0] = o0
+                x = queue[k, 0] + demand[h, arm_link[k, 0]]
+                g = sh * (sent - o0)
+                e = min(x, max(r0 - g, zero))
+                queue[k, 0] = x - e
+                j_in[f0] = g + e
+                if f1 < n_cells:
+                    j_out[i1] = o1
+                    x = queue[k, 1] + demand[h, arm_link[k, 1]]
+                    g = sh * (sent - o1)
+                    e = min(x, max(r1 - g, zero))
+                    queue[k, 1] = x - e
+                    j_in[f1] = g + e
+                if f2 < n_cells:
+                    j_out[i2] = o2
+                    x = queue[k, 2] + demand[h, arm_link[k, 2]]
+                    g = sh * (sent - o2)
+                    e = min(x, max(r2 - g, zero))
+                    queue[k, 2] = x - e
+                    j_in[f2] = g + e
+                if f3 < n_cells:
+                    j_out[i3] = o3
+                    x = queue[k, 3] + demand[h, arm_link[k, 3]]
+                    g = sh * (sent - o3)
+                    e = min(x, max(r3 - g, zero))
+                    queue[k, 3] = x - e
+                    j_in[f3] = g + e
+            for k in range(n_wide):  # the few junctions with more arms, in a loop
+                a, b = wide_start[k], wide_start[k + 1]
+                sh = wide_share[k]
+                tot = zero
+                for t in range(a, b):
+                    tot += send[wide_in[t]]
+                m1, m2, arg = one, one, -1  # the two tightest ratios, and whose the first is
+                for t in range(a, b):
+                    want = sh * (tot - send[wide_in[t]])
+                    if want > zero:
+                        r = recv[wide_out[t]] / want
+                        if r < m1:
+                            m1, m2, arg = r, m1, t
+                        elif r < m2:
+                            m2 = r
+                sent = zero
+                for t in range(a, b):
+                    o = send[wide_in[t]] * (m2 if t == arg else m1)
+                    j_out[wide_in[t]] = o
+                    wide_left[t] += o
+                    sent += o
+                for t in range(a, b):
+                    g = sh * (sent - j_out[wide_in[t]])
+                    x = wide_queue[t] + demand[h, wide_link[t]]
+                    e = min(x, max(recv[wide_out[t]] - g, zero))
+                    wide_queue[t] = x - e
+                    j_in[wide_out[t]] = g + e
             for c in prange(n_cells):
-                vkm[h, c] += out[c] * cell_len_km[c]
-                n = occ[c] + inflow[c] - out[c]
-                occ[c] = n
-                vht[h, c] += n * dt_h
-                send[c] = min(cell_v[c] * n, cell_cap[c])
-                recv[c] = min(cell_cap[c], cell_w[c] * (cell_jam[c] - n))
+                n_prev, n_here, n_next = occ[c], occ[c + 1], occ[c + 2]
+                s_prev = min(p_v[c] * n_prev, p_cap[c])
+                s_here = min(p_v[c + 1] * n_here, p_cap[c + 1])
+                r_here = min(p_cap[c + 1], p_wn[c + 1] - p_w[c + 1] * n_here)
+                r_next = min(p_cap[c + 2], p_wn[c + 2] - p_w[c + 2] * n_next)
+                end = ends[c]
+                enter = j_in[c] if end & 1 else min(s_prev, r_here)
+                leave = j_out[c] if end & 2 else min(s_here, r_next)
+                n = n_here + enter - leave
+                nxt[c + 1] = n
+                vkm[h, c] += leave
+                vht[h, c] += n
+                send[c] = min(p_v[c + 1] * n, p_cap[c + 1])
+                recv[c] = min(p_cap[c + 1], p_wn[c + 1] - p_w[c + 1] * n)
+            occ, nxt = nxt, occ
+        for c in prange(n_cells):
+            vkm[h, c] *= cell_len_km[c]
+            vht[h, c] *= dt_h
+        for k in range(n_arm):
+            for t in range(ARMS):
+                if arm_link[k, t] >= 0:
+                    link_flow[h, arm_link[k, t] ^ 1] = left[k, t]
+        for t in range(wide_in.shape[0]):
+            link_flow[h, wide_link[t] ^ 1] = wide_left[t]
+
+
+def junctions(
+    node_out_start: np.ndarray,
+    node_out: np.ndarray,
+    link_first: np.ndarray,
+    link_last: np.ndarray,
+    exit_share: float,
+) -> dict[str, np.ndarray]:
+    """The nodes as the kernel reads them. Arm t of a node is its outgoing link node_out[t] and
+    the incoming link that is its reverse (link ^ 1): every link has its reverse, so a node has
+    as many incoming as outgoing links. An incoming flow splits evenly over the other arms
+    after the exit share (all of it exits at a dead end). Nodes are ordered by their first
+    outgoing link (links are in space-filling order, so neighbouring nodes touch neighbouring
+    cells), then by arm count within blocks of 64 (the unrolled path's branches then repeat)."""
+    n_cells = int(link_last[-1]) + 1 if len(link_last) else 0
+    arms = np.diff(node_out_start)
+    nodes = np.nonzero(arms > 0)[0]
+    lowest = np.array([node_out[node_out_start[k] : node_out_start[k + 1]].min() for k in nodes])
+    nodes = nodes[np.argsort(lowest, kind="stable")]
+    narrow = nodes[arms[nodes] <= ARMS]
+    narrow = narrow[np.lexsort((arms[narrow], np.arange(len(narrow)) // 64))]
+    wide = nodes[arms[nodes] > ARMS]
+    arm_in = np.full((len(narrow), ARMS), n_cells, np.int64)
+    arm_out = np.full((len(narrow), ARMS), n_cells + 1, np.int64)
+    arm_link = np.full((len(narrow), ARMS), -1, np.int64)
+    for row, k in enumerate(narrow):
+        out = node_out[node_out_start[k] : node_out_start[k + 1]]
+        arm_in[row, : len(out)] = link_last[out ^ 1]
+        arm_out[row, : len(out)] = link_first[out]
+        arm_link[row, : len(out)] = out
+    wide_link = (
+        np.concatenate([node_out[node_out_start[k] : node_out_start[k + 1]] for k in wide])
+        if len(wide)
+        else np.zeros(0, np.int64)
+    ).astype(np.int64)
+
+    def share(n: np.ndarray) -> np.ndarray:
+        return np.where(n >= 2, (1.0 - exit_share) / np.maximum(n - 1, 1), 0.0)
+
+    return {
+        "arm_in": arm_in,
+        "arm_out": arm_out,
+        "arm_link": arm_link,
+        "arm_share": share(arms[narrow]),
+        "wide_start": np.concatenate([[0], np.cumsum(arms[wide])]).astype(np.int64),
+        "wide_in": link_last[wide_link ^ 1].astype(np.int64),
+        "wide_out": link_first[wide_link].astype(np.int64),
+        "wide_link": wide_link,
+        "wide_share": share(arms[wide]),
+    }
 
 
 def turns(
@@ -104,11 +261,12 @@ def turns(
     node_out_start: np.ndarray,
     node_out: np.ndarray,
     reverse: np.ndarray,
-    link_last: np.ndarray,
     exit_share: float,
 ) -> dict[str, np.ndarray]:
-    """The turning movements: at each node, every incoming link feeds every outgoing link but
-    its own reverse, evenly, after the exit share; as CSR by destination and by source."""
+    """The turning movements as (incoming, outgoing, share) triples, for the NumPy twin: at each
+    node, every incoming link feeds every outgoing link but its own reverse, evenly, after the
+    exit share. Built from the node lists directly, not from the kernel's arms, so the twin
+    checks that formulation too."""
     src, dst, share = [], [], []
     for node in range(len(node_in_start) - 1):
         ins = node_in[node_in_start[node] : node_in_start[node + 1]]
@@ -119,19 +277,10 @@ def turns(
                 src.append(i)
                 dst.append(j)
                 share.append((1.0 - exit_share) / len(targets))
-    n_links = len(link_last)
-    s, d, f = np.array(src, np.int64), np.array(dst, np.int64), np.array(share)
-    by_dst = np.argsort(d, kind="stable")
-    by_src = np.argsort(s, kind="stable")
     return {
-        "by_dst_start": np.searchsorted(d[by_dst], np.arange(n_links + 1)).astype(np.int64),
-        "by_dst_cell": link_last[s[by_dst]],
-        "by_dst_share": f[by_dst],
-        "by_src_start": np.searchsorted(s[by_src], np.arange(n_links + 1)).astype(np.int64),
-        "by_src_dst": d[by_src],
-        "src": s,
-        "dst": d,
-        "share": f,
+        "src": np.array(src, np.int64),
+        "dst": np.array(dst, np.int64),
+        "share": np.array(share, np.float64),
     }
 
 

@@ -163,3 +163,43 @@ def test_turns_split_evenly_without_u_turns() -> None:
     assert len(shares) == 2
     assert all(v == pytest.approx((1 - mobility.EXIT_SHARE) / 2) for v in shares.values())
     assert net.reverse[src] not in shares
+
+
+def test_ctm_kernel_equals_numpy_at_wide_nodes_and_dead_ends() -> None:
+    """A hub of six arms (the kernel's looped path) with chains off it whose nodes have two,
+    three and four arms and end in dead ends (the padded unrolled path), streets of every class
+    and uneven, congesting demand: kernel and twin agree."""
+    names = ("VIALE A", "VIA B", "PIAZZA C", "TANGENZIALE D", "VIA E", "VIALE F")
+    arcs: list[tuple[int, int, str]] = []
+    for arm in range(6):
+        chain = [0, *(100 * (arm + 1) + k for k in range(4))]
+        arcs += [(a, b, names[arm]) for a, b in zip(chain[:-1], chain[1:], strict=True)]
+        for side in range(arm % 3):  # side streets: chain nodes get 3 or 4 arms
+            arcs.append((chain[2], 1000 * (arm + 1) + side, names[(arm + side + 1) % 6]))
+            arcs.append((chain[3], 2000 * (arm + 1) + side, names[(arm + side + 2) % 6]))
+    n = len(arcs)
+    graph = pa.table(
+        {
+            "arc_code": list(range(n)),
+            "street": [name for _, _, name in arcs],
+            "node_from": [a for a, _, _ in arcs],
+            "node_to": [b for _, b, _ in arcs],
+            "length_m": [90.0 + 70 * (i % 4) for i in range(n)],
+            "lat": [44.49 + 0.001 * i for i in range(n)],
+            "lon": [11.34] * n,
+        }
+    )
+    net = mobility.build_network(graph, None, 5.0, 70.0)
+    j = net.junctions
+    assert len(j["wide_share"]) == 1  # the hub
+    real_arms = (j["arm_link"] >= 0).sum(axis=1)
+    assert set(real_arms) == {1, 2, 3, 4}
+    cells = mobility.cell_arrays(net, mobility.MobilityScenario(hours=2), True, 5.0)
+    rng = np.random.default_rng(3)
+    demand = rng.uniform(0, 1500, (2, len(net.link_first)))  # more than many streets carry
+    fast = mobility.run(net, cells, demand, 5.0)
+    slow = mobility.run(net, cells, demand, 5.0, numpy=True)
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+    assert fast[2].sum() > 0
+    assert fast[1][-1].sum() > 0
