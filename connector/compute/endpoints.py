@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from datetime import datetime
@@ -127,14 +128,23 @@ WaitQuery = Annotated[
 
 
 async def _settled(request: Request, run_id: str, org: str | None, wait: float) -> Any:
-    """The run, once it left `running` or `wait` seconds passed (long polling)."""
+    """The run, once it left `running` or `wait` seconds passed (long polling). A run of this
+    process wakes its long polls as it ends; one of another server process (`serve_workers`
+    > 1) is looked at again every quarter second."""
     deadline = time.monotonic() + wait
     engine = request.app.state.engine
+    rt = request.app.state.compute
     while True:
-        run = await run_in_threadpool(service.get_run, engine, run_id, org)
-        if run.state != "running" or time.monotonic() >= deadline:
-            return run
-        await asyncio.sleep(0.02)
+        ended = rt.watch(run_id)
+        try:
+            run = await run_in_threadpool(service.get_run, engine, run_id, org)
+            left = deadline - time.monotonic()
+            if run.state != "running" or left <= 0:
+                return run
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), min(left, 0.25))
+        finally:
+            rt.unwatch(run_id, ended)
 
 
 @runs.post(

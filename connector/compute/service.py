@@ -18,6 +18,7 @@ look at it (or the next start) sees the owner gone and reports the run failed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -85,6 +86,35 @@ class ComputeRuntime:
     signer: Signer
     holder: str
     cancels: dict[str, threading.Event] = field(default_factory=dict)
+    # long polls waiting for a run of this process to end: run id -> (their loop, their event)
+    _watchers: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = field(
+        default_factory=dict
+    )
+    _watch_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def watch(self, run_id: str) -> asyncio.Event:
+        """An event set when the run ends in this process (call on the event loop, before
+        reading the run's state, so an end between the two is not missed)."""
+        event = asyncio.Event()
+        with self._watch_lock:
+            self._watchers.setdefault(run_id, []).append((asyncio.get_running_loop(), event))
+        return event
+
+    def unwatch(self, run_id: str, event: asyncio.Event) -> None:
+        """Stop watching (the long poll answered)."""
+        with self._watch_lock:
+            left = [w for w in self._watchers.get(run_id, []) if w[1] is not event]
+            if left:
+                self._watchers[run_id] = left
+            else:
+                self._watchers.pop(run_id, None)
+
+    def ended(self, run_id: str) -> None:
+        """Wake the long polls of a run whose final state is stored (any thread)."""
+        with self._watch_lock:
+            watchers = self._watchers.pop(run_id, [])
+        for loop, event in watchers:
+            loop.call_soon_threadsafe(event.set)
 
     @classmethod
     def from_settings(cls, settings: Settings, signer: Signer, holder: str) -> ComputeRuntime:
@@ -352,6 +382,7 @@ def execute_admitted(engine: Engine, rt: ComputeRuntime, admission: _Admission) 
         state = "cancelled" if cancel.is_set() else "failed"
         log.warning("run %s %s: %s", run_id, state, reason)
         _finish_failed(engine, run_id, state, reason)
+        rt.ended(run_id)
         return
     finally:
         rt.cancels.pop(run_id, None)
@@ -366,6 +397,8 @@ def execute_admitted(engine: Engine, rt: ComputeRuntime, admission: _Admission) 
     except Exception as exc:  # the partial could not be stored: the run failed, budget back
         log.warning("run %s: result not stored: %s", run_id, exc)
         _finish_failed(engine, run_id, "failed", f"the result could not be stored: {exc}")
+    finally:
+        rt.ended(run_id)
 
 
 def _release(
@@ -518,6 +551,7 @@ def cancel(engine: Engine, rt: ComputeRuntime, run_id: str, organisation: str | 
     if event is not None:
         event.set()
     _finish_failed(engine, run_id, "cancelled", "cancelled by the caller")
+    rt.ended(run_id)
     return get_run(engine, run_id, organisation)
 
 

@@ -87,6 +87,7 @@ class JobRunner:
         self.holder_timeout_s = holder_timeout_s
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._pending: dict[str, set[asyncio.Task[None]]] = {}  # progress writes under way
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -151,18 +152,34 @@ class JobRunner:
             session.expunge(job)
         return job
 
-    async def _save(self, job: FederatedJob, **changes: Any) -> None:
+    async def _save(self, job: FederatedJob, *, progress: bool = False, **changes: Any) -> None:
         """Change the job in memory at once, and in the database from a worker thread: a
         write on the event loop could wait for a lock held by a request whose transaction
         only the loop can close (FastAPI ends yield-dependencies there) — a deadlock. Writes
-        of one job are serialised (in call order) and each stores the latest value of the
-        fields it changed: a holder's progress does not rewrite the context or the result,
-        which can be megabytes."""
+        of one job are serialised and each stores the latest value of the fields it changed:
+        a holder's progress does not rewrite the context or the result, which can be
+        megabytes. A `progress` write (a holder's state) is not waited for, so it does not
+        delay the job; every other write first waits for those and stores the holders too, so
+        a stage's context or the result is never stored ahead of the holder states it rests
+        on."""
         for key, value in changes.items():
             setattr(job, key, value)
+        keys = tuple(k for k in PERSISTED if k in changes)
+        pending = self._pending.setdefault(job.id, set())
+        if progress:
+            task = asyncio.create_task(self._persist(job, keys))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            return
+        for failed in await asyncio.gather(*pending, return_exceptions=True):
+            if isinstance(failed, Exception):  # rewritten just below: holders go with every write
+                log.warning("job %s: a progress write failed: %s", job.id, failed)
+        await self._persist(job, tuple(dict.fromkeys((*keys, "holders"))))
+
+    async def _persist(self, job: FederatedJob, keys: tuple[str, ...]) -> None:
         lock = self._locks.setdefault(job.id, asyncio.Lock())
         async with lock:
-            state = {k: getattr(job, k) for k in PERSISTED if k in changes}
+            state = {k: getattr(job, k) for k in keys}
             await asyncio.to_thread(self._write, job.id, state)
 
     def _write(self, job_id: str, state: dict[str, Any]) -> None:
@@ -205,7 +222,8 @@ class JobRunner:
                     )
                 ctx = await run_in_threadpool(stage.combine, partials, params, ctx)
                 encoded = await run_in_threadpool(wire.encode_value, ctx)  # once a stage
-                await self._save(job, stage=index + 1, context=encoded)
+                if index + 1 < len(model.stages):  # the last one's is stored as the result
+                    await self._save(job, stage=index + 1, context=encoded)
             missing = [h for h in job.holders if h.get("state") != "succeeded"]
             result = {
                 "summary": wire.encode_value(model.summary(ctx)),
@@ -217,6 +235,8 @@ class JobRunner:
             await self._save(
                 job,
                 state=state,
+                stage=len(model.stages),
+                context={},  # the resume point is no longer needed; the outputs are the result
                 result=result,
                 provenance=prov,
                 finished_at=finished,
@@ -279,7 +299,7 @@ class JobRunner:
                     "state": "pending",
                 }
             )
-        await self._save(job, holders=entries)
+        await self._save(job, progress=True, holders=entries)
         tasks = [
             self._at_holder(
                 job, model, stage.name, trust.by_handle.get(partner), partner, encoded_ctx
@@ -297,7 +317,7 @@ class JobRunner:
             if h.get("stage") == stage and h.get("partner") == partner:
                 h.update(changes)
                 entry = h
-        await self._save(job, holders=holders)
+        await self._save(job, progress=True, holders=holders)
         return entry
 
     async def _at_holder(

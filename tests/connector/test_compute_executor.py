@@ -3,10 +3,12 @@ killed on timeout or cancel, and a dying worker is reported, not waited for fore
 
 from __future__ import annotations
 
+import base64
 import multiprocessing
 import os
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -179,3 +181,14 @@ def test_arrays_cross_the_wire_bit_for_bit() -> None:
     doc = wire.encode_array(values) | {"shuffle": 4}
     with pytest.raises(ValueError, match="malformed array"):
         wire.decode_array(doc)
+    # a shape that does not fit the bytes, and an unknown codec, are refused
+    for bad in ({"shape": [len(values) + 1]}, {"codec": "brotli"}):
+        with pytest.raises(ValueError, match="malformed array"):
+            wire.decode_array(wire.encode_array(values) | bad)
+    # what earlier versions sent (zlib, no codec field, unshuffled) still reads
+    old = {
+        "__array__": "<f8",
+        "shape": [3],
+        "data": base64.b64encode(zlib.compress(np.array([1.0, 0.0, -2.5]).tobytes())).decode(),
+    }
+    np.testing.assert_array_equal(wire.decode_array(old), [1.0, 0.0, -2.5])

@@ -201,3 +201,47 @@ async def test_local_users_cannot_start_runs(
     )
     assert resp.status_code == 403
     assert "POST /jobs" in resp.json()["detail"]
+
+
+async def test_a_long_poll_answers_as_the_run_ends(
+    fbk: httpx.AsyncClient, fbk_settings: Settings, grant: Callable[..., str]
+) -> None:
+    """`?wait=` on the start and on GET: one request each, answered with the ended run."""
+    body = _body(grant())
+    started = await fbk.post(
+        "/compute/runs",
+        json=body,
+        params={"wait": 20},
+        headers=peer_headers(fbk_settings.home, "unibo", "fbk"),
+    )
+    assert started.status_code == 202, started.text
+    assert started.json()["state"] == "succeeded"
+    assert started.json()["result"]["signature"]
+    again = await fbk.get(
+        f"/compute/runs/{body['run_id']}",
+        params={"wait": 20},
+        headers=peer_headers(fbk_settings.home, "unibo", "fbk"),
+    )
+    assert again.json()["state"] == "succeeded"
+
+
+async def test_the_runtime_wakes_the_long_polls_of_an_ended_run(tmp_path: Any) -> None:
+    """What the long poll waits on: set from the run's thread, only for that run, once."""
+    import threading
+
+    from connector.compute.executor import InlineExecutor
+    from connector.compute.service import ComputeRuntime
+
+    signer = KeyFileSigner(tmp_path)
+    rt = ComputeRuntime(
+        tmp_path, InlineExecutor(), InlineExecutor(), 1.0, True, 5, 1.0, signer, "h"
+    )
+    mine, other = rt.watch("run-a"), rt.watch("run-b")
+    threading.Thread(target=rt.ended, args=("run-a",)).start()
+    await asyncio.wait_for(mine.wait(), 5)
+    assert not other.is_set()
+    rt.unwatch("run-b", other)
+    rt.ended("run-b")  # nobody watches any more: nothing to wake, no error
+    await asyncio.sleep(0.01)
+    assert not other.is_set()
+    assert rt.watch("run-a") is not mine  # a new watcher after the end starts unset
