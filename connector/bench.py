@@ -455,7 +455,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         progress.update(task, advance=1, description="models: kernels, federated vs central")
         fed_home, fed_settings, fed_token = federated_home(tmp / "compute")
         kernels = bench_kernels(fed_settings[0].bologna_dir, max(3, repeat // 2))
-        federated = bench_federated(fed_home, fed_settings, fed_token, 3)
+        federated = bench_federated(fed_home, fed_settings, fed_token, 5)
         progress.update(task, advance=1, description="audit log: appends, 1M-entry proofs")
         (tmp / "audit").mkdir()
         audit = bench_audit(tmp / "audit")
