@@ -22,6 +22,18 @@ from numba import njit, prange
 ARMS = 4  # nodes with up to this many arms run the unrolled path (~99.5% of Bologna's)
 
 
+@njit(inline="always")
+def _admit(
+    waiting: float, share: float, sent: float, mine: float, room: float
+) -> tuple[float, float]:
+    """An outgoing link at a node: what the other arms send it (their total `sent` less what
+    its own reverse `mine` sent, times the turning share), then queued demand up to the room
+    its first cell has left. Returns (demand still waiting, flow entering the link)."""
+    turning = share * (sent - mine)
+    entering = min(waiting, max(room - turning, 0.0))
+    return waiting - entering, turning + entering
+
+
 @njit(cache=True, fastmath=True, parallel=True)
 def simulate(
     cell_jam: np.ndarray,  # (cells,) N: vehicles the cell holds at jam density
@@ -122,34 +134,14 @@ def simulate(
                 left[k, 1] += o1
                 left[k, 2] += o2
                 left[k, 3] += o3
-                # padding arms point at the shared spare cells: never write there
-                j_out[i0] = o0
-                x = queue[k, 0] + demand[h, arm_link[k, 0]]
-                g = sh * (sent - o0)
-                e = min(x, max(r0 - g, zero))
-                queue[k, 0] = x - e
-                j_in[f0] = g + e
-                if f1 < n_cells:
-                    j_out[i1] = o1
-                    x = queue[k, 1] + demand[h, arm_link[k, 1]]
-                    g = sh * (sent - o1)
-                    e = min(x, max(r1 - g, zero))
-                    queue[k, 1] = x - e
-                    j_in[f1] = g + e
-                if f2 < n_cells:
-                    j_out[i2] = o2
-                    x = queue[k, 2] + demand[h, arm_link[k, 2]]
-                    g = sh * (sent - o2)
-                    e = min(x, max(r2 - g, zero))
-                    queue[k, 2] = x - e
-                    j_in[f2] = g + e
-                if f3 < n_cells:
-                    j_out[i3] = o3
-                    x = queue[k, 3] + demand[h, arm_link[k, 3]]
-                    g = sh * (sent - o3)
-                    e = min(x, max(r3 - g, zero))
-                    queue[k, 3] = x - e
-                    j_in[f3] = g + e
+                outs, rooms = (o0, o1, o2, o3), (r0, r1, r2, r3)
+                ins, firsts = (i0, i1, i2, i3), (f0, f1, f2, f3)
+                for t in range(ARMS):
+                    if firsts[t] < n_cells:  # padding arms point at the spare cells: no writes
+                        j_out[ins[t]] = outs[t]
+                        queue[k, t], j_in[firsts[t]] = _admit(
+                            queue[k, t] + demand[h, arm_link[k, t]], sh, sent, outs[t], rooms[t]
+                        )
             for k in range(n_wide):  # the few junctions with more arms, in a loop
                 a, b = wide_start[k], wide_start[k + 1]
                 sh = wide_share[k]
@@ -172,11 +164,13 @@ def simulate(
                     wide_left[t] += o
                     sent += o
                 for t in range(a, b):
-                    g = sh * (sent - j_out[wide_in[t]])
-                    x = wide_queue[t] + demand[h, wide_link[t]]
-                    e = min(x, max(recv[wide_out[t]] - g, zero))
-                    wide_queue[t] = x - e
-                    j_in[wide_out[t]] = g + e
+                    wide_queue[t], j_in[wide_out[t]] = _admit(
+                        wide_queue[t] + demand[h, wide_link[t]],
+                        sh,
+                        sent,
+                        j_out[wide_in[t]],
+                        recv[wide_out[t]],
+                    )
             for c in prange(n_cells):
                 n_prev, n_here, n_next = occ[c], occ[c + 1], occ[c + 2]
                 s_prev = min(p_v[c] * n_prev, p_cap[c])
