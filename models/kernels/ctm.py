@@ -16,6 +16,8 @@ vehicle-hours (occupancy x dt), and per link the vehicles leaving it (what a loo
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 from numba import njit, prange
 
@@ -34,8 +36,7 @@ def _admit(
     return waiting - entering, turning + entering
 
 
-@njit(cache=True, fastmath=True, parallel=True)
-def simulate(
+def _simulate(
     cell_jam: np.ndarray,  # (cells,) N: vehicles the cell holds at jam density
     cell_cap: np.ndarray,  # (cells,) Q: vehicles per step at capacity
     cell_v: np.ndarray,  # (cells,) v dt / l (<= 1)
@@ -196,6 +197,25 @@ def simulate(
                     link_flow[h, arm_link[k, t] ^ 1] = left[k, t]
         for t in range(wide_in.shape[0]):
             link_flow[h, wide_link[t] ^ 1] = wide_left[t]
+
+
+def _renamed(fn: types.FunctionType, name: str) -> types.FunctionType:
+    """The same function under another name: numba names its cache files after the function,
+    not after the compile options, so two compilations of one function must not share one."""
+    copy = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = name
+    copy.__doc__ = fn.__doc__
+    copy.__module__ = fn.__module__
+    return copy
+
+
+# One run over every core (each pass split between the threads: the benchmark, a single run).
+simulate = njit(cache=True, fastmath=True, parallel=True)(_simulate)
+# One run on the calling thread, without the GIL: several runs at once, one per core, skip the
+# two thread hand-offs a step costs (the model runs its baseline and its scenario this way).
+simulate_one_core = njit(cache=True, fastmath=True, nogil=True)(
+    _renamed(_simulate, "simulate_one_core")  # type: ignore[arg-type]
+)
 
 
 def junctions(

@@ -203,3 +203,21 @@ def test_ctm_kernel_equals_numpy_at_wide_nodes_and_dead_ends() -> None:
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
     assert fast[2].sum() > 0
     assert fast[1][-1].sum() > 0
+
+
+def test_ctm_runs_on_one_core_equal_runs_over_every_core(table_for: TableFor) -> None:
+    """The baseline and the scenario run side by side, a core each: the same numbers as the
+    kernel that splits every step over the cores."""
+    graph = table_for("comune", "road-graph").slice(0, 1200)
+    scen = mobility.MobilityScenario(hours=2, speed_limits={"street": 30})
+    net = mobility.build_network(graph, None, 5.0, 70.0)
+    runs = [mobility.cell_arrays(net, scen, base, 5.0) for base in (True, False)]
+    demand = np.full((2, len(net.link_first)), 60.0)
+    shared = [mobility.run(net, cells, demand, 5.0) for cells in runs]
+    alone = [mobility.run(net, cells, demand, 5.0, one_core=True) for cells in runs]
+    together = mobility.run_many(net, runs, demand, 5.0)
+    for a, b, c in zip(shared, alone, together, strict=True):
+        for x, y, z in zip(a, b, c, strict=True):
+            np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(z, y, rtol=1e-12, atol=1e-12)
+    assert shared[0][0].sum() != shared[1][0].sum()  # the 30 km/h scenario differs
