@@ -11,7 +11,8 @@ reported too. So:
 - stage `zones` (comune) returns the centroids of the 90 statistical areas (open data);
 - stage `flows` runs at every holder of OD data — unibo's WiFi flows between university-area
   zones, fbk's individual trips between statistical areas — and returns O, D and C of its own
-  zone system (plus the public distance matrix), never a flow between two zones;
+  zone system, never a flow between two zones (for the WiFi zones also their distance matrix,
+  public and small; the areas' distances the gateway computes from the centroids it sent);
 - the gateway adds the equations and solves for beta by bisection (Furness balancing inside).
 
 A result from one holder is still a fit (k = 1 of n): it says which systems it used.
@@ -92,10 +93,20 @@ def _sufficient(count: np.ndarray, dist: np.ndarray) -> Partial:
             "origins": count.sum(axis=1),
             "destinations": count.sum(axis=0),
             "distance": np.array([float((count * dist).sum())]),
-            "dist": dist,
         },
         meta={"zones": int(len(count)), "flows": float(count.sum())},
     )
+
+
+def area_distances(ctx: Context) -> np.ndarray:
+    """Distances between the statistical areas from the centroids of stage `zones` (areas
+    without a centroid: MAX_KM from everything)."""
+    n = common.N_AREAS
+    lat, lon = np.asarray(ctx["lat"], dtype=float), np.asarray(ctx["lon"], dtype=float)
+    known = np.isfinite(lat) & np.isfinite(lon)
+    dist = np.full((n, n), MAX_KM)
+    dist[np.ix_(known, known)] = distances(lat[known], lon[known])
+    return dist
 
 
 def _trips_system(trips: pa.Table, ctx: Context) -> Partial:
@@ -104,11 +115,7 @@ def _trips_system(trips: pa.Table, ctx: Context) -> Partial:
     ok = (o >= 0) & (d >= 0)
     n = common.N_AREAS
     count = np.bincount(o[ok] * n + d[ok], minlength=n * n).reshape(n, n).astype(float)
-    lat, lon = np.asarray(ctx["lat"], dtype=float), np.asarray(ctx["lon"], dtype=float)
-    known = np.isfinite(lat) & np.isfinite(lon)
-    dist = np.full((n, n), MAX_KM)
-    dist[np.ix_(known, known)] = distances(lat[known], lon[known])
-    part = _sufficient(count, dist)
+    part = _sufficient(count, area_distances(ctx))
     part.meta["system"] = "statistical areas (trips)"
     return part
 
@@ -125,7 +132,9 @@ def _wifi_system(flows: pa.Table) -> Partial:
     k = len(zones)
     count = np.bincount(o[ok] * k + d[ok], v[ok], k * k).reshape(k, k)
     coords = np.array([WIFI_ZONES[z] for z in zones])
-    part = _sufficient(count, distances(coords[:, 0], coords[:, 1]))
+    dist = distances(coords[:, 0], coords[:, 1])
+    part = _sufficient(count, dist)
+    part.arrays["dist"] = dist  # which landmarks the data names: k x k, k <= 14
     part.meta |= {"system": "university WiFi zones", "zones_unplaced": len(names) - k}
     return part
 
@@ -197,18 +206,20 @@ def fit_beta(systems: Sequence[dict[str, np.ndarray]], beta_max: float) -> float
     return 0.5 * (lo + hi)
 
 
-def _flows_combine(partials: Sequence[Partial], params: BaseModel, _ctx: Context) -> Context:
+def _flows_combine(partials: Sequence[Partial], params: BaseModel, ctx: Context) -> Context:
     assert isinstance(params, GravityScenario)
     systems, labels = [], []
     for p in partials:
         for dataset in SYSTEMS:
             if f"distance:{dataset}" in p.arrays:
-                systems.append(
-                    {
-                        k: np.nan_to_num(np.asarray(p.arrays[f"{k}:{dataset}"], dtype=float))
-                        for k in ("origins", "destinations", "distance", "dist")
-                    }
-                )
+                system = {
+                    k: np.nan_to_num(np.asarray(p.arrays[f"{k}:{dataset}"], dtype=float))
+                    for k in ("origins", "destinations", "distance")
+                }
+                # the WiFi zones' distances come back; the areas' are the gateway's own
+                dist = p.arrays.get(f"dist:{dataset}")
+                system["dist"] = area_distances(ctx) if dist is None else np.asarray(dist, float)
+                systems.append(system)
                 labels.append(p.meta.get(dataset, {}).get("system", dataset))
     if not systems:
         raise ValueError("no zone system came back")
@@ -239,7 +250,7 @@ def summary(result: Context) -> dict[str, Any]:
 
 MODEL = Model(
     name="mobility-gravity",
-    version="1.0.0",
+    version="1.1.0",
     title="Origin-destination gravity model fitted from federated sufficient statistics",
     params=GravityScenario,
     stages=(

@@ -114,6 +114,14 @@ def test_gravity_federated_equals_central(table_for: TableFor) -> None:
         "statistical areas (trips)",
         "university WiFi zones",
     }
+    # the trips' holder sends O, D and C only: no area x area array (the gateway computes the
+    # areas' distances from the centroids it sent)
+    params = model.parse({})
+    zones = model.stages[0]
+    ctx = zones.combine([zones.run_local(holders["comune"], params, {})], params, {})
+    sent = model.stage("flows").run_local(holders["fbk"], params, ctx)
+    assert sorted(sent.arrays) == ["destinations:trips", "distance:trips", "origins:trips"]
+    assert max(np.asarray(v).size for v in sent.arrays.values()) <= 90
     # one holder alone is still a fit (k = 1), of its own system only
     alone = models.run_federated(model, {k: holders[k] for k in ("comune", "fbk")}, {})
     assert [s["system"] for s in alone["systems"]] == ["statistical areas (trips)"]
