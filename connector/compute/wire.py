@@ -125,4 +125,9 @@ def canonical(doc: Any) -> bytes:
 
 def digest(doc: Any) -> str:
     """`sha256:` of the canonical form."""
-    return "sha256:" + hashlib.sha256(canonical(doc)).hexdigest()
+    return digest_of(canonical(doc))
+
+
+def digest_of(blob: bytes) -> str:
+    """`sha256:` of bytes already in canonical form (serialise once, use twice)."""
+    return "sha256:" + hashlib.sha256(blob).hexdigest()

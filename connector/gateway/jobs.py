@@ -361,19 +361,21 @@ class JobRunner:
             )
             started = time.monotonic()
             view, size = await (self._local(job, body) if own else self._remote(job, member, body))
-            partial, envelope = self._verify(member, model, entry["run_id"], stage, view)
+            partial, envelope, digest, signed = self._verify(
+                member, model, entry["run_id"], stage, view
+            )
             done = await self._update(
                 job,
                 stage,
                 partner,
                 state="succeeded",
                 seconds=round(time.monotonic() - started, 3),
-                bytes=size,
+                bytes=size if size is not None else signed,
                 decisions=envelope["decisions"],
                 dataset_versions=envelope["datasets"],
                 privacy=envelope["privacy"],
                 suppressed=envelope["suppressed_cells"],
-                digest=wire.digest(envelope),
+                digest=digest,
                 holder=member.participant_id,
             )
             return Outcome(partner, partial, done)
@@ -475,8 +477,11 @@ class JobRunner:
         except httpx.HTTPError:
             pass
 
-    async def _local(self, job: FederatedJob, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        """The gateway's own data: the same admission and run, in-process."""
+    async def _local(
+        self, job: FederatedJob, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], int | None]:
+        """The gateway's own data: the same admission and run, in-process (no bytes travel:
+        the size recorded is the signed body's)."""
         me = self.peers.ctx.own_member()
         caller = Caller(me.participant_id, job.requested_by, job.requested_role)
         req = compute.RunRequest(**body, own_purpose=job.purpose)
@@ -493,14 +498,15 @@ class JobRunner:
                 compute.get_run, self.engine, body["run_id"], me.participant_id
             )
             if run.state != "running" or time.monotonic() > deadline:
-                view = compute.run_view(run)
-                return view, len(wire.canonical(view))
+                return compute.run_view(run), None
             await asyncio.sleep(0.02)
 
     def _verify(
         self, member: Member, model: Model, run_id: str, stage: str, view: dict[str, Any]
-    ) -> tuple[Partial, dict[str, Any]]:
-        """The partial, once its signature and its claims check out."""
+    ) -> tuple[Partial, dict[str, Any], str, int]:
+        """The partial, once its signature and its claims check out; with the signed body, its
+        digest (what the signature covers) and its canonical size (serialised once: partials
+        can be megabytes)."""
         if view.get("state") != "succeeded":
             raise HolderFailed(f"run {view.get('state')}: {view.get('error') or 'no reason given'}")
         envelope = view.get("result") or {}
@@ -511,9 +517,11 @@ class JobRunner:
             trusted = self.contracts.trust().by_kid.get(detached_kid(signature))
             if trusted is None or trusted.member.participant_id != member.participant_id:
                 raise SignatureInvalid("not signed with a key of the holder")
+            signed = wire.canonical(body)
+            digest = wire.digest_of(signed)
             verify_detached(
                 signature,
-                wire.digest(body).encode(),
+                digest.encode(),
                 trusted.public,
                 compute.PARTIAL_SIGNATURE_TYPE,
             )
@@ -527,7 +535,7 @@ class JobRunner:
             partial = wire.decode_partial(body["partial"])
         except (KeyError, ValueError) as exc:
             raise HolderFailed(f"unreadable partial: {exc}") from exc
-        return partial, body
+        return partial, body, digest, len(signed)
 
 
 def _detail(resp: httpx.Response) -> str:
