@@ -403,6 +403,33 @@ def _federated_runs(
     return ok
 
 
+def _await_witnesses(
+    home: Path, settings: list[Settings], console: Console, timeout_s: float
+) -> bool:
+    """Members co-sign each other's log heads in the background, every
+    `audit_witness_seconds`: wait until each log, as it stands now, is co-signed by every other
+    member (so the table shows the logs witnessed, however fast the runs above were). False
+    when that did not happen in `timeout_s`."""
+    from connector.audit import repository as store
+    from connector.cli_audit import audit_session, witnessed_heads
+
+    grown_to: dict[str, int] = {}
+    for s in settings:
+        with audit_session(s.partner, home) as session:
+            grown_to[s.partner] = store.size(session)
+    others = len(settings) - 1
+    deadline = time.monotonic() + timeout_s
+    with console.status("the members co-sign each other's audit log heads ..."):
+        while time.monotonic() < deadline:
+            if all(
+                len({h["witness"] for h in witnessed_heads(p, home) if h["size"] >= n}) >= others
+                for p, n in grown_to.items()
+            ):
+                return True
+            time.sleep(0.5)
+    return False
+
+
 def _audit_table(home: Path, settings: list[Settings]) -> tuple[Table, bool]:
     """Every connector's audit log, replayed and checked as `gemello audit verify` does."""
     from connector.audit import service
@@ -550,6 +577,9 @@ def run_demo(
             if not _federated_runs(conns[0].url, token, client, console, home / "var" / "reports"):
                 console.print("[bold red]a federated model run did not succeed[/]")
                 return 1
+            wait_s = 3 * max(s.audit_witness_seconds for s in settings)
+            if wait_s and not _await_witnesses(home, settings, console, wait_s):
+                console.print(f"[yellow]not every log was co-signed within {wait_s:g} s[/]")
             audit, all_ok = _audit_table(home, settings)
             console.print(audit)
             console.print(

@@ -32,6 +32,9 @@ def test_demo_runs_non_interactively_and_exits_0(home: Path) -> None:
     assert "agreed, signed" in result.stdout
     assert "pulled" in result.stdout
     assert "refused:" in result.stdout
+    # every audit log replays, each co-signed by the three other members
+    assert result.stdout.count("✓ intact") == len(PARTNERS)
+    assert "not every log was co-signed" not in result.stdout
 
 
 def test_keep_running_serves_real_http_and_stops_cleanly_on_sigterm(home: Path) -> None:
