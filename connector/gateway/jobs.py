@@ -249,6 +249,10 @@ class JobRunner:
             reason = exc.detail if isinstance(exc, GemelloError) else str(exc)
             log.warning("job %s failed: %s", job.id, reason)
             await self._save(job, state="failed", error=reason[:4000], finished_at=utcnow())
+        finally:  # the job's writes are done (a final write waits for the progress ones)
+            if not self._pending.get(job.id):
+                self._pending.pop(job.id, None)
+                self._locks.pop(job.id, None)
 
     def _principal(self, job: FederatedJob) -> Principal:
         me = self.peers.ctx.own_member()
