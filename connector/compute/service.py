@@ -362,7 +362,15 @@ def admit(
 
 
 def execute_admitted(engine: Engine, rt: ComputeRuntime, admission: _Admission) -> None:
-    """Run an admitted stage to its signed partial, or record why not (never raises)."""
+    """Run an admitted stage to its signed partial, or record why not (never raises); then
+    wake the long polls waiting for it."""
+    try:
+        _execute(engine, rt, admission)
+    finally:
+        rt.ended(admission.run.id)
+
+
+def _execute(engine: Engine, rt: ComputeRuntime, admission: _Admission) -> None:
     run_id = admission.run.id
     cancel = rt.cancels.setdefault(run_id, threading.Event())
     model = get(admission.spec.model)
@@ -382,7 +390,6 @@ def execute_admitted(engine: Engine, rt: ComputeRuntime, admission: _Admission) 
         state = "cancelled" if cancel.is_set() else "failed"
         log.warning("run %s %s: %s", run_id, state, reason)
         _finish_failed(engine, run_id, state, reason)
-        rt.ended(run_id)
         return
     finally:
         rt.cancels.pop(run_id, None)
@@ -397,8 +404,6 @@ def execute_admitted(engine: Engine, rt: ComputeRuntime, admission: _Admission) 
     except Exception as exc:  # the partial could not be stored: the run failed, budget back
         log.warning("run %s: result not stored: %s", run_id, exc)
         _finish_failed(engine, run_id, "failed", f"the result could not be stored: {exc}")
-    finally:
-        rt.ended(run_id)
 
 
 def _release(

@@ -55,16 +55,8 @@ def decode_array(doc: dict[str, Any]) -> np.ndarray:
         dtype = np.dtype(doc[ARRAY])
         shape = tuple(int(n) for n in doc["shape"])
         packed = base64.b64decode(doc["data"])
-        codec = doc.get("codec", "zlib")
-        if codec == "zstd":
-            expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-            raw = zstandard.ZstdDecompressor().decompress(packed, max_output_size=expected)
-            if len(raw) != expected:
-                raise ValueError(f"{len(raw)} bytes for {expected}")
-        elif codec == "zlib":
-            raw = zlib.decompress(packed, bufsize=1 << 16)
-        else:
-            raise ValueError(f"unknown codec {codec!r}")
+        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        raw = _inflate(packed, str(doc.get("codec", "zlib")), expected)
         size = int(doc.get("shuffle", 1))
         if size > 1:
             if size != dtype.itemsize or len(raw) % size:
@@ -73,6 +65,24 @@ def decode_array(doc: dict[str, Any]) -> np.ndarray:
         return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
     except (KeyError, TypeError, ValueError, zlib.error, zstandard.ZstdError) as exc:
         raise ValueError(f"malformed array: {exc}") from exc
+
+
+def _inflate(packed: bytes, codec: str, expected: int) -> bytes:
+    """Exactly `expected` bytes out of `packed`, never more: a document that declares a small
+    shape cannot make the reader allocate a large buffer (a compression bomb)."""
+    if codec == "zstd":
+        declared = zstandard.frame_content_size(packed)
+        if declared > expected:
+            raise ValueError(f"{declared} bytes for {expected}")
+        raw = zstandard.ZstdDecompressor().decompress(packed, max_output_size=max(expected, 1))
+    elif codec == "zlib":
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(packed, expected + 1)
+    else:
+        raise ValueError(f"unknown codec {codec!r}")
+    if len(raw) != expected:
+        raise ValueError(f"{len(raw)} bytes for {expected}")
+    return raw
 
 
 def encode_value(value: Any) -> Any:

@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import threading
 import time
+import tracemalloc
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import zstandard
 
 from connector.compute import wire
 from connector.compute.executor import (
@@ -185,6 +187,18 @@ def test_arrays_cross_the_wire_bit_for_bit() -> None:
     for bad in ({"shape": [len(values) + 1]}, {"codec": "brotli"}):
         with pytest.raises(ValueError, match="malformed array"):
             wire.decode_array(wire.encode_array(values) | bad)
+    # a small declared shape over a large payload (a compression bomb) is refused unread
+    for codec, blob in (
+        ("zstd", zstandard.ZstdCompressor().compress(bytes(50_000_000))),
+        ("zlib", zlib.compress(bytes(50_000_000))),
+    ):
+        bomb = {"__array__": "<f8", "shape": [2], "codec": codec, "data": base64.b64encode(blob)}
+        tracemalloc.start()
+        with pytest.raises(ValueError, match="malformed array"):
+            wire.decode_array(bomb | {"data": bomb["data"].decode()})
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert peak < 5_000_000, f"{codec}: {peak:,} bytes allocated to refuse it"
     # what earlier versions sent (zlib, no codec field, unshuffled) still reads
     old = {
         "__array__": "<f8",
