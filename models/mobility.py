@@ -19,6 +19,7 @@ One stage, run where the road graph, the loop counts and the statistical areas a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -101,8 +102,20 @@ class Network:
     link_last: np.ndarray
     cell_link: np.ndarray
     reverse: np.ndarray
-    turns: dict[str, np.ndarray]  # (incoming, outgoing, share) triples: the NumPy twin's
+    node_in_start: np.ndarray  # incoming links of each node (CSR)
+    node_in: np.ndarray
+    node_out_start: np.ndarray  # outgoing links of each node (CSR)
+    node_out: np.ndarray
     junctions: dict[str, np.ndarray]  # nodes as arms: the kernel's
+
+    @functools.cached_property
+    def turns(self) -> dict[str, np.ndarray]:
+        """(incoming, outgoing, share) triples: the NumPy twin's (built when first asked for,
+        as only the twin reads them)."""
+        return kernel.turns(
+            self.node_in_start, self.node_in, self.node_out_start, self.node_out, self.reverse,
+            EXIT_SHARE,
+        )  # fmt: skip
 
     @property
     def cells(self) -> int:
@@ -156,7 +169,10 @@ def build_network(graph: pa.Table, areas: pa.Table | None, step_s: float, v_max:
         link_last=last.astype(np.int64),
         cell_link=np.repeat(np.arange(2 * n_arcs), n_cells),
         reverse=reverse,
-        turns=kernel.turns(in_start, node_in, out_start, node_out, reverse, EXIT_SHARE),
+        node_in_start=in_start,
+        node_in=node_in,
+        node_out_start=out_start,
+        node_out=node_out,
         junctions=kernel.junctions(out_start, node_out, first, last, EXIT_SHARE),
     )
 
