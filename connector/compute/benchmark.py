@@ -114,7 +114,7 @@ def bench_kernels(bologna: Path | None, repeat: int) -> list[dict[str, Any]]:
     # mobility as the model runs it: the city's graph, a day, baseline and scenario side by side
     counts = _table("comune", "traffic-loop-counts", bologna)
     mscen = mobility.MobilityScenario.model_validate({"speed_limits": {"street": 30}})
-    city = mobility.build_network(graph, areas, 5.0, 70.0)
+    city = one  # the network built above to size the tiled one
     runs = [mobility.cell_arrays(city, mscen, base, 5.0) for base in (True, False)]
     day = mobility.demand(city, counts, mscen)
     mobility.run_many(city, runs, day[:1], 5.0)  # compile

@@ -303,6 +303,20 @@ def prepare_use(
     )
 
 
+def _refused(decision: Decision, why: str) -> Decision:
+    """The decision turned into a deny for `why` (first among its reasons), under the same id
+    and policy revision, so the record says what the policy said and what stopped the use."""
+    reasons = (why,) if decision.allow else (why, *decision.reasons)
+    return Decision(
+        False,
+        decision.decision_id,
+        reasons,
+        decision.policy_revision,
+        path=decision.path,
+        policy_uid=decision.policy_uid,
+    )
+
+
 def take_use(
     session: Session,
     prepared: PreparedUse,
@@ -324,15 +338,7 @@ def take_use(
             if fail is not None:  # the gate took nothing; the use is given back
                 contracts.uncount_use(prepared.agreement_id)
     if fail is not None:
-        reasons = (fail,) if decision.allow else (fail, *decision.reasons)
-        decision = Decision(
-            False,
-            decision.decision_id,
-            reasons,
-            decision.policy_revision,
-            path=decision.path,
-            policy_uid=decision.policy_uid,
-        )
+        decision = _refused(decision, fail)
     record_decision(
         session,
         decision,
@@ -405,14 +411,7 @@ def authorise_own_use(
     decision = runtime.sync(session).decide(request)
     fail = gate(decision) if decision.allow and gate is not None else None
     if fail is not None:
-        decision = Decision(
-            False,
-            decision.decision_id,
-            (fail,),
-            decision.policy_revision,
-            path=decision.path,
-            policy_uid=decision.policy_uid,
-        )
+        decision = _refused(decision, fail)
     record_decision(session, decision, request, context, organisation, subject, None)
     return UseOutcome(decision, decision.allow, decision.reasons)
 
