@@ -32,6 +32,18 @@ def _svg(fig: Any) -> str:
 
 
 def _energy(out: dict[str, Any]) -> list[str]:
+    """Monthly totals and savings per area; with hourly results also the load duration curve
+    (the year's hours sorted by city-wide heating demand: the peak and how long it lasts)."""
+    from models.common import month_of_hours
+    from models.energy import by_month_hour
+
+    def typical_days(values: Any) -> np.ndarray:
+        a = np.asarray(values, dtype=np.float64)
+        if a.ndim == 3:  # areas x 12 months x 24 hours already
+            return a
+        days = a.shape[1] // 24  # areas x hours: any year with as many days has the same months
+        return by_month_hour(a, month_of_hours(2024 if days == 366 else 2023)[1])
+
     fig, ax = plt.subplots(figsize=(7, 3.2))
     for key, label, style in (
         ("heat_base", "heating, baseline", "-"),
@@ -39,19 +51,31 @@ def _energy(out: dict[str, Any]) -> list[str]:
         ("cool_base", "cooling, baseline", "-"),
         ("cool_scen", "cooling, scenario", "--"),
     ):
-        monthly = np.nansum(np.asarray(out[key]), axis=(0, 2)) / 1000.0
+        monthly = np.nansum(typical_days(out[key]), axis=(0, 2)) / 1000.0
         ax.plot(range(12), monthly, style, marker="o", label=label)
     ax.set_xticks(range(12), list(MONTHS))
     ax.set_ylabel("MWh per month")
     ax.set_title("Building stock: heating and cooling demand")
     ax.legend(fontsize=8)
     fig2, ax2 = plt.subplots(figsize=(7, 3.2))
-    saving = np.nansum(np.asarray(out["savings"]), axis=(1, 2)) / 1000.0
+    saving = np.nansum(typical_days(out["savings"]), axis=(1, 2)) / 1000.0
     ax2.bar(np.arange(1, len(saving) + 1), saving)
     ax2.set_xlabel("statistical area")
     ax2.set_ylabel("MWh a year saved")
     ax2.set_title("Savings against the baseline, per statistical area")
-    return [_svg(fig), _svg(fig2)]
+    plots = [_svg(fig), _svg(fig2)]
+    if np.ndim(out["heat_base"]) == 2:
+        fig3, ax3 = plt.subplots(figsize=(7, 3.2))
+        for tag, label, style in (("base", "baseline", "-"), ("scen", "scenario", "--")):
+            hours = np.sort(np.nansum(np.asarray(out[f"heat_{tag}"]), axis=0))[::-1] / 1000.0
+            keep = np.unique(np.linspace(0, len(hours) - 1, 400).astype(int))  # a light SVG
+            ax3.plot(keep, hours[keep], style, label=label)
+        ax3.set_xlabel("hours of the year, highest demand first")
+        ax3.set_ylabel("MW (city-wide heating)")
+        ax3.set_title("Heating load duration curve")
+        ax3.legend(fontsize=8)
+        plots.append(_svg(fig3))
+    return plots
 
 
 def _flood(out: dict[str, Any]) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 import models
-from models import gravity
+from models import common, energy, gravity
 from models.base import Model
 from tests.models.conftest import TableFor
 
@@ -59,6 +59,38 @@ def test_energy_split_over_holders_equals_the_central_run(table_for: TableFor) -
     assert federated["buildings"] == 4000
     summary = model.summary(federated)
     assert summary["heating_scenario_MWh"] < summary["heating_baseline_MWh"]
+
+
+def test_energy_hourly_output_per_area_and_hour(table_for: TableFor) -> None:
+    """With `hourly` every hour of the year comes back per area: split over holders it sums
+    to the central run, it folds into exactly the typical-day output, and the summary and the
+    report gain the city's peak hour."""
+    from connector.gateway import report
+
+    buildings = table_for("comune", "building-stock").slice(0, 3000)
+    weather = table_for("cineca", "temperature-daily")
+    model = models.get("energy-5r1c")
+    tables = {"building-stock": buildings, "temperature-daily": weather}
+    params = {"retrofit_share": 0.5, "year": 2024}
+    hourly = models.run_central(model, tables, {**params, "hourly": True})
+    typical = models.run_central(model, tables, params)
+    days = 366  # 2024
+    assert np.shape(hourly["heat_base"]) == (common.N_AREAS, 24 * days)
+    months = common.month_of_hours(2024)[1]
+    for key in ("heat_base", "cool_scen", "savings"):
+        folded = energy.by_month_hour(np.asarray(hourly[key]), months)
+        np.testing.assert_allclose(folded, typical[key], rtol=1e-9, atol=1e-9)
+    holders = {f"h{k}": {"building-stock": t} for k, t in enumerate(_split(buildings, 2))}
+    holders["cineca"] = {"temperature-daily": weather}
+    federated = models.run_federated(model, holders, {**params, "hourly": True})
+    np.testing.assert_allclose(federated["heat_scen"], hourly["heat_scen"], rtol=1e-9, atol=1e-9)
+    summary = model.summary(hourly)
+    city = np.nansum(hourly["heat_base"], axis=0)
+    assert summary["peak_heating_baseline_MW"] == round(float(city.max()) / 1000, 2)
+    assert summary["peak_heating_scenario_MW"] < summary["peak_heating_baseline_MW"]
+    assert "peak_heating_baseline_MW" not in model.summary(typical)
+    assert len(report.PLOTS["energy-5r1c"](hourly)) == 3  # with the load duration curve
+    assert len(report.PLOTS["energy-5r1c"](typical)) == 2
 
 
 def test_flood_split_over_holders_equals_the_central_run(table_for: TableFor) -> None:
