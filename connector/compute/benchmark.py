@@ -275,8 +275,10 @@ def compute_section(kernels: list[dict[str, Any]], federated: list[dict[str, Any
     lines += [
         "",
         "The CTM moves ~20 MB through the caches every step of the 117k-cell network, against "
-        "2 x 2 MB of L2: both passes run at the shared cache's bandwidth, and 700 M/s would "
-        "need the whole state in L2 (analysis and what was tried: docs/decisions/0015).",
+        "2 x 2 MB of L2; but even a piece of the city that fits in L2 runs at ~155 M "
+        "cell-updates/s per core (the node pass costs ~26 cycles a node), so 700 M/s on two "
+        "cores needs fewer instructions per update, not only a smaller working set (analysis "
+        "and what was tried: docs/decisions/0015).",
         "",
         "Federated run over four connectors (loopback HTTP, unibo as gateway, every stage "
         "decided by the holder's policy, signed, DP noise on protected data) against the same "
