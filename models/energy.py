@@ -21,13 +21,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models import common, weather
 from models.base import Context, Model, Partial, Stage, Tables
 from models.kernels import energy as kernel
 
-RETROFIT_DEFAULT = ("pre1945_masonry", "1946_1975_concrete", "1976_1990")
+# The building stock's archetypes (TABULA IT age classes); the first three are retrofitted by
+# default.
+ARCHETYPES = ("pre1945_masonry", "1946_1975_concrete", "1976_1990", "1991_2005", "post2005_nzeb")
+RETROFIT_DEFAULT = ARCHETYPES[:3]
 
 
 class EnergyScenario(BaseModel):
@@ -48,6 +51,25 @@ class EnergyScenario(BaseModel):
         description="every hour of the year per area (areas × 8,760) instead of each month's "
         "typical day (areas × 12 × 24): ~30x the bytes, for load profiles and peak hours",
     )
+
+    @field_validator("retrofit_archetypes")
+    @classmethod
+    def _known_archetypes(cls, names: list[str]) -> list[str]:
+        unknown = sorted(set(names) - set(ARCHETYPES))
+        if unknown:
+            raise ValueError(
+                f"no archetype {', '.join(map(repr, unknown))}; known: {', '.join(ARCHETYPES)}"
+            )
+        return names
+
+    @model_validator(mode="after")
+    def _setpoints(self) -> EnergyScenario:
+        if self.heating_setpoint >= self.cooling_setpoint:
+            raise ValueError(
+                f"the heating set-point ({self.heating_setpoint:g} °C) must be below the "
+                f"cooling set-point ({self.cooling_setpoint:g} °C)"
+            )
+        return self
 
 
 # --- stage 1: weather (at the holder of the daily temperature) ----------------------------------

@@ -28,7 +28,7 @@ from typing import Any
 import numba
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models import common
 from models.base import Context, Model, Partial, Stage, Tables
@@ -42,6 +42,7 @@ CLASSES: dict[str, tuple[int, float, float, float]] = {
     "minor": (1, 600.0, 50.0, 0.3),
 }
 JAM_VEH_PER_KM_LANE = 150.0
+MIN_LIMIT, MAX_LIMIT = 5.0, 130.0  # km/h a scenario may set (a walking-pace zone to a motorway)
 EXIT_SHARE = 0.05  # share of vehicles whose trip ends at each junction (~20 links a trip)
 FAST_WORDS = ("TANGENZIALE", "AUTOSTRADA", "RACCORDO", "ASSE ", "COMPLANARE", "RAMPA")
 MINOR_WORDS = ("PIAZZA", "PIAZZALE", "VICOLO", "STRADELLO", "LARGO", "PORTICO", "GALLERIA", "CORTE")
@@ -83,6 +84,19 @@ class MobilityScenario(BaseModel):
     )
     step_seconds: float = Field(5.0, ge=1, le=30)
     hours: int = Field(24, ge=1, le=24)
+
+    @field_validator("speed_limits")
+    @classmethod
+    def _known_classes(cls, limits: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(limits) - set(CLASSES))
+        if unknown:
+            raise ValueError(
+                f"no road class {', '.join(map(repr, unknown))}; known: {', '.join(CLASSES)}"
+            )
+        wrong = {k: v for k, v in limits.items() if not MIN_LIMIT <= v <= MAX_LIMIT}
+        if wrong:
+            raise ValueError(f"speed limits are {MIN_LIMIT:g} to {MAX_LIMIT:g} km/h, not {wrong}")
+        return limits
 
     def limit(self, cls: str) -> float:
         """The scenario's limit for a class (the baseline's when not set)."""
@@ -224,8 +238,11 @@ def cell_arrays(
     if not baseline:
         names = list(CLASSES)
         limit = np.array([scen.limit(names[c]) for c in range(len(names))])[net.link_class]
+        streets = np.char.upper(net.link_street.astype(str)) if scen.closures else np.array([])
         for closure in scen.closures:
-            hit = np.char.upper(net.link_street.astype(str)) == closure.street.upper()
+            hit = np.asarray(streets == closure.street.upper())
+            if not hit.any():
+                raise ValueError(f"lane closure: no street named '{closure.street}' in the graph")
             halved = hit & (lanes <= closure.lanes)
             lanes = np.where(hit, np.maximum(lanes - closure.lanes, 1), lanes)
             cap_lane = np.where(halved, cap_lane / 2, cap_lane)
@@ -409,7 +426,7 @@ def summary(result: Context) -> dict[str, Any]:
 
 MODEL = Model(
     name="mobility-ctm",
-    version="1.0.1",
+    version="1.0.2",
     title="Road traffic: cell transmission model on the municipal road graph",
     params=MobilityScenario,
     stages=(

@@ -41,7 +41,9 @@ class JobIn(BaseModel):
 
     model: str = Field(max_length=80, description="an installed model (GET /compute/models)")
     params: dict[str, Any] = Field(default_factory=dict, description="the scenario")
-    purpose: str = Field(max_length=40, description=f"e.g. {', '.join(PUBLIC_PURPOSES)}")
+    purpose: str = Field(
+        min_length=1, max_length=40, description=f"e.g. {', '.join(PUBLIC_PURPOSES)}"
+    )
     epsilon: float = Field(
         1.0, gt=0, le=10, description="privacy budget each protected dataset spends"
     )

@@ -340,6 +340,44 @@ def test_a_model_hash_the_policy_does_not_allow_is_refused_before_it_runs(fed: F
         fed.client.delete(url, headers=steward)
 
 
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"model": "mobility-ctm", "params": {"speed_limits": {"lane": 30}}}, "no road class"),
+        ({"model": "mobility-ctm", "params": {"speed_limits": {"street": -5}}}, "5 to 130 km/h"),
+        (
+            {"model": "energy-5r1c", "params": {"retrofit_archetypes": ["igloo"]}},
+            "no archetype 'igloo'",
+        ),
+        (
+            {"model": "energy-5r1c", "params": {"heating_setpoint": 25, "cooling_setpoint": 21}},
+            "must be below the cooling set-point",
+        ),
+        ({"model": "energy-5r1c", "params": {}, "purpose": ""}, "purpose"),
+    ],
+)
+def test_a_scenario_that_makes_no_sense_is_refused_before_any_job(
+    fed: Fed, body: dict[str, Any], says: str
+) -> None:
+    """Refused at the gateway with a problem that says why, not run as a silent no-op (an
+    unknown road class used to be ignored) or failed later at a holder."""
+    jobs = f"{fed.url('unibo')}/jobs"
+    before = len(fed.client.get(jobs, headers=fed.auth, params={"limit": 500}).json())
+    resp = fed.client.post(jobs, json={"purpose": "research", **body}, headers=fed.auth)
+    assert resp.status_code == 422, resp.text
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert says in resp.json()["detail"]
+    assert len(fed.client.get(jobs, headers=fed.auth, params={"limit": 500}).json()) == before
+
+
+def test_a_lane_closure_on_a_street_not_in_the_graph_fails_the_job_saying_so(fed: Fed) -> None:
+    job = fed.wait(
+        fed.submit("mobility-ctm", {"hours": 1, "closures": [{"street": "VIA CHE NON C'E"}]})
+    )
+    assert job["state"] == "failed"
+    assert "no street named 'VIA CHE NON C'E'" in job["error"]
+
+
 def test_a_holder_killed_mid_job_leaves_a_partial_result(fed: Fed) -> None:
     """fbk dies while the job runs: the gravity fit comes from unibo's WiFi zones alone
     (k = 1 of 2), marked partial, with fbk's reason."""

@@ -35,6 +35,38 @@ def test_unknown_models_and_bad_scenarios_are_refused() -> None:
         models.get("energy-5r1c").parse({"retrofit_share": 2})
     with pytest.raises(ValidationError, match="end is before start"):
         models.get("flood-scs-nash").parse({"start": "2023-05-10", "end": "2023-05-01"})
+    ctm = models.get("mobility-ctm")
+    with pytest.raises(ValidationError, match="no road class 'lane'; known: fast, boulevard"):
+        ctm.parse({"speed_limits": {"lane": 30, "street": 30}})
+    for kmh in (0, -5, 300):
+        with pytest.raises(ValidationError, match="5 to 130 km/h"):
+            ctm.parse({"speed_limits": {"street": kmh}})
+    assert ctm.parse({"speed_limits": {"street": 30, "minor": 5}})
+    energy = models.get("energy-5r1c")
+    with pytest.raises(ValidationError, match="no archetype 'igloo'; known: pre1945_masonry"):
+        energy.parse({"retrofit_archetypes": ["1976_1990", "igloo"]})
+    with pytest.raises(ValidationError, match="must be below the cooling set-point"):
+        energy.parse({"heating_setpoint": 24, "cooling_setpoint": 24})
+
+
+def test_the_energy_archetypes_are_the_building_stocks() -> None:
+    from connector.partnerdata.synthetic import ARCHETYPES
+
+    assert set(energy.ARCHETYPES) == set(ARCHETYPES)
+
+
+def test_a_lane_closure_must_name_a_street_of_the_graph(table_for: TableFor) -> None:
+    from models import mobility
+
+    graph = table_for("comune", "road-graph").slice(0, 400)
+    net = mobility.build_network(graph, None, 5.0, 70.0)
+    street = str(net.link_street[0])
+    ok = mobility.MobilityScenario(closures=[{"street": street.lower()}])
+    closed = mobility.cell_arrays(net, ok, False, 5.0)
+    assert (closed["cap"] < mobility.cell_arrays(net, ok, True, 5.0)["cap"]).any()
+    nowhere = mobility.MobilityScenario(closures=[{"street": "VIA CHE NON C'E"}])
+    with pytest.raises(ValueError, match="no street named 'VIA CHE NON C'E'"):
+        mobility.cell_arrays(net, nowhere, False, 5.0)
 
 
 def _split(table: pa.Table, parts: int) -> list[pa.Table]:
