@@ -77,28 +77,18 @@ class EnergyScenario(BaseModel):
 
 def _weather_local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
     assert isinstance(params, EnergyScenario)
-    table = tables["temperature-daily"]
-    days = np.arange(
-        np.datetime64(f"{params.year}-01-01"), np.datetime64(f"{params.year + 1}-01-01")
+    first, last = np.datetime64(f"{params.year}-01-01"), np.datetime64(f"{params.year}-12-31")
+    cols, filled = weather.daily_columns(
+        tables["temperature-daily"], ("t_min_c", "t_max_c"), first, last
     )
-    dates = table.column("date").to_numpy(zero_copy_only=False).astype("datetime64[D]")
-    pos = {d: i for i, d in enumerate(dates)}
-    take = np.array([pos.get(d, -1) for d in days])
-    if (take < 0).all():
-        raise ValueError(f"no daily temperature for {params.year}")
-
-    def col(name: str) -> np.ndarray:
-        values = table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
-        return np.where(take >= 0, values[np.maximum(take, 0)], np.nan)
-
-    t_min, t_max = col("t_min_c"), col("t_max_c")
+    t_min, t_max = cols["t_min_c"], cols["t_max_c"]
     doy, _ = common.month_of_hours(params.year)
     return Partial(
         arrays={
             "t_out": weather.hourly_temperature(t_min, t_max).ravel(),
             "solar": weather.facade_irradiance(doy, t_max - t_min).ravel(),
         },
-        meta={"days": int((take >= 0).sum())},
+        meta={"days": len(doy) - filled, "filled_days": filled},
     )
 
 
@@ -106,6 +96,7 @@ def _weather_combine(partials: Sequence[Partial], _p: BaseModel, _ctx: Context) 
     return {
         "t_out": np.mean([p.arrays["t_out"] for p in partials], axis=0),
         "solar": np.mean([p.arrays["solar"] for p in partials], axis=0),
+        "temperature_days_filled": max(int(p.meta.get("filled_days", 0)) for p in partials),
     }
 
 
@@ -218,12 +209,13 @@ def _buildings_local(tables: Tables, params: BaseModel, ctx: Context) -> Partial
 OUTPUTS = ("heat_base", "cool_base", "heat_scen", "cool_scen")
 
 
-def _buildings_combine(partials: Sequence[Partial], _p: BaseModel, _ctx: Context) -> Context:
+def _buildings_combine(partials: Sequence[Partial], _p: BaseModel, ctx: Context) -> Context:
     out: Context = dict(common.sum_partials(partials, OUTPUTS))
     base = out["heat_base"] + out["cool_base"]
     scen = out["heat_scen"] + out["cool_scen"]
     out["savings"] = base - scen
     out["buildings"] = sum(int(p.meta.get("buildings", 0)) for p in partials)
+    out["temperature_days_filled"] = int(ctx.get("temperature_days_filled", 0))
     return out
 
 
@@ -237,6 +229,8 @@ def summary(result: Context) -> dict[str, Any]:
         "cooling_baseline_MWh": round(tot["cool_base"], 1),
         "cooling_scenario_MWh": round(tot["cool_scen"], 1),
         "saving_pct": round(100.0 * (base - scen) / base, 2) if base else 0.0,
+        # days the temperature series lacked in the year, filled from their neighbours
+        "temperature_days_filled": int(result.get("temperature_days_filled", 0)),
     }
     if np.ndim(result["heat_base"]) == 2:  # hourly: the city's peak hour (kWh in an hour = kW)
         for tag, label in (("base", "baseline"), ("scen", "scenario")):

@@ -56,19 +56,22 @@ class FloodScenario(BaseModel):
 
 def _rain_local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
     assert isinstance(params, FloodScenario)
-    table = tables["rainfall-daily"]
-    days = np.arange(np.datetime64(params.start), np.datetime64(params.end) + 1)
-    dates = table.column("date").to_numpy(zero_copy_only=False).astype("datetime64[D]")
-    mm = table.column("rain_mm").to_numpy(zero_copy_only=False).astype(np.float64)
-    pos = {d: i for i, d in enumerate(dates)}
-    daily = np.array([mm[pos[d]] if d in pos else np.nan for d in days])
+    first, last = np.datetime64(params.start, "D"), np.datetime64(params.end, "D")
+    cols, filled = weather.daily_columns(tables["rainfall-daily"], ("rain_mm",), first, last)
+    daily = cols["rain_mm"]
     hourly = weather.hourly_rain(daily).ravel()
     steps = np.repeat(hourly / params.steps_per_hour, params.steps_per_hour)
-    return Partial(arrays={"rain": steps}, meta={"days": int(np.isfinite(daily).sum())})
+    return Partial(
+        arrays={"rain": steps},
+        meta={"days": int(np.isfinite(daily).sum()), "filled_days": filled},
+    )
 
 
 def _rain_combine(partials: Sequence[Partial], _p: BaseModel, _ctx: Context) -> Context:
-    return {"rain": np.mean([p.arrays["rain"] for p in partials], axis=0)}
+    return {
+        "rain": np.mean([p.arrays["rain"] for p in partials], axis=0),
+        "rain_days_filled": max(int(p.meta.get("filled_days", 0)) for p in partials),
+    }
 
 
 def catchment_parameters(
@@ -166,6 +169,7 @@ def _catchments_combine(partials: Sequence[Partial], params: BaseModel, ctx: Con
         specific = out[f"area_{tag}"] / km2[:, None]
         out[f"exceed_h_{tag}"] = (specific > params.threshold_m3s_km2).sum(axis=1) * step_h
     out["rain"] = ctx["rain"]
+    out["rain_days_filled"] = int(ctx.get("rain_days_filled", 0))
     return out
 
 
@@ -179,12 +183,14 @@ def summary(result: Context) -> dict[str, Any]:
         "peak_m3s_base_scen": peaks,
         "areas_above_threshold_base": int((result["exceed_h_base"] > 0).sum()),
         "areas_above_threshold_scen": int((result["exceed_h_scen"] > 0).sum()),
+        # days the rainfall series lacked inside the period, filled from their neighbours
+        "rain_days_filled": int(result.get("rain_days_filled", 0)),
     }
 
 
 MODEL = Model(
     name="flood-scs-nash",
-    version="1.0.0",
+    version="1.0.1",
     title="Urban runoff: SCS curve number with Nash-cascade routing",
     params=FloodScenario,
     stages=(

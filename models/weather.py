@@ -17,10 +17,40 @@ Methods (documented in docs/models.md):
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 LAT = np.radians(44.49)
 SOLAR_CONSTANT = 1367.0
 ALBEDO = 0.2
+
+
+def daily_columns(
+    table: pa.Table, columns: tuple[str, ...], first: np.datetime64, last: np.datetime64
+) -> tuple[dict[str, np.ndarray], int]:
+    """Each column's value for every day from `first` to `last` (NaN where the series lacks a
+    day, to be filled from its neighbours) and how many days it lacks. A period reaching
+    beyond the series is refused: those days would be invented, not interpolated."""
+    dates = table.column("date").to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    if not len(dates):
+        raise ValueError("the weather series is empty")
+    start, end = dates.min(), dates.max()
+    if first < start or last > end:
+        raise ValueError(
+            f"the weather series covers {start} to {end}; the period {first} to {last} "
+            "reaches beyond it"
+        )
+    days = np.arange(first, last + np.timedelta64(1, "D"))
+    pos = {d: i for i, d in enumerate(dates)}
+    take = np.array([pos.get(d, -1) for d in days], dtype=np.int64)
+    have = take >= 0
+    out: dict[str, np.ndarray] = {}
+    for name in columns:
+        values = table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+        out[name] = np.where(have, values[np.maximum(take, 0)], np.nan)
+    gaps = np.zeros(len(days), dtype=bool)
+    for v in out.values():
+        gaps |= ~np.isfinite(v)
+    return out, int(gaps.sum())
 
 
 def hourly_temperature(t_min: np.ndarray, t_max: np.ndarray) -> np.ndarray:

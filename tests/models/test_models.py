@@ -141,6 +141,39 @@ def test_flood_split_over_holders_equals_the_central_run(table_for: TableFor) ->
     assert (federated["peak_scen"] > federated["peak_base"]).all()  # 30 % more rain
 
 
+def test_a_period_beyond_the_weather_series_is_refused_and_gaps_are_counted(
+    table_for: TableFor,
+) -> None:
+    """Days after the series ends would be invented (the last value held), so such a period is
+    refused; days missing inside it are filled from their neighbours and counted."""
+    import datetime as dt
+
+    import pyarrow.compute as pc
+
+    rain = table_for("cineca", "rainfall-daily")
+    catchments = table_for("unibo", "sub-catchments")
+    model = models.get("flood-scs-nash")
+    last = max(rain.column("date").to_pylist())
+    beyond = {"start": str(last - dt.timedelta(days=5)), "end": str(last + dt.timedelta(days=9))}
+    tables = {"sub-catchments": catchments, "rainfall-daily": rain}
+    with pytest.raises(ValueError, match=f"covers .* to {last}; the period .* reaches beyond"):
+        models.run_central(model, tables, beyond)
+    gone = pa.array([dt.date(2023, 5, d) for d in (10, 11, 12)], pa.date32())
+    holed = rain.filter(pc.invert(pc.is_in(rain.column("date"), gone)))
+    assert holed.num_rows == rain.num_rows - 3
+    full = model.summary(models.run_central(model, tables, {}))
+    filled = model.summary(models.run_central(model, {**tables, "rainfall-daily": holed}, {}))
+    assert (full["rain_days_filled"], filled["rain_days_filled"]) == (0, 3)
+    energy_model = models.get("energy-5r1c")
+    weather = table_for("cineca", "temperature-daily")
+    first = min(weather.column("date").to_pylist())
+    late = weather.filter(pc.greater(weather.column("date"), pa.scalar(first, pa.date32())))
+    with pytest.raises(ValueError, match=f"covers {first + dt.timedelta(days=1)} to"):
+        energy_model.stages[0].run_local(  # the series now starts a day into the year
+            {"temperature-daily": late}, energy_model.parse({"year": first.year}), {}
+        )
+
+
 def test_gravity_recovers_a_known_decay() -> None:
     """Flows drawn from a doubly constrained model with beta = 0.6: the fit finds it."""
     rng = np.random.default_rng(3)
