@@ -33,6 +33,17 @@ ARCHETYPES = ("pre1945_masonry", "1946_1975_concrete", "1976_1990", "1991_2005",
 RETROFIT_DEFAULT = ARCHETYPES[:3]
 
 
+class Upgrade(BaseModel):
+    """U-values one archetype reaches when retrofitted (W/m²K); unset ones are the
+    scenario's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    u_wall: float | None = Field(None, gt=0, le=3)
+    u_roof: float | None = Field(None, gt=0, le=3)
+    u_window: float | None = Field(None, gt=0, le=6)
+
+
 class EnergyScenario(BaseModel):
     """A retrofit and set-point scenario over one weather year."""
 
@@ -46,15 +57,19 @@ class EnergyScenario(BaseModel):
     u_wall: float = Field(0.26, gt=0, le=3, description="W/m²K after retrofit")
     u_roof: float = Field(0.22, gt=0, le=3, description="W/m²K after retrofit")
     u_window: float = Field(1.4, gt=0, le=6, description="W/m²K after retrofit")
+    upgrades: dict[str, Upgrade] = Field(
+        default_factory=dict,
+        description="per retrofitted archetype, U-values that replace u_wall, u_roof, u_window",
+    )
     hourly: bool = Field(
         False,
         description="every hour of the year per area (areas × 8,760) instead of each month's "
         "typical day (areas × 12 × 24): ~30x the bytes, for load profiles and peak hours",
     )
 
-    @field_validator("retrofit_archetypes")
+    @field_validator("retrofit_archetypes", "upgrades")
     @classmethod
-    def _known_archetypes(cls, names: list[str]) -> list[str]:
+    def _known_archetypes(cls, names: Any) -> Any:
         unknown = sorted(set(names) - set(ARCHETYPES))
         if unknown:
             raise ValueError(
@@ -63,13 +78,29 @@ class EnergyScenario(BaseModel):
         return names
 
     @model_validator(mode="after")
-    def _setpoints(self) -> EnergyScenario:
+    def _consistent(self) -> EnergyScenario:
         if self.heating_setpoint >= self.cooling_setpoint:
             raise ValueError(
                 f"the heating set-point ({self.heating_setpoint:g} °C) must be below the "
                 f"cooling set-point ({self.cooling_setpoint:g} °C)"
             )
+        idle = sorted(set(self.upgrades) - set(self.retrofit_archetypes))
+        if idle:
+            raise ValueError(
+                f"upgrades for {', '.join(map(repr, idle))}, which retrofit_archetypes does "
+                "not retrofit"
+            )
         return self
+
+    def targets(self, archetype: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Wall, roof and window U-values after retrofit, per building of `archetype`."""
+        out = [np.full(len(archetype), v) for v in (self.u_wall, self.u_roof, self.u_window)]
+        for name, up in self.upgrades.items():
+            mine = archetype == name
+            for values, u in zip(out, (up.u_wall, up.u_roof, up.u_window), strict=True):
+                if u is not None:
+                    values[mine] = u
+        return out[0], out[1], out[2]
 
 
 # --- stage 1: weather (at the holder of the daily temperature) ----------------------------------
@@ -121,9 +152,12 @@ def building_parameters(table: pa.Table, scenario: EnergyScenario, retrofit: boo
             common.stable_fraction(table.column("building_id").to_pandas())
             < scenario.retrofit_share
         )
-        u_wall = np.where(chosen, np.minimum(u_wall, scenario.u_wall), u_wall)
-        u_roof = np.where(chosen, np.minimum(u_roof, scenario.u_roof), u_roof)
-        u_win = np.where(chosen, np.minimum(u_win, scenario.u_window), u_win)
+        t_wall, t_roof, t_win = scenario.targets(
+            table.column("archetype").to_numpy(zero_copy_only=False)
+        )
+        u_wall = np.where(chosen, np.minimum(u_wall, t_wall), u_wall)
+        u_roof = np.where(chosen, np.minimum(u_roof, t_roof), u_roof)
+        u_win = np.where(chosen, np.minimum(u_win, t_win), u_win)
     footprint = floor / floors
     wall = 4 * np.sqrt(footprint) * 3.0 * floors
     window = wwr * wall

@@ -49,6 +49,34 @@ def test_unknown_models_and_bad_scenarios_are_refused() -> None:
         energy.parse({"heating_setpoint": 24, "cooling_setpoint": 24})
 
 
+def test_energy_upgrades_by_archetype(table_for: TableFor) -> None:
+    """Per-archetype U-values replace the scenario's for that archetype's retrofitted
+    buildings only; upgrades must name an archetype the scenario retrofits."""
+    from models.kernels.energy import H_TR_EM, H_TR_W
+
+    buildings = table_for("comune", "building-stock").slice(0, 3000)
+    kind = np.array(buildings.column("archetype").to_pylist())
+    everyone = {"retrofit_share": 1.0}
+    plain = energy.EnergyScenario(**everyone)
+    deeper = energy.EnergyScenario(
+        **everyone, upgrades={"pre1945_masonry": {"u_wall": 0.12, "u_window": 0.8}}
+    )
+    a = energy.building_parameters(buildings, plain, True)
+    b = energy.building_parameters(buildings, deeper, True)
+    old = kind == "pre1945_masonry"
+    assert old.any()
+    assert (~old).any()
+    assert (b[old, H_TR_EM] < a[old, H_TR_EM]).all()  # walls: 0.12 instead of 0.26
+    assert (b[old, H_TR_W] < a[old, H_TR_W]).all()  # windows: 0.8 instead of 1.4
+    np.testing.assert_array_equal(b[~old], a[~old])
+    with pytest.raises(ValidationError, match="no archetype 'igloo'"):
+        energy.EnergyScenario(upgrades={"igloo": {"u_wall": 0.1}})
+    with pytest.raises(ValidationError, match="'post2005_nzeb', which retrofit_archetypes"):
+        energy.EnergyScenario(upgrades={"post2005_nzeb": {"u_wall": 0.1}})
+    with pytest.raises(ValidationError, match="u_roof"):
+        energy.EnergyScenario(upgrades={"1976_1990": {"u_roof": 0}})
+
+
 def test_the_energy_archetypes_are_the_building_stocks() -> None:
     from connector.partnerdata.synthetic import ARCHETYPES
 
