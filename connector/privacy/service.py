@@ -1,14 +1,15 @@
-"""DP aggregate queries on a connector: decide, reserve budget, answer with noise, settle.
+"""DP aggregate queries on a connector: decide, answer with noise, take the budget, release.
 
-One query is three short units of work, so no database lock is held while the table is read:
+One query is a read and a single write, so the write lock is held only for the ledger:
 
-1. decide and reserve — the PDP decides (action `aggregate`, the epsilon asked and the epsilon
-   already used), the agreement's use is counted and the epsilon reserved by one conditional
-   UPDATE; all of it in one transaction with the decision record, or none of it;
-2. answer — `privacy.run_query` on the cached Arrow table, with the dataset's public profile;
-3. settle — the reservation becomes spent (and the charge committed) or, if the answer failed,
-   is refunded. A process that dies between 1 and 3 leaves the reservation counted as used:
-   the ledger errs on the side of the data subjects.
+1. read and decide, without a lock — the dataset's public profile, the agreement, the epsilon
+   already used, and the PDP's decision (action `aggregate`, the epsilon asked and used);
+2. answer — if the use is allowed, `privacy.run_query` draws the noisy answer on the cached
+   Arrow table; it is held back, not released;
+3. one write transaction — the caller's token id recorded, the agreement's use counted and
+   the epsilon reserved by conditional UPDATEs that re-check what was read, the decision
+   record, and the charge settled (spent, or refunded if the answer failed) and stored. The
+   answer leaves only after this commits; a refusal discards it unseen.
 """
 
 from __future__ import annotations
@@ -323,14 +324,16 @@ def answer_query(
     query: AggregateQuery,
     first: Callable[[Session], None] | None = None,
 ) -> Answer:
-    """Read and decide without the write lock (profile, agreement, budget used, the PDP), then
-    one transaction: take the use, reserve the epsilon (conditional UPDATEs that re-check what
-    was read), answer with noise, settle, and store the charge with its final state. A denial
-    is committed with its decision record and a refused charge, then raised; a failed answer
-    is committed refunded. The noise is drawn inside the transaction, so nothing is released
-    that the ledger does not hold, and a small query takes one write instead of two. `first`
-    runs first in that transaction (the caller's token id is recorded there: a replay raises,
-    and the whole transaction with it)."""
+    """Read and decide without the write lock (profile, agreement, budget used, the PDP) and,
+    if the use is allowed, draw the noisy answer; then one transaction: take the use, reserve
+    the epsilon (conditional UPDATEs that re-check what was read), settle, and store the charge
+    with its final state. The answer leaves only once that transaction has committed, so
+    nothing is released that the ledger does not hold; a refused or failed transaction
+    discards it unseen. Drawing it first keeps the noise and the cells out of the write lock
+    (one writer at a time on SQLite: the lock's hold time bounds the queries per second). A
+    denial is committed with its decision record and a refused charge, then raised; a failed
+    answer is committed refunded. `first` runs first in that transaction (the caller's token
+    id is recorded there: a replay raises, and the whole transaction with it)."""
     org = caller.organisation
     with session_scope(engine) as session:
         profile, relative, digest = rt.profile(session, query.dataset)
@@ -350,34 +353,42 @@ def answer_query(
             subject=caller.subject, role=caller.role,
             extra={"epsilon": query.epsilon, "epsilon_spent": spent}, context="aggregate",
         )  # fmt: skip
-    failure: Exception | None = None
+
+    def answer() -> Release | Exception:
+        try:
+            table = rt.table(relative, digest)  # read once per content digest
+            return run_query(table, query, profile, rt.rules, clamp=rt.clamp)
+        except Exception as exc:  # noqa: BLE001 - refunded and stored, then raised below
+            return exc
+
+    # Drawn, not released: only an allowed use is worth the work (a denial stays a denial).
+    drawn = answer() if prepared.fail is None and prepared.decision.allow else None
     with session_scope(engine, write=True) as session:
         if first is not None:
             first(session)
         out = _reserve(session, rt, policies, caller, agreement_id, query, prepared)
         if out.error is None:
             ledger = LedgerRepository(session)
-            try:
-                table = rt.table(relative, digest)  # read once per content digest
-                release = run_query(table, query, profile, rt.rules, clamp=rt.clamp)
-            except Exception as exc:  # noqa: BLE001 - refunded and stored, then raised below
-                failure = exc
-                ledger.close(out.charge, False, f"not answered: {exc}")
+            if drawn is None:
+                drawn = answer()
+            if isinstance(drawn, Exception):
+                ledger.close(out.charge, False, f"not answered: {drawn}")
             else:
                 out.charge.summary = out.charge.summary | {
-                    "mechanisms": [c.as_dict() for c in release.components],
-                    "cells": len(release.cells),
-                    "suppressed": sum(1 for c in release.cells if c.suppressed),
+                    "mechanisms": [c.as_dict() for c in drawn.components],
+                    "cells": len(drawn.cells),
+                    "suppressed": sum(1 for c in drawn.cells if c.suppressed),
                 }
                 budget = ledger.close(out.charge, True)
             ledger.add_charge(out.charge)
     if out.error is not None:
         raise out.error
-    if failure is not None:
-        if isinstance(failure, QueryRefused):
-            raise QueryRejected(str(failure)) from failure
-        raise failure
-    return Answer(release, out.charge.id, out.charge.decision_id or "", agreement_id, budget)
+    if isinstance(drawn, QueryRefused):
+        raise QueryRejected(str(drawn)) from drawn
+    if isinstance(drawn, Exception):
+        raise drawn
+    assert drawn is not None  # an allowed use is answered, or its failure raised above
+    return Answer(drawn, out.charge.id, out.charge.decision_id or "", agreement_id, budget)
 
 
 # --- model outputs (the compute layer): reserve before a run, release the noisy output after ---
