@@ -297,6 +297,7 @@ class TrustStore:
         self._anchor = FileBacked(anchor_path, load_anchor)
         self._list = FileBacked(list_path, self._load)
         self._highest = -1
+        self._anchor_id: tuple[OKPKey, str] | None = None  # (anchor key, its thumbprint)
 
     def _load(self, path: Path) -> VerifiedTrustList:
         try:
@@ -311,13 +312,22 @@ class TrustStore:
         self._highest = space.revision
         return VerifiedTrustList.of(space)
 
+    def _thumbprint(self, anchor: OKPKey) -> str:
+        """The anchor key's RFC 7638 thumbprint, computed once per loaded key (it was a JSON
+        dump and a SHA-256 on every request)."""
+        known = self._anchor_id
+        if known is None or known[0] is not anchor:
+            known = (anchor, anchor.thumbprint())
+            self._anchor_id = known
+        return known[1]
+
     def current(self) -> VerifiedTrustList:
         """The verified list now (TrustListInvalid if it cannot be believed)."""
         try:
             anchor = self._anchor.get()
             current = self._list.get()
             signer = current.space.signature.kid if current.space.signature else None
-            if signer != anchor.thumbprint():
+            if signer != self._thumbprint(anchor):
                 # The anchor changed under a list verified with the old one: verify again.
                 self._list.invalidate()
                 current = self._list.get()

@@ -302,6 +302,27 @@ def test_the_store_refuses_a_rolled_back_list(home: Path, trust_list: TrustList)
         store.current()
 
 
+def test_a_new_trust_anchor_makes_the_store_verify_the_list_again(
+    home: Path, trust_list: TrustList
+) -> None:
+    """The list is believed only while it is signed by the anchor on disk: replace the anchor
+    (atomically, as `gemello init` writes it) and a list signed by the old one is refused."""
+    import json
+    import os
+
+    anchor = home / "var" / "trust-anchor.json"
+    store = TrustStore(home / "var" / "dataspace.toml", anchor)
+    assert store.current().space.revision == trust_list.revision
+    store.current()  # the anchor's thumbprint now cached
+    other = KeyRing.load(KeyRing.path_for(load_settings("fbk", home).resolved_data_dir))
+    public = other.private().as_dict(private=False)
+    fresh = anchor.with_suffix(".new")
+    fresh.write_text(json.dumps({**public, "use": "sig"}))
+    os.replace(fresh, anchor)
+    with pytest.raises(TrustListInvalid, match="not the authority"):
+        store.current()
+
+
 def test_init_keeps_a_removal(home: Path, trust_list: TrustList) -> None:
     from connector.identity.setup import remove_member
 
