@@ -22,7 +22,7 @@ from connector.contracts.schemas import (
     TransferOut,
 )
 from connector.deps import SessionDep, WriteSessionDep
-from connector.errors import GemelloError, NotFound, Problem
+from connector.errors import BadRequest, GemelloError, NotFound, Problem
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Role
 from connector.storage import session_scope
@@ -93,7 +93,11 @@ async def _post(rt: Any, member: Any, path: str, principal: Any, body: dict[str,
 # --- consumer: negotiations ----------------------------------------------------------------------
 
 
-@consumer_router.post("/negotiations", status_code=201, responses={502: {"model": Problem}})
+@consumer_router.post(
+    "/negotiations",
+    status_code=201,
+    responses={400: {"model": Problem}, 404: {"model": Problem}, 502: {"model": Problem}},
+)
 async def negotiate(
     body: NewNegotiation, principal: PrincipalDep, rt: RuntimeDep
 ) -> NegotiationOut:
@@ -102,6 +106,8 @@ async def negotiate(
     member = rt.trust().by_handle.get(body.partner)
     if member is None:
         raise NotFound(f"no member '{body.partner}' in the dataspace")
+    if member.participant_id == rt.me().participant_id:
+        raise BadRequest(f"'{body.partner}' is this connector: its own datasets need no agreement")
     dataset_id = dataset_id_from_iri(body.dataset, member.participant_id) or body.dataset
     return await open_negotiation(rt, principal, member, dataset_id, body.purpose)
 
@@ -119,8 +125,13 @@ async def open_negotiation(
         )
     except httpx.HTTPError as exc:
         raise UpstreamFailed(f"{member.id} unreachable: {exc}") from exc
+    if answer.status_code == 404:  # the provider's answer, not a failure to reach it
+        raise NotFound(f"{member.id} has no dataset '{dataset_id}': {_problem_text(answer)}")
     if answer.status_code != 200:
-        raise UpstreamFailed(f"{member.id} has no dataset '{dataset_id}': {_problem_text(answer)}")
+        raise UpstreamFailed(
+            f"{member.id} answered {answer.status_code} for dataset '{dataset_id}': "
+            f"{_problem_text(answer)}"
+        )
     offers = answer.json().get("hasPolicy") or []
     if not offers:
         raise UpstreamFailed(f"{member.id} offers dataset '{dataset_id}' under no policy")

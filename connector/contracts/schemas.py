@@ -129,9 +129,17 @@ class TransferMessage(PidMessage):
 class NewNegotiation(BaseModel):
     """Ask another member for an agreement on one of its datasets."""
 
-    partner: str = Field(description="the provider's handle, e.g. 'cineca'")
-    dataset: str = Field(description="dataset id or IRI in the provider's catalogue")
-    purpose: str = Field(description="purpose of use from the controlled list, e.g. 'research'")
+    partner: str = Field(
+        min_length=1, max_length=80, description="the provider's handle, e.g. 'cineca'"
+    )
+    dataset: str = Field(
+        min_length=1, max_length=500, description="dataset id or IRI in the provider's catalogue"
+    )
+    purpose: str = Field(
+        min_length=1,
+        max_length=40,
+        description="purpose of use from the controlled list, e.g. 'research'",
+    )
 
 
 class NegotiationOut(BaseModel):
