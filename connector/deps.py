@@ -11,6 +11,10 @@ from sqlmodel import Session
 from connector.settings import Settings
 from connector.storage import session_scope
 
+# Bounds for paging parameters: past them an offset no longer fits a database integer (a page
+# number of 10^25 was a 500), and no catalogue has that many pages.
+MAX_PAGES = 1_000_000
+
 
 def get_settings(request: Request) -> Settings:
     """The settings of the connector serving this request."""

@@ -29,6 +29,8 @@ auditors = APIRouter(
     responses=AUTH_RESPONSES,
 )
 
+MAX_SEQ = 2**63 - 1  # the largest integer a database column holds
+
 
 class Checkpoint(BaseModel):
     """A signed tree head of this connector's log."""
@@ -85,8 +87,8 @@ def _check(size: int, n: int, what: str) -> None:
 @proofs.get("/proofs/inclusion", response_model=Proof, responses={400: {"model": Problem}})
 def inclusion(
     session: SessionDep,
-    index: Annotated[int, Query(ge=0)],
-    size: Annotated[int, Query(ge=1)],
+    index: Annotated[int, Query(ge=0, le=MAX_SEQ)],
+    size: Annotated[int, Query(ge=1, le=MAX_SEQ)],
 ) -> Proof:
     """The audit path of entry `index` in the tree of the first `size` entries."""
     _check(size, store.size(session), "size")
@@ -101,8 +103,8 @@ def inclusion(
 @proofs.get("/proofs/consistency", response_model=Proof, responses={400: {"model": Problem}})
 def consistency(
     session: SessionDep,
-    first: Annotated[int, Query(ge=1)],
-    second: Annotated[int, Query(ge=1)],
+    first: Annotated[int, Query(ge=1, le=MAX_SEQ)],
+    second: Annotated[int, Query(ge=1, le=MAX_SEQ)],
 ) -> Proof:
     """Proof that the tree of the first `first` entries is a prefix of the one of `second`."""
     _check(second, store.size(session), "second")
@@ -118,7 +120,9 @@ def consistency(
 def entries(
     request: Request,
     session: SessionDep,
-    after: Annotated[int, Query(ge=-1, description="entries after this sequence number")] = -1,
+    after: Annotated[
+        int, Query(ge=-1, le=MAX_SEQ, description="entries after this sequence number")
+    ] = -1,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     newest_first: bool = False,
     action: Annotated[str | None, Query(max_length=60)] = None,

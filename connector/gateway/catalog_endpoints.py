@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from catalog.model import BBox, Theme
+from connector.deps import MAX_PAGES
 from connector.errors import BadRequest, NotFound, Problem
 from connector.gateway import index
 from connector.gateway.endpoints import peer_client
@@ -141,7 +142,7 @@ def search_catalog(
     end: Annotated[date | None, Query(description="data covering days up to this date")] = None,
     privacy_class: Annotated[list[str] | None, Query()] = None,
     fresh_only: Annotated[bool, Query(description="leave out stale entries")] = False,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGES)] = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> SearchOut:
     """Search every member's datasets in this connector's index (no member is called)."""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from catalog import dsp
 from catalog.model import Publisher, dataset_id_from_iri
-from connector.deps import SessionDep
+from connector.deps import MAX_PAGES, SessionDep
 from connector.errors import BadRequest, Problem
 from connector.identity.auth import ANY_LOCAL_ROLE, AUTH_RESPONSES, PUBLIC, access
 from connector.policies.service import offers_by_dataset
@@ -155,7 +155,7 @@ def catalog_request(
     request: Request,
     session: SessionDep,
     ctx: ContextDep,
-    page: Annotated[int, Query(ge=1, description="page number, from 1")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGES, description="page number, from 1")] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="datasets per page")] = 100,
 ) -> JSONResponse:
     """DSP catalogue request: this connector's datasets with their offers, one page at a time."""
