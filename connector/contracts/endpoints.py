@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 import httpx
 from fastapi import APIRouter, Path, Query
@@ -121,7 +122,7 @@ async def open_negotiation(
     assert rt.peers is not None, "the connector's HTTP client starts with the app"
     try:
         answer = await rt.peers.request(
-            "GET", member, f"/catalog/datasets/{dataset_id}", principal, timeout=15
+            "GET", member, f"/catalog/datasets/{quote(dataset_id, safe='')}", principal, timeout=15
         )
     except httpx.HTTPError as exc:
         raise UpstreamFailed(f"{member.id} unreachable: {exc}") from exc

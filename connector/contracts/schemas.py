@@ -133,7 +133,10 @@ class NewNegotiation(BaseModel):
         min_length=1, max_length=80, description="the provider's handle, e.g. 'cineca'"
     )
     dataset: str = Field(
-        min_length=1, max_length=500, description="dataset id or IRI in the provider's catalogue"
+        min_length=1,
+        max_length=500,
+        pattern=r"^[^\s\x00-\x1f\x7f]+$",
+        description="dataset id or IRI in the provider's catalogue (no spaces)",
     )
     purpose: str = Field(
         min_length=1,

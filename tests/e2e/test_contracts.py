@@ -207,14 +207,22 @@ def test_purpose_the_policy_refuses_terminates_with_the_reason(pair: Pair) -> No
         ({"partner": "cineca", "dataset": "temperature-daily", "purpose": ""}, 422, "purpose"),
         ({"partner": "unibo", "dataset": "sub-catchments", "purpose": "research"}, 400, "is this"),
         ({"partner": "cineca", "dataset": "no-such-data", "purpose": "research"}, 404, "has no"),
+        ({"partner": "cineca", "dataset": "a\u001cb", "purpose": "research"}, 422, "dataset"),
+        (
+            {"partner": "cineca", "dataset": "../../audit?x=1#y", "purpose": "research"},
+            404,
+            "has no",
+        ),
     ],
 )
 def test_a_negotiation_that_cannot_start_says_why_without_a_server_error(
     pair: Pair, body: dict[str, str], status: int, says: str
 ) -> None:
     """Found by fuzzing the OpenAPI: an empty dataset and purpose reached the provider, and
-    its 404 came back as 502 (a server error). Now the consumer refuses what it can check
-    itself, and a dataset the provider does not have is a 404 that names it."""
+    its 404 came back as 502 (a server error); a control character in the dataset made an
+    invalid URL (500). Now the consumer refuses what it can check itself, the dataset id is
+    one path segment whatever it holds, and a dataset the provider does not have is a 404
+    that names it."""
     resp = pair.as_researcher("POST", "/contracts/negotiations", json=body)
     assert resp.status_code == status, resp.text
     assert resp.headers["content-type"] == "application/problem+json"
