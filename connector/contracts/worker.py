@@ -148,6 +148,8 @@ class ContractsRuntime:
                 credential="outbox",
             )
             response = await self.peers.request("POST", member, path, actor, json=body, timeout=10)
+        except httpx.InvalidURL as exc:  # no retry can send it (e.g. a peer's pid made it)
+            return f"{type(exc).__name__}: {exc}", True
         except (httpx.HTTPError, TrustListInvalid, GemelloError, KeyError) as exc:
             return f"{type(exc).__name__}: {exc}", False
         if response.is_success:

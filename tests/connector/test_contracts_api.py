@@ -289,3 +289,42 @@ async def test_a_malformed_message_is_a_schema_valid_negotiation_error(
     assert resp.status_code == 422
     assert dsp_errors(resp.json(), NEG_ERROR) == []
     assert "offer" in resp.json()["detail"]
+
+
+async def test_a_message_that_cannot_be_sent_does_not_block_the_outbox(
+    anon_client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """A peer's process id with a control character made an invalid URL: the exception left
+    the delivery loop, so that message and every one queued after it stayed undelivered at
+    each poll. Now it fails alone, for good, and the others are still tried."""
+    from sqlmodel import col, select
+
+    from connector.contracts.repository import OutboxRepository
+    from connector.storage import session_scope
+    from connector.storage.tables import OutboxMessage, utcnow
+
+    del anon_client  # the app is started: its runtime has its peer client
+    rt = app.state.contracts
+    with session_scope(app.state.engine) as session:
+        repo = OutboxRepository(session)
+        for pid in ("bad\x01pid", "good-pid"):
+            repo.add(
+                OutboxMessage(
+                    process=f"urn:test:{pid.isalpha()}:{len(pid)}",
+                    participant_id="urn:gemello:bologna:cineca",  # not running here
+                    path=f"/negotiations/{pid}/events",
+                    body={"@type": "ContractNegotiationEventMessage"},
+                    actor_sub="connector",
+                    actor_role="steward",
+                    next_attempt_at=utcnow(),
+                )
+            )
+    await rt.deliver()
+    with session_scope(app.state.engine) as session:
+        stmt = select(OutboxMessage).where(col(OutboxMessage.process).startswith("urn:test:"))
+        rows = {r.path: r for r in session.exec(stmt)}
+    bad, good = rows["/negotiations/bad\x01pid/events"], rows["/negotiations/good-pid/events"]
+    assert bad.failed_at is not None
+    assert "InvalidURL" in bad.last_error
+    assert good.attempts == 1  # tried: cineca is down, so it waits for a retry
+    assert good.failed_at is None
