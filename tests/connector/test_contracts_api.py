@@ -326,5 +326,7 @@ async def test_a_message_that_cannot_be_sent_does_not_block_the_outbox(
     bad, good = rows["/negotiations/bad\x01pid/events"], rows["/negotiations/good-pid/events"]
     assert bad.failed_at is not None
     assert "InvalidURL" in bad.last_error
-    assert good.attempts == 1  # tried: cineca is down, so it waits for a retry
+    # tried (here and perhaps by the app's own worker too): cineca is down, so it waits for a
+    # retry instead of failing
+    assert good.attempts >= 1
     assert good.failed_at is None
