@@ -238,9 +238,10 @@ def cell_arrays(
     if not baseline:
         names = list(CLASSES)
         limit = np.array([scen.limit(names[c]) for c in range(len(names))])[net.link_class]
-        streets = np.char.upper(net.link_street.astype(str)) if scen.closures else np.array([])
+        if scen.closures:
+            streets = np.char.upper(net.link_street.astype(str))
         for closure in scen.closures:
-            hit = np.asarray(streets == closure.street.upper())
+            hit = streets == closure.street.upper()
             if not hit.any():
                 raise ValueError(f"lane closure: no street named '{closure.street}' in the graph")
             halved = hit & (lanes <= closure.lanes)
