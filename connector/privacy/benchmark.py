@@ -15,7 +15,7 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -129,18 +129,18 @@ def bench_query_throughput(
     signer = KeyFileSigner(load_settings("unibo", home).resolved_data_dir)
     actor = Actor(sub="usr_bench", role=Role.researcher)
     fbk_id = "urn:gemello:bologna:fbk"
-    # Signed ahead, so the load generator spends its time sending (a fresh token per request:
-    # the connector refuses a replay); more are signed on demand if a reconnect needs them.
+    # Signed ahead of each round, outside its clock, so the load generator spends its time
+    # sending (a fresh token per request: the connector refuses a replay). Not all at the
+    # start: a token lives 60 s, and start-up plus five rounds can take longer than that.
+    # More are signed on demand if a reconnect needs them.
     warm = 10 * len(SHAPES)
-    ready = iter(
-        [
-            make_assertion(signer, CONSUMER, fbk_id, actor)
-            for _ in range(rounds * requests + clients * warm)
-        ]
-    )
+    ready: list[Iterator[str]] = [iter(())]
+
+    def sign_ahead(n: int) -> None:
+        ready[0] = iter([make_assertion(signer, CONSUMER, fbk_id, actor) for _ in range(n)])
 
     def token() -> str:
-        return next(ready, None) or make_assertion(signer, CONSUMER, fbk_id, actor)
+        return next(ready[0], None) or make_assertion(signer, CONSUMER, fbk_id, actor)
 
     reconnects = itertools.count()
     payloads = [
@@ -189,6 +189,7 @@ def bench_query_throughput(
         def run(client: http.client.HTTPConnection, n: int) -> list[float]:
             return [one(client, payloads[i % len(payloads)]) for i in range(n)]
 
+        sign_ahead(clients * warm)
         with ThreadPoolExecutor(max_workers=clients) as pool:  # warm: tables, connections
             list(pool.map(lambda c: run(c, warm), clients_))
         results = []
@@ -196,6 +197,7 @@ def bench_query_throughput(
             for c in clients_:
                 c.close()
             clients_ = connect()
+            sign_ahead(requests)
             cpu0, t0 = _cpu_seconds(conn.process.pid), time.perf_counter()
             with ThreadPoolExecutor(max_workers=clients) as pool:
                 runs = list(pool.map(lambda c: run(c, requests // clients), clients_))
