@@ -175,12 +175,25 @@ def demo(
         bool, typer.Option(help="leave the connectors up until Ctrl-C")
     ] = False,
     urls_file: Annotated[Path | None, typer.Option(help="write partner base URLs as JSON")] = None,
+    keep_state: Annotated[
+        bool,
+        typer.Option(
+            help="continue from the last run's databases (by default each run starts with "
+            "empty ones in var/: budgets, contracts, jobs, audit logs; keys and tables are kept)"
+        ),
+    ] = False,
 ) -> None:
-    """Start the four partner connectors on free loopback ports and show what each holds."""
+    """Start the four partner connectors and run every model federated, baseline and scenario.
+
+    The connectors listen on free loopback ports. The demo prints what each partner holds, the
+    federated catalogue, a contract negotiation and transfer, a differentially private query,
+    each model's federated run, the audit logs as replayed, and where the HTML reports are."""
     from connector.demo import run_demo
 
     try:
-        code = run_demo(home, keep_running=keep_running, urls_file=urls_file, console=out)
+        code = run_demo(
+            home, keep_running=keep_running, urls_file=urls_file, console=out, keep_state=keep_state
+        )
     except ConfigError as exc:
         raise fail(str(exc)) from None
     raise typer.Exit(code)

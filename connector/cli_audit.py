@@ -75,9 +75,10 @@ def witnessed_heads(partner: str, home: Path | None) -> list[dict[str, Any]]:
 
 @audit_app.command("verify")
 def verify(partner: PartnerOpt, home: HomeOpt = None) -> None:
-    """Replay a connector's whole log: every entry's hash, every tree node, every checkpoint
-    and its signature, and the heads other members witnessed. Exit 0 when intact; otherwise
-    1, naming the first bad entry."""
+    """Replay a connector's whole log and check every hash and signature.
+
+    Every entry's hash, every tree node, every checkpoint and its signature, and the heads other
+    members witnessed. Exit 0 when intact; otherwise 1, naming the first bad entry."""
     from connector.audit import service
 
     log_id, keys = log_keys(partner, home)
@@ -194,8 +195,10 @@ def report(
     to: Annotated[str | None, typer.Option("--to", help="end, excluded (ISO)")] = None,
     home: HomeOpt = None,
 ) -> None:
-    """An HTML report with charts and CSV tables: accesses per dataset and organisation,
-    purposes, denied attempts, epsilon spent, model runs and jobs."""
+    """An HTML report with charts, and CSV tables, of what the log holds.
+
+    Accesses per dataset and organisation, purposes, denied attempts, epsilon spent, model runs
+    and jobs."""
     since, until = _when(from_), _when(to)
     rows = _rows(partner, home, since, until)
     output.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from pydantic import BaseModel
+from pydantic_core import to_json
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
@@ -135,8 +137,9 @@ def run(
     detach: Annotated[bool, typer.Option(help="print the job id and return")] = False,
     home: HomeOpt = None,
 ) -> None:
-    """Run a model across the federation through your own connector, with live progress per
-    partner. Exit code 0 when every holder answered, 4 for a partial result, 3 when it failed."""
+    """Run a model across the federation through your own connector, with live progress.
+
+    Exit code 0 when every holder answered, 4 for a partial result, 3 when it failed."""
     base, headers = connector_target(partner, url, token, home)
     body = {
         "model": model,
@@ -219,14 +222,79 @@ def job_report(
         out.print(f"provenance: {provenance}")
 
 
-def models() -> None:
-    """The models installed here, with the code hash a policy names to allow each."""
+def models(
+    name: Annotated[
+        str | None, typer.Argument(help="a model: list its scenario parameters")
+    ] = None,
+) -> None:
+    """The models installed here, with the code hash a policy names to allow each.
+
+    With a model's name: its scenario parameters, with types, defaults, ranges and meaning
+    (what `gemello run NAME --param NAME=VALUE` accepts)."""
     from models import MODELS
 
+    if name is not None:
+        model = MODELS.get(name)
+        if model is None:
+            raise fail(f"no model '{name}'; installed: {', '.join(MODELS)}")
+        out.print(parameter_table(model.name, model.version, model.params))
+        return
     table = Table(title="Installed models")
-    for name in ("name", "version", "stages (datasets)", "code hash"):
-        table.add_column(name, overflow="fold")
+    for column in ("name", "version", "stages (datasets)", "code hash"):
+        table.add_column(column, overflow="fold")
     for m in MODELS.values():
         stages = "; ".join(f"{s.name} ({', '.join(s.datasets)})" for s in m.stages)
         table.add_row(m.name, m.version, stages, m.hash)
     out.print(table)
+    out.print("[dim]`gemello models NAME` lists a model's scenario parameters.[/]")
+
+
+def _type(prop: dict[str, Any], defs: dict[str, Any]) -> str:
+    """A JSON-schema property's type, as a researcher writes it on the command line."""
+    if "$ref" in prop:
+        ref = defs.get(prop["$ref"].rsplit("/", 1)[-1], {})
+        fields = ", ".join(ref.get("properties", {}))
+        return f"{{{fields}}}"
+    if "anyOf" in prop:
+        return " | ".join(_type(p, defs) for p in prop["anyOf"] if p.get("type") != "null")
+    kind = prop.get("type", "any")
+    if kind == "array":
+        return f"list of {_type(prop.get('items', {}), defs)}"
+    if kind == "object" and isinstance(prop.get("additionalProperties"), dict):
+        return f"{{name: {_type(prop['additionalProperties'], defs)}}}"
+    return {"number": "float", "integer": "int", "boolean": "bool", "string": "text"}.get(
+        kind, str(kind)
+    ) + (f" ({prop['format']})" if "format" in prop else "")
+
+
+def _number(x: float) -> str:
+    if not float(x).is_integer():
+        return f"{x:g}"
+    return f"{int(x):,}" if abs(x) >= 100_000 else str(int(x))
+
+
+def _range(prop: dict[str, Any]) -> str:
+    low = (f"≥ {_number(prop['minimum'])}" if "minimum" in prop else "") or (
+        f"> {_number(prop['exclusiveMinimum'])}" if "exclusiveMinimum" in prop else ""
+    )
+    high = f"≤ {_number(prop['maximum'])}" if "maximum" in prop else ""
+    items = f"at most {prop['maxItems']} items" if "maxItems" in prop else ""
+    return ", ".join(p for p in (low, high, items) if p)
+
+
+def parameter_table(name: str, version: str, params: type[BaseModel]) -> Table:
+    """A model's scenario (its parameters' JSON schema and defaults) as a table."""
+    schema = params.model_json_schema()
+    table = Table(title=f"{name} {version}: {schema.get('description', '')}", title_justify="left")
+    for column in ("parameter", "type", "default", "range", "meaning"):
+        table.add_column(column, overflow="fold")
+    defs = schema.get("$defs", {})
+    for key, prop in schema.get("properties", {}).items():
+        field = params.model_fields[key]
+        default = (
+            "required"
+            if field.is_required()
+            else to_json(field.get_default(call_default_factory=True)).decode()
+        )
+        table.add_row(key, _type(prop, defs), default, _range(prop), prop.get("description", ""))
+    return table

@@ -158,8 +158,10 @@ def set_policy(
     home: HomeOpt = None,
     by: Annotated[str, typer.Option(help="who sets it (kept with the policy)")] = "cli",
 ) -> None:
-    """Set a dataset's usage policy (checked against the profile; the server applies it at its
-    next decision)."""
+    """Set a dataset's usage policy.
+
+    The policy is checked against the Gemello profile; the server applies it at its next
+    decision."""
     from connector.contracts.worker import offline_runtime
     from connector.errors import PolicyRejected
     from connector.policies.service import set_policy as store

@@ -54,8 +54,10 @@ def query(
     as_json: Annotated[bool, typer.Option("--json", help="print the answer as JSON")] = False,
     home: HomeOpt = None,
 ) -> None:
-    """Ask a differentially private aggregate of another member's dataset, through your own
-    connector, under an agreement. Every answer spends epsilon from your organisation's budget."""
+    """Ask a differentially private aggregate of another member's dataset.
+
+    The query goes through your own connector, under an agreement. Every answer spends epsilon
+    from your organisation's budget."""
     url, headers = connector_target(partner, url, token, home)
     body = {
         "agreement_id": agreement,
@@ -139,8 +141,9 @@ def show(
     charges: Annotated[int, typer.Option(help="also list the latest N charges")] = 0,
     home: HomeOpt = None,
 ) -> None:
-    """Every organisation's privacy budget on this connector's datasets (read from its
-    database, so it works while the connector is down)."""
+    """Every organisation's privacy budget on this connector's datasets.
+
+    Read from its database, so it works while the connector is down."""
     from connector.privacy import service
 
     with partner_session(partner, home) as session:

@@ -53,7 +53,10 @@ class EnergyScenario(BaseModel):
     heating_setpoint: float = Field(20.0, ge=10, le=26, description="°C")
     cooling_setpoint: float = Field(26.0, ge=20, le=35, description="°C")
     retrofit_share: float = Field(0.0, ge=0, le=1, description="share of eligible buildings")
-    retrofit_archetypes: list[str] = Field(default_factory=lambda: list(RETROFIT_DEFAULT))
+    retrofit_archetypes: list[str] = Field(
+        default_factory=lambda: list(RETROFIT_DEFAULT),
+        description=f"archetypes eligible for retrofit, of: {', '.join(ARCHETYPES)}",
+    )
     u_wall: float = Field(0.26, gt=0, le=3, description="W/m²K after retrofit")
     u_roof: float = Field(0.22, gt=0, le=3, description="W/m²K after retrofit")
     u_window: float = Field(1.4, gt=0, le=6, description="W/m²K after retrofit")

@@ -66,8 +66,8 @@ class LaneClosure(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    street: str = Field(min_length=2, max_length=120)
-    lanes: int = Field(1, ge=1, le=3)
+    street: str = Field(min_length=2, max_length=120, description="street name, as in the road graph")
+    lanes: int = Field(1, ge=1, le=3, description="lanes removed in each direction")
 
 
 class MobilityScenario(BaseModel):
@@ -78,12 +78,16 @@ class MobilityScenario(BaseModel):
     speed_limits: dict[str, float] = Field(
         default_factory=dict, description="km/h per class: fast, boulevard, street, minor"
     )
-    closures: list[LaneClosure] = Field(default_factory=list, max_length=200)
+    closures: list[LaneClosure] = Field(
+        default_factory=list,
+        max_length=200,
+        description='lanes closed, e.g. [{"street": "VIA IRNERIO", "lanes": 1}]',
+    )
     daily_car_trips: float = Field(
         600_000, gt=0, le=5_000_000, description="car trips a day on the municipal network"
     )
-    step_seconds: float = Field(5.0, ge=1, le=30)
-    hours: int = Field(24, ge=1, le=24)
+    step_seconds: float = Field(5.0, ge=1, le=30, description="simulation time step (s)")
+    hours: int = Field(24, ge=1, le=24, description="hours simulated from midnight")
 
     @field_validator("speed_limits")
     @classmethod

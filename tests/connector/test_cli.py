@@ -186,3 +186,29 @@ def test_dataspace_membership_changes_are_signed(inited: Path, tmp_path: Path) -
     refused = gemello("dataspace", "remove-member", "--id", "fbk", home=inited)
     assert refused.returncode == 2
     assert "refusing to re-sign" in refused.stderr
+
+
+def test_models_lists_each_scenario_parameter_with_default_and_range() -> None:
+    import os
+
+    import models
+
+    env = os.environ | {"COLUMNS": "250"}
+    for name, model in models.MODELS.items():
+        result = subprocess.run(
+            [sys.executable, "-m", "connector.cli", "models", name],
+            capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()[4:-1]}
+        assert set(model.params.model_fields) <= set(rows), (name, result.stdout)
+    flood = subprocess.run(
+        [sys.executable, "-m", "connector.cli", "models", "flood-scs-nash"],
+        capture_output=True, text=True, timeout=120, env=env,
+    ).stdout  # fmt: skip
+    row = [line for line in flood.splitlines() if "rain_multiplier" in line][0]
+    cells = [c.strip() for c in row.split("│")[1:-1]]
+    assert cells == ["rain_multiplier", "float", "1.0", "> 0, ≤ 3", "climate change factor"]
+    unknown = gemello("models", "nope")
+    assert unknown.returncode == 2
+    assert "no model 'nope'; installed: mobility-ctm" in unknown.stderr
