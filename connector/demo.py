@@ -19,6 +19,7 @@ import httpx
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from connector.settings import Settings, default_home
 
@@ -51,8 +52,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(host: str, port: int) -> bool:
-    """True if nothing listens on host:port right now."""
+    """True if nothing listens on host:port right now. A port whose last connections are in
+    TIME_WAIT counts as free: uvicorn binds with SO_REUSEADDR, and so does this check."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -527,14 +530,48 @@ def _raise_interrupt(_sig: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def fresh_databases(home: Path, settings: list[Settings]) -> list[Path]:
+    """Delete the partners' SQLite databases that live in this home's `var/`, so that a demo
+    run starts like the first one. Privacy budgets are finite by design: a second run on the
+    same ledgers would find fbk's trips budget spent by the first. Databases elsewhere
+    (PostgreSQL, or a file outside `var/`) are never touched. Returns the files deleted."""
+    var = (home / "var").resolve()
+    deleted = []
+    for s in settings:
+        url = make_url(s.db_url)
+        if not url.drivername.startswith("sqlite") or not url.database:
+            continue
+        db = Path(url.database).resolve()
+        if not db.is_relative_to(var):
+            continue
+        for path in (db, *(db.with_name(db.name + x) for x in ("-wal", "-shm", "-journal"))):
+            if path.exists():
+                path.unlink()
+                if path == db:
+                    deleted.append(db)
+    return deleted
+
+
 def run_demo(
-    home: Path | None, keep_running: bool, urls_file: Path | None, console: Console
+    home: Path | None,
+    keep_running: bool,
+    urls_file: Path | None,
+    console: Console,
+    keep_state: bool = False,
 ) -> int:
     """Init, start, summarise, and (unless asked to keep running) stop. Returns an exit code."""
     from connector.cli import init_dataspace
 
     home = (home or default_home()).resolve()
     settings = init_dataspace(home)
+    if not keep_state:
+        reset = fresh_databases(home, settings)
+        if reset:
+            console.print(
+                f"A fresh start: {len(reset)} connector database(s) in {home / 'var'} emptied "
+                "(budgets, contracts, jobs, audit logs); keys and tables kept. "
+                "`--keep-state` continues from the last run instead."
+            )
     gateway = settings[0]  # the comune's connector answers the researcher
     token, token_id = demo_token(gateway)
     # A SIGTERM to the demo must clean up like Ctrl-C does.
@@ -615,6 +652,13 @@ def run_demo(
                     json.dumps({c.settings.partner: c.url for c in conns}, indent=2)
                 )
             if keep_running:
+                for c in conns:
+                    if not c.url.endswith(f":{c.settings.port}"):
+                        console.print(
+                            f"[yellow]{c.settings.partner} listens on {c.url}, not on its "
+                            f"configured port {c.settings.port} (taken): pass --url {c.url} "
+                            "to commands that call it[/]"
+                        )
                 console.print("Connectors are up (API docs at <URL>/docs). Ctrl-C stops them.")
                 while all(c.process.poll() is None for c in conns):
                     time.sleep(0.5)
