@@ -66,7 +66,9 @@ class LaneClosure(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    street: str = Field(min_length=2, max_length=120, description="street name, as in the road graph")
+    street: str = Field(
+        min_length=2, max_length=120, description="street name, as in the road graph"
+    )
     lanes: int = Field(1, ge=1, le=3, description="lanes removed in each direction")
 
 

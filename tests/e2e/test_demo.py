@@ -81,7 +81,8 @@ def test_fresh_databases_empties_only_sqlite_files_in_var(home: Path) -> None:
     assert sorted(deleted) == sorted(f for f in files if f != outside)
     assert outside.exists()  # a database outside var/ is never touched
     for f in deleted:
-        assert not f.exists() and not f.with_name(f.name + "-wal").exists()
+        assert not f.exists()
+        assert not f.with_name(f.name + "-wal").exists()
 
 
 def test_keep_running_serves_real_http_and_stops_cleanly_on_sigterm(home: Path) -> None:
