@@ -25,6 +25,16 @@ class Area:
     zone: str
     district: str
     bbox: BBox
+    # Outer rings (lon, lat) of its polygons, for maps; holes are not needed to colour an area.
+    outline: tuple[tuple[tuple[float, float], ...], ...] = ()
+
+
+def _outline(geometry: str) -> tuple[tuple[tuple[float, float], ...], ...]:
+    geo = json.loads(geometry)
+    polygons = {"Polygon": [geo["coordinates"]], "MultiPolygon": geo["coordinates"]}.get(
+        geo["type"], []
+    )
+    return tuple(tuple((float(x), float(y)) for x, y, *_ in poly[0]) for poly in polygons if poly)
 
 
 def _bbox(geometry: str) -> BBox:
@@ -60,6 +70,7 @@ class Gazetteer:
                     zone=str(row["zone"]),
                     district=str(row["district"]),
                     bbox=_bbox(row["geometry"]),
+                    outline=_outline(row["geometry"]),
                 )
                 for row in table.to_pylist()
             ]

@@ -16,6 +16,7 @@ from connector.compute.service import ModelRefused
 from connector.deps import SessionDep
 from connector.errors import BadRequest, Conflict, NotFound, Problem
 from connector.gateway import provenance, report
+from connector.gateway.catalog_endpoints import gazetteer
 from connector.gateway.jobs import JobRunner, job_view
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Role
@@ -160,10 +161,12 @@ def job_result(job_id: JobId, session: SessionDep) -> JSONResponse:
     response_class=HTMLResponse,
     responses={404: {"model": Problem}, 200: {"content": {"text/html": {}}}},
 )
-def job_report(job_id: JobId, session: SessionDep) -> HTMLResponse:
-    """A short HTML report: headline figures, plots, holders and provenance."""
+def job_report(job_id: JobId, session: SessionDep, request: Request) -> HTMLResponse:
+    """A short HTML report: headline figures, plots, maps by statistical area, holders and
+    provenance."""
     job = _job(session, job_id)
-    return HTMLResponse(report.render(job_view(job, with_result=True), job.provenance))
+    areas = gazetteer(request).areas
+    return HTMLResponse(report.render(job_view(job, with_result=True), job.provenance, areas))
 
 
 @router.get(

@@ -1,7 +1,8 @@
 """A job's result as a short HTML report: headline figures, plots (SVG), provenance, holders.
 
-Plots are drawn with matplotlib's Agg backend into inline SVG, so a report is one file that
-opens anywhere and can be archived with the result.
+Plots and maps are drawn with matplotlib (figures without pyplot) into inline SVG, so a report
+is one file that opens anywhere and can be archived with the result. Maps colour the
+statistical areas' outlines from the gazetteer, when the caller passes them.
 """
 
 from __future__ import annotations
@@ -9,33 +10,126 @@ from __future__ import annotations
 import html
 import io
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from connector.compute import wire
 
-from connector.compute import wire  # noqa: E402
+if TYPE_CHECKING:
+    from connector.gateway.gazetteer import Area
 
 MONTHS = "JFMAMJJASOND"
+TOP_AREAS = 10  # rows in a report's "most affected areas" table
 
 
-def _svg(fig: Any) -> str:
+@dataclass(frozen=True)
+class ReportContext:
+    """What a model's section needs besides its outputs: the job's parameters (the period and
+    step of a hydrograph) and the statistical areas' names and outlines (maps), when known."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    areas: Sequence[Area] = ()
+
+
+def _figure(fig: Figure) -> str:
+    return f"<figure>{_svg(fig)}</figure>"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str = "") -> str:
+    esc = html.escape
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>" for row in rows
+    )
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return f'<table class="data">{cap}<tr>{head}</tr>{body}</table>'
+
+
+def _names(ctx: ReportContext) -> dict[int, str]:
+    """Row index in the models' area arrays -> the area's name (its code when unknown)."""
+    from models.common import AREAS
+
+    known = {a.code: a.name for a in ctx.areas}
+    return {i: known.get(int(code), f"area {int(code)}") for i, code in enumerate(AREAS)}
+
+
+def _area_maps(
+    ctx: ReportContext,
+    panels: Sequence[tuple[str, np.ndarray]],
+    label: str,
+    diverging: bool = False,
+) -> str | None:
+    """Choropleth maps of per-area values (one panel each, one colour scale), or None when the
+    areas' outlines are not known. Areas without a value are drawn grey."""
+    from matplotlib.collections import PolyCollection
+    from matplotlib.colors import Normalize, TwoSlopeNorm
+
+    from models.common import area_index
+
+    if not any(a.outline for a in ctx.areas):
+        return None
+    rows = area_index(np.array([a.code for a in ctx.areas]))
+    finite = np.concatenate([v[np.isfinite(v)] for _, v in panels] + [np.zeros(0)])
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if diverging:
+        reach = max(abs(low), abs(high), 1e-9)
+        norm: Normalize = TwoSlopeNorm(0.0, -reach, reach)
+        cmap = "RdBu_r"
+    else:
+        norm, cmap = Normalize(low, high if high > low else low + 1.0), "YlOrRd"
+    fig, axes = _subplots(len(panels), figsize=(3.6 * len(panels) + 0.8, 3.6))
+    axes = np.atleast_1d(axes)
+    coloured: Any = None
+    for ax, (title, values) in zip(axes, panels, strict=True):
+        shapes: list[Any] = []
+        grey: list[Any] = []
+        vals: list[float] = []
+        for area, row in zip(ctx.areas, rows, strict=True):
+            value = values[row] if row >= 0 else np.nan
+            target = grey if not np.isfinite(value) else shapes
+            for ring in area.outline:
+                target.append(ring)
+                if target is shapes:
+                    vals.append(value)
+        ax.add_collection(PolyCollection(grey, facecolors="#ddd", edgecolors="white", lw=0.3))
+        coloured = PolyCollection(
+            shapes, array=np.asarray(vals), cmap=cmap, norm=norm, edgecolors="white", lw=0.3
+        )
+        ax.add_collection(coloured)
+        ax.autoscale_view()
+        ax.set_aspect(1 / np.cos(np.radians(44.5)))  # degrees of longitude are shorter here
+        ax.set_axis_off()
+        ax.set_title(title, fontsize=10)
+    fig.colorbar(coloured, ax=list(axes), shrink=0.8, label=label)
+    return _figure(fig)
+
+
+def _subplots(ncols: int = 1, figsize: tuple[float, float] = (7, 3.2)) -> tuple[Figure, Any]:
+    # Figures made without pyplot: no global state, so reports can be drawn in several
+    # request threads at once.
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(1, ncols)
+
+
+def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg") :]
 
 
-def _energy(out: dict[str, Any]) -> list[str]:
-    """Monthly totals and savings per area; with hourly results also the load duration curve
-    (the year's hours sorted by city-wide heating demand: the peak and how long it lasts)."""
+def _energy(out: dict[str, Any], ctx: ReportContext | None = None) -> list[str]:
+    """Monthly totals, savings per area (bars and a map); with hourly results also the load
+    duration curve (the year's hours sorted by city-wide heating demand: the peak and how long
+    it lasts)."""
     from models.common import month_of_hours
     from models.energy import by_month_hour
+
+    ctx = ctx or ReportContext()
 
     def typical_days(values: Any) -> np.ndarray:
         a = np.asarray(values, dtype=np.float64)
@@ -44,7 +138,7 @@ def _energy(out: dict[str, Any]) -> list[str]:
         days = a.shape[1] // 24  # areas x hours: any year with as many days has the same months
         return by_month_hour(a, month_of_hours(2024 if days == 366 else 2023)[1])
 
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, ax = _subplots(figsize=(7, 3.2))
     for key, label, style in (
         ("heat_base", "heating, baseline", "-"),
         ("heat_scen", "heating, scenario", "--"),
@@ -57,15 +151,31 @@ def _energy(out: dict[str, Any]) -> list[str]:
     ax.set_ylabel("MWh per month")
     ax.set_title("Building stock: heating and cooling demand")
     ax.legend(fontsize=8)
-    fig2, ax2 = plt.subplots(figsize=(7, 3.2))
+    fig2, ax2 = _subplots(figsize=(7, 3.2))
     saving = np.nansum(typical_days(out["savings"]), axis=(1, 2)) / 1000.0
     ax2.bar(np.arange(1, len(saving) + 1), saving)
     ax2.set_xlabel("statistical area")
     ax2.set_ylabel("MWh a year saved")
     ax2.set_title("Savings against the baseline, per statistical area")
-    plots = [_svg(fig), _svg(fig2)]
+    parts = [_figure(fig), _figure(fig2)]
+    demand = sum(np.nansum(typical_days(out[k]), axis=(1, 2)) for k in ("heat_base", "cool_base"))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(demand > 0, 100.0 * saving * 1000.0 / demand, np.nan)
+    heat_map = _area_maps(ctx, [("heating and cooling saved", share)], "% of the baseline")
+    if heat_map:
+        parts.append(heat_map)
+    names = _names(ctx)
+    top = [i for i in np.argsort(-np.nan_to_num(saving, nan=-np.inf))[:TOP_AREAS] if saving[i] > 0]
+    if top:
+        parts.append(
+            _table(
+                ("area", "MWh a year saved", "% of its baseline"),
+                [(names[i], f"{saving[i]:,.0f}", f"{share[i]:.1f}") for i in top],
+                f"The {len(top)} areas that save most",
+            )
+        )
     if np.ndim(out["heat_base"]) == 2:
-        fig3, ax3 = plt.subplots(figsize=(7, 3.2))
+        fig3, ax3 = _subplots(figsize=(7, 3.2))
         for tag, label, style in (("base", "baseline", "-"), ("scen", "scenario", "--")):
             hours = np.sort(np.nansum(np.asarray(out[f"heat_{tag}"]), axis=0))[::-1] / 1000.0
             keep = np.unique(np.linspace(0, len(hours) - 1, 400).astype(int))  # a light SVG
@@ -74,27 +184,101 @@ def _energy(out: dict[str, Any]) -> list[str]:
         ax3.set_ylabel("MW (city-wide heating)")
         ax3.set_title("Heating load duration curve")
         ax3.legend(fontsize=8)
-        plots.append(_svg(fig3))
-    return plots
+        parts.append(_figure(fig3))
+    return parts
 
 
-def _flood(out: dict[str, Any]) -> list[str]:
+def _flood(out: dict[str, Any], ctx: ReportContext | None = None) -> list[str]:
+    """Outlet hydrographs under the rain (dates on the axis when the period is known), peak and
+    time to peak per outlet, and hours above the alarm level per area (maps and a table)."""
     from models.flood import OUTLETS
 
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ctx = ctx or ReportContext()
     base, scen = np.asarray(out["outlet_base"]), np.asarray(out["outlet_scen"])
+    steps = base.shape[1]
+    step_min = int(ctx.params.get("step_minutes", 60))
+    start = ctx.params.get("start")
+    when: np.ndarray = (
+        np.datetime64(str(start), "m") + np.arange(steps) * np.timedelta64(step_min, "m")
+        if start
+        else np.arange(steps)
+    )
+    fig, ax = _subplots(figsize=(7, 3.6))
     for i, name in enumerate(OUTLETS):
-        line = ax.plot(base[i], label=f"{name}")[0]
-        ax.plot(scen[i], "--", color=line.get_color())
-    ax.set_xlabel("step")
+        line = ax.plot(when, base[i], lw=1, label=f"{name}")[0]
+        ax.plot(when, scen[i], "--", lw=1, color=line.get_color())
     ax.set_ylabel("m³/s")
+    ax.set_xlabel("" if start else "step")
     ax.set_title("Outlet hydrographs (solid: baseline, dashed: scenario)")
-    ax.legend(fontsize=8)
-    return [_svg(fig)]
+    ax.legend(fontsize=8, loc="center right")
+    if "rain" in out:  # the hyetograph hangs from the top, as hydrologists draw it
+        rain = np.asarray(out["rain"], dtype=np.float64) * (60 / step_min)
+        sky = ax.twinx()
+        width = step_min / 1440 if start else 1.0
+        sky.bar(when, rain, width=width, color="tab:blue", alpha=0.35, align="edge")
+        sky.set_ylim(max(float(rain.max()), 0.1) * 3, 0)
+        sky.set_ylabel("rain, mm/h (baseline)")
+    if start:
+        fig.autofmt_xdate()
+    parts = [_figure(fig)]
+
+    def at(hours: float) -> str:
+        if not start:
+            return f"{hours:g} h"
+        moment = np.datetime64(str(start), "m") + np.timedelta64(round(hours * 60), "m")
+        return str(moment).replace("T", " ")
+
+    pb, ps = np.asarray(out["peak_base"]), np.asarray(out["peak_scen"])
+    tb, ts = np.asarray(out["time_to_peak_h_base"]), np.asarray(out["time_to_peak_h_scen"])
+    parts.append(
+        _table(
+            (
+                "outlet",
+                "peak, baseline m³/s",
+                "peak, scenario m³/s",
+                "change",
+                "peak at (baseline)",
+                "peak at (scenario)",
+            ),
+            [
+                (
+                    name,
+                    f"{pb[i]:.1f}",
+                    f"{ps[i]:.1f}",
+                    f"{100 * (ps[i] / pb[i] - 1):+.0f} %" if pb[i] > 0 else "—",
+                    at(tb[i]),
+                    at(ts[i]),
+                )
+                for i, name in enumerate(OUTLETS)
+            ],
+            "Peak flow and time to peak per outlet",
+        )  # fmt: skip
+    )
+    hb, hs = np.asarray(out["exceed_h_base"], float), np.asarray(out["exceed_h_scen"], float)
+    alarm = ctx.params.get("threshold_m3s_km2")
+    level = f" ({alarm:g} m³/s per km²)" if isinstance(alarm, int | float) else ""
+    maps = _area_maps(
+        ctx, [("baseline", hb), ("scenario", hs)], f"hours above the alarm level{level}"
+    )
+    if maps:
+        parts.append(maps)
+    names = _names(ctx)
+    top = [i for i in np.argsort(-hs, kind="stable")[:TOP_AREAS] if hs[i] > 0]
+    if top:
+        parts.append(
+            _table(
+                ("area", "hours above, baseline", "hours above, scenario"),
+                [(names[i], f"{hb[i]:g}", f"{hs[i]:g}") for i in top],
+                f"The {len(top)} areas longest above the alarm level{level} in the scenario",
+            )
+        )
+    return parts
 
 
-def _mobility(out: dict[str, Any]) -> list[str]:
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+def _mobility(out: dict[str, Any], ctx: ReportContext | None = None) -> list[str]:
+    """Mean speed by hour, and the day's change per area (map and a table)."""
+    ctx = ctx or ReportContext()
+    fig, ax = _subplots(figsize=(7, 3.2))
     for tag, label in (("base", "baseline"), ("scen", "scenario")):
         vkm = np.nansum(np.asarray(out[f"vkm_{tag}"]), axis=0)
         vht = np.nansum(np.asarray(out[f"vht_{tag}"]), axis=0)
@@ -104,12 +288,40 @@ def _mobility(out: dict[str, Any]) -> list[str]:
     ax.set_ylabel("mean speed, km/h")
     ax.set_title("Network mean speed by hour")
     ax.legend(fontsize=8)
-    return [_svg(fig)]
+    parts = [_figure(fig)]
+    day = {k: np.nansum(np.asarray(out[k], dtype=np.float64), axis=1)
+           for k in ("vkm_base", "vkm_scen", "vht_base", "vht_scen")}  # fmt: skip
+    with np.errstate(invalid="ignore", divide="ignore"):
+        speed_b = np.where(day["vht_base"] > 0, day["vkm_base"] / day["vht_base"], np.nan)
+        speed_s = np.where(day["vht_scen"] > 0, day["vkm_scen"] / day["vht_scen"], np.nan)
+        vht_pct = np.where(
+            day["vht_base"] > 0, 100 * (day["vht_scen"] / day["vht_base"] - 1), np.nan
+        )
+    change = speed_s - speed_b
+    speed_map = _area_maps(
+        ctx, [("mean speed, scenario − baseline", change)], "km/h over the day", diverging=True
+    )
+    if speed_map:
+        parts.append(speed_map)
+    names = _names(ctx)
+    order = [i for i in np.argsort(-np.abs(np.nan_to_num(change)))[:TOP_AREAS] if change[i] != 0]
+    if order:
+        parts.append(
+            _table(
+                ("area", "mean speed, baseline km/h", "scenario km/h", "vehicle-hours change"),
+                [
+                    (names[i], f"{speed_b[i]:.1f}", f"{speed_s[i]:.1f}", f"{vht_pct[i]:+.1f} %")
+                    for i in order
+                ],  # fmt: skip
+                f"The {len(order)} areas whose mean speed changes most",
+            )
+        )
+    return parts
 
 
-def _gravity(out: dict[str, Any]) -> list[str]:
+def _gravity(out: dict[str, Any], _ctx: ReportContext | None = None) -> list[str]:
     systems = out.get("systems") or []
-    fig, ax = plt.subplots(figsize=(6, 3))
+    fig, ax = _subplots(figsize=(6, 3))
     x = np.arange(len(systems))
     ax.bar(x - 0.2, [s["mean_km_observed"] for s in systems], 0.4, label="observed")
     ax.bar(x + 0.2, [s["mean_km_fitted"] for s in systems], 0.4, label="fitted")
@@ -117,10 +329,10 @@ def _gravity(out: dict[str, Any]) -> list[str]:
     ax.set_ylabel("mean trip length, km")
     ax.set_title(f"Gravity model, pooled beta = {float(out['beta_per_km']):.3f} per km")
     ax.legend(fontsize=8)
-    return [_svg(fig)]
+    return [_figure(fig)]
 
 
-PLOTS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+SECTIONS: dict[str, Callable[[dict[str, Any], ReportContext | None], list[str]]] = {
     "energy-5r1c": _energy,
     "flood-scs-nash": _flood,
     "mobility-ctm": _mobility,
@@ -128,13 +340,31 @@ PLOTS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
 }
 
 
-def render(view: dict[str, Any], provenance: dict[str, Any] | None) -> str:
-    """The HTML report of a job view (with outputs)."""
+def _value(v: Any) -> str:
+    """A headline figure as HTML: a mapping as a small table, anything else as JSON."""
+    esc = html.escape
+    if isinstance(v, dict):
+        rows = "".join(
+            f"<tr><td>{esc(str(k))}</td><td>"
+            + (" → ".join(map(str, x)) if isinstance(x, list) else esc(json.dumps(x)))
+            + "</td></tr>"
+            for k, x in v.items()
+        )
+        return f'<table class="inner">{rows}</table>'
+    return esc(json.dumps(v, ensure_ascii=False))
+
+
+def render(
+    view: dict[str, Any], provenance: dict[str, Any] | None, areas: Sequence[Area] = ()
+) -> str:
+    """The HTML report of a job view (with outputs); `areas` (names, outlines) add maps."""
     esc = html.escape
     outputs = wire.decode_value(view.get("outputs") or {})
-    plots = PLOTS.get(view["model"], lambda _o: [])(outputs) if outputs else []
+    section = SECTIONS.get(view["model"])
+    ctx = ReportContext(params=dict(view.get("params") or {}), areas=areas)
+    plots = section(outputs, ctx) if outputs and section else []
     rows = "".join(
-        f"<tr><td>{esc(str(k))}</td><td>{esc(json.dumps(v, ensure_ascii=False))}</td></tr>"
+        f"<tr><td>{esc(str(k))}</td><td>{_value(v)}</td></tr>"
         for k, v in (view.get("summary") or {}).items()
     )
     holders = "".join(
@@ -147,13 +377,15 @@ def render(view: dict[str, Any], provenance: dict[str, Any] | None) -> str:
         for h in view.get("holders") or []
     )
     prov = esc(json.dumps(provenance, indent=1, ensure_ascii=False)) if provenance else ""
-    figures = "".join(f"<figure>{svg}</figure>" for svg in plots)
+    figures = "".join(plots)
     error = view.get("error") or ""
     missing = f"<p><b>Missing or failed:</b> {esc(error)}</p>" if error else ""
     style = (
         "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem}"
         "figure{margin:1rem 0}pre{background:#f6f6f6;padding:.5rem;overflow:auto;max-height:20rem}"
+        "table.data{margin:1rem 0}caption{text-align:left;font-weight:600;padding:.2rem 0}"
+        "table.inner td{border:none;padding:0 .6rem 0 0}td{vertical-align:top}"
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -166,7 +398,7 @@ model hash <code>{esc(view["model_hash"])}</code>. Parameters:
 <code>{esc(json.dumps(view["params"], ensure_ascii=False))}</code></p>
 {missing}
 <h2>Headline figures</h2><table>{rows}</table>
-<h2>Plots</h2>{figures or "<p>No plot for this model.</p>"}
+<h2>Plots and tables</h2>{figures or "<p>No plot for this model.</p>"}
 <h2>Holders</h2>
 <table><tr><th>stage</th><th>partner</th><th>state</th><th>seconds</th><th>bytes</th><th>error</th></tr>
 {holders}</table>

@@ -292,7 +292,9 @@ def test_the_report_opens_in_a_browser(fed: Fed) -> None:
         page = browser.new_page()
         page.goto(page_file.as_uri())
         assert "energy-5r1c: succeeded" in page.inner_text("h1")
-        assert page.locator("figure svg").count() == 2
+        # monthly demand, savings per area, and the savings map from the areas' outlines
+        assert page.locator("figure svg").count() == 3
+        assert "areas that save most" in page.inner_text("table.data caption")
         assert "prov:Activity" in page.inner_text("#provenance")
         browser.close()
     turtle = fed.client.get(
