@@ -428,12 +428,20 @@ def summary(result: Context) -> dict[str, Any]:
         "vehicle_hours_scen": round(vht_s),
         "mean_speed_kmh_base": round(vkm_b / vht_b, 1) if vht_b else None,
         "mean_speed_kmh_scen": round(vkm_s / vht_s, 1) if vht_s else None,
+        # How far the baseline's flows are from the loop counts (docs/models.md, "Limits"):
+        # shown with every result, so nobody reads the volumes as calibrated.
+        **{
+            k: v
+            for part in result.get("calibration", [])[:1]
+            for k, v in part.items()
+            if k in ("loops_matched", "loop_correlation", "loop_flow_ratio")
+        },
     }
 
 
 MODEL = Model(
     name="mobility-ctm",
-    version="1.0.2",
+    version="1.0.3",
     title="Road traffic: cell transmission model on the municipal road graph",
     params=MobilityScenario,
     stages=(
