@@ -191,22 +191,23 @@ def test_dataspace_membership_changes_are_signed(inited: Path, tmp_path: Path) -
 def test_models_lists_each_scenario_parameter_with_default_and_range() -> None:
     import os
 
-    import models
+    from rich.console import Console
 
-    env = os.environ | {"COLUMNS": "250"}
-    for name, model in models.MODELS.items():
-        result = subprocess.run(
-            [sys.executable, "-m", "connector.cli", "models", name],
-            capture_output=True, text=True, timeout=120, env=env,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()[4:-1]}
-        assert set(model.params.model_fields) <= set(rows), (name, result.stdout)
-    flood = subprocess.run(
+    import models
+    from connector.cli_jobs import parameter_table
+
+    for model in models.MODELS.values():  # every field of every scenario, in process
+        console = Console(width=250, record=True)
+        console.print(parameter_table(model.name, model.version, model.params))
+        lines = console.export_text().splitlines()[4:-1]
+        rows = {line.split("│")[1].strip() for line in lines}
+        assert set(model.params.model_fields) <= rows, (model.name, lines)
+    flood = subprocess.run(  # and one as a user runs it
         [sys.executable, "-m", "connector.cli", "models", "flood-scs-nash"],
-        capture_output=True, text=True, timeout=120, env=env,
-    ).stdout  # fmt: skip
-    row = [line for line in flood.splitlines() if "rain_multiplier" in line][0]
+        capture_output=True, text=True, timeout=120, env=os.environ | {"COLUMNS": "250"},
+    )  # fmt: skip
+    assert flood.returncode == 0, flood.stderr
+    row = [line for line in flood.stdout.splitlines() if "rain_multiplier" in line][0]
     cells = [c.strip() for c in row.split("│")[1:-1]]
     assert cells == ["rain_multiplier", "float", "1.0", "> 0, ≤ 3", "climate change factor"]
     unknown = gemello("models", "nope")
