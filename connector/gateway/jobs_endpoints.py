@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import time
 from typing import Annotated, Any
 
@@ -84,6 +85,17 @@ def _job(session: Any, job_id: str) -> FederatedJob:
     return job
 
 
+def _scenario_error(error: Any, fields: dict[str, Any]) -> str:
+    """One validation error of a scenario; an unknown top-level name gets the closest known
+    one, or the list of them."""
+    where = ".".join(map(str, error["loc"]))
+    text = f"{where}: {error['msg']}"
+    if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
+        close = difflib.get_close_matches(where, fields, n=1)
+        text += f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(fields)})"
+    return text
+
+
 @router.post("", status_code=202, response_model=JobOut, responses={422: {"model": Problem}})
 async def create_job(body: JobIn, principal: PrincipalDep, request: Request) -> dict[str, Any]:
     """Run a model across the federation: the datasets are found in the federated catalogue,
@@ -98,7 +110,7 @@ async def create_job(body: JobIn, principal: PrincipalDep, request: Request) -> 
     except ValidationError as exc:
         raise ModelRefused(
             f"invalid scenario for {model.name}: "
-            + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            + "; ".join(_scenario_error(e, model.params.model_fields) for e in exc.errors())
         ) from None
     runner = _runner(request)
     job = await run_in_threadpool(

@@ -360,6 +360,14 @@ def test_a_model_hash_the_policy_does_not_allow_is_refused_before_it_runs(fed: F
             "must be below the cooling set-point",
         ),
         ({"model": "energy-5r1c", "params": {}, "purpose": ""}, "purpose"),
+        (
+            {"model": "flood-scs-nash", "params": {"rain_multiplierr": 1.2}},
+            "rain_multiplierr: Extra inputs are not permitted (did you mean rain_multiplier?)",
+        ),
+        (
+            {"model": "mobility-gravity", "params": {"zz": 1}},
+            "zz: Extra inputs are not permitted (known: beta_max)",
+        ),
     ],
 )
 def test_a_scenario_that_makes_no_sense_is_refused_before_any_job(
