@@ -57,21 +57,36 @@ def _names(ctx: ReportContext) -> dict[int, str]:
     return {i: known.get(int(code), f"area {int(code)}") for i, code in enumerate(AREAS)}
 
 
+def _top_areas(
+    ctx: ReportContext,
+    rank: np.ndarray,
+    headers: Sequence[str],
+    cells: Callable[[int], Sequence[str]],
+    caption: str,
+) -> list[str]:
+    """A table of the TOP_AREAS areas ranked highest by `rank` (those above 0), by name;
+    `cells(i)` gives the columns after the name, `caption` may use {n}."""
+    names = _names(ctx)
+    order = np.argsort(-np.nan_to_num(rank, nan=-np.inf), kind="stable")[:TOP_AREAS]
+    rows = [(names[i], *cells(i)) for i in order if rank[i] > 0]
+    return [_table(headers, rows, caption.format(n=len(rows)))] if rows else []
+
+
 def _area_maps(
     ctx: ReportContext,
     panels: Sequence[tuple[str, np.ndarray]],
     label: str,
     diverging: bool = False,
-) -> str | None:
-    """Choropleth maps of per-area values (one panel each, one colour scale), or None when the
-    areas' outlines are not known. Areas without a value are drawn grey."""
+) -> list[str]:
+    """Choropleth maps of per-area values (one panel each, one colour scale) as one figure, or
+    none when the areas' outlines are not known. Areas without a value are drawn grey."""
     from matplotlib.collections import PolyCollection
     from matplotlib.colors import Normalize, TwoSlopeNorm
 
     from models.common import area_index
 
     if not any(a.outline for a in ctx.areas):
-        return None
+        return []
     rows = area_index(np.array([a.code for a in ctx.areas]))
     finite = np.concatenate([v[np.isfinite(v)] for _, v in panels] + [np.zeros(0)])
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
@@ -105,7 +120,7 @@ def _area_maps(
         ax.set_axis_off()
         ax.set_title(title, fontsize=10)
     fig.colorbar(coloured, ax=list(axes), shrink=0.8, label=label)
-    return _figure(fig)
+    return [_figure(fig)]
 
 
 def _subplots(ncols: int = 1, figsize: tuple[float, float] = (7, 3.2)) -> tuple[Figure, Any]:
@@ -161,19 +176,14 @@ def _energy(out: dict[str, Any], ctx: ReportContext | None = None) -> list[str]:
     demand = sum(np.nansum(typical_days(out[k]), axis=(1, 2)) for k in ("heat_base", "cool_base"))
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(demand > 0, 100.0 * saving * 1000.0 / demand, np.nan)
-    heat_map = _area_maps(ctx, [("heating and cooling saved", share)], "% of the baseline")
-    if heat_map:
-        parts.append(heat_map)
-    names = _names(ctx)
-    top = [i for i in np.argsort(-np.nan_to_num(saving, nan=-np.inf))[:TOP_AREAS] if saving[i] > 0]
-    if top:
-        parts.append(
-            _table(
-                ("area", "MWh a year saved", "% of its baseline"),
-                [(names[i], f"{saving[i]:,.0f}", f"{share[i]:.1f}") for i in top],
-                f"The {len(top)} areas that save most",
-            )
-        )
+    parts += _area_maps(ctx, [("heating and cooling saved", share)], "% of the baseline")
+    parts += _top_areas(
+        ctx,
+        saving,
+        ("area", "MWh a year saved", "% of its baseline"),
+        lambda i: (f"{saving[i]:,.0f}", f"{share[i]:.1f}"),
+        "The {n} areas that save most",
+    )
     if np.ndim(out["heat_base"]) == 2:
         fig3, ax3 = _subplots(figsize=(7, 3.2))
         for tag, label, style in (("base", "baseline", "-"), ("scen", "scenario", "--")):
@@ -257,21 +267,16 @@ def _flood(out: dict[str, Any], ctx: ReportContext | None = None) -> list[str]:
     hb, hs = np.asarray(out["exceed_h_base"], float), np.asarray(out["exceed_h_scen"], float)
     alarm = ctx.params.get("threshold_m3s_km2")
     level = f" ({alarm:g} m³/s per km²)" if isinstance(alarm, int | float) else ""
-    maps = _area_maps(
+    parts += _area_maps(
         ctx, [("baseline", hb), ("scenario", hs)], f"hours above the alarm level{level}"
     )
-    if maps:
-        parts.append(maps)
-    names = _names(ctx)
-    top = [i for i in np.argsort(-hs, kind="stable")[:TOP_AREAS] if hs[i] > 0]
-    if top:
-        parts.append(
-            _table(
-                ("area", "hours above, baseline", "hours above, scenario"),
-                [(names[i], f"{hb[i]:g}", f"{hs[i]:g}") for i in top],
-                f"The {len(top)} areas longest above the alarm level{level} in the scenario",
-            )
-        )
+    parts += _top_areas(
+        ctx,
+        hs,
+        ("area", "hours above, baseline", "hours above, scenario"),
+        lambda i: (f"{hb[i]:g}", f"{hs[i]:g}"),
+        f"The {{n}} areas longest above the alarm level{level} in the scenario",
+    )
     return parts
 
 
@@ -298,24 +303,16 @@ def _mobility(out: dict[str, Any], ctx: ReportContext | None = None) -> list[str
             day["vht_base"] > 0, 100 * (day["vht_scen"] / day["vht_base"] - 1), np.nan
         )
     change = speed_s - speed_b
-    speed_map = _area_maps(
+    parts += _area_maps(
         ctx, [("mean speed, scenario − baseline", change)], "km/h over the day", diverging=True
     )
-    if speed_map:
-        parts.append(speed_map)
-    names = _names(ctx)
-    order = [i for i in np.argsort(-np.abs(np.nan_to_num(change)))[:TOP_AREAS] if change[i] != 0]
-    if order:
-        parts.append(
-            _table(
-                ("area", "mean speed, baseline km/h", "scenario km/h", "vehicle-hours change"),
-                [
-                    (names[i], f"{speed_b[i]:.1f}", f"{speed_s[i]:.1f}", f"{vht_pct[i]:+.1f} %")
-                    for i in order
-                ],  # fmt: skip
-                f"The {len(order)} areas whose mean speed changes most",
-            )
-        )
+    parts += _top_areas(
+        ctx,
+        np.abs(change),
+        ("area", "mean speed, baseline km/h", "scenario km/h", "vehicle-hours change"),
+        lambda i: (f"{speed_b[i]:.1f}", f"{speed_s[i]:.1f}", f"{vht_pct[i]:+.1f} %"),
+        "The {n} areas whose mean speed changes most",
+    )
     return parts
 
 
