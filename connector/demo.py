@@ -544,11 +544,10 @@ def fresh_databases(home: Path, settings: list[Settings]) -> list[Path]:
         db = Path(url.database).resolve()
         if not db.is_relative_to(var):
             continue
+        if db.exists():
+            deleted.append(db)
         for path in (db, *(db.with_name(db.name + x) for x in ("-wal", "-shm", "-journal"))):
-            if path.exists():
-                path.unlink()
-                if path == db:
-                    deleted.append(db)
+            path.unlink(missing_ok=True)
     return deleted
 
 

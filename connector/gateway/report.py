@@ -105,11 +105,11 @@ def _area_maps(
         vals: list[float] = []
         for area, row in zip(ctx.areas, rows, strict=True):
             value = values[row] if row >= 0 else np.nan
-            target = grey if not np.isfinite(value) else shapes
-            for ring in area.outline:
-                target.append(ring)
-                if target is shapes:
-                    vals.append(value)
+            if np.isfinite(value):
+                shapes += area.outline
+                vals += [float(value)] * len(area.outline)
+            else:
+                grey += area.outline
         ax.add_collection(PolyCollection(grey, facecolors="#ddd", edgecolors="white", lw=0.3))
         coloured = PolyCollection(
             shapes, array=np.asarray(vals), cmap=cmap, norm=norm, edgecolors="white", lw=0.3
