@@ -12,7 +12,7 @@ import httpx
 import typer
 from pydantic import BaseModel
 from pydantic_core import to_json
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
@@ -117,9 +117,40 @@ def show_summary(job: dict[str, Any], console: Console = out) -> None:
         table.add_column("figure")
         table.add_column("value", overflow="fold")
         for key, value in summary.items():
-            shown = value if isinstance(value, str | int | float) else json.dumps(value)
-            table.add_row(key, escape(str(shown)))
+            table.add_row(key, figure_cell(value))
         console.print(table)
+
+
+def figure_cell(value: Any) -> RenderableType:
+    """A headline figure for a table cell: a mapping as a small two-column table (a list in
+    it as "a → b", the baseline then the scenario), a list of records as a table with their
+    keys as headers, anything else as text (JSON when it is not a plain value)."""
+
+    def text(v: Any) -> str:
+        if isinstance(v, str | int | float) or v is None:
+            return escape(str(v))
+        if isinstance(v, list) and all(isinstance(x, str | int | float) for x in v):
+            return escape(" → ".join(map(str, v)))
+        return escape(json.dumps(v, ensure_ascii=False))
+
+    if isinstance(value, dict) and value:
+        inner = Table(show_header=False, box=None, pad_edge=False)
+        for k, v in value.items():
+            inner.add_row(escape(str(k)), text(v))
+        return inner
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(r, dict) for r in value)
+        and len({tuple(r) for r in value}) == 1
+    ):
+        inner = Table(box=None, pad_edge=False)
+        for k in value[0]:
+            inner.add_column(escape(str(k)))
+        for r in value:
+            inner.add_row(*(text(v) for v in r.values()))
+        return inner
+    return text(value)
 
 
 def run(

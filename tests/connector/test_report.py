@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 import models
+from connector.cli_jobs import show_summary
 from connector.compute import wire
 from connector.gateway import report
 from connector.gateway.gazetteer import Gazetteer
@@ -69,3 +71,32 @@ def test_flood_report_has_peaks_times_and_area_maps(flood_view: dict[str, Any], 
     bare = report.render(flood_view, None)
     assert bare.count("<figure>") == 1
     assert re.search(r"<td>area \d+</td>", bare)
+
+
+def test_headline_records_and_mappings_are_tables_in_the_report_and_the_terminal(
+    flood_view: dict[str, Any],
+) -> None:
+    """A list of records (the gravity model's systems) gets a header row; a mapping of
+    baseline-scenario pairs reads "a → b". The terminal shows the same, never a JSON blob."""
+    systems = [
+        {"system": "statistical areas (trips)", "zones": 90, "beta_per_km": 0.14},
+        {"system": "university WiFi zones", "zones": 10, "beta_per_km": 0.0},
+    ]
+    view = dict(flood_view, summary={**flood_view["summary"], "systems": systems})
+    page = report.render(view, None)
+    inner = re.search(r"<td>systems</td><td>(<table.*?</table>)", page, re.S)
+    assert inner is not None
+    assert "<th>system</th><th>zones</th><th>beta_per_km</th>" in inner.group(1)
+    assert "<td>university WiFi zones</td><td>10</td><td>0.0</td>" in inner.group(1)
+    reno = flood_view["summary"]["peak_m3s_base_scen"]
+    first, pair = next(iter(reno.items()))
+    assert f"<td>{first}</td><td>{pair[0]} → {pair[1]}</td>" in page
+
+    console = Console(record=True, width=120)
+    show_summary({"state": "succeeded", "summary": view["summary"]}, console)
+    text = console.export_text()
+    assert re.search(rf"{first}\s+{pair[0]} → {pair[1]}", text)
+    assert re.search(r"system\s+zones\s+beta_per_km", text)
+    assert re.search(r"university WiFi zones\s+10\s+0.0", text)
+    assert "{" not in text
+    assert "[" not in text
