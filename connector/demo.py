@@ -642,10 +642,11 @@ def run_demo(
                 "Real data: "
                 + (f"{bologna}" if bologna else "shared/ not found — every table is synthetic")
             )
-            console.print(
-                "Fonte: Comune di Bologna – opendata.comune.bologna.it, CC BY 4.0; "
-                "ARPAE Emilia-Romagna."
-            )
+            if bologna:  # the licence asks for the attribution wherever its data is shown
+                console.print(
+                    "Fonte: Comune di Bologna – opendata.comune.bologna.it, CC BY 4.0; "
+                    "ARPAE Emilia-Romagna."
+                )
             if urls_file is not None:
                 urls_file.write_text(
                     json.dumps({c.settings.partner: c.url for c in conns}, indent=2)
