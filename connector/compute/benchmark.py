@@ -116,7 +116,7 @@ def bench_kernels(bologna: Path | None, repeat: int) -> list[dict[str, Any]]:
     mscen = mobility.MobilityScenario.model_validate({"speed_limits": {"street": 30}})
     city = one  # the network built above to size the tiled one
     runs = [mobility.cell_arrays(city, mscen, base, 5.0) for base in (True, False)]
-    day = mobility.demand(city, counts, mscen)
+    day, _ = mobility.demand(city, counts, mscen, mobility.loop_counts(city, counts, mscen.hours))
     mobility.run_many(city, runs, day[:1], 5.0)  # compile
     fast = _median_s(lambda: mobility.run_many(city, runs, day, 5.0), repeat)
     slow = _median_s(

@@ -4,8 +4,11 @@ Links are chains of cells. Each step every cell offers a sending flow min(v dt/l
 receiving flow min(Q, w dt/l · (N - n)); inside a link the flow between neighbours is the lesser
 of the two. At a node, each incoming link's sending flow loses a fixed exit share (trips ending
 there) and splits evenly over the outgoing links other than its own reverse; every outgoing link
-admits at most its receiving flow, and an incoming link is held back by its most constrained
-destination (first-in-first-out). Demand enters each link's first cell from a source queue.
+admits at most its receiving flow, shared in proportion to what each incoming link sends it.
+A full outgoing link holds back only the vehicles turning into it (no first-in-first-out
+across turns: urban approaches have turning lanes, and with turning shares that do not follow
+routes, first-in-first-out spreads one full street's queue over the whole network; see
+docs/decisions/0016). Demand enters each link's first cell from a source queue.
 
 The kernel works node by node, not turn by turn (see `simulate`); the NumPy twin works on the
 turning movements and checks it.
@@ -25,15 +28,17 @@ ARMS = 4  # nodes with up to this many arms run the unrolled path (~99.5% of Bol
 
 
 @njit(inline="always")
-def _admit(
-    waiting: float, share: float, sent: float, mine: float, room: float
-) -> tuple[float, float]:
-    """An outgoing link at a node: what the other arms send it (their total `sent` less what
-    its own reverse `mine` sent, times the turning share), then queued demand up to the room
-    its first cell has left. Returns (demand still waiting, flow entering the link)."""
-    turning = share * (sent - mine)
+def _admit(waiting: float, turning: float, room: float) -> tuple[float, float]:
+    """An outgoing link at a node: the vehicles turning into it, then queued demand up to the
+    room its first cell has left. Returns (demand still waiting, flow entering the link)."""
     entering = min(waiting, max(room - turning, 0.0))
     return waiting - entering, turning + entering
+
+
+@njit(inline="always")
+def _blocked(want: float, room: float) -> float:
+    """The share of what an outgoing link is sent that it cannot take this step."""
+    return max(1.0 - room / want, 0.0) if want > 0.0 else 0.0
 
 
 def _simulate(
@@ -65,10 +70,12 @@ def _simulate(
     Two passes a step. **Junctions**: every node reads the sending flow of its incoming links'
     last cells and the receiving flow of its outgoing links' first cells, and writes what
     leaves the former and enters the latter. An arm's incoming link is the reverse of its
-    outgoing link, so the U-turn rule makes every arm's demand "all sending flows but mine",
-    and the first-in-first-out hold-back of an incoming link is "the tightest ratio of all the
-    other arms": both O(arms) from a total and the two smallest ratios. Junctions of up to
-    ARMS arms run unrolled, padded with a cell that never sends and one that always admits.
+    outgoing link, so the U-turn rule makes every arm's demand "all sending flows but mine"
+    (share x (total - mine)). An outgoing link that cannot take all of it turns away a share
+    b of every turn into it; an incoming link then keeps share x (the other arms' b) of its
+    sending flow, as exit share + share x (arms - 1) = 1. Both are O(arms) from a total.
+    Junctions of up to ARMS arms run unrolled, padded with a cell that never sends and one
+    that always admits (whose b is 0).
     **Cells**: each cell moves to the next occupancy (its inner flows from its neighbours'
     previous occupancy, its boundary flows from the junction pass) and prepares its sending
     and receiving flows for the next junction pass. Occupancy is double-buffered.
@@ -122,26 +129,23 @@ def _simulate(
                 tot = s0 + s1 + s2 + s3
                 w0, w1 = sh * (tot - s0), sh * (tot - s1)
                 w2, w3 = sh * (tot - s2), sh * (tot - s3)
-                q0 = r0 / w0 if w0 > zero else one
-                q1 = r1 / w1 if w1 > zero else one
-                q2 = r2 / w2 if w2 > zero else one
-                q3 = r3 / w3 if w3 > zero else one
-                o0 = s0 * min(one, min(q1, min(q2, q3)))
-                o1 = s1 * min(one, min(q0, min(q2, q3)))
-                o2 = s2 * min(one, min(q0, min(q1, q3)))
-                o3 = s3 * min(one, min(q0, min(q1, q2)))
-                sent = o0 + o1 + o2 + o3
+                b0, b1 = _blocked(w0, r0), _blocked(w1, r1)
+                b2, b3 = _blocked(w2, r2), _blocked(w3, r3)
+                held = b0 + b1 + b2 + b3
+                o0, o1 = s0 * (one - sh * (held - b0)), s1 * (one - sh * (held - b1))
+                o2, o3 = s2 * (one - sh * (held - b2)), s3 * (one - sh * (held - b3))
                 left[k, 0] += o0
                 left[k, 1] += o1
                 left[k, 2] += o2
                 left[k, 3] += o3
-                outs, rooms = (o0, o1, o2, o3), (r0, r1, r2, r3)
-                ins, firsts = (i0, i1, i2, i3), (f0, f1, f2, f3)
+                outs = (o0, o1, o2, o3)
+                turning = (w0 * (one - b0), w1 * (one - b1), w2 * (one - b2), w3 * (one - b3))
+                ins, firsts, rooms = (i0, i1, i2, i3), (f0, f1, f2, f3), (r0, r1, r2, r3)
                 for t in range(ARMS):
                     if firsts[t] < n_cells:  # padding arms point at the spare cells: no writes
                         j_out[ins[t]] = outs[t]
                         queue[k, t], j_in[firsts[t]] = _admit(
-                            queue[k, t] + demand[h, arm_link[k, t]], sh, sent, outs[t], rooms[t]
+                            queue[k, t] + demand[h, arm_link[k, t]], turning[t], rooms[t]
                         )
             for k in range(n_wide):  # the few junctions with more arms, in a loop
                 a, b = wide_start[k], wide_start[k + 1]
@@ -149,27 +153,19 @@ def _simulate(
                 tot = zero
                 for t in range(a, b):
                     tot += send[wide_in[t]]
-                m1, m2, arg = one, one, -1  # the two tightest ratios, and whose the first is
+                held = zero
                 for t in range(a, b):
-                    want = sh * (tot - send[wide_in[t]])
-                    if want > zero:
-                        r = recv[wide_out[t]] / want
-                        if r < m1:
-                            m1, m2, arg = r, m1, t
-                        elif r < m2:
-                            m2 = r
-                sent = zero
+                    held += _blocked(sh * (tot - send[wide_in[t]]), recv[wide_out[t]])
                 for t in range(a, b):
-                    o = send[wide_in[t]] * (m2 if t == arg else m1)
+                    s_t = send[wide_in[t]]
+                    want = sh * (tot - s_t)
+                    b_t = _blocked(want, recv[wide_out[t]])
+                    o = s_t * (one - sh * (held - b_t))
                     j_out[wide_in[t]] = o
                     wide_left[t] += o
-                    sent += o
-                for t in range(a, b):
                     wide_queue[t], j_in[wide_out[t]] = _admit(
                         wide_queue[t] + demand[h, wide_link[t]],
-                        sh,
-                        sent,
-                        j_out[wide_in[t]],
+                        want * (one - b_t),
                         recv[wide_out[t]],
                     )
             for c in prange(n_cells):
@@ -317,7 +313,8 @@ def simulate_numpy(
     link_flow: np.ndarray,
 ) -> None:
     """The same model with NumPy array operations (the baseline): turns as (incoming,
-    outgoing, share) triples reduced with bincount and minimum.at."""
+    outgoing, share) triples reduced with bincount, each turn limited by its destination's
+    room on its own."""
     n_cells, n_links = len(cell_jam), len(link_first)
     inner = np.ones(n_cells, bool)
     inner[link_last] = False
@@ -338,12 +335,12 @@ def simulate_numpy(
             inflow[inner_c + 1] = y
             s_last = send[link_last]
             want = np.bincount(dst, s_last[src] * share, n_links)
-            ratio_j = np.where(want > 0, recv[link_first] / np.where(want > 0, want, 1), np.inf)
-            hold = np.ones(n_links)
-            np.minimum.at(hold, src, ratio_j[dst])
-            sent = s_last * hold
+            taken = np.minimum(recv[link_first] / np.where(want > 0, want, 1), 1.0)
+            turn = s_last[src] * share * taken[dst]
+            got = np.bincount(dst, turn, n_links)
+            exits = s_last * (1.0 - np.bincount(src, share, n_links))
+            sent = np.bincount(src, turn, n_links) + exits
             out[link_last] = sent
-            got = np.bincount(dst, sent[src] * share, n_links)
             room = np.maximum(recv[link_first] - got, 0.0)
             q = queue + demand[h]
             enter = np.minimum(q, room)

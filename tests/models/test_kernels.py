@@ -165,6 +165,49 @@ def test_turns_split_evenly_without_u_turns() -> None:
     assert net.reverse[src] not in shares
 
 
+def _fork(tail: str) -> pa.Table:
+    """VIA A (0 -> 1) forks at node 1 into VIA B (1 -> 2) and VIA C (1 -> 3); C continues
+    into `tail` (3 -> 4). Long links, so queues take a while to reach the fork."""
+    return pa.table(
+        {
+            "arc_code": [10, 11, 12, 13],
+            "street": ["VIA A", "VIA B", "VIA C", tail],
+            "node_from": [0, 1, 1, 3],
+            "node_to": [1, 2, 3, 4],
+            "length_m": [600.0, 600.0, 600.0, 600.0],
+            "lat": [44.49, 44.491, 44.492, 44.493],
+            "lon": [11.34, 11.341, 11.342, 11.343],
+        }
+    )
+
+
+def _out_link(net: mobility.Network, node: int, arc: int) -> int:
+    links = net.node_out[net.node_out_start[node] : net.node_out_start[node + 1]]
+    return int(next(k for k in links if net.link_arc[k] == arc))
+
+
+@pytest.mark.parametrize("numpy", [False, True], ids=["kernel", "numpy"])
+def test_a_full_street_holds_back_only_the_turn_into_it(numpy: bool) -> None:
+    """VIA A forks into VIA B and VIA C; C leads into a square. With a lane closed, the
+    square takes 300 veh/h, less than the ~400 turning from A into C, so C backs up to the
+    fork: vehicles turning into C wait, those turning into B still go (no first-in-first-out
+    across turns). B carries the same traffic as with the square open."""
+    net = mobility.build_network(_fork("PIAZZA D"), None, 5.0, 50.0)
+    a, b, c = _out_link(net, 0, 10), _out_link(net, 1, 11), _out_link(net, 1, 12)
+    demand = np.zeros((3, len(net.link_first)))
+    demand[:, a] = 1000.0  # more than A's one lane takes: A sends at capacity
+    flows = []
+    for closed in (False, True):
+        scen = mobility.MobilityScenario(hours=3, closures=[{"street": "PIAZZA D"}])
+        cells = mobility.cell_arrays(net, scen, not closed, 5.0)
+        _, _, flow = mobility.run(net, cells, demand, 5.0, numpy=numpy)
+        flows.append((flow[2, a], flow[2, b], flow[2, c]))
+    (a_open, b_open, c_open), (a_closed, b_closed, c_closed) = flows
+    assert c_closed < 0.9 * c_open  # the queue reached the fork and holds the turn into C...
+    assert a_open - a_closed == pytest.approx(c_open - c_closed)  # ...whose vehicles wait on A
+    assert b_closed == pytest.approx(b_open, rel=0.02)  # ...while B's still get through
+
+
 def test_ctm_kernel_equals_numpy_at_wide_nodes_and_dead_ends() -> None:
     """A hub of six arms (the kernel's looped path) with chains off it whose nodes have two,
     three and four arms and end in dead ends (the padded unrolled path), streets of every class
@@ -221,3 +264,50 @@ def test_ctm_runs_on_one_core_equal_runs_over_every_core(table_for: TableFor) ->
             np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
             np.testing.assert_allclose(z, y, rtol=1e-12, atol=1e-12)
     assert shared[0][0].sum() != shared[1][0].sum()  # the 30 km/h scenario differs
+
+
+def test_the_loop_operator_predicts_the_ctms_free_flow(table_for: TableFor) -> None:
+    """The demand fit reads link flows off a linear system (f = d + T f) instead of running
+    the CTM: with light demand, after the network has filled, the CTM's hourly flows are
+    those of the system, on every arc."""
+    graph = table_for("comune", "road-graph").slice(0, 1500)
+    net = mobility.build_network(graph, None, 5.0, 70.0)
+    cells = mobility.cell_arrays(net, mobility.MobilityScenario(hours=3), True, 5.0)
+    rng = np.random.default_rng(5)
+    light = rng.uniform(0, 20, len(net.link_first))  # veh/h: far below every capacity
+    _, _, flow = mobility.run(net, cells, np.tile(light, (3, 1)), 5.0)
+    arcs = np.arange(len(net.link_first) // 2)
+    op = mobility.loop_operator(net, arcs)
+    simulated = (flow[2, 2 * arcs] + flow[2, 2 * arcs + 1]) / 2
+    np.testing.assert_allclose(simulated, op @ light, rtol=0.02, atol=0.5)
+
+
+def test_the_demand_fit_meets_the_counts_within_its_bounds(table_for: TableFor) -> None:
+    graph = table_for("comune", "road-graph")
+    counts = table_for("comune", "traffic-loop-counts")
+    net = mobility.build_network(graph, None, 5.0, 70.0)
+    scen = mobility.MobilityScenario()
+    loops = mobility.loop_counts(net, counts, 24)
+    assert len(loops.arc) >= mobility.MIN_LOOPS
+    fitted, meta = mobility.demand(net, counts, scen, loops)
+    prior, prior_meta = mobility.demand(
+        net, counts, scen.model_copy(update={"calibrate": False}), loops
+    )
+    assert prior.sum() == pytest.approx(scen.daily_car_trips)
+    assert prior_meta == {"trips_prior": round(scen.daily_car_trips)}
+    assert meta["trips_fitted"] == round(fitted.sum())
+    # between 0 and the share of capacity; no demand where the prior has none (the fast roads)
+    info = np.array(list(mobility.CLASSES.values()))
+    bound = mobility.CAPACITY_SHARE * info[net.link_class, 0] * info[net.link_class, 1]
+    assert (fitted >= 0).all()
+    assert (fitted <= bound * (1 + 1e-9)).all()
+    assert (fitted[:, prior[0] == 0] == 0).all()
+    # the counts it was fitted to: met in volume and shape (free flow)
+    op = mobility.loop_operator(net, loops.arc)
+    ok = np.isfinite(loops.mean)
+    sim = (op @ fitted.T)[ok]
+    assert sim.sum() / loops.mean[ok].sum() == pytest.approx(1.0, abs=0.15)
+    assert np.corrcoef(sim, loops.mean[ok])[0, 1] > 0.8
+    # loops it did not see: closer in volume than the prior
+    before = (op @ prior.T)[ok].sum() / loops.mean[ok].sum()
+    assert abs(np.log(meta["holdout_flow_ratio"])) < abs(np.log(before))
