@@ -364,6 +364,7 @@ class LoopCounts:
     say which direction a loop sees, so a count is compared with the mean of both."""
 
     arc: np.ndarray  # (loops,) arc index: its links are 2 * arc and 2 * arc + 1
+    code: np.ndarray  # (loops,) arc code, as the register and the counts name it
     mean: np.ndarray  # (loops, hours) vehicles per hour
 
 
@@ -381,7 +382,7 @@ def loop_counts(net: Network, counts: pa.Table, hours: int) -> LoopCounts:
     np.add.at(total, (loop, hour[ok]), veh[ok])
     np.add.at(n, (loop, hour[ok]), 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return LoopCounts(ids, np.where(n > 0, total / n, np.nan))
+        return LoopCounts(ids, net.link_arc[2 * ids], np.where(n > 0, total / n, np.nan))
 
 
 def loop_operator(net: Network, arcs: np.ndarray) -> np.ndarray:
@@ -435,23 +436,28 @@ def fit_demand(
 
 def held_out(
     op: np.ndarray, observed: np.ndarray, trips: np.ndarray, weight: np.ndarray, bound: np.ndarray
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """How well the fit predicts loops it did not see: fitted on every other loop, checked
-    on the rest, both ways round (free-flow flows against the counts, over loop-hours)."""
+    on the rest, both ways round (free-flow flows against the counts, over loop-hours), and
+    each loop's predicted daily flow when it was held out."""
     fold = np.arange(len(observed)) % 2
-    sim, obs = [], []
+    predicted = np.empty_like(observed)
     for k in (0, 1):
         demand = fit_demand(op[fold != k], observed[fold != k], trips, weight, bound)
-        sim.append((op[fold == k] @ demand.T).ravel())
-        obs.append(observed[fold == k].ravel())
-    s, o = np.concatenate(sim), np.concatenate(obs)
-    ok = np.isfinite(o)
-    s, o = s[ok], o[ok]
+        predicted[fold == k] = op[fold == k] @ demand.T
+    ok = np.isfinite(observed)
+    s, o = predicted[ok], observed[ok]
     corr = float(np.corrcoef(s, o)[0, 1]) if s.std() > 0 and o.std() > 0 else 0.0
     return {
         "holdout_flow_ratio": round(float(s.sum() / max(o.sum(), 1e-9)), 3),
         "holdout_correlation": round(corr, 3),
+        "loop_heldout_daily": _daily(predicted, observed),
     }
+
+
+def _daily(per_hour: np.ndarray, observed: np.ndarray) -> list[float]:
+    """(loops × hours) -> vehicles a day per loop, over the hours the loop was counted."""
+    return [round(float(x), 1) for x in np.where(np.isfinite(observed), per_hour, 0.0).sum(1)]
 
 
 def demand(
@@ -478,7 +484,8 @@ def demand(
 
 
 def loop_fit(flow: np.ndarray, loops: LoopCounts) -> dict[str, Any]:
-    """How the simulated link flows track the counted ones (correlation over loop-hours)."""
+    """How the simulated link flows track the counted ones (correlation over loop-hours), and
+    each counted arc's daily flow, counted and simulated."""
     if len(loops.arc) < MIN_LOOPS:
         return {"loops_matched": int(len(loops.arc))}
     simulated = (flow[:, 2 * loops.arc] + flow[:, 2 * loops.arc + 1]).T / 2
@@ -489,6 +496,10 @@ def loop_fit(flow: np.ndarray, loops: LoopCounts) -> dict[str, Any]:
         "loops_matched": int(len(loops.arc)),
         "loop_correlation": round(corr, 3),
         "loop_flow_ratio": round(float(sim.sum() / max(obs.sum(), 1e-9)), 3),
+        # per counted arc, for the report's plot: public counts and modelled road flows
+        "loop_arc_codes": [int(a) for a in loops.code],
+        "loop_counted_daily": _daily(loops.mean, loops.mean),
+        "loop_simulated_daily": _daily(simulated, loops.mean),
     }
 
 

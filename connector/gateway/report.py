@@ -293,7 +293,7 @@ def _mobility(out: dict[str, Any], ctx: ReportContext | None = None) -> list[str
     ax.set_ylabel("mean speed, km/h")
     ax.set_title("Network mean speed by hour")
     ax.legend(fontsize=8)
-    parts = [_figure(fig)]
+    parts = [_figure(fig), *_loop_fit(out)]
     day = {k: np.nansum(np.asarray(out[k], dtype=np.float64), axis=1)
            for k in ("vkm_base", "vkm_scen", "vht_base", "vht_scen")}  # fmt: skip
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -314,6 +314,32 @@ def _mobility(out: dict[str, Any], ctx: ReportContext | None = None) -> list[str
         "The {n} areas whose mean speed changes most",
     )
     return parts
+
+
+def _loop_fit(out: dict[str, Any]) -> list[str]:
+    """Counted against modelled daily flow on each counted arc: the baseline run (the demand
+    was fitted to these counts) and the fit's prediction for loops it did not see."""
+    fit: dict[str, Any] = next(iter(out.get("calibration") or []), {})
+    counted = np.asarray(fit.get("loop_counted_daily", []), dtype=np.float64)
+    if not len(counted):
+        return []
+    fig, ax = _subplots(figsize=(4.6, 4.2))
+    series = (("loop_simulated_daily", "baseline run (fitted)", "o"),
+              ("loop_heldout_daily", "held out (free flow)", "x"))  # fmt: skip
+    for key, label, marker in series:
+        if key in fit:
+            ax.scatter(counted, np.asarray(fit[key], dtype=np.float64), s=14, marker=marker,
+                       label=label)  # fmt: skip
+    shown = [counted, *(np.asarray(fit[k], dtype=np.float64) for k, _, _ in series if k in fit)]
+    top = max(float(np.nanmax(np.concatenate(shown))), 1.0) * 1.1
+    ax.plot([0, top], [0, top], color="grey", lw=0.8, ls="--", label="model = count")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("counted, vehicles a day")
+    ax.set_ylabel("modelled, vehicles a day")
+    ax.set_title(f"The {len(counted)} counted arcs")
+    ax.legend(fontsize=8)
+    return [_figure(fig)]
 
 
 def _gravity(out: dict[str, Any], _ctx: ReportContext | None = None) -> list[str]:

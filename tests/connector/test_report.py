@@ -34,11 +34,15 @@ def flood_view() -> dict[str, Any]:
         "rainfall-daily": _table("cineca", "rainfall-daily"),
         "sub-catchments": _table("unibo", "sub-catchments"),
     }
-    result = models.run_central(model, tables, PARAMS)
-    params = model.params.model_validate(PARAMS).model_dump(mode="json")
+    return _view(model, PARAMS, models.run_central(model, tables, PARAMS))
+
+
+def _view(model: models.Model, params: dict[str, Any], result: Any) -> dict[str, Any]:
+    """A succeeded job as the gateway keeps it, for `report.render`."""
+    scenario = model.params.model_validate(params).model_dump(mode="json")
     return {
         "id": "job-test", "model": model.name, "state": "succeeded", "purpose": "research",
-        "model_hash": model.hash, "params": params, "summary": model.summary(result),
+        "model_hash": model.hash, "params": scenario, "summary": model.summary(result),
         "outputs": wire.encode_value(dict(result)), "holders": [],
     }  # fmt: skip
 
@@ -100,3 +104,32 @@ def test_headline_records_and_mappings_are_tables_in_the_report_and_the_terminal
     assert re.search(r"university WiFi zones\s+10\s+0.0", text)
     assert "{" not in text
     assert "[" not in text
+
+
+def test_the_mobility_report_plots_each_counted_arc() -> None:
+    """The demand is fitted to the loop counts: the report shows, arc by arc, the counted daily
+    flow against the baseline run's and against the fit's prediction when that loop was held
+    out."""
+    model = models.get("mobility-ctm")
+    tables = {d: _table("comune", d) for d in model.datasets}
+    params = {"hours": 3, "speed_limits": {"street": 30}}
+    result = models.run_central(model, tables, params)
+    fit = result["calibration"][0]
+    n = fit["loops_matched"]
+    assert n >= 3
+    for key in (
+        "loop_arc_codes",
+        "loop_counted_daily",
+        "loop_simulated_daily",
+        "loop_heldout_daily",
+    ):
+        assert len(fit[key]) == n
+    arcs = set(_table("comune", "traffic-loop-counts").column("arc_code").to_pylist())
+    assert set(fit["loop_arc_codes"]) <= arcs
+    page = report.render(_view(model, params, result), None)
+    assert f"The {n} counted arcs" in page
+    assert "held out (free flow)" in page
+    # the prior alone: nothing was held out, and the plot says only what was run
+    result = models.run_central(model, tables, {**params, "calibrate": False})
+    assert "loop_heldout_daily" not in result["calibration"][0]
+    assert "trips_fitted" not in model.summary(result)
