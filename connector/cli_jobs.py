@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from connector.clikit import HomeOpt, connector_target, fail, out
+from connector.gateway.headline import figure_grid, figure_text
 
 jobs_app = typer.Typer(help="Federated model runs this connector drove: list, show, report.")
 
@@ -122,35 +123,18 @@ def show_summary(job: dict[str, Any], console: Console = out) -> None:
 
 
 def figure_cell(value: Any) -> RenderableType:
-    """A headline figure for a table cell: a mapping as a small two-column table (a list in
-    it as "a → b", the baseline then the scenario), a list of records as a table with their
-    keys as headers, anything else as text (JSON when it is not a plain value)."""
-
-    def text(v: Any) -> str:
-        if isinstance(v, str | int | float) or v is None:
-            return escape(str(v))
-        if isinstance(v, list) and all(isinstance(x, str | int | float) for x in v):
-            return escape(" → ".join(map(str, v)))
-        return escape(json.dumps(v, ensure_ascii=False))
-
-    if isinstance(value, dict) and value:
-        inner = Table(show_header=False, box=None, pad_edge=False)
-        for k, v in value.items():
-            inner.add_row(escape(str(k)), text(v))
-        return inner
-    if (
-        isinstance(value, list)
-        and value
-        and all(isinstance(r, dict) for r in value)
-        and len({tuple(r) for r in value}) == 1
-    ):
-        inner = Table(box=None, pad_edge=False)
-        for k in value[0]:
-            inner.add_column(escape(str(k)))
-        for r in value:
-            inner.add_row(*(text(v) for v in r.values()))
-        return inner
-    return text(value)
+    """A headline figure for a table cell: the report's small table (`figure_grid`) as a
+    borderless rich table, or its text."""
+    grid = figure_grid(value)
+    if grid is None:
+        return escape(figure_text(value))
+    headers, rows = grid
+    inner = Table(show_header=headers is not None, box=None, pad_edge=False)
+    for h in headers or [""] * len(rows[0]):
+        inner.add_column(escape(h))
+    for r in rows:
+        inner.add_row(*map(escape, r))
+    return inner
 
 
 def run(

@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from connector.compute import wire
+from connector.gateway.headline import figure_grid, figure_text
 
 if TYPE_CHECKING:
     from connector.gateway.gazetteer import Area
@@ -364,27 +365,15 @@ SECTIONS: dict[str, Callable[[dict[str, Any], ReportContext | None], list[str]]]
 
 
 def _value(v: Any) -> str:
-    """A headline figure as HTML: a mapping as a small table (a list in it as "a → b", the
-    baseline then the scenario), a list of records as a table with their keys as headers,
-    anything else as JSON (as `gemello run` shows them in a terminal)."""
+    """A headline figure as HTML: a small table (`figure_grid`) or escaped text."""
     esc = html.escape
-
-    def plain(x: Any) -> str:
-        if isinstance(x, list) and all(isinstance(y, str | int | float) for y in x):
-            return esc(" → ".join(map(str, x)))
-        return esc(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False))
-
-    if isinstance(v, dict) and v:
-        rows = "".join(f"<tr><td>{esc(str(k))}</td><td>{plain(x)}</td></tr>" for k, x in v.items())
-        return f'<table class="inner">{rows}</table>'
-    if v and isinstance(v, list) and all(isinstance(r, dict) for r in v):
-        if len({tuple(r) for r in v}) == 1:
-            head = "".join(f"<th>{esc(str(k))}</th>" for k in v[0])
-            body = "".join(
-                "<tr>" + "".join(f"<td>{plain(x)}</td>" for x in r.values()) + "</tr>" for r in v
-            )
-            return f'<table class="inner"><tr>{head}</tr>{body}</table>'
-    return plain(v)
+    grid = figure_grid(v)
+    if grid is None:
+        return esc(figure_text(v))
+    headers, rows = grid
+    head = "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in headers) + "</tr>" if headers else ""
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f'<table class="inner">{head}{body}</table>'
 
 
 def render(
