@@ -445,14 +445,21 @@ def held_out(
     for k in (0, 1):
         demand = fit_demand(op[fold != k], observed[fold != k], trips, weight, bound)
         predicted[fold == k] = op[fold == k] @ demand.T
-    ok = np.isfinite(observed)
-    s, o = predicted[ok], observed[ok]
-    corr = float(np.corrcoef(s, o)[0, 1]) if s.std() > 0 and o.std() > 0 else 0.0
+    ratio, corr = _agreement(predicted, observed)
     return {
-        "holdout_flow_ratio": round(float(s.sum() / max(o.sum(), 1e-9)), 3),
-        "holdout_correlation": round(corr, 3),
+        "holdout_flow_ratio": ratio,
+        "holdout_correlation": corr,
         "loop_heldout_daily": _daily(predicted, observed),
     }
+
+
+def _agreement(modelled: np.ndarray, observed: np.ndarray) -> tuple[float, float]:
+    """(flow ratio, correlation) of modelled against counted flows, over the loop-hours
+    that were counted."""
+    ok = np.isfinite(observed)
+    m, o = modelled[ok], observed[ok]
+    corr = float(np.corrcoef(m, o)[0, 1]) if m.std() > 0 and o.std() > 0 else 0.0
+    return round(float(m.sum() / max(o.sum(), 1e-9)), 3), round(corr, 3)
 
 
 def _daily(per_hour: np.ndarray, observed: np.ndarray) -> list[float]:
@@ -489,13 +496,11 @@ def loop_fit(flow: np.ndarray, loops: LoopCounts) -> dict[str, Any]:
     if len(loops.arc) < MIN_LOOPS:
         return {"loops_matched": int(len(loops.arc))}
     simulated = (flow[:, 2 * loops.arc] + flow[:, 2 * loops.arc + 1]).T / 2
-    ok = np.isfinite(loops.mean)
-    sim, obs = simulated[ok], loops.mean[ok]
-    corr = float(np.corrcoef(sim, obs)[0, 1]) if sim.std() > 0 and obs.std() > 0 else 0.0
+    ratio, corr = _agreement(simulated, loops.mean)
     return {
         "loops_matched": int(len(loops.arc)),
-        "loop_correlation": round(corr, 3),
-        "loop_flow_ratio": round(float(sim.sum() / max(obs.sum(), 1e-9)), 3),
+        "loop_correlation": corr,
+        "loop_flow_ratio": ratio,
         # per counted arc, for the report's plot: public counts and modelled road flows
         "loop_arc_codes": [int(a) for a in loops.code],
         "loop_counted_daily": _daily(loops.mean, loops.mean),
