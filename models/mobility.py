@@ -14,7 +14,10 @@ One stage, run where the road graph, the loop counts and the statistical areas a
    one a loop sees): generalised least squares on the free-flow link flows, hour by hour,
    entering demand bounded by a share of each link's capacity, and cross-validated on held-out
    loops. The result reports the fitted trips, the held-out fit and the baseline's fit.
-3. **Runs.** The baseline and the scenario (speed limit per class, lanes removed on named
+3. **Routes.** Turning shares come from an assignment of trips between the statistical areas
+   to shortest paths under congestion (models/routes.py), one for the baseline and one for
+   the scenario; the fit above reads the baseline's.
+4. **Runs.** The baseline and the scenario (speed limit per class, lanes removed on named
    streets) run 24 hours at `step_seconds`. Per area and hour the result has vehicle-km,
    vehicle-hours and mean speed of both runs, and the change.
 """
@@ -34,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scipy import sparse
 from scipy.sparse import linalg as splinalg
 
-from models import common
+from models import common, routes
 from models.base import Context, Model, Partial, Stage, Tables
 from models.kernels import ctm as kernel
 
@@ -48,7 +51,7 @@ CLASSES: dict[str, tuple[int, float, float, float]] = {
 JAM_VEH_PER_KM_LANE = 150.0
 CAPACITY_SHARE = 0.3  # fitted demand entering a link: at most this share of its capacity
 RIDGE = 1e-3  # pull of the prior in the fit to the loop counts, relative to the mean count
-FIT_PASSES = 4  # refits after links reach a bound
+FIT_PASSES = 20  # refits after links reach a bound
 MIN_LOOPS = 3  # counted arcs needed to fit the demand (and to report a fit)
 MIN_LIMIT, MAX_LIMIT = 5.0, 130.0  # km/h a scenario may set (a walking-pace zone to a motorway)
 EXIT_SHARE = 0.05  # share of vehicles whose trip ends at each junction (~20 links a trip)
@@ -102,6 +105,11 @@ class MobilityScenario(BaseModel):
     calibrate: bool = Field(
         True, description="fit the demand to the loop counts (false: the prior alone)"
     )
+    route_choice: bool = Field(
+        True,
+        description="turning shares from a congestion-aware assignment of trips between "
+        "statistical areas, one per run (false: an even split at every junction)",
+    )
     step_seconds: float = Field(5.0, ge=1, le=30, description="simulation time step (s)")
     hours: int = Field(24, ge=1, le=24, description="hours simulated from midnight")
 
@@ -132,6 +140,7 @@ class Network:
     link_area: np.ndarray
     link_street: np.ndarray
     link_len_km: np.ndarray
+    link_xy: np.ndarray  # (links, 2) km east and north of the graph's south-west corner
     link_first: np.ndarray
     link_last: np.ndarray
     cell_link: np.ndarray
@@ -141,15 +150,12 @@ class Network:
     node_out_start: np.ndarray  # outgoing links of each node (CSR)
     node_out: np.ndarray
     junctions: dict[str, np.ndarray]  # nodes as arms: the kernel's
+    turns: dict[str, np.ndarray]  # every turning movement (start, src, dst): shares index it
 
     @functools.cached_property
-    def turns(self) -> dict[str, np.ndarray]:
-        """(incoming, outgoing, share) triples: the NumPy twin's (built when first asked for,
-        as only the twin reads them)."""
-        return kernel.turns(
-            self.node_in_start, self.node_in, self.node_out_start, self.node_out, self.reverse,
-            EXIT_SHARE,
-        )  # fmt: skip
+    def even_share(self) -> np.ndarray:
+        """Turning shares without routes: even over the outgoing links but the U-turn."""
+        return kernel.even_shares(self.turns, self.reverse, EXIT_SHARE)
 
     @property
     def cells(self) -> int:
@@ -175,11 +181,16 @@ def build_network(graph: pa.Table, areas: pa.Table | None, step_s: float, v_max:
     lon = graph.column("lon").to_numpy(zero_copy_only=False)
     area = _nearest_area(lat, lon, areas)
     keep = (a != b) & np.isfinite(length)
-    arc, a, b, length, names, cls, area = (x[keep] for x in (arc, a, b, length, names, cls, area))
+    xy = _km(lat, lon)
+    arc, a, b, length, names, cls, area, xy = (
+        x[keep] for x in (arc, a, b, length, names, cls, area, xy)
+    )
     # Arcs in a space-filling (Morton) order, both directions side by side: the kernel's
     # gathers then mostly hit memory a neighbour just used.
     order = np.argsort(_morton(lat[keep], lon[keep]), kind="stable")
-    arc, a, b, length, names, cls, area = (x[order] for x in (arc, a, b, length, names, cls, area))
+    arc, a, b, length, names, cls, area, xy = (
+        x[order] for x in (arc, a, b, length, names, cls, area, xy)
+    )
     n_arcs = len(arc)
     # link 2k goes a -> b, link 2k + 1 is its reverse b -> a
     frm = np.stack([a, b], axis=1).ravel()
@@ -199,6 +210,7 @@ def build_network(graph: pa.Table, areas: pa.Table | None, step_s: float, v_max:
         link_area=np.repeat(area, 2),
         link_street=np.repeat(names, 2),
         link_len_km=link_len,
+        link_xy=np.repeat(xy, 2, axis=0),
         link_first=first.astype(np.int64),
         link_last=last.astype(np.int64),
         cell_link=np.repeat(np.arange(2 * n_arcs), n_cells),
@@ -207,8 +219,19 @@ def build_network(graph: pa.Table, areas: pa.Table | None, step_s: float, v_max:
         node_in=node_in,
         node_out_start=out_start,
         node_out=node_out,
-        junctions=kernel.junctions(out_start, node_out, first, last, EXIT_SHARE),
+        junctions=kernel.junctions(out_start, node_out, first, last),
+        turns=kernel.turn_table(in_start, node_in, out_start, node_out),
     )
+
+
+def _km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """(n, 2) positions in km from the south-west corner (equirectangular: the city is small)."""
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if not ok.any():
+        return np.full((len(lat), 2), np.nan)
+    lat0, lon0 = np.nanmin(lat[ok]), np.nanmin(lon[ok])
+    east = (lon - lon0) * 111.32 * np.cos(np.radians(np.nanmean(lat[ok])))
+    return np.stack([east, (lat - lat0) * 111.32], axis=1)
 
 
 def _morton(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -247,10 +270,10 @@ def _nearest_area(lat: np.ndarray, lon: np.ndarray, areas: pa.Table | None) -> n
     return np.where(np.isfinite(lat), out, -1)
 
 
-def cell_arrays(
-    net: Network, scen: MobilityScenario, baseline: bool, step_s: float
-) -> dict[str, np.ndarray]:
-    """Per-cell jam size, capacity per step, and the v and w ratios of one run."""
+def link_limits(
+    net: Network, scen: MobilityScenario, baseline: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per link of one run: lanes, capacity per lane (veh/h) and speed limit (km/h)."""
     info = np.array(list(CLASSES.values()))
     lanes = info[net.link_class, 0].copy()
     cap_lane = info[net.link_class, 1].copy()
@@ -267,6 +290,14 @@ def cell_arrays(
             halved = hit & (lanes <= closure.lanes)
             lanes = np.where(hit, np.maximum(lanes - closure.lanes, 1), lanes)
             cap_lane = np.where(halved, cap_lane / 2, cap_lane)
+    return lanes, cap_lane, limit
+
+
+def cell_arrays(
+    net: Network, scen: MobilityScenario, baseline: bool, step_s: float
+) -> dict[str, np.ndarray]:
+    """Per-cell jam size, capacity per step, and the v and w ratios of one run."""
+    lanes, cap_lane, limit = link_limits(net, scen, baseline)
     n_cells = net.link_last - net.link_first + 1
     cell_len = (net.link_len_km / n_cells)[net.cell_link]
     lanes_c, cap_c, v_c = lanes[net.cell_link], cap_lane[net.cell_link], limit[net.cell_link]
@@ -291,12 +322,14 @@ def run(
     cells: dict[str, np.ndarray],
     demand_veh_h: np.ndarray,
     step_s: float,
+    share: np.ndarray | None = None,
     numpy: bool = False,
     one_core: bool = False,
 ) -> Runs:
-    """vkm and vht (hours × cells) and vehicles leaving each link (hours × links). The
-    compiled kernel splits each step over every core, or with `one_core` runs on the calling
-    thread (see `run_many`)."""
+    """vkm and vht (hours × cells) and vehicles leaving each link (hours × links), with the
+    turning shares `share` (indexed like net.turns; default: the even split). The compiled
+    kernel splits each step over every core, or with `one_core` runs on the calling thread
+    (see `run_many`)."""
     hours = demand_veh_h.shape[0]
     steps = int(round(3600.0 / step_s))
     vkm = np.empty((hours, net.cells))
@@ -304,36 +337,47 @@ def run(
     flow = np.empty((hours, len(net.link_first)))
     cell = (cells["jam"], cells["cap"], cells["v"], cells["w"], cells["len"])
     per_step = np.ascontiguousarray(demand_veh_h / steps)
+    share = net.even_share if share is None else share
     if numpy:
         t = net.turns
         kernel.simulate_numpy(
-            *cell, net.link_first, net.link_last, t["src"], t["dst"], t["share"],
+            *cell, net.link_first, net.link_last, t["src"], t["dst"], share,
             per_step, steps, step_s / 3600.0, vkm, vht, flow,
         )  # fmt: skip
     else:
         j = net.junctions
+        arm_share, wide_share = kernel.arm_shares(j, net.turns["start"], share)
         simulate = kernel.simulate_one_core if one_core else kernel.simulate
         simulate(
             *cell, net.link_first, net.link_last, j["arm_in"], j["arm_out"], j["arm_link"],
-            j["arm_share"], j["wide_start"], j["wide_in"], j["wide_out"], j["wide_link"],
-            j["wide_share"], per_step, steps, step_s / 3600.0, vkm, vht, flow,
+            arm_share, j["wide_start"], j["wide_in"], j["wide_out"], j["wide_link"],
+            j["wide_mat"], wide_share, per_step, steps, step_s / 3600.0, vkm, vht, flow,
         )  # fmt: skip
     return vkm, vht, flow
 
 
 def run_many(
-    net: Network, runs: Sequence[dict[str, np.ndarray]], demand_veh_h: np.ndarray, step_s: float
+    net: Network,
+    runs: Sequence[dict[str, np.ndarray]],
+    demand_veh_h: np.ndarray,
+    step_s: float,
+    shares: Sequence[np.ndarray | None] | None = None,
 ) -> list[Runs]:
     """Several runs of one network (the baseline and the scenario): with at least as many runs
     as cores, each run on a core of its own (the kernel releases the GIL), which saves the two
     thread hand-offs every step of a shared run costs (~1.3x on the city's graph); otherwise
     one after the other, each over every core."""
     cores = numba.get_num_threads()
+    shares = shares or [None] * len(runs)
     if len(runs) < 2 or len(runs) < cores:
-        return [run(net, cells, demand_veh_h, step_s) for cells in runs]
+        return [
+            run(net, cells, demand_veh_h, step_s, share)
+            for cells, share in zip(runs, shares, strict=True)
+        ]
     with ThreadPoolExecutor(max_workers=cores, thread_name_prefix="ctm") as pool:
         futures = [
-            pool.submit(run, net, cells, demand_veh_h, step_s, one_core=True) for cells in runs
+            pool.submit(run, net, cells, demand_veh_h, step_s, share, one_core=True)
+            for cells, share in zip(runs, shares, strict=True)
         ]
         return [f.result() for f in futures]
 
@@ -385,13 +429,15 @@ def loop_counts(net: Network, counts: pa.Table, hours: int) -> LoopCounts:
         return LoopCounts(ids, net.link_arc[2 * ids], np.where(n > 0, total / n, np.nan))
 
 
-def loop_operator(net: Network, arcs: np.ndarray) -> np.ndarray:
+def loop_operator(net: Network, arcs: np.ndarray, share: np.ndarray | None = None) -> np.ndarray:
     """(loops × links): the hourly flow each counted arc carries per vehicle an hour entering
-    each link, in free flow. Link flows f then solve f = d + T f, T the turning shares, so a
-    row is a solve with the transposed system (one sparse LU for all loops)."""
+    each link, in free flow with turning shares `share` (default: the even split). Link flows
+    f then solve f = d + T f, T the turning shares, so a row is a solve with the transposed
+    system (one sparse LU for all loops)."""
     t = net.turns
     n = len(net.link_first)
-    turning = sparse.csr_matrix((t["share"], (t["dst"], t["src"])), shape=(n, n))
+    share = net.even_share if share is None else share
+    turning = sparse.csr_matrix((share, (t["dst"], t["src"])), shape=(n, n))
     lu = splinalg.splu((sparse.identity(n, format="csr") - turning).T.tocsc())
     pick = np.zeros((n, len(arcs)))
     pick[2 * arcs, np.arange(len(arcs))] = 0.5
@@ -467,15 +513,58 @@ def _daily(per_hour: np.ndarray, observed: np.ndarray) -> list[float]:
     return [round(float(x), 1) for x in np.where(np.isfinite(observed), per_hour, 0.0).sum(1)]
 
 
-def demand(
+def route_shares(
     net: Network, counts: pa.Table, scen: MobilityScenario, loops: LoopCounts
+) -> tuple[list[np.ndarray | None], dict[str, Any]]:
+    """Turning shares of the baseline and the scenario from their assignments (models/routes.py),
+    and the assignment's figures; [None, None] (the even split) without `route_choice` or
+    without statistical areas to route between."""
+    if not scen.route_choice:
+        return [None, None], {}
+    weight = prior_weight(net)
+    g = routes.graph(net.node_out_start, net.node_out, net.link_area, net.link_xy, weight)
+    if g is None:
+        return [None, None], {}
+    arrays = (net.node_in_start, net.node_in, net.reverse, net.turns["start"])
+    n_turns = len(net.turns["src"])
+    profile = hourly_profile(counts, 24)
+    busiest = int(np.argmax(profile))
+    out: list[np.ndarray | None] = []
+    meta: dict[str, Any] = {}
+    for baseline in (True, False):
+        lanes, cap_lane, limit = link_limits(net, scen, baseline)
+        free_time = net.link_len_km / limit
+        if baseline:
+            peak = loops.mean[:, busiest] if busiest < loops.mean.shape[1] else np.array([])
+            counted = np.isfinite(peak)
+            load = float(profile.max() * scen.daily_car_trips)
+            if counted.sum() >= MIN_LOOPS:
+                arcs = loops.arc[counted]
+                load = routes.counted_load(
+                    g, arrays, n_turns, free_time, np.r_[2 * arcs, 2 * arcs + 1],
+                    2.0 * float(peak[counted].sum()),
+                )  # fmt: skip
+            meta["route_choice_load"] = round(load)
+        flows = routes.assign(g, arrays, n_turns, free_time, lanes * cap_lane, load)
+        out.append(routes.shares(flows, net.turns["src"], net.even_share))
+        meta["route_choice_gap" if baseline else "route_choice_gap_scen"] = flows.gap
+    return out, meta
+
+
+def demand(
+    net: Network,
+    counts: pa.Table,
+    scen: MobilityScenario,
+    loops: LoopCounts,
+    share: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Vehicles entering each link per hour (hours × links) and how they were fitted.
 
     The prior: the day's car trips shaped by the loops' hourly profile, spread over links by
     length and class. With `calibrate` and at least MIN_LOOPS counted arcs, the prior is
-    fitted to the counts (`fit_demand`), entering demand bounded by CAPACITY_SHARE of each
-    link's capacity, and the fit is cross-validated on held-out loops (`held_out`)."""
+    fitted to the counts (`fit_demand`) through the baseline's turning shares `share`,
+    entering demand bounded by CAPACITY_SHARE of each link's capacity, and the fit is
+    cross-validated on held-out loops (`held_out`)."""
     trips = hourly_profile(counts, scen.hours) * scen.daily_car_trips
     weight = prior_weight(net)
     meta: dict[str, Any] = {"trips_prior": round(float(trips.sum()))}
@@ -483,7 +572,7 @@ def demand(
         return np.outer(trips, weight), meta
     info = np.array(list(CLASSES.values()))
     bound = CAPACITY_SHARE * info[net.link_class, 0] * info[net.link_class, 1]
-    op = loop_operator(net, loops.arc)
+    op = loop_operator(net, loops.arc, share)
     fitted = fit_demand(op, loops.mean, trips, weight, bound)
     meta["trips_fitted"] = round(float(fitted.sum()))
     meta.update(held_out(op, loops.mean, trips, weight, bound))
@@ -527,11 +616,13 @@ def _local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
         tables["road-graph"], tables.get("statistical-areas"), params.step_seconds, v_max
     )
     base_cells = cell_arrays(net, params, True, params.step_seconds)
-    loops = loop_counts(net, tables["traffic-loop-counts"], params.hours)
-    entering, fitted = demand(net, tables["traffic-loop-counts"], params, loops)
+    counts = tables["traffic-loop-counts"]
+    loops = loop_counts(net, counts, params.hours)
+    shares, routed = route_shares(net, counts, params, loops)
+    entering, fitted = demand(net, counts, params, loops, shares[0])
     arrays: dict[str, np.ndarray] = {}
     scen_cells = cell_arrays(net, params, False, params.step_seconds)
-    runs = run_many(net, [base_cells, scen_cells], entering, params.step_seconds)
+    runs = run_many(net, [base_cells, scen_cells], entering, params.step_seconds, shares)
     for tag, (vkm, vht, _flow) in zip(("base", "scen"), runs, strict=True):
         arrays[f"vkm_{tag}"] = _by_area(vkm, net)
         arrays[f"vht_{tag}"] = _by_area(vht, net)
@@ -540,12 +631,14 @@ def _local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
     return Partial(
         arrays=arrays,
         support={k: links.astype(np.float64) for k in arrays},
-        meta={"links": int(len(net.link_first)), "cells": net.cells, **fitted, **fit},
+        meta={"links": int(len(net.link_first)), "cells": net.cells, **routed, **fitted, **fit},
     )
 
 
 OUTPUTS = ("vkm_base", "vht_base", "vkm_scen", "vht_scen")
 FIT_FIGURES = (
+    "route_choice_load",
+    "route_choice_gap",
     "trips_prior",
     "trips_fitted",
     "holdout_flow_ratio",
@@ -591,7 +684,7 @@ def summary(result: Context) -> dict[str, Any]:
 
 MODEL = Model(
     name="mobility-ctm",
-    version="1.1.0",
+    version="1.2.0",
     title="Road traffic: cell transmission model on the municipal road graph",
     params=MobilityScenario,
     stages=(
@@ -603,6 +696,12 @@ MODEL = Model(
             heavy=True,
         ),
     ),
-    modules=("models.mobility", "models.common", "models.kernels.ctm"),
+    modules=(
+        "models.mobility",
+        "models.common",
+        "models.routes",
+        "models.kernels.ctm",
+        "models.kernels.routes",
+    ),
     summary=summary,
 )

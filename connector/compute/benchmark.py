@@ -26,7 +26,7 @@ from connector.compute.executor import limit_contributions
 from connector.partnerdata.prepare import build_table
 from connector.partnerdata.specs import partner_specs
 from connector.settings import Settings
-from models import energy, flood, mobility
+from models import energy, flood, mobility, routes
 
 
 def _table(partner: str, dataset: str, bologna: Path | None) -> pa.Table:
@@ -116,11 +116,19 @@ def bench_kernels(bologna: Path | None, repeat: int) -> list[dict[str, Any]]:
     mscen = mobility.MobilityScenario.model_validate({"speed_limits": {"street": 30}})
     city = one  # the network built above to size the tiled one
     runs = [mobility.cell_arrays(city, mscen, base, 5.0) for base in (True, False)]
-    day, _ = mobility.demand(city, counts, mscen, mobility.loop_counts(city, counts, mscen.hours))
-    mobility.run_many(city, runs, day[:1], 5.0)  # compile
-    fast = _median_s(lambda: mobility.run_many(city, runs, day, 5.0), repeat)
+    loops = mobility.loop_counts(city, counts, mscen.hours)
+    shares, _ = mobility.route_shares(city, counts, mscen, loops)  # compiles the trees too
+    routing = _median_s(
+        lambda: mobility.route_shares(city, counts, mscen, loops), max(1, repeat // 2)
+    )
+    day, _ = mobility.demand(city, counts, mscen, loops, shares[0])
+    mobility.run_many(city, runs, day[:1], 5.0, shares)  # compile
+    fast = _median_s(lambda: mobility.run_many(city, runs, day, 5.0, shares), repeat)
     slow = _median_s(
-        lambda: [mobility.run(city, c, day[8:9], 5.0, numpy=True) for c in runs],
+        lambda: [
+            mobility.run(city, c, day[8:9], 5.0, share, numpy=True)
+            for c, share in zip(runs, shares, strict=True)
+        ],
         max(1, repeat // 2),
     )
     rows.append(
@@ -132,6 +140,9 @@ def bench_kernels(bologna: Path | None, repeat: int) -> list[dict[str, Any]]:
             "fast_s": fast,
             "slow": city.cells * steps * 2 / slow,
             "target": 700e6,
+            "note": f"Route choice before these runs (decision 0017: the baseline's and the "
+            f"scenario's assignments, {routes.ITERATIONS} all-or-nothing loadings each, and the "
+            f"free-flow loading that sets the load): median {routing:.2f} s.",
         }
     )
     # flood: the sub-catchments x 100, a year of hourly steps
@@ -272,6 +283,7 @@ def compute_section(kernels: list[dict[str, Any]], federated: list[dict[str, Any
             f"{r['unit']}/s | {r['slow'] / 1e6:,.1f} M/s | {r['fast'] / r['slow']:.0f}x | "
             f">= {r['target'] / 1e6:,.0f} M/s: {verdict} |"
         )
+    lines += ["", *(r["note"] for r in kernels if "note" in r)]
     lines += [
         "",
         "The CTM moves ~20 MB through the caches every step of the 117k-cell network, against "

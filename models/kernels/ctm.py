@@ -2,12 +2,11 @@
 
 Links are chains of cells. Each step every cell offers a sending flow min(v dt/l · n, Q) and a
 receiving flow min(Q, w dt/l · (N - n)); inside a link the flow between neighbours is the lesser
-of the two. At a node, each incoming link's sending flow loses a fixed exit share (trips ending
-there) and splits evenly over the outgoing links other than its own reverse; every outgoing link
-admits at most its receiving flow, shared in proportion to what each incoming link sends it.
-A full outgoing link holds back only the vehicles turning into it (no first-in-first-out
-across turns: urban approaches have turning lanes, and with turning shares that do not follow
-routes, first-in-first-out spreads one full street's queue over the whole network; see
+of the two. At a node, each incoming link's sending flow splits over the outgoing links by its
+turning shares (per turn, from route choice or an even split; what is left over exits: trips
+ending there); every outgoing link admits at most its receiving flow, shared in proportion to
+what each incoming link sends it. A full outgoing link holds back only the vehicles turning
+into it (no first-in-first-out across turns: urban approaches have turning lanes; see
 docs/decisions/0016). Demand enters each link's first cell from a source queue.
 
 The kernel works node by node, not turn by turn (see `simulate`); the NumPy twin works on the
@@ -52,12 +51,13 @@ def _simulate(
     arm_in: np.ndarray,  # (junctions, ARMS) last cell of each arm's incoming link (pad: cells)
     arm_out: np.ndarray,  # (junctions, ARMS) first cell of its outgoing link (pad: cells + 1)
     arm_link: np.ndarray,  # (junctions, ARMS) the outgoing link (pad: -1)
-    arm_share: np.ndarray,  # (junctions,) share of an incoming flow each other arm gets
+    arm_share: np.ndarray,  # (junctions, ARMS, ARMS) share of arm i's incoming flow to arm j
     wide_start: np.ndarray,  # (wide + 1,) arms of the junctions with more than ARMS (CSR)
     wide_in: np.ndarray,
     wide_out: np.ndarray,
     wide_link: np.ndarray,
-    wide_share: np.ndarray,  # (wide,)
+    wide_mat: np.ndarray,  # (wide,) where each wide junction's arms x arms shares start
+    wide_share: np.ndarray,  # (sum of arms^2,) row-major: from arm, to arm
     demand: np.ndarray,  # (hours, links) vehicles per step entering each link
     steps_per_hour: int,
     dt_h: float,
@@ -69,13 +69,12 @@ def _simulate(
 
     Two passes a step. **Junctions**: every node reads the sending flow of its incoming links'
     last cells and the receiving flow of its outgoing links' first cells, and writes what
-    leaves the former and enters the latter. An arm's incoming link is the reverse of its
-    outgoing link, so the U-turn rule makes every arm's demand "all sending flows but mine"
-    (share x (total - mine)). An outgoing link that cannot take all of it turns away a share
-    b of every turn into it; an incoming link then keeps share x (the other arms' b) of its
-    sending flow, as exit share + share x (arms - 1) = 1. Both are O(arms) from a total.
-    Junctions of up to ARMS arms run unrolled, padded with a cell that never sends and one
-    that always admits (whose b is 0).
+    leaves the former and enters the latter. An arm is an outgoing link and its reverse, the
+    incoming link; m[i, j] is the share of arm i's incoming flow that turns into arm j. Arm j
+    is sent w_j = sum_i s_i m[i, j]; if it cannot take it all, it turns away a share b_j of
+    every turn into it, so incoming link i keeps s_i sum_j m[i, j] b_j. Both are a 4 x 4
+    matrix-vector product (decision 0017). Junctions of up to ARMS arms run unrolled, padded
+    with a cell that never sends and one that always admits (whose b is 0) and zero shares.
     **Cells**: each cell moves to the next occupancy (its inner flows from its neighbours'
     previous occupancy, its boundary flows from the junction pass) and prepares its sending
     and receiving flows for the next junction pass. Occupancy is double-buffered.
@@ -113,6 +112,11 @@ def _simulate(
     wide_queue = np.zeros(wide_in.shape[0])
     wide_left = np.zeros(wide_in.shape[0])
     n_wide = wide_start.shape[0] - 1
+    widest = 1
+    for k in range(n_wide):
+        widest = max(widest, wide_start[k + 1] - wide_start[k])
+    wide_want = np.zeros(widest)
+    wide_b = np.zeros(widest)
     for h in range(hours):
         left[:] = zero
         wide_left[:] = zero
@@ -121,19 +125,21 @@ def _simulate(
             vht[h, c] = zero
         for _ in range(steps_per_hour):
             for k in prange(n_arm):
-                sh = arm_share[k]
+                m = arm_share[k]
                 i0, i1, i2, i3 = arm_in[k, 0], arm_in[k, 1], arm_in[k, 2], arm_in[k, 3]
                 f0, f1, f2, f3 = arm_out[k, 0], arm_out[k, 1], arm_out[k, 2], arm_out[k, 3]
                 s0, s1, s2, s3 = send[i0], send[i1], send[i2], send[i3]
                 r0, r1, r2, r3 = recv[f0], recv[f1], recv[f2], recv[f3]
-                tot = s0 + s1 + s2 + s3
-                w0, w1 = sh * (tot - s0), sh * (tot - s1)
-                w2, w3 = sh * (tot - s2), sh * (tot - s3)
+                w0 = s0 * m[0, 0] + s1 * m[1, 0] + s2 * m[2, 0] + s3 * m[3, 0]
+                w1 = s0 * m[0, 1] + s1 * m[1, 1] + s2 * m[2, 1] + s3 * m[3, 1]
+                w2 = s0 * m[0, 2] + s1 * m[1, 2] + s2 * m[2, 2] + s3 * m[3, 2]
+                w3 = s0 * m[0, 3] + s1 * m[1, 3] + s2 * m[2, 3] + s3 * m[3, 3]
                 b0, b1 = _blocked(w0, r0), _blocked(w1, r1)
                 b2, b3 = _blocked(w2, r2), _blocked(w3, r3)
-                held = b0 + b1 + b2 + b3
-                o0, o1 = s0 * (one - sh * (held - b0)), s1 * (one - sh * (held - b1))
-                o2, o3 = s2 * (one - sh * (held - b2)), s3 * (one - sh * (held - b3))
+                o0 = s0 * (one - m[0, 0] * b0 - m[0, 1] * b1 - m[0, 2] * b2 - m[0, 3] * b3)
+                o1 = s1 * (one - m[1, 0] * b0 - m[1, 1] * b1 - m[1, 2] * b2 - m[1, 3] * b3)
+                o2 = s2 * (one - m[2, 0] * b0 - m[2, 1] * b1 - m[2, 2] * b2 - m[2, 3] * b3)
+                o3 = s3 * (one - m[3, 0] * b0 - m[3, 1] * b1 - m[3, 2] * b2 - m[3, 3] * b3)
                 left[k, 0] += o0
                 left[k, 1] += o1
                 left[k, 2] += o2
@@ -149,24 +155,26 @@ def _simulate(
                         )
             for k in range(n_wide):  # the few junctions with more arms, in a loop
                 a, b = wide_start[k], wide_start[k + 1]
-                sh = wide_share[k]
-                tot = zero
-                for t in range(a, b):
-                    tot += send[wide_in[t]]
-                held = zero
-                for t in range(a, b):
-                    held += _blocked(sh * (tot - send[wide_in[t]]), recv[wide_out[t]])
-                for t in range(a, b):
-                    s_t = send[wide_in[t]]
-                    want = sh * (tot - s_t)
-                    b_t = _blocked(want, recv[wide_out[t]])
-                    o = s_t * (one - sh * (held - b_t))
-                    j_out[wide_in[t]] = o
-                    wide_left[t] += o
-                    wide_queue[t], j_in[wide_out[t]] = _admit(
-                        wide_queue[t] + demand[h, wide_link[t]],
-                        want * (one - b_t),
-                        recv[wide_out[t]],
+                n_k = b - a
+                mat = wide_share[wide_mat[k] : wide_mat[k] + n_k * n_k]  # row: from arm
+                for t in range(n_k):
+                    want = zero
+                    for u in range(n_k):
+                        want += send[wide_in[a + u]] * mat[u * n_k + t]
+                    wide_want[t] = want
+                    wide_b[t] = _blocked(want, recv[wide_out[a + t]])
+                for u in range(n_k):
+                    kept = zero
+                    for t in range(n_k):
+                        kept += mat[u * n_k + t] * wide_b[t]
+                    o = send[wide_in[a + u]] * (one - kept)
+                    j_out[wide_in[a + u]] = o
+                    wide_left[a + u] += o
+                for t in range(n_k):
+                    wide_queue[a + t], j_in[wide_out[a + t]] = _admit(
+                        wide_queue[a + t] + demand[h, wide_link[a + t]],
+                        wide_want[t] * (one - wide_b[t]),
+                        recv[wide_out[a + t]],
                     )
             for c in prange(n_cells):
                 n_prev, n_here, n_next = occ[c], occ[c + 1], occ[c + 2]
@@ -214,19 +222,45 @@ simulate_one_core = njit(cache=True, fastmath=True, nogil=True)(
 )
 
 
+def turn_table(
+    node_in_start: np.ndarray, node_in: np.ndarray, node_out_start: np.ndarray, node_out: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every turning movement, U-turns included, as (incoming, outgoing) pairs: the turns of
+    incoming link a are `start[a]` to `start[a + 1]`, one per outgoing link of its head node in
+    `node_out` order (so a share array indexed like `src` gives both the kernel's arms and the
+    twin's triples)."""
+    n_links = len(node_in)
+    head = np.empty(n_links, np.int64)
+    for node in range(len(node_in_start) - 1):
+        head[node_in[node_in_start[node] : node_in_start[node + 1]]] = node
+    fan = np.diff(node_out_start)[head]
+    start = np.concatenate([[0], np.cumsum(fan)]).astype(np.int64)
+    src = np.repeat(np.arange(n_links, dtype=np.int64), fan)
+    offset = np.arange(len(src)) - start[src]
+    dst = node_out[node_out_start[head[src]] + offset].astype(np.int64)
+    return {"start": start, "src": src, "dst": dst}
+
+
+def even_shares(turns: dict[str, np.ndarray], reverse: np.ndarray, exit_share: float) -> np.ndarray:
+    """Turning shares without routes: an incoming flow splits evenly over the outgoing links but
+    its own reverse, after the exit share (all of it exits at a dead end)."""
+    fan = np.diff(turns["start"])[turns["src"]]
+    u_turn = turns["dst"] == reverse[turns["src"]]
+    return np.where(u_turn | (fan < 2), 0.0, (1.0 - exit_share) / np.maximum(fan - 1, 1))
+
+
 def junctions(
     node_out_start: np.ndarray,
     node_out: np.ndarray,
     link_first: np.ndarray,
     link_last: np.ndarray,
-    exit_share: float,
 ) -> dict[str, np.ndarray]:
-    """The nodes as the kernel reads them. Arm t of a node is its outgoing link node_out[t] and
-    the incoming link that is its reverse (link ^ 1): every link has its reverse, so a node has
-    as many incoming as outgoing links. An incoming flow splits evenly over the other arms
-    after the exit share (all of it exits at a dead end). Nodes are ordered by their first
-    outgoing link (links are in space-filling order, so neighbouring nodes touch neighbouring
-    cells), then by arm count within blocks of 64 (the unrolled path's branches then repeat)."""
+    """The nodes as the kernel reads them (their shares come per run, from `arm_shares`). Arm
+    t of a node is its outgoing link node_out[t] and the incoming link that is its reverse
+    (link ^ 1): every link has its reverse, so a node has as many incoming as outgoing links.
+    Nodes are ordered by their first outgoing link (links are in space-filling order, so
+    neighbouring nodes touch neighbouring cells), then by arm count within blocks of 64 (the
+    unrolled path's branches then repeat)."""
     n_cells = int(link_last[-1]) + 1 if len(link_last) else 0
     arms = np.diff(node_out_start)
     nodes = np.nonzero(arms > 0)[0]
@@ -248,50 +282,38 @@ def junctions(
         if len(wide)
         else np.zeros(0, np.int64)
     ).astype(np.int64)
-
-    def share(n: np.ndarray) -> np.ndarray:
-        return np.where(n >= 2, (1.0 - exit_share) / np.maximum(n - 1, 1), 0.0)
-
     return {
         "arm_in": arm_in,
         "arm_out": arm_out,
         "arm_link": arm_link,
-        "arm_share": share(arms[narrow]),
         "wide_start": np.concatenate([[0], np.cumsum(arms[wide])]).astype(np.int64),
         "wide_in": link_last[wide_link ^ 1].astype(np.int64),
         "wide_out": link_first[wide_link].astype(np.int64),
         "wide_link": wide_link,
-        "wide_share": share(arms[wide]),
+        "wide_mat": np.concatenate([[0], np.cumsum(arms[wide] ** 2)[:-1]]).astype(np.int64)
+        if len(wide)
+        else np.zeros(0, np.int64),
     }
 
 
-def turns(
-    node_in_start: np.ndarray,
-    node_in: np.ndarray,
-    node_out_start: np.ndarray,
-    node_out: np.ndarray,
-    reverse: np.ndarray,
-    exit_share: float,
-) -> dict[str, np.ndarray]:
-    """The turning movements as (incoming, outgoing, share) triples, for the NumPy twin: at each
-    node, every incoming link feeds every outgoing link but its own reverse, evenly, after the
-    exit share. Built from the node lists directly, not from the kernel's arms, so the twin
-    checks that formulation too."""
-    src, dst, share = [], [], []
-    for node in range(len(node_in_start) - 1):
-        ins = node_in[node_in_start[node] : node_in_start[node + 1]]
-        outs = node_out[node_out_start[node] : node_out_start[node + 1]]
-        for i in ins:
-            targets = [j for j in outs if j != reverse[i]]
-            for j in targets:
-                src.append(i)
-                dst.append(j)
-                share.append((1.0 - exit_share) / len(targets))
-    return {
-        "src": np.array(src, np.int64),
-        "dst": np.array(dst, np.int64),
-        "share": np.array(share, np.float64),
-    }
+def arm_shares(
+    junction: dict[str, np.ndarray], turn_start: np.ndarray, share: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-turn shares (indexed like `turn_table`) as the kernel reads them: an arms x arms
+    matrix per junction (row: the arm the flow comes in on; padding rows and columns zero), and
+    the wide junctions' matrices flattened row by row."""
+    link = junction["arm_link"]
+    mat = np.zeros((len(link), ARMS, ARMS))
+    for i in range(ARMS):
+        for t in range(ARMS):
+            ok = (link[:, i] >= 0) & (link[:, t] >= 0)
+            mat[ok, i, t] = share[turn_start[link[ok, i] ^ 1] + t]
+    start, wide_link = junction["wide_start"], junction["wide_link"]
+    flat = [
+        share[turn_start[wide_link[a:b] ^ 1][:, None] + np.arange(b - a)[None, :]].ravel()
+        for a, b in zip(start[:-1], start[1:], strict=True)
+    ]
+    return mat, (np.concatenate(flat) if flat else np.zeros(0))
 
 
 def simulate_numpy(

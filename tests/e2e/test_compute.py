@@ -185,6 +185,7 @@ def test_each_model_equals_its_central_run(fed: Fed, model_name: str) -> None:
         }
         assert fit["loops_matched"] >= mobility.MIN_LOOPS  # so the demand was fitted
         assert fit["trips_fitted"] > 0
+        assert fit["route_choice_load"] > 0  # and the turning shares came from routes
     # every holder that answered: signed partials of aggregates only, nothing row-level
     partners = {h["partner"] for h in job["holders"]}
     assert (

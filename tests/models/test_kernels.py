@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from models import common, energy, flood, mobility
-from tests.models.conftest import TableFor
+from tests.models.conftest import TableFor, shared_dir
 
 
 def test_energy_kernel_equals_numpy_and_heats_in_winter(table_for: TableFor) -> None:
@@ -158,7 +158,9 @@ def test_turns_split_evenly_without_u_turns() -> None:
     into_junction = [i for i in range(6) if net.link_arc[i] == 10 and i % 2 == 0]
     src = into_junction[0]
     shares = {
-        int(d): s for s_, d, s in zip(t["src"], t["dst"], t["share"], strict=True) if s_ == src
+        int(d): s
+        for s_, d, s in zip(t["src"], t["dst"], net.even_share, strict=True)
+        if s_ == src and s > 0
     }
     assert len(shares) == 2
     assert all(v == pytest.approx((1 - mobility.EXIT_SHARE) / 2) for v in shares.values())
@@ -208,10 +210,12 @@ def test_a_full_street_holds_back_only_the_turn_into_it(numpy: bool) -> None:
     assert b_closed == pytest.approx(b_open, rel=0.02)  # ...while B's still get through
 
 
-def test_ctm_kernel_equals_numpy_at_wide_nodes_and_dead_ends() -> None:
+@pytest.mark.parametrize("routed", [False, True], ids=["even", "uneven-shares"])
+def test_ctm_kernel_equals_numpy_at_wide_nodes_and_dead_ends(routed: bool) -> None:
     """A hub of six arms (the kernel's looped path) with chains off it whose nodes have two,
     three and four arms and end in dead ends (the padded unrolled path), streets of every class
-    and uneven, congesting demand: kernel and twin agree."""
+    and uneven, congesting demand: kernel and twin agree, with the even split and with uneven
+    turning shares, U-turns included (route choice's)."""
     names = ("VIALE A", "VIA B", "PIAZZA C", "TANGENZIALE D", "VIA E", "VIALE F")
     arcs: list[tuple[int, int, str]] = []
     for arm in range(6):
@@ -234,14 +238,22 @@ def test_ctm_kernel_equals_numpy_at_wide_nodes_and_dead_ends() -> None:
     )
     net = mobility.build_network(graph, None, 5.0, 70.0)
     j = net.junctions
-    assert len(j["wide_share"]) == 1  # the hub
+    assert len(j["wide_start"]) == 2  # one wide junction: the hub
     real_arms = (j["arm_link"] >= 0).sum(axis=1)
     assert set(real_arms) == {1, 2, 3, 4}
     cells = mobility.cell_arrays(net, mobility.MobilityScenario(hours=2), True, 5.0)
     rng = np.random.default_rng(3)
     demand = rng.uniform(0, 1500, (2, len(net.link_first)))  # more than many streets carry
-    fast = mobility.run(net, cells, demand, 5.0)
-    slow = mobility.run(net, cells, demand, 5.0, numpy=True)
+    share = None
+    if routed:  # each link's turns: random weights, 0-20 % exiting
+        src = net.turns["src"]
+        raw = rng.uniform(0, 1, len(src)) * (rng.uniform(0, 1, len(src)) > 0.3)
+        per_link = np.bincount(src, raw, len(net.link_first))
+        keep = rng.uniform(0.8, 1.0, len(net.link_first))
+        share = raw / np.where(per_link > 0, per_link, 1)[src] * keep[src]
+        assert share[net.turns["dst"] == net.reverse[src]].max() > 0  # U-turns too
+    fast = mobility.run(net, cells, demand, 5.0, share)
+    slow = mobility.run(net, cells, demand, 5.0, share, numpy=True)
     for a, b in zip(fast, slow, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
     assert fast[2].sum() > 0
@@ -308,6 +320,8 @@ def test_the_demand_fit_meets_the_counts_within_its_bounds(table_for: TableFor) 
     sim = (op @ fitted.T)[ok]
     assert sim.sum() / loops.mean[ok].sum() == pytest.approx(1.0, abs=0.15)
     assert np.corrcoef(sim, loops.mean[ok])[0, 1] > 0.8
-    # loops it did not see: closer in volume than the prior
-    before = (op @ prior.T)[ok].sum() / loops.mean[ok].sum()
-    assert abs(np.log(meta["holdout_flow_ratio"])) < abs(np.log(before))
+    # loops it did not see: closer in volume than the prior (on the real graph; the synthetic
+    # one is random arcs, mostly unconnected, so one loop says nothing of another)
+    if shared_dir() is not None:
+        before = (op @ prior.T)[ok].sum() / loops.mean[ok].sum()
+        assert abs(np.log(meta["holdout_flow_ratio"])) < abs(np.log(before))

@@ -1,0 +1,157 @@
+"""Route choice for the CTM (models/routes.py): equilibrium, bookkeeping, and what it changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from models import mobility, routes
+from tests.models.conftest import TableFor, shared_dir
+
+
+def _arrays(net: mobility.Network) -> tuple[np.ndarray, ...]:
+    return net.node_in_start, net.node_in, net.reverse, net.turns["start"]
+
+
+def _two_routes() -> tuple[mobility.Network, routes.Graph, dict[str, list[int]]]:
+    """Area 0's street (node 0 -> 1) reaches area 1's street (3 -> 6) by a short one-lane
+    street (1 -> 2 -> 3, 1 km) or a longer two-lane boulevard (1 -> 4 -> 5 -> 3, 1.5 km)."""
+    arcs = [
+        (0, 1, "VIA ORIGINE", 200.0),
+        (1, 2, "VIA CORTA", 500.0),
+        (2, 3, "VIA CORTA", 500.0),
+        (1, 4, "VIALE LUNGO", 500.0),
+        (4, 5, "VIALE LUNGO", 500.0),
+        (5, 3, "VIALE LUNGO", 500.0),
+        (3, 6, "VIA ARRIVO", 200.0),
+    ]
+    graph = pa.table(
+        {
+            "arc_code": list(range(len(arcs))),
+            "street": [s for _, _, s, _ in arcs],
+            "node_from": [a for a, _, _, _ in arcs],
+            "node_to": [b for _, b, _, _ in arcs],
+            "length_m": [m for _, _, _, m in arcs],
+            "lat": [44.49 + 0.002 * i for i in range(len(arcs))],
+            "lon": [11.34] * len(arcs),
+        }
+    )
+    net = mobility.build_network(graph, None, 5.0, 50.0)
+    street = {"VIA ORIGINE": 0, "VIA ARRIVO": 1}
+    zone = np.array([street.get(s, -1) for s in net.link_street])
+    weight = (zone >= 0).astype(float)
+    g = routes.graph(net.node_out_start, net.node_out, zone, net.link_xy, weight)
+    assert g is not None
+    links = {s: list(np.flatnonzero(net.link_street == s)) for s in set(net.link_street)}
+    return net, g, links
+
+
+def _route_time(net: mobility.Network, flows: routes.Assignment, street: str) -> float:
+    lanes, cap, limit = mobility.link_limits(net, mobility.MobilityScenario(), True)
+    t0 = net.link_len_km / limit
+    time = t0 * (1 + routes.BPR_ALPHA * (flows.link / (lanes * cap)) ** routes.BPR_BETA)
+    hit = net.link_street == street
+    forward = hit & (np.arange(len(hit)) % 2 == 0)  # built from node_from -> node_to
+    return float(time[forward].sum())
+
+
+def test_light_traffic_takes_the_quickest_route_and_heavy_traffic_both() -> None:
+    net, g, links = _two_routes()
+    lanes, cap, limit = mobility.link_limits(net, mobility.MobilityScenario(), True)
+    free = net.link_len_km / limit
+    n_turns = len(net.turns["src"])
+    light = routes.assign(g, _arrays(net), n_turns, free, lanes * cap, 20.0)
+    short = [k for k in links["VIA CORTA"] if k % 2 == 0]
+    long_ = [k for k in links["VIALE LUNGO"] if k % 2 == 0]
+    assert light.link[short].min() == pytest.approx(10.0)  # half the trips go 0 -> 1
+    assert light.link[long_].max() == 0.0
+    # 3,000 trips an hour: the one-lane street (900 veh/h) cannot take 1,500 on its own
+    heavy = routes.assign(g, _arrays(net), n_turns, free, lanes * cap, 3000.0, iterations=40)
+    assert heavy.link[long_].min() > 100.0
+    assert heavy.link[short].min() > 100.0
+    # Wardrop: the routes in use take about the same time
+    t_short, t_long = _route_time(net, heavy, "VIA CORTA"), _route_time(net, heavy, "VIALE LUNGO")
+    assert t_short == pytest.approx(t_long, rel=0.05)
+    assert heavy.gap < 0.01
+    # every trip from area 0 takes one of the two
+    assert heavy.link[short[0]] + heavy.link[long_[0]] == pytest.approx(1500.0)
+
+
+def test_assigned_shares_keep_the_flows_and_make_no_u_turns(table_for: TableFor) -> None:
+    """Trips are conserved link by link (in = entering + turned in, out = turned out + ended),
+    nobody turns back except at a dead end, and the CTM's free-flow system run with the
+    assignment's shares gives back the assigned link flows."""
+    net = mobility.build_network(
+        table_for("comune", "road-graph"), table_for("comune", "statistical-areas"), 5.0, 70.0
+    )
+    weight = mobility.prior_weight(net)
+    g = routes.graph(net.node_out_start, net.node_out, net.link_area, net.link_xy, weight)
+    assert g is not None
+    lanes, cap, limit = mobility.link_limits(net, mobility.MobilityScenario(), True)
+    t = net.turns
+    flows = routes.assign(
+        g, _arrays(net), len(t["src"]), net.link_len_km / limit, lanes * cap, 20_000.0, 3
+    )
+    n = len(net.link_first)
+    out = np.bincount(t["src"], flows.turn, n) + flows.exit
+    np.testing.assert_allclose(out, flows.link, rtol=1e-9, atol=1e-6)
+    entering = flows.link - np.bincount(t["dst"], flows.turn, n)
+    assert entering.min() > -1e-6
+    assert 0 < entering.sum() <= 20_000.0 * (1 + 1e-9)  # trips that find no way are dropped
+    if shared_dir() is not None:  # the real graph is connected (the synthetic one: random arcs)
+        assert entering.sum() > 0.95 * 20_000.0
+    assert (entering[g.zone < 0] < 1e-6).all()  # trips start only on links of an area
+    u_turn = t["dst"] == net.reverse[t["src"]]
+    dead = g.dead_end[g.tail[t["dst"]]]
+    assert flows.turn[u_turn & ~dead].max() == 0.0
+    share = routes.shares(flows, t["src"], net.even_share, even_weight=0.0)
+    # f = d + T f, solved through the loop operator on every arc
+    arcs = np.arange(n // 2)
+    op = mobility.loop_operator(net, arcs, share)
+    np.testing.assert_allclose(
+        op @ entering, (flows.link[2 * arcs] + flows.link[2 * arcs + 1]) / 2, rtol=1e-6, atol=1e-6
+    )
+
+
+@pytest.mark.skipif(
+    shared_dir() is None, reason="needs the real road graph (the synthetic one has no boulevards)"
+)
+def test_a_30_kmh_city_moves_traffic_onto_the_boulevards(table_for: TableFor) -> None:
+    net = mobility.build_network(
+        table_for("comune", "road-graph"), table_for("comune", "statistical-areas"), 5.0, 70.0
+    )
+    weight = mobility.prior_weight(net)
+    g = routes.graph(net.node_out_start, net.node_out, net.link_area, net.link_xy, weight)
+    assert g is not None
+    scen = mobility.MobilityScenario(speed_limits={"street": 30, "minor": 30})
+    boulevard = net.link_class == list(mobility.CLASSES).index("boulevard")
+    share = []
+    for baseline in (True, False):
+        lanes, cap, limit = mobility.link_limits(net, scen, baseline)
+        flows = routes.assign(
+            g, _arrays(net), len(net.turns["src"]), net.link_len_km / limit, lanes * cap, 40_000.0
+        )
+        vkm = flows.link * net.link_len_km
+        share.append(vkm[boulevard].sum() / vkm.sum())
+    assert share[1] > share[0] + 0.05
+
+
+@pytest.mark.skipif(shared_dir() is None, reason="needs the real road graph and loop counts")
+def test_route_choice_predicts_held_out_loops_better_than_an_even_split(
+    table_for: TableFor,
+) -> None:
+    counts = table_for("comune", "traffic-loop-counts")
+    net = mobility.build_network(
+        table_for("comune", "road-graph"), table_for("comune", "statistical-areas"), 5.0, 70.0
+    )
+    scen = mobility.MobilityScenario()
+    loops = mobility.loop_counts(net, counts, 24)
+    shares, meta = mobility.route_shares(net, counts, scen, loops)
+    assert shares[0] is not None
+    assert meta["route_choice_gap"] < 0.02
+    routed = mobility.demand(net, counts, scen, loops, shares[0])[1]
+    even = mobility.demand(net, counts, scen, loops)[1]
+    assert routed["holdout_correlation"] > even["holdout_correlation"] + 0.1
+    off = mobility.route_shares(net, counts, scen.model_copy(update={"route_choice": False}), loops)
+    assert off == ([None, None], {})
