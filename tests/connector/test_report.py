@@ -126,8 +126,16 @@ def test_the_mobility_report_plots_each_counted_arc() -> None:
         assert len(fit[key]) == n
     arcs = set(_table("comune", "traffic-loop-counts").column("arc_code").to_pylist())
     assert set(fit["loop_arc_codes"]) <= arcs
+    summary = model.summary(result)
+    by_class = summary["vehicle_km_by_class"]  # baseline and scenario vehicle-km per class
+    assert set(by_class) == {"fast", "boulevard", "street", "minor"}
+    for k, tag in enumerate(("base", "scen")):
+        total = sum(pair[k] for pair in by_class.values())
+        assert total == pytest.approx(summary[f"vehicle_km_{tag}"], abs=4)
     page = report.render(_view(model, params, result), None)
     assert f"The {n} counted arcs" in page
+    street = f"{by_class['street'][0]} → {by_class['street'][1]}"
+    assert street in page
     assert "held out (free flow)" in page
     # the prior alone: nothing was held out, and the plot says only what was run
     result = models.run_central(model, tables, {**params, "calibrate": False})
