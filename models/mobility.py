@@ -110,6 +110,13 @@ class MobilityScenario(BaseModel):
         description="turning shares from a congestion-aware assignment of trips between "
         "statistical areas, one per run (false: an even split at every junction)",
     )
+    trip_length_km: float = Field(
+        routes.TRIP_KM,
+        ge=0.5,
+        le=20,
+        description="route choice: distance over which trips between two areas fall off by a "
+        "factor e (an assumption: no origin-destination data at this holder)",
+    )
     step_seconds: float = Field(5.0, ge=1, le=30, description="simulation time step (s)")
     hours: int = Field(24, ge=1, le=24, description="hours simulated from midnight")
 
@@ -522,7 +529,9 @@ def route_shares(
     if not scen.route_choice:
         return [None, None], {}
     weight = prior_weight(net)
-    g = routes.graph(net.node_out_start, net.node_out, net.link_area, net.link_xy, weight)
+    g = routes.graph(
+        net.node_out_start, net.node_out, net.link_area, net.link_xy, weight, scen.trip_length_km
+    )
     if g is None:
         return [None, None], {}
     arrays = (net.node_in_start, net.node_in, net.reverse, net.turns["start"])

@@ -7,7 +7,8 @@ a fraction of their traffic and a demand fitted to the counts has to push it in 
 
 1. **Trips between statistical areas.** Each area sends and attracts trips in proportion to
    the prior demand entering its links (length and class); between two areas they fall off
-   with the distance between them, exp(-d / TRIP_KM) (a gravity model), trips within an area
+   with the distance between them, exp(-d / trip_km) (a gravity model; 3 km unless the
+   scenario says otherwise), trips within an area
    left out. Each trip starts on a link of its area as the prior does.
 2. **Assignment.** The trips of one busy hour are assigned to shortest paths, link by link
    (no U-turns but at dead ends), with link times rising with the flow (BPR: t0 (1 + 0.15
@@ -35,7 +36,7 @@ import numpy as np
 
 from models.kernels import routes as kernel
 
-TRIP_KM = 3.0  # distance over which trips between two areas fall by a factor e
+TRIP_KM = 3.0  # default distance over which trips between two areas fall by a factor e
 ITERATIONS = 8  # all-or-nothing loadings in the method of successive averages
 BPR_ALPHA, BPR_BETA = 0.15, 4.0
 EVEN_WEIGHT = 1.0  # veh/h of even split mixed into every link's assigned turning flows
@@ -69,6 +70,7 @@ def graph(
     link_zone: np.ndarray,
     link_xy: np.ndarray,
     weight: np.ndarray,
+    trip_km: float = TRIP_KM,
 ) -> Graph | None:
     """Areas as origins and destinations (None when fewer than two areas have links with a
     prior): production and attraction by the prior weight, a gravity model over the distance
@@ -92,7 +94,7 @@ def graph(
         / np.maximum(mass, 1e-300)[:, None]
     )
     dist = np.sqrt(((centre[:, None, :] - centre[None, :, :]) ** 2).sum(axis=2))
-    od = mass[:, None] * mass[None, :] * np.exp(-dist / TRIP_KM)
+    od = mass[:, None] * mass[None, :] * np.exp(-dist / trip_km)
     np.fill_diagonal(od, 0.0)
     od /= od.sum()
     origin = np.where(placed, weight / np.maximum(mass[np.maximum(link_zone, 0)], 1e-300), 0.0)

@@ -155,3 +155,36 @@ def test_route_choice_predicts_held_out_loops_better_than_an_even_split(
     assert routed["holdout_correlation"] > even["holdout_correlation"] + 0.1
     off = mobility.route_shares(net, counts, scen.model_copy(update={"route_choice": False}), loops)
     assert off == ([None, None], {})
+
+
+def test_the_trip_length_sets_how_far_trips_go(table_for: TableFor) -> None:
+    """The gravity model behind route choice: a longer trip length sends more of each area's
+    trips to distant areas; the scenario parameter reaches it."""
+    net = mobility.build_network(
+        table_for("comune", "road-graph"), table_for("comune", "statistical-areas"), 5.0, 70.0
+    )
+    weight = mobility.prior_weight(net)
+    mean_km = []
+    for km in (1.0, 10.0):
+        g = routes.graph(net.node_out_start, net.node_out, net.link_area, net.link_xy, weight, km)
+        assert g is not None
+        assert g.od.sum() == pytest.approx(1.0)
+        assert np.diag(g.od).sum() == 0.0  # trips within an area are left out
+        placed = g.zone >= 0
+        zones = g.od.shape[0]
+        mass = np.bincount(g.zone[placed], weight[placed], zones)
+        centre = (
+            np.stack(
+                [
+                    np.bincount(g.zone[placed], weight[placed] * net.link_xy[placed, k], zones)
+                    for k in (0, 1)
+                ],
+                axis=1,
+            )
+            / np.maximum(mass, 1e-300)[:, None]
+        )
+        dist = np.linalg.norm(centre[:, None] - centre[None, :], axis=2)
+        mean_km.append(float((g.od * dist).sum()))
+    assert mean_km[1] > 1.5 * mean_km[0]
+    with pytest.raises(ValueError, match="trip_length_km"):
+        mobility.MobilityScenario(trip_length_km=0)
