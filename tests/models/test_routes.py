@@ -188,3 +188,50 @@ def test_the_trip_length_sets_how_far_trips_go(table_for: TableFor) -> None:
     assert mean_km[1] > 1.5 * mean_km[0]
     with pytest.raises(ValueError, match="trip_length_km"):
         mobility.MobilityScenario(trip_length_km=0)
+
+
+def test_the_trees_equal_scipys_dijkstra_on_the_turn_graph(table_for: TableFor) -> None:
+    """The compiled link-based trees against SciPy's Dijkstra on a graph whose vertices are
+    the links and whose edges are the allowed turns (no U-turn but at dead ends), plus a sink
+    the destination area's links lead to: the time to the destination from every link."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import dijkstra
+
+    from models.kernels import routes as kernel
+
+    net = mobility.build_network(
+        table_for("comune", "road-graph"), table_for("comune", "statistical-areas"), 5.0, 70.0
+    )
+    weight = mobility.prior_weight(net)
+    g = routes.graph(net.node_out_start, net.node_out, net.link_area, net.link_xy, weight)
+    assert g is not None
+    n = len(net.link_first)
+    rng = np.random.default_rng(11)
+    cost = net.link_len_km / 50.0 * rng.uniform(1.0, 3.0, n)  # congested unevenly
+    t = net.turns
+    allowed = (t["dst"] != net.reverse[t["src"]]) | g.dead_end[g.tail[t["dst"]]]
+    for z in np.unique(g.zone[g.zone >= 0])[:: max(1, len(np.unique(g.zone)) // 6)]:
+        ends = g.zone == z
+        togo = np.empty(n)
+        nxt = np.empty(n, np.int64)
+        order = np.empty(n, np.int64)
+        key = np.empty(len(t["src"]) + n + 1)
+        val = np.empty(len(t["src"]) + n + 1, np.int64)
+        done = np.empty(n, np.bool_)
+        count = kernel._tree(
+            cost, ends, g.tail, net.node_in_start, net.node_in, net.reverse, g.dead_end,
+            togo, nxt, order, key, val, done,
+        )  # fmt: skip
+        # reversed turn graph: edge b -> a costs cost[a] (a trip on a continues on b);
+        # the sink (vertex n) reaches each ending link a at cost[a]; trips end after them
+        go = allowed & ~ends[t["src"]]
+        rows = np.r_[t["dst"][go], np.full(ends.sum(), n)]
+        cols = np.r_[t["src"][go], np.flatnonzero(ends)]
+        vals = np.r_[cost[t["src"][go]], cost[ends]]
+        graph = sparse.csr_matrix((vals, (rows, cols)), shape=(n + 1, n + 1))
+        expected = dijkstra(graph, indices=n)[:n]
+        np.testing.assert_allclose(togo, expected, rtol=1e-12)
+        assert count == np.isfinite(expected).sum()
+        # each link's next one is on a shortest path
+        on = nxt >= 0
+        np.testing.assert_allclose(togo[on], cost[on] + togo[nxt[on]], rtol=1e-12)
