@@ -53,6 +53,7 @@ CAPACITY_SHARE = 0.3  # fitted demand entering a link: at most this share of its
 RIDGE = 1e-3  # pull of the prior in the fit to the loop counts, relative to the mean count
 FIT_PASSES = 20  # refits after links reach a bound
 MIN_LOOPS = 3  # counted arcs needed to fit the demand (and to report a fit)
+LOAD_RANGE = 4.0  # route choice's load set from the counts: within this factor of the prior's
 MIN_LIMIT, MAX_LIMIT = 5.0, 130.0  # km/h a scenario may set (a walking-pace zone to a motorway)
 EXIT_SHARE = 0.05  # share of vehicles whose trip ends at each junction (~20 links a trip)
 FAST_WORDS = ("TANGENZIALE", "AUTOSTRADA", "RACCORDO", "ASSE ", "COMPLANARE", "RAMPA")
@@ -546,13 +547,17 @@ def route_shares(
         if baseline:
             peak = loops.mean[:, busiest] if busiest < loops.mean.shape[1] else np.array([])
             counted = np.isfinite(peak)
-            load = float(profile.max() * scen.daily_car_trips)
+            prior = float(profile.max() * scen.daily_car_trips)  # the prior's busiest hour
+            load = prior
             if counted.sum() >= MIN_LOOPS:
                 arcs = loops.arc[counted]
                 load = routes.counted_load(
                     g, arrays, n_turns, free_time, np.r_[2 * arcs, 2 * arcs + 1],
                     2.0 * float(peak[counted].sum()),
                 )  # fmt: skip
+                # where few routes reach the counted arcs (a graph in pieces, as the
+                # synthetic one), the scaling would be wild: stay within 4x of the prior
+                load = min(max(load, prior / LOAD_RANGE), prior * LOAD_RANGE)
             meta["route_choice_load"] = round(load)
         flows = routes.assign(g, arrays, n_turns, free_time, lanes * cap_lane, load)
         out.append(routes.shares(flows, net.turns["src"], net.even_share))

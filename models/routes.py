@@ -15,7 +15,8 @@ a fraction of their traffic and a demand fitted to the counts has to push it in 
    (x / c)^4), t0 at the run's speed limit and c its capacity, lanes closed included), by the
    method of successive averages: ITERATIONS all-or-nothing loadings, the k-th weighted 1/k.
    The hour's load is set from the counts: scaled so that the free-flow shortest paths put as
-   many vehicles on the counted arcs as the loops count in their busiest hour.
+   many vehicles on the counted arcs as the loops count in their busiest hour (kept within
+   4x of the prior's busiest hour, for graphs whose counted arcs few routes reach).
 3. **Shares.** Each link's share of its flow turning into each next link, and of trips ending
    after it, from the assigned turning flows; a link the assignment hardly uses keeps the
    even split (the two are blended with weight EVEN_WEIGHT veh/h for the even split). With

@@ -235,3 +235,24 @@ def test_the_trees_equal_scipys_dijkstra_on_the_turn_graph(table_for: TableFor) 
         # each link's next one is on a shortest path
         on = nxt >= 0
         np.testing.assert_allclose(togo[on], cost[on] + togo[nxt[on]], rtol=1e-12)
+
+
+def test_the_assigned_load_follows_the_counts_within_bounds(table_for: TableFor) -> None:
+    """The assigned hour's load is scaled to the counts' busiest hour, but stays within
+    LOAD_RANGE of the prior's busiest hour: counts a thousand times larger do not make a
+    thousand times the traffic."""
+    counts = table_for("comune", "traffic-loop-counts")
+    net = mobility.build_network(
+        table_for("comune", "road-graph"), table_for("comune", "statistical-areas"), 5.0, 70.0
+    )
+    scen = mobility.MobilityScenario(hours=24)
+    loops = mobility.loop_counts(net, counts, 24)
+    prior = mobility.hourly_profile(counts, 24).max() * scen.daily_car_trips
+    _, meta = mobility.route_shares(net, counts, scen, loops)
+    huge = mobility.LoopCounts(loops.arc, loops.code, loops.mean * 1000)
+    _, clipped = mobility.route_shares(net, counts, scen, huge)
+    assert clipped["route_choice_load"] == round(prior * mobility.LOAD_RANGE)
+    tiny = mobility.LoopCounts(loops.arc, loops.code, loops.mean / 1000)
+    _, low = mobility.route_shares(net, counts, scen, tiny)
+    assert low["route_choice_load"] == round(prior / mobility.LOAD_RANGE)
+    assert low["route_choice_load"] < meta["route_choice_load"] <= clipped["route_choice_load"]
