@@ -282,7 +282,8 @@ def _flood(out: dict[str, Any], ctx: ReportContext | None = None) -> list[str]:
 
 
 def _mobility(out: dict[str, Any], ctx: ReportContext | None = None) -> list[str]:
-    """Mean speed by hour, and the day's change per area (map and a table)."""
+    """Mean speed by hour, vehicle-km by road class, the fit to the loop counts, and the day's
+    change per area (map and a table)."""
     ctx = ctx or ReportContext()
     fig, ax = _subplots(figsize=(7, 3.2))
     for tag, label in (("base", "baseline"), ("scen", "scenario")):
@@ -294,7 +295,7 @@ def _mobility(out: dict[str, Any], ctx: ReportContext | None = None) -> list[str
     ax.set_ylabel("mean speed, km/h")
     ax.set_title("Network mean speed by hour")
     ax.legend(fontsize=8)
-    parts = [_figure(fig), *_loop_fit(out)]
+    parts = [_figure(fig), *_by_class(out), *_loop_fit(out)]
     day = {k: np.nansum(np.asarray(out[k], dtype=np.float64), axis=1)
            for k in ("vkm_base", "vkm_scen", "vht_base", "vht_scen")}  # fmt: skip
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -315,6 +316,24 @@ def _mobility(out: dict[str, Any], ctx: ReportContext | None = None) -> list[str
         "The {n} areas whose mean speed changes most",
     )
     return parts
+
+
+def _by_class(out: dict[str, Any]) -> list[str]:
+    """The day's vehicle-km per road class in both runs: where route choice moves traffic."""
+    fit: dict[str, Any] = next(iter(out.get("calibration") or []), {})
+    by_class: dict[str, list[float]] = fit.get("vkm_by_class") or {}
+    if not by_class:
+        return []
+    names = list(by_class)
+    x = np.arange(len(names))
+    fig, ax = _subplots(figsize=(5, 3.2))
+    for k, (label, shift) in enumerate((("baseline", -0.2), ("scenario", 0.2))):
+        ax.bar(x + shift, [by_class[n][k] / 1000 for n in names], 0.4, label=label)
+    ax.set_xticks(x, names)
+    ax.set_ylabel("thousand vehicle-km a day")
+    ax.set_title("Vehicle-km by road class")
+    ax.legend(fontsize=8)
+    return [_figure(fig)]
 
 
 def _loop_fit(out: dict[str, Any]) -> list[str]:

@@ -136,6 +136,7 @@ def test_the_mobility_report_plots_each_counted_arc() -> None:
     assert f"The {n} counted arcs" in page
     street = f"{by_class['street'][0]} → {by_class['street'][1]}"
     assert street in page
+    assert "Vehicle-km by road class" in page  # and the bar chart
     assert "held out (free flow)" in page
     # the prior alone: nothing was held out, and the plot says only what was run
     result = models.run_central(model, tables, {**params, "calibrate": False})
