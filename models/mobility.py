@@ -522,11 +522,13 @@ def _daily(per_hour: np.ndarray, observed: np.ndarray) -> list[float]:
 
 
 def route_shares(
-    net: Network, counts: pa.Table, scen: MobilityScenario, loops: LoopCounts
+    net: Network, counts: pa.Table, scen: MobilityScenario, loops: LoopCounts | None = None
 ) -> tuple[list[np.ndarray | None], dict[str, Any]]:
     """Turning shares of the baseline and the scenario from their assignments (models/routes.py),
     and the assignment's figures; [None, None] (the even split) without `route_choice` or
-    without statistical areas to route between."""
+    without statistical areas to route between. The load comes from the counts of the whole
+    day (`loops`, by default those of `counts`), however many hours the runs simulate."""
+    loops = loop_counts(net, counts, 24) if loops is None else loops
     if not scen.route_choice:
         return [None, None], {}
     weight = prior_weight(net)
@@ -632,7 +634,7 @@ def _local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
     base_cells = cell_arrays(net, params, True, params.step_seconds)
     counts = tables["traffic-loop-counts"]
     loops = loop_counts(net, counts, params.hours)
-    shares, routed = route_shares(net, counts, params, loops)
+    shares, routed = route_shares(net, counts, params)
     entering, fitted = demand(net, counts, params, loops, shares[0])
     arrays: dict[str, np.ndarray] = {}
     scen_cells = cell_arrays(net, params, False, params.step_seconds)

@@ -117,10 +117,8 @@ def bench_kernels(bologna: Path | None, repeat: int) -> list[dict[str, Any]]:
     city = one  # the network built above to size the tiled one
     runs = [mobility.cell_arrays(city, mscen, base, 5.0) for base in (True, False)]
     loops = mobility.loop_counts(city, counts, mscen.hours)
-    shares, _ = mobility.route_shares(city, counts, mscen, loops)  # compiles the trees too
-    routing = _median_s(
-        lambda: mobility.route_shares(city, counts, mscen, loops), max(1, repeat // 2)
-    )
+    shares, _ = mobility.route_shares(city, counts, mscen)  # compiles the trees too
+    routing = _median_s(lambda: mobility.route_shares(city, counts, mscen), max(1, repeat // 2))
     day, _ = mobility.demand(city, counts, mscen, loops, shares[0])
     mobility.run_many(city, runs, day[:1], 5.0, shares)  # compile
     fast = _median_s(lambda: mobility.run_many(city, runs, day, 5.0, shares), repeat)

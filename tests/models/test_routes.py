@@ -256,3 +256,15 @@ def test_the_assigned_load_follows_the_counts_within_bounds(table_for: TableFor)
     _, low = mobility.route_shares(net, counts, scen, tiny)
     assert low["route_choice_load"] == round(prior / mobility.LOAD_RANGE)
     assert low["route_choice_load"] < meta["route_choice_load"] <= clipped["route_choice_load"]
+
+
+def test_routes_do_not_depend_on_how_many_hours_are_simulated(table_for: TableFor) -> None:
+    """The load is set from the whole day's counts, so a two-hour run routes as a day's."""
+    counts = table_for("comune", "traffic-loop-counts")
+    net = mobility.build_network(
+        table_for("comune", "road-graph"), table_for("comune", "statistical-areas"), 5.0, 70.0
+    )
+    day = mobility.route_shares(net, counts, mobility.MobilityScenario(hours=24))
+    short = mobility.route_shares(net, counts, mobility.MobilityScenario(hours=2))
+    assert short[1] == day[1]
+    np.testing.assert_array_equal(short[0][0], day[0][0])
