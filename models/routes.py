@@ -8,15 +8,16 @@ a fraction of their traffic and a demand fitted to the counts has to push it in 
 1. **Trips between statistical areas.** Each area sends and attracts trips in proportion to
    the prior demand entering its links (length and class); between two areas they fall off
    with the distance between them, exp(-d / trip_km) (a gravity model; 3 km unless the
-   scenario says otherwise), trips within an area
-   left out. Each trip starts on a link of its area as the prior does.
+   scenario says otherwise), trips within an area left out. Each trip starts on a link of
+   its area as the prior does, and ends after the first link of its destination area.
 2. **Assignment.** The trips of one busy hour are assigned to shortest paths, link by link
    (no U-turns but at dead ends), with link times rising with the flow (BPR: t0 (1 + 0.15
    (x / c)^4), t0 at the run's speed limit and c its capacity, lanes closed included), by the
    method of successive averages: ITERATIONS all-or-nothing loadings, the k-th weighted 1/k.
-   The hour's load is set from the counts: scaled so that the free-flow shortest paths put as
-   many vehicles on the counted arcs as the loops count in their busiest hour (kept within
-   4x of the prior's busiest hour, for graphs whose counted arcs few routes reach).
+   The hour's load is set from the counts (models/mobility.py, `route_shares`): scaled so
+   that the free-flow shortest paths put as many vehicles on the counted arcs as the loops
+   count in their busiest hour (kept within 4x of the prior's busiest hour, for graphs whose
+   counted arcs few routes reach).
 3. **Shares.** Each link's share of its flow turning into each next link, and of trips ending
    after it, from the assigned turning flows; a link the assignment hardly uses keeps the
    even split (the two are blended with weight EVEN_WEIGHT veh/h for the even split). With
