@@ -528,7 +528,6 @@ def route_shares(
     and the assignment's figures; [None, None] (the even split) without `route_choice` or
     without statistical areas to route between. The load comes from the counts of the whole
     day (`loops`, by default those of `counts`), however many hours the runs simulate."""
-    loops = loop_counts(net, counts, 24) if loops is None else loops
     if not scen.route_choice:
         return [None, None], {}
     weight = prior_weight(net)
@@ -537,33 +536,31 @@ def route_shares(
     )
     if g is None:
         return [None, None], {}
+    loops = loop_counts(net, counts, 24) if loops is None else loops
     arrays = (net.node_in_start, net.node_in, net.reverse, net.turns["start"])
     n_turns = len(net.turns["src"])
+    runs = [link_limits(net, scen, baseline) for baseline in (True, False)]
+    # the load: the counts' busiest hour, through the baseline's free-flow shortest paths
     profile = hourly_profile(counts, 24)
-    busiest = int(np.argmax(profile))
+    prior = float(profile.max() * scen.daily_car_trips)  # the prior's busiest hour
+    peak = loops.mean[:, int(np.argmax(profile))]
+    counted = np.isfinite(peak)
+    load = prior
+    if counted.sum() >= MIN_LOOPS:
+        arcs = loops.arc[counted]
+        load = routes.counted_load(
+            g, arrays, n_turns, net.link_len_km / runs[0][2], np.r_[2 * arcs, 2 * arcs + 1],
+            2.0 * float(peak[counted].sum()),
+        )  # fmt: skip
+        # where few routes reach the counted arcs (a graph in pieces, as the synthetic one),
+        # the scaling would be wild: stay within LOAD_RANGE of the prior
+        load = min(max(load, prior / LOAD_RANGE), prior * LOAD_RANGE)
     out: list[np.ndarray | None] = []
-    meta: dict[str, Any] = {}
-    for baseline in (True, False):
-        lanes, cap_lane, limit = link_limits(net, scen, baseline)
-        free_time = net.link_len_km / limit
-        if baseline:
-            peak = loops.mean[:, busiest] if busiest < loops.mean.shape[1] else np.array([])
-            counted = np.isfinite(peak)
-            prior = float(profile.max() * scen.daily_car_trips)  # the prior's busiest hour
-            load = prior
-            if counted.sum() >= MIN_LOOPS:
-                arcs = loops.arc[counted]
-                load = routes.counted_load(
-                    g, arrays, n_turns, free_time, np.r_[2 * arcs, 2 * arcs + 1],
-                    2.0 * float(peak[counted].sum()),
-                )  # fmt: skip
-                # where few routes reach the counted arcs (a graph in pieces, as the
-                # synthetic one), the scaling would be wild: stay within 4x of the prior
-                load = min(max(load, prior / LOAD_RANGE), prior * LOAD_RANGE)
-            meta["route_choice_load"] = round(load)
-        flows = routes.assign(g, arrays, n_turns, free_time, lanes * cap_lane, load)
+    meta: dict[str, Any] = {"route_choice_load": round(load)}
+    for tag, (lanes, cap_lane, limit) in zip(("", "_scen"), runs, strict=True):
+        flows = routes.assign(g, arrays, n_turns, net.link_len_km / limit, lanes * cap_lane, load)
         out.append(routes.shares(flows, net.turns["src"], net.even_share))
-        meta["route_choice_gap" if baseline else "route_choice_gap_scen"] = flows.gap
+        meta[f"route_choice_gap{tag}"] = flows.gap
     return out, meta
 
 
