@@ -532,7 +532,7 @@ def route_shares(
         return [None, None], {}
     weight = prior_weight(net)
     g = routes.graph(
-        net.node_out_start, net.node_out, net.link_area, net.link_xy, weight, scen.trip_length_km
+        net.turns, net.node_out_start, net.link_area, net.link_xy, weight, scen.trip_length_km
     )
     if g is None:
         return [None, None], {}

@@ -67,8 +67,8 @@ class Assignment:
 
 
 def graph(
+    turns: dict[str, np.ndarray],
     node_out_start: np.ndarray,
-    node_out: np.ndarray,
     link_zone: np.ndarray,
     link_xy: np.ndarray,
     weight: np.ndarray,
@@ -76,15 +76,8 @@ def graph(
 ) -> Graph | None:
     """Areas as origins and destinations (None when fewer than two areas have links with a
     prior): production and attraction by the prior weight, a gravity model over the distance
-    between the areas' weighted centres."""
-    n_links = len(link_zone)
-    tail = np.empty(n_links, np.int64)
-    out_pos = np.empty(n_links, np.int64)
-    arms = np.diff(node_out_start)
-    for node in np.nonzero(arms)[0]:
-        out = node_out[node_out_start[node] : node_out_start[node + 1]]
-        tail[out] = node
-        out_pos[out] = np.arange(len(out))
+    between the areas' weighted centres. `turns` is the network's turn table (its links'
+    tails and places at their nodes)."""
     placed = (link_zone >= 0) & np.isfinite(link_xy).all(axis=1) & (weight > 0)
     zones = int(link_zone.max()) + 1 if placed.any() else 0
     mass = np.bincount(link_zone[placed], weight[placed], zones)
@@ -102,7 +95,8 @@ def graph(
     origin = np.where(placed, weight / np.maximum(mass[np.maximum(link_zone, 0)], 1e-300), 0.0)
     # trips start and end on links with a prior (not on the tangenziale), in their area
     zone = np.where(placed, link_zone, -1).astype(np.int64)
-    return Graph(tail, out_pos, arms <= 1, zone, origin, od)
+    dead_end = np.diff(node_out_start) <= 1
+    return Graph(turns["tail"], turns["out_pos"], dead_end, zone, origin, od)
 
 
 def _load(

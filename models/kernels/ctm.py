@@ -228,17 +228,22 @@ def turn_table(
     """Every turning movement, U-turns included, as (incoming, outgoing) pairs: the turns of
     incoming link a are `start[a]` to `start[a + 1]`, one per outgoing link of its head node in
     `node_out` order (so a share array indexed like `src` gives both the kernel's arms and the
-    twin's triples)."""
-    n_links = len(node_in)
+    twin's triples). Also each link's tail node and its place among that node's outgoing
+    links (`out_pos`): turn `start[a] + out_pos[b]` goes from a into b."""
+    n_links, nodes = len(node_in), len(node_in_start) - 1
+    arms = np.diff(node_out_start)
     head = np.empty(n_links, np.int64)
-    for node in range(len(node_in_start) - 1):
-        head[node_in[node_in_start[node] : node_in_start[node + 1]]] = node
-    fan = np.diff(node_out_start)[head]
+    head[node_in] = np.repeat(np.arange(nodes), np.diff(node_in_start))
+    tail = np.empty(n_links, np.int64)
+    tail[node_out] = np.repeat(np.arange(nodes), arms)
+    out_pos = np.empty(n_links, np.int64)
+    out_pos[node_out] = np.arange(len(node_out)) - np.repeat(node_out_start[:-1], arms)
+    fan = arms[head]
     start = np.concatenate([[0], np.cumsum(fan)]).astype(np.int64)
     src = np.repeat(np.arange(n_links, dtype=np.int64), fan)
     offset = np.arange(len(src)) - start[src]
     dst = node_out[node_out_start[head[src]] + offset].astype(np.int64)
-    return {"start": start, "src": src, "dst": dst}
+    return {"start": start, "src": src, "dst": dst, "tail": tail, "out_pos": out_pos}
 
 
 def even_shares(turns: dict[str, np.ndarray], reverse: np.ndarray, exit_share: float) -> np.ndarray:

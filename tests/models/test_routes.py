@@ -41,7 +41,7 @@ def _two_routes() -> tuple[mobility.Network, routes.Graph, dict[str, list[int]]]
     street = {"VIA ORIGINE": 0, "VIA ARRIVO": 1}
     zone = np.array([street.get(s, -1) for s in net.link_street])
     weight = (zone >= 0).astype(float)
-    g = routes.graph(net.node_out_start, net.node_out, zone, net.link_xy, weight)
+    g = routes.graph(net.turns, net.node_out_start, zone, net.link_xy, weight)
     assert g is not None
     links = {s: list(np.flatnonzero(net.link_street == s)) for s in set(net.link_street)}
     return net, g, links
@@ -86,7 +86,7 @@ def test_assigned_shares_keep_the_flows_and_make_no_u_turns(table_for: TableFor)
         table_for("comune", "road-graph"), table_for("comune", "statistical-areas"), 5.0, 70.0
     )
     weight = mobility.prior_weight(net)
-    g = routes.graph(net.node_out_start, net.node_out, net.link_area, net.link_xy, weight)
+    g = routes.graph(net.turns, net.node_out_start, net.link_area, net.link_xy, weight)
     assert g is not None
     lanes, cap, limit = mobility.link_limits(net, mobility.MobilityScenario(), True)
     t = net.turns
@@ -122,7 +122,7 @@ def test_a_30_kmh_city_moves_traffic_onto_the_boulevards(table_for: TableFor) ->
         table_for("comune", "road-graph"), table_for("comune", "statistical-areas"), 5.0, 70.0
     )
     weight = mobility.prior_weight(net)
-    g = routes.graph(net.node_out_start, net.node_out, net.link_area, net.link_xy, weight)
+    g = routes.graph(net.turns, net.node_out_start, net.link_area, net.link_xy, weight)
     assert g is not None
     scen = mobility.MobilityScenario(speed_limits={"street": 30, "minor": 30})
     boulevard = net.link_class == list(mobility.CLASSES).index("boulevard")
@@ -166,7 +166,7 @@ def test_the_trip_length_sets_how_far_trips_go(table_for: TableFor) -> None:
     weight = mobility.prior_weight(net)
     mean_km = []
     for km in (1.0, 10.0):
-        g = routes.graph(net.node_out_start, net.node_out, net.link_area, net.link_xy, weight, km)
+        g = routes.graph(net.turns, net.node_out_start, net.link_area, net.link_xy, weight, km)
         assert g is not None
         assert g.od.sum() == pytest.approx(1.0)
         assert np.diag(g.od).sum() == 0.0  # trips within an area are left out
@@ -203,7 +203,7 @@ def test_the_trees_equal_scipys_dijkstra_on_the_turn_graph(table_for: TableFor) 
         table_for("comune", "road-graph"), table_for("comune", "statistical-areas"), 5.0, 70.0
     )
     weight = mobility.prior_weight(net)
-    g = routes.graph(net.node_out_start, net.node_out, net.link_area, net.link_xy, weight)
+    g = routes.graph(net.turns, net.node_out_start, net.link_area, net.link_xy, weight)
     assert g is not None
     n = len(net.link_first)
     rng = np.random.default_rng(11)
