@@ -1,7 +1,9 @@
 """Materialise a partner's datasets as typed Parquet tables plus a manifest in its data dir.
 
 Idempotent: a table whose file is present, whose origin (real or synthetic) is unchanged and
-whose digest matches the manifest is left alone, so a second start is quick.
+whose digest matches the manifest is left alone, so a second start is quick. A synthetic
+table's origin names the generator's version, so tables made by an older generator are made
+again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pyarrow.parquet as pq
 
 from connector.partnerdata.bologna import area_codes
 from connector.partnerdata.specs import DatasetSpec, partner_specs
+from connector.partnerdata.synthetic import GENERATOR_VERSION
 from privacy import pseudonym_key, pseudonymise_columns
 
 MANIFEST = "manifest.json"
@@ -102,7 +105,11 @@ def prepare_partner_data(
         rel = f"{TABLES}/{spec.id}.parquet"
         path = data_dir / rel
         old = previous.get(spec.id)
-        source = spec.credit if not is_synthetic else f"gemello synthetic generator (seed {seed})"
+        source = (
+            spec.credit
+            if not is_synthetic
+            else f"gemello synthetic generator {GENERATOR_VERSION} (seed {seed})"
+        )
         if spec.identifiers:
             source += f"; {', '.join(spec.identifiers)} pseudonymised (HMAC-SHA-256)"
         if (

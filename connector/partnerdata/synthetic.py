@@ -14,7 +14,12 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
+# Raise when a generator's output changes: partner tables made by an older one are made again
+# (2: the road graph became a connected street plan, the loops sit on its arcs).
+GENERATOR_VERSION = 2
 CENTRE_LAT, CENTRE_LON = 44.494, 11.343
 DISTRICTS = [
     "Borgo Panigale - Reno",
@@ -80,51 +85,123 @@ def _scatter(rng: Rng, n: int, spread: float = 0.03) -> tuple[np.ndarray, np.nda
     return (CENTRE_LAT + rng.normal(0, spread, n), CENTRE_LON + rng.normal(0, spread * 1.4, n))
 
 
-def road_graph(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
-    """A grid-like street graph of 2,000 arcs with log-normal lengths (median ~78 m)."""
-    n = 2000
-    lat, lon = _scatter(rng, n)
-    nodes = rng.integers(1000, 7000, size=(n, 2))
-    district_idx = rng.integers(0, len(DISTRICTS), n)
+# The synthetic street plan is fixed (its own seed): the loop register and the loop counts are
+# generated apart from the graph, and must find their arcs in it.
+PLAN_SEED = 2023_05_16
+PLAN_NODES = 32  # a 32 x 32 lattice of junctions over the synthetic areas (~400 m apart)
+_RING = (10, 21)  # lattice rows and columns of the viali around the centre
+_BYPASS_ROW = 27  # the tangenziale's row, north of the centre
+_CUT_SHARE = 0.06  # ordinary street arcs left out, so that the lattice is not perfectly regular
+
+
+def _street_plan() -> pd.DataFrame:
+    """The synthetic city's street plan: a jittered lattice of junctions over the synthetic
+    statistical areas, with a square ring of viali around the centre, a tangenziale across the
+    north, lanes (vicoli) mostly inside the ring, and a few streets left out. Only its largest
+    connected part is kept, so every arc can be reached from every other. Each lattice line is
+    one street (a lane closure on a street name closes the whole line)."""
+    rng = np.random.default_rng(PLAN_SEED)
+    n = PLAN_NODES
+    lat_axis = np.linspace(CENTRE_LAT - 0.057, CENTRE_LAT + 0.045, n)
+    lon_axis = np.linspace(CENTRE_LON - 0.081, CENTRE_LON + 0.081, n)
+    lat = lat_axis[:, None] + rng.normal(0, 0.12 * (lat_axis[1] - lat_axis[0]), (n, n))
+    lon = lon_axis[None, :] + rng.normal(0, 0.12 * (lon_axis[1] - lon_axis[0]), (n, n))
+    node = np.arange(n * n).reshape(n, n)
+    rows, cols = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    # arcs along rows (west to east), then along columns (south to north)
+    a = np.concatenate([node[:, :-1].ravel(), node[:-1, :].ravel()])
+    b = np.concatenate([node[:, 1:].ravel(), node[1:, :].ravel()])
+    along_row = np.arange(len(a)) < n * (n - 1)
+    line = np.where(along_row, rows.ravel()[a], n + cols.ravel()[a])
+    # the ring: arcs whose two ends both lie on the square between _RING's rows and columns
+    lo, hi = _RING
+    i_a, j_a, i_b, j_b = rows.ravel()[a], cols.ravel()[a], rows.ravel()[b], cols.ravel()[b]
+    inside = (np.minimum(i_a, i_b) >= lo) & (np.maximum(i_a, i_b) <= hi)
+    inside &= (np.minimum(j_a, j_b) >= lo) & (np.maximum(j_a, j_b) <= hi)
+    on_ring = inside & np.where(along_row, np.isin(i_a, _RING), np.isin(j_a, _RING))
+    bypass = along_row & (i_a == _BYPASS_ROW)
+    centre = (i_a > lo) & (i_a < hi) & (j_a > lo) & (j_a < hi)
+    minor = ~on_ring & ~bypass & (rng.random(len(a)) < np.where(centre, 0.4, 0.1))
+    names = np.array([f"VIA SINTETICA {k + 1}" for k in line], dtype=object)
+    sides = {lo: "SUD", hi: "NORD"}
+    names[on_ring & along_row] = [f"VIALE SINTETICO {sides[i]}" for i in i_a[on_ring & along_row]]
+    sides = {lo: "OVEST", hi: "EST"}
+    names[on_ring & ~along_row] = [f"VIALE SINTETICO {sides[j]}" for j in j_a[on_ring & ~along_row]]
+    names[bypass] = "TANGENZIALE SINTETICA"
+    names[minor] = [f"VICOLO SINTETICO {k + 1}" for k in range(int(minor.sum()))]
+    keep = on_ring | bypass | (rng.random(len(a)) >= _CUT_SHARE)
+    a, b, names = a[keep], b[keep], names[keep]
+    # the largest connected part only
+    adjacency = coo_matrix((np.ones(len(a)), (a, b)), shape=(n * n, n * n))
+    _, part = connected_components(adjacency, directed=False)
+    main = part == np.bincount(part).argmax()
+    kept = main[a] & main[b]
+    a, b, names = a[kept], b[kept], names[kept]
+    lat, lon = lat.ravel(), lon.ravel()
+    km_lat = 111.32
+    km_lon = km_lat * np.cos(np.radians(CENTRE_LAT))
+    straight = np.hypot((lat[b] - lat[a]) * km_lat, (lon[b] - lon[a]) * km_lon) * 1000.0
+    mid_lat, mid_lon = (lat[a] + lat[b]) / 2, (lon[a] + lon[b]) / 2
+    sector = np.floor(
+        (np.arctan2(mid_lat - CENTRE_LAT, mid_lon - CENTRE_LON) + np.pi) / (2 * np.pi) * 6
+    )
+    district_idx = np.clip(sector.astype(int), 0, len(DISTRICTS) - 1)
+    street_codes = {name: 100 + k for k, name in enumerate(sorted(set(names)))}
     geometry = [
-        json.dumps({"coordinates": [[lo, la], [lo + 0.0007, la + 0.0004]], "type": "LineString"})
-        for la, lo in zip(lat, lon, strict=True)
+        json.dumps({"coordinates": [[lon[p], lat[p]], [lon[q], lat[q]]], "type": "LineString"})
+        for p, q in zip(a, b, strict=True)
     ]
     return pd.DataFrame(
         {
-            "arc_code": np.arange(1, n + 1),
-            "street_code": rng.integers(100, 99000, n),
-            "street": [f"VIA SINTETICA {i % 400 + 1}" for i in range(n)],
+            "arc_code": np.arange(1, len(a) + 1),
+            "street_code": [street_codes[name] for name in names],
+            "street": names,
             "district_code": district_idx + 11,
             "district": [DISTRICTS[i] for i in district_idx],
-            "node_from": nodes[:, 0],
-            "node_to": nodes[:, 1],
-            "length_m": np.round(rng.lognormal(np.log(78), 0.8, n), 1),
-            "lat": lat,
-            "lon": lon,
+            "node_from": a + 1000,
+            "node_to": b + 1000,
+            "length_m": np.round(straight, 1),
+            "lat": mid_lat,
+            "lon": mid_lon,
             "geometry": geometry,
         }
     )
 
 
+def road_graph(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
+    """The synthetic street plan (`_street_plan`): ~1,900 arcs of ~400 m on a connected,
+    jittered lattice with viali, a tangenziale and vicoli. The plan is the same for every seed
+    (the loops must find their arcs in it); the seed sets how much longer than the straight
+    line each arc is (up to 15 %)."""
+    plan = _street_plan()
+    plan["length_m"] = np.round(plan["length_m"] * rng.uniform(1.0, 1.15, len(plan)), 1)
+    return plan
+
+
+# Loops sit mostly on arterials, as Bologna's do (relative chance of an arc by road kind).
+_LOOP_WEIGHT = {"VIALE": 6.0, "TANGENZIALE": 4.0, "VIA": 1.0, "VICOLO": 0.1}
+
+
 def traffic_loop_register(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
-    """A register of 120 loops placed on synthetic arcs."""
+    """A register of 120 loops on arcs of the synthetic street plan, mostly the arterials."""
     n = 120
-    lat, lon = _scatter(rng, n)
+    plan = _street_plan()
+    weight = plan["street"].str.split().str[0].map(_LOOP_WEIGHT).to_numpy(float)
+    arcs = plan.iloc[rng.choice(len(plan), n, replace=False, p=weight / weight.sum())]
     return pd.DataFrame(
         {
             "loop_code": [f"S.{i:03d} 1 1" for i in range(n)],
             "station_id": np.arange(1, n + 1),
             "kind": np.where(rng.random(n) < 0.9, "spira", "telecamera"),
-            "arc_code": rng.integers(1, 2001, n),
-            "street": [f"VIA SINTETICA {i + 1}" for i in range(n)],
-            "node_from": rng.integers(1000, 7000, n),
-            "node_to": rng.integers(1000, 7000, n),
+            "arc_code": arcs["arc_code"].to_numpy(),
+            "street": arcs["street"].to_numpy(),
+            "node_from": arcs["node_from"].to_numpy(),
+            "node_to": arcs["node_to"].to_numpy(),
             "status": "A",
             "direction": rng.choice(DIRECTIONS, n),
             "angle_deg": rng.integers(0, 360, n),
-            "lat": lat,
-            "lon": lon,
+            "lat": arcs["lat"].to_numpy(),
+            "lon": arcs["lon"].to_numpy(),
         }
     )
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -57,6 +58,38 @@ def test_synthetic_building_stock_is_plausible(tmp_path: Path) -> None:
     old = stock[stock.archetype == "pre1945_masonry"].u_wall.median()
     new = stock[stock.archetype == "post2005_nzeb"].u_wall.median()
     assert old > 3 * new  # older envelopes leak far more heat
+
+
+def test_synthetic_roads_are_one_street_plan_the_loops_sit_on(tmp_path: Path) -> None:
+    """The synthetic road graph is connected and has every road class the model knows; the
+    loop register and the loop counts (made apart from it) name its arcs and their ends."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from models.mobility import road_class
+
+    entries = {e.id: e for e in prepare_partner_data("comune", tmp_path, None, seed=5)}
+
+    def read(dataset: str) -> pd.DataFrame:
+        return pq.read_table(tmp_path / entries[dataset].table_path).to_pandas()
+
+    graph, register, counts = (
+        read(d) for d in ("road-graph", "traffic-loop-register", "traffic-loop-counts")
+    )
+    nodes, idx = np.unique(np.r_[graph.node_from, graph.node_to], return_inverse=True)
+    n = len(graph)
+    adjacency = coo_matrix((np.ones(n), (idx[:n], idx[n:])), shape=(len(nodes), len(nodes)))
+    assert connected_components(adjacency, directed=False)[0] == 1
+    assert {road_class(s) for s in graph.street} == {"fast", "boulevard", "street", "minor"}
+    arcs = graph.set_index("arc_code")
+    assert set(register.arc_code) <= set(arcs.index)
+    on = arcs.loc[register.arc_code]
+    assert (on.node_from.to_numpy() == register.node_from.to_numpy()).all()
+    assert (on.street.to_numpy() == register.street.to_numpy()).all()
+    assert set(counts.arc_code) <= set(arcs.index)
+    # loops sit mostly on the arterials, as Bologna's do
+    arterial = [road_class(s) in ("fast", "boulevard") for s in register.street]
+    assert sum(arterial) > 0.1 * len(register)
 
 
 # --- real data (needs ../shared) -----------------------------------------------------------

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from models import common, energy, flood, mobility
-from tests.models.conftest import TableFor, shared_dir
+from tests.models.conftest import TableFor
 
 
 def test_energy_kernel_equals_numpy_and_heats_in_winter(table_for: TableFor) -> None:
@@ -320,8 +320,6 @@ def test_the_demand_fit_meets_the_counts_within_its_bounds(table_for: TableFor) 
     sim = (op @ fitted.T)[ok]
     assert sim.sum() / loops.mean[ok].sum() == pytest.approx(1.0, abs=0.15)
     assert np.corrcoef(sim, loops.mean[ok])[0, 1] > 0.8
-    # loops it did not see: closer in volume than the prior (on the real graph; the synthetic
-    # one is random arcs, mostly unconnected, so one loop says nothing of another)
-    if shared_dir() is not None:
-        before = (op @ prior.T)[ok].sum() / loops.mean[ok].sum()
-        assert abs(np.log(meta["holdout_flow_ratio"])) < abs(np.log(before))
+    # loops it did not see: closer in volume than the prior
+    before = (op @ prior.T)[ok].sum() / loops.mean[ok].sum()
+    assert abs(np.log(meta["holdout_flow_ratio"])) < abs(np.log(before))
