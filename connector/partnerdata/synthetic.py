@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -94,6 +95,7 @@ _BYPASS_ROW = 27  # the tangenziale's row, north of the centre
 _CUT_SHARE = 0.06  # ordinary street arcs left out, so that the lattice is not perfectly regular
 
 
+@cache  # the road graph, the loop register and the loop counts all read it
 def _street_plan() -> pd.DataFrame:
     """The synthetic city's street plan: a jittered lattice of junctions over the synthetic
     statistical areas, with a square ring of viali around the centre, a tangenziale across the
@@ -173,7 +175,7 @@ def road_graph(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
     jittered lattice with viali, a tangenziale and vicoli. The plan is the same for every seed
     (the loops must find their arcs in it); the seed sets how much longer than the straight
     line each arc is (up to 15 %)."""
-    plan = _street_plan()
+    plan = _street_plan().copy()
     plan["length_m"] = np.round(plan["length_m"] * rng.uniform(1.0, 1.15, len(plan)), 1)
     return plan
 
