@@ -108,16 +108,15 @@ def _street_plan() -> pd.DataFrame:
     lon_axis = np.linspace(CENTRE_LON - 0.081, CENTRE_LON + 0.081, n)
     lat = lat_axis[:, None] + rng.normal(0, 0.12 * (lat_axis[1] - lat_axis[0]), (n, n))
     lon = lon_axis[None, :] + rng.normal(0, 0.12 * (lon_axis[1] - lon_axis[0]), (n, n))
-    node = np.arange(n * n).reshape(n, n)
-    rows, cols = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    node = np.arange(n * n).reshape(n, n)  # junction (row i, column j) is i * n + j
     # arcs along rows (west to east), then along columns (south to north)
     a = np.concatenate([node[:, :-1].ravel(), node[:-1, :].ravel()])
     b = np.concatenate([node[:, 1:].ravel(), node[1:, :].ravel()])
     along_row = np.arange(len(a)) < n * (n - 1)
-    line = np.where(along_row, rows.ravel()[a], n + cols.ravel()[a])
+    i_a, j_a, i_b, j_b = a // n, a % n, b // n, b % n
+    line = np.where(along_row, i_a, n + j_a)
     # the ring: arcs whose two ends both lie on the square between _RING's rows and columns
     lo, hi = _RING
-    i_a, j_a, i_b, j_b = rows.ravel()[a], cols.ravel()[a], rows.ravel()[b], cols.ravel()[b]
     inside = (np.minimum(i_a, i_b) >= lo) & (np.maximum(i_a, i_b) <= hi)
     inside &= (np.minimum(j_a, j_b) >= lo) & (np.maximum(j_a, j_b) <= hi)
     on_ring = inside & np.where(along_row, np.isin(i_a, _RING), np.isin(j_a, _RING))
