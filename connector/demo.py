@@ -364,8 +364,8 @@ DEMO_JOBS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("mobility-gravity", "one distance decay fitted from WiFi flows and trips", {}),
     (
         "energy-5r1c",
-        "a third of the pre-1991 stock retrofitted, heating at 19 °C",
-        {"retrofit_share": 0.33, "heating_setpoint": 19},
+        "35 % of the pre-1991 stock retrofitted, heating at 19 °C",
+        {"retrofit_share": 0.35, "heating_setpoint": 19},
     ),
     (
         "flood-scs-nash",

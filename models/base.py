@@ -64,12 +64,26 @@ class Stage:
     run_local: Callable[[Tables, BaseModel, Context], Partial]
     combine: Callable[[Sequence[Partial], BaseModel, Context], Context]
     min_holders: int = 1  # k of the k-of-n rule: fewer answering holders fail the job
+    # Per output: its sensitivity to one contributor, which the stage guarantees by clipping.
+    # Keyed by the output's name, or by `name:dataset` where one output name comes from
+    # several datasets of different sensitivity (the full name wins).
     noise: Mapping[str, Noise] = field(default_factory=dict)
     # Outputs that do not depend on the data (e.g. a distance matrix from public centroids):
     # released without noise even from a protected dataset. Anything neither noised nor public
-    # is refused by a holder whose dataset needs noise.
+    # is refused by a holder whose dataset is protected (decision 0018).
     public: tuple[str, ...] = ()
+    # Keys of `Partial.meta` that are public facts (labels, the published row count): the only
+    # ones a holder releases from a protected dataset; nested dicts are filtered the same way.
+    public_meta: tuple[str, ...] = ()
     heavy: bool = False  # run in a worker process (the executor's default for heavy runs)
+
+    def noise_for(self, name: str) -> Noise | None:
+        """The declared sensitivity of output `name` (`base` or `base:dataset`), if any."""
+        return self.noise.get(name) or self.noise.get(name.partition(":")[0])
+
+    def is_public(self, name: str) -> bool:
+        """Whether output `name` does not depend on the data."""
+        return name in self.public or name.partition(":")[0] in self.public
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from catalog.model import DatasetDescription, Governance, SpatialUnit
+from catalog.model import DatasetDescription, Governance, PrivacyClass, SpatialUnit
 from connector.compute import wire
 from connector.compute.executor import Executor, RunAborted, RunSpec, make_executors
 from connector.compute.repository import RunRepository
@@ -181,12 +181,23 @@ def _governance(description: dict[str, Any]) -> Governance | None:
 
 
 def _needs_noise(gov: Governance | None, decision: Decision) -> tuple[bool, int]:
-    """Whether a dataset's outputs get noise, and its per-person row limit."""
+    """Whether a dataset is protected — its outputs leave only with DP noise, charged to the
+    caller's budget (decision 0018) — and its per-contributor row limit. Every dataset whose
+    rows may not be read is protected (aggregate-only, compute-only), as is personal data and
+    any dataset whose policy sets epsilon terms; open data is not."""
     if gov is None:
         return True, 1  # unreadable metadata: the strict reading
     epsilon_terms = any(o.get("type") == "epsilon-budget" for o in decision.obligations)
     limit = gov.contribution_limit.max_rows if gov.contribution_limit else 1
-    return gov.personal_data or epsilon_terms, limit
+    protected = gov.privacy_class is not PrivacyClass.open or gov.personal_data or epsilon_terms
+    return protected, limit
+
+
+def public_meta(meta: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The facts of a partial's meta a stage declares public; nested dicts filtered alike."""
+    return {
+        k: public_meta(v, keys) if isinstance(v, dict) else v for k, v in meta.items() if k in keys
+    }
 
 
 # Records that stand for people or their homes: outputs resting on few of them are suppressed.
@@ -244,6 +255,7 @@ def admit(
         taken: list[str] = []  # agreements whose use was counted, to give back on a refusal
         for dataset in held:
             agreement_id = req.agreements.get(dataset)
+            purpose = req.own_purpose or ""
             if req.own_purpose is None:
                 if agreement_id is None:
                     denial = UsageDenied(f"the request names no agreement for dataset '{dataset}'")
@@ -254,8 +266,11 @@ def admit(
                         f"agreement {agreement_id} covers '{agreement.dataset_id}', not '{dataset}'"
                     )
                     break
+                purpose = agreement.purpose if agreement is not None else ""
 
-            def gate(decision: Decision, dataset: str = dataset) -> str | None:
+            def gate(
+                decision: Decision, dataset: str = dataset, purpose: str = purpose
+            ) -> str | None:
                 needs, max_rows = _needs_noise(profiles_of[dataset], decision)
                 if not needs:
                     return None
@@ -263,7 +278,9 @@ def admit(
                 try:
                     reserve_for_run(
                         session, caller, dataset, req.epsilon, decision,
-                        rt.default_epsilon_total, charge_id,
+                        rt.default_epsilon_total, charge_id, purpose,
+                        {"model": req.model, "stage": req.stage, "run_id": req.run_id,
+                         "job_id": req.job_id},
                     )  # fmt: skip
                 except BudgetExhausted as exc:
                     return exc.detail
@@ -420,16 +437,16 @@ def _release(
     for dataset, p in admission.protected.items():
         items: dict[str, tuple[np.ndarray, float, float]] = {}
         for name, values in arrays.items():
-            base, _, source = name.partition(":")
+            _, _, source = name.partition(":")
             if source and source != dataset:
                 continue
-            noise = stage.noise.get(base)
+            noise = stage.noise_for(name)
             if noise is None:
-                if base in stage.public:
+                if stage.is_public(name):
                     continue
                 raise UsageDenied(
-                    f"output '{name}' of stage {stage.name} comes from '{dataset}', which needs "
-                    "noise, but the model declares no sensitivity for it: not released"
+                    f"output '{name}' of stage {stage.name} comes from '{dataset}', which is "
+                    "protected, but the model declares no sensitivity for it: not released"
                 )
             items[name] = (values, noise.l1 * p.max_rows, noise.bound)
         if not items:
@@ -451,6 +468,9 @@ def _release(
                 "mechanisms": components,
             }
         )
+    # From protected data only the facts the stage declares public leave (a count of visitors
+    # in a partial's meta would be an exact aggregate the noise never saw).
+    meta = public_meta(partial.meta, stage.public_meta) if admission.protected else partial.meta
     body = {
         "run_id": admission.run.id,
         "job_id": admission.run.job_id,
@@ -463,7 +483,7 @@ def _release(
         "decisions": [d["decision_id"] for d in admission.run.decisions],
         "suppressed_cells": suppressed,
         "privacy": privacy,
-        "partial": wire.encode_partial(Partial(arrays=arrays, meta=partial.meta)),
+        "partial": wire.encode_partial(Partial(arrays=arrays, meta=meta)),
         "finished_at": utcnow().isoformat(),
     }
     _kid, key = rt.signer.active_key()

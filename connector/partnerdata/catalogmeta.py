@@ -209,11 +209,15 @@ META: dict[str, DatasetMeta] = {
     "sub-catchments": _M(
         "Sottobacini urbani (sintetici)",
         "Due sottobacini per area statistica con curve number SCS, area e parametri della "
-        "cascata di Nash. Sintetico: generato, non osservato.",
+        "cascata di Nash. Sintetico: generato, non osservato. Sta per i parametri di "
+        "pianificazione idraulica, che sono pubblici: dati aperti.",
         ("idrologia", "alluvione", "drenaggio urbano"),
         ("hydrology", "flood", "urban drainage"),
         Frequency.NEVER,
-        privacy=PrivacyClass.compute_only,
+        # Open, not compute-only (decision 0018): it stands for public planning data, and the
+        # flood model's per-area outputs rest on two rows each, which no noise could protect
+        # without destroying them.
+        privacy=PrivacyClass.open,
         spatial_unit=SpatialUnit.sub_catchment,
     ),
     "trips": _M(

@@ -9,7 +9,9 @@ loop runs over buildings, which the compiler vectorises, and areas run in parall
 
 Inputs per building (SI units, W/K and J/K): h_ve, h_tr_w, h_tr_em, h_tr_is, h_tr_ms, c_m,
 a_m/a_t (mass share), phi_int (W), solar aperture (m², W per W/m² of facade irradiance),
-floor area. Outputs per area and hour: heating and cooling energy in Wh (power over 1 h).
+floor area. Outputs per area and hour: heating and cooling energy in Wh (power over 1 h), each
+building's counted with its weight; and per building its own (unweighted) yearly totals, which
+the model needs to bound one building's share of what leaves the holder (decision 0018).
 """
 
 from __future__ import annotations
@@ -62,10 +64,14 @@ def simulate(
     solar: np.ndarray,  # (hours,) irradiance on the facade, mean of four orientations, W/m²
     t_heat: float,
     t_cool: float,
+    weight: np.ndarray,  # (buildings,) how much of each building's energy its area counts
     heat_out: np.ndarray,  # (areas, hours) Wh, written
     cool_out: np.ndarray,  # (areas, hours) Wh, written
+    heat_tot: np.ndarray,  # (buildings,) Wh over all hours, unweighted, written
+    cool_tot: np.ndarray,  # (buildings,) Wh over all hours, unweighted, written
 ) -> None:
-    """Advance every building through every hour; sum heating and cooling per area.
+    """Advance every building through every hour; sum weighted heating and cooling per area
+    and each building's own totals.
 
     The free-floating step is affine in (theta_m, t_out, solar), so its coefficients are taken
     once per building by evaluating the standard's equations at the unit points; the hourly
@@ -90,6 +96,9 @@ def simulate(
         mm, me, ms, mc = coef[0], coef[1], coef[2], coef[3]
         am, ae, as_, ac = coef[4], coef[5], coef[6], coef[7]
         km, inv_k = coef[8], coef[9]
+        w = weight[lo:hi]
+        h_sum = np.zeros(n)
+        c_sum = np.zeros(n)
         theta_m = np.full(n, 20.0)
         for t in range(hours):
             te = t_out[t]
@@ -102,10 +111,16 @@ def simulate(
                 # power holding the set-points, branch-free: heating > 0, cooling < 0
                 phi = (max(t_heat - ta, 0.0) - max(ta - t_cool, 0.0)) * inv_k[i]
                 theta_m[i] = mm[i] * tm + me[i] * te + ms[i] * sol + mc[i] + km[i] * phi
-                heat += max(phi, 0.0)
-                cool += max(-phi, 0.0)
+                h = max(phi, 0.0)
+                c = max(-phi, 0.0)
+                h_sum[i] += h
+                c_sum[i] += c
+                heat += w[i] * h
+                cool += w[i] * c
             heat_out[a, t] = heat
             cool_out[a, t] = cool
+        heat_tot[lo:hi] = h_sum
+        cool_tot[lo:hi] = c_sum
 
 
 def simulate_numpy(
@@ -115,10 +130,15 @@ def simulate_numpy(
     solar: np.ndarray,
     t_heat: float,
     t_cool: float,
+    weight: np.ndarray,
     heat_out: np.ndarray,
     cool_out: np.ndarray,
+    heat_tot: np.ndarray,
+    cool_tot: np.ndarray,
 ) -> None:
     """The same model written with NumPy arrays over all buildings at once (the baseline)."""
+    heat_tot[:] = 0.0
+    cool_tot[:] = 0.0
     p = params
     h_ve, h_w, h_em, h_is, h_ms = (
         p[:, H_VE],
@@ -153,5 +173,8 @@ def simulate_numpy(
         ta = (h_is * ts + h_ve * te + phi_ia) * air_den
         phi = (np.maximum(t_heat - ta, 0.0) - np.maximum(ta - t_cool, 0.0)) / k_air
         theta_m = tm_new + k_m * phi
-        heat_out[:, t] = np.bincount(area_of, np.maximum(phi, 0.0), n_areas)
-        cool_out[:, t] = np.bincount(area_of, np.maximum(-phi, 0.0), n_areas)
+        h, c = np.maximum(phi, 0.0), np.maximum(-phi, 0.0)
+        heat_tot += h
+        cool_tot += c
+        heat_out[:, t] = np.bincount(area_of, weight * h, n_areas)
+        cool_out[:, t] = np.bincount(area_of, weight * c, n_areas)
