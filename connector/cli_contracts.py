@@ -1,7 +1,9 @@
 """`gemello approvals ...` and `gemello agreements ...`: the steward's side of contracts.
 
 They work on the connector's database and keys directly, so they also work while the server is
-down; a running server delivers the resulting protocol messages within a second.
+down; a running server delivers the resulting protocol messages within a second. Acts are the
+steward's own: they pass their API token (--token or GEMELLO_TOKEN), and the audit log and the
+record name them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from connector.clikit import HomeOpt, PartnerOpt, fail, out, settings_for
+from connector.clikit import HomeOpt, PartnerOpt, TokenOpt, act_as, fail, out, settings_for
 from connector.errors import GemelloError
 
 approvals_app = typer.Typer(
@@ -23,7 +25,7 @@ approvals_app = typer.Typer(
 )
 agreements_app = typer.Typer(help="Contract agreements granted and held.", no_args_is_help=True)
 ReasonOpt = Annotated[str, typer.Option("--reason", help="why (sent to the other side, kept)")]
-ByOpt = Annotated[str, typer.Option("--by", help="steward name kept with the decision")]
+STEWARDS = ("steward", "admin")
 
 
 @contextmanager
@@ -65,16 +67,18 @@ def list_approvals(partner: PartnerOpt, home: HomeOpt = None) -> None:
     )
 
 
-def _decide(partner: str, home: Path | None, act: Callable[..., Any]) -> Any:
+def _decide(partner: str, home: Path | None, token: str | None, act: Callable[..., Any]) -> Any:
+    """Run `act(rt, session, who)` as the steward whose token this is."""
+    who = act_as(settings_for(partner, home), token, *STEWARDS)
     with _unit(partner, home) as (rt, session):
-        return act(rt, session)
+        return act(rt, session, who.name)
 
 
 @approvals_app.command("approve")
 def approve(
     negotiation: Annotated[str, typer.Argument(help="negotiation id")],
     partner: PartnerOpt,
-    by: ByOpt = "steward",
+    token: TokenOpt = None,
     home: HomeOpt = None,
 ) -> None:
     """Approve: the agreement is signed and sent to the consumer."""
@@ -83,7 +87,8 @@ def approve(
     row = _decide(
         partner,
         home,
-        lambda rt, s: service.approve(s, rt.policies, rt.me(), rt.trust(), negotiation, by),
+        token,
+        lambda rt, s, by: service.approve(s, rt.policies, rt.me(), rt.trust(), negotiation, by),
     )
     out.print(f"[green]✓[/] approved; agreement {row.agreement_id} ({row.state})")
 
@@ -93,13 +98,18 @@ def reject(
     negotiation: Annotated[str, typer.Argument(help="negotiation id")],
     partner: PartnerOpt,
     reason: ReasonOpt,
-    by: ByOpt = "steward",
+    token: TokenOpt = None,
     home: HomeOpt = None,
 ) -> None:
     """Reject with a reason: the negotiation is terminated and the consumer told why."""
     from connector.contracts import service
 
-    _decide(partner, home, lambda rt, s: service.reject(s, rt.trust(), negotiation, by, reason))
+    _decide(
+        partner,
+        home,
+        token,
+        lambda rt, s, by: service.reject(s, rt.trust(), negotiation, by, reason),
+    )
     out.print(f"[green]✓[/] rejected {negotiation}")
 
 
@@ -133,11 +143,68 @@ def revoke(
     agreement: Annotated[str, typer.Argument(help="agreement id")],
     partner: PartnerOpt,
     reason: ReasonOpt,
-    by: ByOpt = "steward",
+    token: TokenOpt = None,
+    block: Annotated[
+        bool,
+        typer.Option(
+            help="refuse new agreements for that organisation on the dataset until a steward "
+            "lifts the block (`gemello agreements unblock`)"
+        ),
+    ] = True,
     home: HomeOpt = None,
 ) -> None:
-    """Revoke an agreement this connector granted: later uses are denied at once."""
+    """Revoke an agreement this connector granted: later uses are denied at once, the
+    consumer's connector is told, and by default its organisation is blocked from a new one."""
     from connector.contracts import service
 
-    _decide(partner, home, lambda rt, s: service.revoke(s, rt.trust(), agreement, by, reason))
-    out.print(f"[green]✓[/] revoked {agreement}")
+    row = _decide(
+        partner,
+        home,
+        token,
+        lambda rt, s, by: service.revoke(s, rt.trust(), agreement, by, reason, block),
+    )
+    blocked = f"; {row.consumer} blocked from new agreements on {row.dataset_id}" if block else ""
+    out.print(f"[green]✓[/] revoked {agreement}{blocked}")
+
+
+@agreements_app.command("blocks")
+def list_blocks(
+    partner: PartnerOpt,
+    all_: Annotated[bool, typer.Option("--all", help="lifted blocks too")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Organisations blocked from new agreements on a dataset after a revocation."""
+    from connector.contracts.repository import ContractRepository
+
+    with _unit(partner, home) as (_rt, session):
+        rows = [
+            [
+                str(b.id),
+                b.organisation,
+                b.dataset_id,
+                b.agreement_id,
+                b.reason,
+                f"lifted by {b.lifted_by}" if b.lifted_at else "in force",
+            ]
+            for b in ContractRepository(session).blocks(active_only=not all_)
+        ]
+    _table(
+        f"Agreement blocks on {partner}",
+        ["block", "organisation", "dataset", "revoked agreement", "reason", "status"],
+        rows,
+    )
+
+
+@agreements_app.command("unblock")
+def unblock(
+    block: Annotated[int, typer.Argument(help="block number (`gemello agreements blocks`)")],
+    partner: PartnerOpt,
+    reason: ReasonOpt,
+    token: TokenOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Lift a block: the organisation may negotiate for the dataset again."""
+    from connector.contracts import service
+
+    row = _decide(partner, home, token, lambda _rt, s, by: service.lift_block(s, block, by, reason))
+    out.print(f"[green]✓[/] {row.organisation} may ask for {row.dataset_id} again")

@@ -185,7 +185,7 @@ def transfer_message(
     """The consumer resumes (start), completes, suspends or terminates a transfer."""
     _same_kind(message, verb)
     row = service.receive_transfer_message(
-        session, rt.me(), rt.trust(), caller, pid, verb, message.body(), "provider"
+        session, rt.me(), rt.trust(), caller, pid, verb, message.body(), "provider", rt.policies
     )
     background.add_task(rt.wake)
     return service.transfer_view(row)
@@ -276,6 +276,20 @@ def termination_callback(
 ) -> dict[str, Any]:
     """The provider ended the negotiation (the reasons are kept)."""
     row = service.receive_termination(session, caller, pid, message.body(), "consumer")
+    return service.negotiation_view(row)
+
+
+@callbacks.post("/negotiations/{pid}/revocation")
+def revocation_callback(
+    pid: Pid,
+    message: schemas.RevocationMessage,
+    session: WriteSessionDep,
+    caller: PrincipalDep,
+) -> dict[str, Any]:
+    """The provider revoked the agreement of this negotiation (a Gemello extension of DSP):
+    our copy of the agreement is marked revoked with the provider's reason."""
+    service.receive_revocation(session, caller, pid, message.body())
+    row = service.get_negotiation(session, caller, pid, "consumer")
     return service.negotiation_view(row)
 
 

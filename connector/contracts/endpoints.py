@@ -16,10 +16,12 @@ from connector.contracts.dsp_endpoints import RuntimeDep
 from connector.contracts.repository import ContractRepository, TransferRepository
 from connector.contracts.schemas import (
     AgreementOut,
+    BlockOut,
     NegotiationOut,
     NewNegotiation,
     NewTransfer,
     Reason,
+    Revocation,
     TransferOut,
 )
 from connector.deps import SessionDep, WriteSessionDep
@@ -27,7 +29,12 @@ from connector.errors import BadRequest, GemelloError, NotFound, Problem
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Role
 from connector.storage import session_scope
-from connector.storage.tables import AgreementRecord, NegotiationRecord, TransferRecord
+from connector.storage.tables import (
+    AgreementBlock,
+    AgreementRecord,
+    NegotiationRecord,
+    TransferRecord,
+)
 
 USERS = (Role.researcher, Role.steward, Role.admin)
 Id = Annotated[str, Path(max_length=80)]
@@ -160,22 +167,34 @@ async def open_negotiation(
     return out
 
 
+def _own_only(principal: Any) -> str | None:
+    """Researchers see their own processes; stewards, admins and auditors every one."""
+    return str(principal.subject) if principal.role is Role.researcher else None
+
+
 @router.get("/negotiations")
 def list_negotiations(
     session: SessionDep,
+    principal: PrincipalDep,
     role: Annotated[Literal["provider", "consumer"] | None, Query()] = None,
 ) -> list[NegotiationOut]:
-    """Negotiations on either side, newest first."""
-    return [negotiation_out(r) for r in ContractRepository(session).negotiations(role=role)]
+    """Negotiations on either side, newest first (a researcher's own only)."""
+    mine = _own_only(principal)
+    if mine is not None:
+        if role == "provider":
+            return []
+        role = "consumer"
+    rows = ContractRepository(session).negotiations(role=role, requested_by=mine)
+    return [negotiation_out(r) for r in rows]
 
 
 @router.get("/negotiations/{pid}", responses=NOT_FOUND)
-def show_negotiation(pid: Id, session: SessionDep) -> NegotiationOut:
-    """One negotiation (either side)."""
-    row = ContractRepository(session).negotiation(pid, "consumer") or ContractRepository(
-        session
-    ).negotiation(pid, "provider")
-    if row is None:
+def show_negotiation(pid: Id, session: SessionDep, principal: PrincipalDep) -> NegotiationOut:
+    """One negotiation (either side; a researcher's own only)."""
+    repo = ContractRepository(session)
+    row = repo.negotiation(pid, "consumer") or repo.negotiation(pid, "provider")
+    mine = _own_only(principal)
+    if row is None or (mine is not None and (row.role, row.requested_by) != ("consumer", mine)):
         raise NotFound(f"no negotiation '{pid}'")
     return negotiation_out(row)
 
@@ -244,18 +263,25 @@ async def pull(body: NewTransfer, principal: PrincipalDep, rt: RuntimeDep) -> Tr
 @router.get("/transfers")
 def list_transfers(
     session: SessionDep,
+    principal: PrincipalDep,
     role: Annotated[Literal["provider", "consumer"] | None, Query()] = None,
 ) -> list[TransferOut]:
-    """Transfers on either side, newest first."""
-    return [transfer_out(r) for r in TransferRepository(session).all(role=role)]
+    """Transfers on either side, newest first (a researcher's own only)."""
+    mine = _own_only(principal)
+    if mine is not None:
+        if role == "provider":
+            return []
+        role = "consumer"
+    return [transfer_out(r) for r in TransferRepository(session).all(role=role, requested_by=mine)]
 
 
 @router.get("/transfers/{pid}", responses=NOT_FOUND)
-def show_transfer(pid: Id, session: SessionDep) -> TransferOut:
-    """One transfer (either side)."""
+def show_transfer(pid: Id, session: SessionDep, principal: PrincipalDep) -> TransferOut:
+    """One transfer (either side; a researcher's own only)."""
     repo = TransferRepository(session)
     row = repo.get(pid, "consumer") or repo.get(pid, "provider")
-    if row is None:
+    mine = _own_only(principal)
+    if row is None or (mine is not None and (row.role, row.requested_by) != ("consumer", mine)):
         raise NotFound(f"no transfer '{pid}'")
     return transfer_out(row)
 
@@ -316,16 +342,47 @@ def reject(
 )
 def revoke(
     agreement_id: Annotated[str, Path()],
-    body: Reason,
+    body: Revocation,
     session: WriteSessionDep,
     principal: PrincipalDep,
     rt: RuntimeDep,
 ) -> AgreementOut:
-    """Revoke an agreement this connector granted: later uses are denied at once and open
-    transfers are terminated."""
-    row = service.revoke(session, rt.trust(), agreement_id, _who(principal), body.reason)
+    """Revoke an agreement this connector granted: later uses are denied at once, open
+    transfers are terminated, the consumer's connector is told, and (unless `block` is false)
+    the organisation gets no new agreement on the dataset until a steward lifts the block."""
+    row = service.revoke(
+        session, rt.trust(), agreement_id, _who(principal), body.reason, body.block
+    )
     rt.wake()
     return agreement_out(row)
+
+
+def block_out(row: AgreementBlock) -> BlockOut:
+    """The API view of a block."""
+    assert row.id is not None
+    return BlockOut(**row.model_dump())
+
+
+@steward_router.get("/contracts/blocks")
+def list_blocks(
+    session: SessionDep,
+    all_: Annotated[bool, Query(alias="all", description="lifted ones too")] = False,
+) -> list[BlockOut]:
+    """Organisations blocked from new agreements on a dataset after a revocation."""
+    return [block_out(b) for b in ContractRepository(session).blocks(active_only=not all_)]
+
+
+@steward_router.post(
+    "/contracts/blocks/{block_id}/lift", responses=NOT_FOUND | {400: {"model": Problem}}
+)
+def lift_block(
+    block_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: Reason,
+    session: WriteSessionDep,
+    principal: PrincipalDep,
+) -> BlockOut:
+    """Lift a block, with a reason: the organisation may negotiate for the dataset again."""
+    return block_out(service.lift_block(session, block_id, _who(principal), body.reason))
 
 
 def _who(principal: Any) -> str:

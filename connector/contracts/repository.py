@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from connector.storage.engine import append_row
 from connector.storage.tables import (
+    AgreementBlock,
     AgreementRecord,
     CatalogRecord,
     DecisionRecord,
@@ -136,14 +137,20 @@ class ContractRepository:
         return row if row is not None and row.role == role else None
 
     def negotiations(
-        self, role: str | None = None, approval: str | None = None, limit: int = 200
+        self,
+        role: str | None = None,
+        approval: str | None = None,
+        limit: int = 200,
+        requested_by: str | None = None,
     ) -> Sequence[NegotiationRecord]:
-        """Newest first."""
+        """Newest first; `requested_by` keeps one person's (consumer side)."""
         stmt = select(NegotiationRecord)
         if role:
             stmt = stmt.where(NegotiationRecord.role == role)
         if approval:
             stmt = stmt.where(NegotiationRecord.approval == approval)
+        if requested_by is not None:
+            stmt = stmt.where(NegotiationRecord.requested_by == requested_by)
         stmt = stmt.order_by(col(NegotiationRecord.created_at).desc()).limit(limit)
         return self.session.exec(stmt).all()
 
@@ -168,6 +175,33 @@ class ContractRepository:
     def uncount_use(self, agreement_id: str) -> None:
         """Give back a use taken earlier in this transaction (a later step refused)."""
         self.session.execute(_UNCOUNT_USE, {"a": agreement_id})
+
+    def add_block(self, block: AgreementBlock) -> AgreementBlock:
+        """Stage a block (flushed: its id is known after)."""
+        self.session.add(block)
+        self.session.flush()
+        return block
+
+    def block(self, block_id: int) -> AgreementBlock | None:
+        """One block."""
+        return self.session.get(AgreementBlock, block_id)
+
+    def active_block(self, organisation: str, dataset_id: str) -> AgreementBlock | None:
+        """The oldest block not lifted on this organisation and dataset, if any."""
+        return self.session.exec(
+            select(AgreementBlock)
+            .where(AgreementBlock.organisation == organisation)
+            .where(AgreementBlock.dataset_id == dataset_id)
+            .where(col(AgreementBlock.lifted_at).is_(None))
+            .order_by(col(AgreementBlock.id))
+        ).first()
+
+    def blocks(self, active_only: bool = True, limit: int = 200) -> Sequence[AgreementBlock]:
+        """Newest first; by default only those in force."""
+        stmt = select(AgreementBlock)
+        if active_only:
+            stmt = stmt.where(col(AgreementBlock.lifted_at).is_(None))
+        return self.session.exec(stmt.order_by(col(AgreementBlock.id).desc()).limit(limit)).all()
 
 
 class TransferRepository:
@@ -203,11 +237,15 @@ class TransferRepository:
             .where(col(TransferRecord.state).in_(("REQUESTED", "STARTED", "SUSPENDED")))
         ).all()
 
-    def all(self, role: str | None = None, limit: int = 200) -> Sequence[TransferRecord]:
-        """Newest first."""
+    def all(
+        self, role: str | None = None, limit: int = 200, requested_by: str | None = None
+    ) -> Sequence[TransferRecord]:
+        """Newest first; `requested_by` keeps one person's (consumer side)."""
         stmt = select(TransferRecord)
         if role:
             stmt = stmt.where(TransferRecord.role == role)
+        if requested_by is not None:
+            stmt = stmt.where(TransferRecord.requested_by == requested_by)
         return self.session.exec(
             stmt.order_by(col(TransferRecord.created_at).desc()).limit(limit)
         ).all()

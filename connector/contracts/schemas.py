@@ -6,11 +6,11 @@ protocol lets messages carry more. A missing or mistyped member is a 422 naming 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from connector.timestamps import UtcDateTime
 from policy.negotiation import DSP_CONTEXT
 
 
@@ -98,6 +98,15 @@ class NegotiationTermination(PidMessage):
     reason: list[Any] | None = None
 
 
+class RevocationMessage(PidMessage):
+    """Gemello's `AgreementRevocationMessage`: the provider revoked the agreement."""
+
+    type: Literal["gemello:AgreementRevocationMessage"] = Field(alias="@type")
+    agreementId: str = Field(min_length=1, max_length=80)  # noqa: N815
+    reason: list[Any] | None = None
+    revokedAt: str | None = None  # noqa: N815
+
+
 class TransferRequestMessage(DspMessage):
     """DSP `TransferRequestMessage`."""
 
@@ -162,8 +171,8 @@ class NegotiationOut(BaseModel):
     reason: str
     agreement_id: str | None
     decision_ids: list[str]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class AgreementOut(BaseModel):
@@ -180,8 +189,8 @@ class AgreementOut(BaseModel):
     signature: str
     approved_by: str | None
     use_count: int
-    agreed_at: datetime
-    revoked_at: datetime | None
+    agreed_at: UtcDateTime
+    revoked_at: UtcDateTime | None
     revoke_reason: str
 
 
@@ -198,8 +207,8 @@ class TransferOut(BaseModel):
     format: str
     data_address: dict[str, Any] | None
     reason: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class NewTransfer(BaseModel):
@@ -212,3 +221,28 @@ class Reason(BaseModel):
     """Why (kept with the record)."""
 
     reason: str = Field(min_length=1, max_length=500)
+
+
+class Revocation(Reason):
+    """Why an agreement is revoked, and whether the organisation may ask again at once."""
+
+    block: bool = Field(
+        True,
+        description="refuse new agreements for the consumer's organisation on this dataset "
+        "until a steward lifts the block (POST /contracts/blocks/{id}/lift)",
+    )
+
+
+class BlockOut(BaseModel):
+    """A block on new agreements for one organisation and dataset, after a revocation."""
+
+    id: int
+    dataset_id: str
+    organisation: str
+    agreement_id: str
+    reason: str
+    blocked_by: str
+    blocked_at: UtcDateTime
+    lifted_by: str | None
+    lifted_at: UtcDateTime | None
+    lift_reason: str

@@ -30,7 +30,7 @@ from connector.contracts.repository import (
 )
 from connector.errors import BadRequest, Forbidden, GemelloError, InvalidTransition, NotFound
 from connector.identity.keys import SignatureInvalid, detached_kid, sign_detached, verify_detached
-from connector.identity.schemas import Principal
+from connector.identity.schemas import Principal, Role
 from connector.identity.trustlist import Member, VerifiedTrustList
 from connector.policies.service import (
     PolicyRuntime,
@@ -38,8 +38,11 @@ from connector.policies.service import (
     effective_documents,
     needs_approval,
     new_id,
+    record_decision,
+    refused,
 )
 from connector.storage.tables import (
+    AgreementBlock,
     AgreementRecord,
     NegotiationRecord,
     OutboxMessage,
@@ -52,6 +55,9 @@ from policy import negotiation as dsp
 from policy.request import UsageRequest
 
 AGREEMENT_SIGNATURE_TYPE = "gemello-agreement+jws"
+# DSP has no message for a revoked agreement: this Gemello extension tells the consumer's
+# connector, at its negotiation callback, with the protocol's envelope (decision 0010).
+REVOCATION_MESSAGE = "gemello:AgreementRevocationMessage"
 AGREEABLE_ACTIONS = ("read", "aggregate", "compute")
 TRANSFER_TOKEN_SECONDS = 300
 CALLBACK_PATH = "/callback"
@@ -226,25 +232,26 @@ def decide_negotiation(
         raise NotFound(f"no undecided negotiation '{pid}'")
     docs = effective_documents(session, runtime.publisher)
     current = docs.get(row.target)
-    decisions = [
-        runtime.decide(
-            session,
-            UsageRequest(
-                target=row.target,
-                action=action,
-                at=utcnow(),
-                purpose=row.purpose,
-                recipient=row.counterparty,
-                recipient_role=row.requested_role,
-                use_count=0,
-            ),
-            context="negotiation",
-            organisation=row.counterparty,
-            subject=row.requested_by,
-            correlation=row.id,
+    block = ContractRepository(session).active_block(row.counterparty, row.dataset_id)
+    pdp = runtime.sync(session)
+    decisions = []
+    for action in AGREEABLE_ACTIONS:
+        request = UsageRequest(
+            target=row.target,
+            action=action,
+            at=utcnow(),
+            purpose=row.purpose,
+            recipient=row.counterparty,
+            recipient_role=row.requested_role,
+            use_count=0,
         )
-        for action in AGREEABLE_ACTIONS
-    ]
+        decision = pdp.decide(request)
+        if block is not None:
+            decision = refused(decision, block_reason(block))
+        record_decision(
+            session, decision, request, "negotiation", row.counterparty, row.requested_by, row.id
+        )
+        decisions.append(decision)
     row.decision_ids = [d.decision_id for d in decisions]
     allowed = [d for d in decisions if d.allow]
     offered = row.offer.get("@id")
@@ -446,11 +453,28 @@ def reject(
     return terminate(session, row, "provider", [f"rejected by a steward: {reason}"], trust)
 
 
+def block_reason(block: AgreementBlock) -> str:
+    """Why a blocked organisation gets no new agreement (told to the consumer)."""
+    return (
+        f"new agreements for {block.organisation} on '{block.dataset_id}' are blocked since "
+        f"{aware(block.blocked_at).date().isoformat()}: agreement {block.agreement_id} was "
+        f"revoked ({block.reason or 'no reason given'}); a steward of the provider must lift "
+        "the block"
+    )
+
+
 def revoke(
-    session: Session, trust: VerifiedTrustList, agreement_id: str, who: str, reason: str
+    session: Session,
+    trust: VerifiedTrustList,
+    agreement_id: str,
+    who: str,
+    reason: str,
+    block: bool = True,
 ) -> AgreementRecord:
     """Revoke an agreement this connector granted: every later use is denied, open transfers
-    are terminated (their tokens stop working at once)."""
+    are terminated (their tokens stop working at once), the consumer's connector is told (so
+    its copy says revoked), and — unless `block` is off — new agreements for that organisation
+    on that dataset are refused until a steward lifts the block."""
     contracts = ContractRepository(session)
     agreement = contracts.agreement(agreement_id)
     if agreement is None or agreement.role != "provider":
@@ -462,6 +486,59 @@ def revoke(
     session.add(agreement)
     for transfer in TransferRepository(session).open_for_agreement(agreement_id):
         terminate_transfer(session, transfer, "provider", [f"agreement revoked: {reason}"], trust)
+    if block and contracts.active_block(agreement.consumer, agreement.dataset_id) is None:
+        contracts.add_block(
+            AgreementBlock(
+                dataset_id=agreement.dataset_id,
+                organisation=agreement.consumer,
+                agreement_id=agreement.id,
+                reason=reason,
+                blocked_by=who,
+            )
+        )
+    negotiation = contracts.negotiation(agreement.negotiation_id, "provider")
+    if negotiation is not None and negotiation.peer_pid:
+        member = trust.by_participant.get(negotiation.counterparty)
+        notice = dsp.message(
+            REVOCATION_MESSAGE,
+            providerPid=negotiation.id,
+            consumerPid=negotiation.peer_pid,
+            agreementId=agreement.id,
+            reason=[reason],
+            revokedAt=aware(agreement.revoked_at).isoformat(timespec="seconds"),
+        )
+        path = f"{_callback_path(negotiation, member)}/negotiations/{negotiation.peer_pid}"
+        _queue(session, negotiation, f"{path}/revocation", notice)
+    return agreement
+
+
+def lift_block(session: Session, block_id: int, who: str, reason: str) -> AgreementBlock:
+    """A steward lifts a block: the organisation may negotiate for the dataset again."""
+    contracts = ContractRepository(session)
+    block = contracts.block(block_id)
+    if block is None:
+        raise NotFound(f"no agreement block {block_id} on this connector")
+    if block.lifted_at is not None:
+        raise InvalidTransition(f"block {block_id} was already lifted by {block.lifted_by}")
+    block.lifted_at, block.lifted_by, block.lift_reason = utcnow(), who, reason
+    session.add(block)
+    return block
+
+
+def receive_revocation(
+    session: Session, caller: Principal, pid: str, body: dict[str, Any]
+) -> AgreementRecord:
+    """The provider revoked the agreement of one of our negotiations: our copy says so."""
+    row = _own_negotiation(session, pid, caller, "consumer")
+    _require_pid(body, "providerPid", row.peer_pid)
+    agreement = ContractRepository(session).agreement(str(body.get("agreementId")))
+    if agreement is None or agreement.id != row.agreement_id or agreement.role != "consumer":
+        raise _err(NotFound, f"no agreement '{body.get('agreementId')}' here", row.peer_pid, pid)
+    if agreement.revoked_at is None:
+        agreement.revoked_at = utcnow()
+        agreement.revoked_by = caller.organisation
+        agreement.revoke_reason = "; ".join(str(r) for r in body.get("reason") or [])
+        session.add(agreement)
     return agreement
 
 
@@ -743,18 +820,30 @@ def receive_transfer_message(
     verb: str,
     body: dict[str, Any],
     role: str,
+    policies: PolicyRuntime | None = None,
 ) -> TransferRecord:
-    """start / suspension / completion / termination from the other side."""
+    """start / suspension / completion / termination from the other side. A consumer's start
+    resumes a suspended transfer: like a first start, it is a `read` the policy in force
+    decides (with `policies`), counted and recorded; a refusal terminates the transfer."""
     row = _own_transfer(session, pid, caller, role)
     other = "provider" if role == "consumer" else "consumer"
     _require_pid(body, "consumerPid" if role == "provider" else "providerPid", row.peer_pid)
     kind = TRANSFER_MESSAGES[verb]
     if role == "provider" and verb == "start":
-        # A consumer resumes a suspended transfer: the agreement must still hold.
-        agreement = ContractRepository(session).agreement(row.agreement_id)
-        if agreement is None or agreement.revoked_at is not None:
-            return terminate_transfer(session, row, "provider", ["agreement revoked"], trust)
+        if policies is None:
+            raise BadRequest("this connector cannot decide a resumed transfer here")
         _advance_transfer(row, kind, other, apply=False)
+        outcome = authorise_use(
+            session,
+            policies,
+            row.agreement_id,
+            "read",
+            row.counterparty,
+            subject=caller.subject,
+            context="transfer",
+        )
+        if not outcome.allowed:
+            return terminate_transfer(session, row, "provider", list(outcome.reasons), trust)
         _start(session, row, me, trust)  # SUSPENDED -> STARTED with a fresh token
         return row
     _advance_transfer(row, kind, other)
@@ -835,11 +924,19 @@ def transfer_sent(session: Session, pid: str, answer: dict[str, Any] | None, err
     session.add(row)
 
 
+def _require_owner(requested_by: str, principal: Principal, what: str) -> None:
+    """A researcher acts on their own processes; stewards and admins on their organisation's."""
+    if principal.role == Role.researcher and requested_by != principal.subject:
+        raise NotFound(f"no {what} of yours")
+
+
 def consumer_transfer_action(
     session: Session, principal: Principal, pid: str, verb: str
 ) -> TransferRecord:
-    """A local user completes, suspends, resumes or terminates one of our transfers."""
+    """A local user completes, suspends, resumes or terminates one of our transfers (a
+    researcher only their own)."""
     row = _own_transfer(session, pid, principal, "consumer")
+    _require_owner(row.requested_by, principal, f"transfer process '{pid}'")
     if not row.peer_pid:
         raise InvalidTransition("the provider has not answered this transfer request yet")
     if verb == "termination":
@@ -863,6 +960,7 @@ def consumer_transfer_action(
 def consumer_terminate_negotiation(
     session: Session, principal: Principal, pid: str, reason: str
 ) -> NegotiationRecord:
-    """A local user ends one of our negotiations."""
+    """A local user ends one of our negotiations (a researcher only their own)."""
     row = get_negotiation(session, principal, pid, "consumer")
+    _require_owner(row.requested_by, principal, f"contract negotiation '{pid}'")
     return terminate(session, row, "consumer", [reason or f"by {principal.subject}"], None)

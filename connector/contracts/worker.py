@@ -182,12 +182,11 @@ def offline_runtime(settings: Settings) -> Iterator[ContractsRuntime]:
     """The runtime for command-line tools working on a connector's database and keys (the
     server, if running, delivers what they queue)."""
     from connector.publishing.context import publisher_for
-    from connector.storage import make_engine, upgrade
+    from connector.storage import open_database
     from policy import make_pdp
 
-    engine = make_engine(settings.db_url)
+    engine = open_database(settings.db_url)
     try:
-        upgrade(engine)
         ctx = IdentityContext.create(settings, engine, utcnow)
         pdp = make_pdp(settings.pdp_backend, **settings.pdp_options())
         yield ContractsRuntime(

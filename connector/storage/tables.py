@@ -245,6 +245,24 @@ class AgreementRecord(SQLModel, table=True):
     revoke_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 
+class AgreementBlock(SQLModel, table=True):
+    """After a revocation: new agreements for one organisation on one dataset are refused until
+    a steward lifts the block (so the person who was cut off cannot just ask again)."""
+
+    __tablename__ = "agreement_block"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: str = Field(max_length=120, index=True)
+    organisation: str = Field(max_length=200, index=True)
+    agreement_id: str = Field(max_length=80, description="the revoked agreement")
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    blocked_by: str = Field(max_length=120)
+    blocked_at: datetime = _ts(default_factory=utcnow)
+    lifted_by: str | None = Field(default=None, max_length=120)
+    lifted_at: datetime | None = _ts_null()
+    lift_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
 class TransferRecord(SQLModel, table=True):
     """A DSP transfer process; the provider keeps only the digest of the access token."""
 
