@@ -8,6 +8,7 @@ from privacy.mechanisms import Component, PrivacyLeak
 from privacy.outputs import privatise_output, suppress_small_groups
 from privacy.pseudonym import pseudonym_key, pseudonymise, pseudonymise_columns
 from privacy.query import (
+    EPSILON_UNIT,
     Aggregate,
     AggregateQuery,
     DatasetProfile,
@@ -15,9 +16,11 @@ from privacy.query import (
     DisclosureRules,
     Filter,
     TimePart,
+    at_least_one_unit,
 )
 
 __all__ = [
+    "EPSILON_UNIT",
     "Aggregate",
     "AggregateQuery",
     "Cell",
@@ -30,6 +33,7 @@ __all__ = [
     "QueryRefused",
     "Release",
     "TimePart",
+    "at_least_one_unit",
     "privatise_output",
     "suppress_small_groups",
     "pseudonym_key",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Aggregate(StrEnum):
@@ -42,6 +42,21 @@ class Filter(BaseModel):
     values: list[str] = Field(min_length=1, max_length=500)
 
 
+# The epsilon ledger counts in millionths: a smaller epsilon could not be charged at all, and a
+# query answered for free is a query without a budget.
+EPSILON_UNIT = 1e-6
+
+
+def at_least_one_unit(epsilon: float) -> float:
+    """An epsilon the ledger can charge, or ValueError saying why not."""
+    if epsilon < EPSILON_UNIT:
+        raise ValueError(
+            f"epsilon {epsilon:g} is below {EPSILON_UNIT:g}, the ledger's unit (one "
+            "micro-epsilon): it could not be charged"
+        )
+    return epsilon
+
+
 class AggregateQuery(BaseModel):
     """A differentially private aggregate over one dataset of the connector."""
 
@@ -56,9 +71,19 @@ class AggregateQuery(BaseModel):
     group_by: list[str] = Field(
         default_factory=list, max_length=2, description="public dimensions of the dataset"
     )
-    epsilon: float = Field(gt=0, le=10, description="privacy budget this query spends")
+    epsilon: float = Field(
+        gt=0,
+        le=10,
+        description="privacy budget this query spends (at least 0.000001)",
+        json_schema_extra={"minimum": EPSILON_UNIT},
+    )
     quantile: float = Field(default=0.5, gt=0, lt=1, description="for aggregate=quantile")
     bins: int = Field(default=10, ge=2, le=100, description="for aggregate=histogram")
+
+    @field_validator("epsilon")
+    @classmethod
+    def _chargeable(cls, value: float) -> float:
+        return at_least_one_unit(value)
 
     @model_validator(mode="after")
     def _column_when_needed(self) -> AggregateQuery:

@@ -6,12 +6,11 @@ import asyncio
 import contextlib
 import threading
 import time
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from connector.compute import service
@@ -21,7 +20,9 @@ from connector.errors import Forbidden, Problem
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Principal, Role
 from connector.privacy.service import Caller
+from connector.timestamps import UtcDateTime
 from models import MODELS
+from privacy import EPSILON_UNIT, at_least_one_unit
 
 RUN_ID = r"^[A-Za-z0-9:._\-]{8,160}$"
 
@@ -60,7 +61,19 @@ class RunIn(BaseModel):
         default_factory=dict, description="what earlier stages combined (wire-encoded)"
     )
     agreements: dict[str, str] = Field(description="dataset id -> agreement id")
-    epsilon: float = Field(1.0, gt=0, le=10, description="per dataset that needs noise")
+    epsilon: float = Field(
+        1.0,
+        gt=0,
+        le=10,
+        description="per protected dataset (>= 0.000001)",
+        json_schema_extra={"minimum": EPSILON_UNIT},
+    )
+
+    @field_validator("epsilon")
+    @classmethod
+    def _chargeable(cls, value: float) -> float:
+        return at_least_one_unit(value)
+
     timeout_s: float | None = Field(None, gt=0, le=86_400)
 
 
@@ -76,9 +89,9 @@ class RunOut(BaseModel):
     error: str
     datasets: dict[str, Any] = Field(description="dataset id -> table digest read")
     decisions: list[Any]
-    created_at: datetime
-    deadline: datetime
-    finished_at: datetime | None
+    created_at: UtcDateTime
+    deadline: UtcDateTime
+    finished_at: UtcDateTime | None
     result: dict[str, Any] | None = Field(
         description="{body, signature}: the partial and what was done to it, signed (JWS)"
     )

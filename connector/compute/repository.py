@@ -60,9 +60,12 @@ class JobRepository:
         """Jobs a restarted gateway must resume."""
         return self.session.exec(select(FederatedJob).where(FederatedJob.state == "running")).all()
 
-    def recent(self, limit: int = 50) -> Sequence[FederatedJob]:
-        """The latest jobs, newest first."""
-        q = select(FederatedJob).order_by(col(FederatedJob.created_at).desc()).limit(limit)
+    def recent(self, limit: int = 50, requested_by: str | None = None) -> Sequence[FederatedJob]:
+        """The latest jobs, newest first; `requested_by` keeps one person's."""
+        q = select(FederatedJob)
+        if requested_by is not None:
+            q = q.where(FederatedJob.requested_by == requested_by)
+        q = q.order_by(col(FederatedJob.created_at).desc()).limit(limit)
         return self.session.exec(q).all()
 
     def agreement_for(self, provider: str, dataset_id: str, purpose: str) -> AgreementRecord | None:

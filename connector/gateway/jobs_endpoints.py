@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from connector.compute.repository import JobRepository
@@ -20,11 +20,12 @@ from connector.gateway import provenance, report
 from connector.gateway.catalog_endpoints import gazetteer
 from connector.gateway.jobs import JobRunner, job_view
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
-from connector.identity.schemas import Role
+from connector.identity.schemas import Principal, Role
 from connector.storage import session_scope
 from connector.storage.tables import FederatedJob
 from models import get
 from policy.offers import PUBLIC_PURPOSES
+from privacy import EPSILON_UNIT, at_least_one_unit
 
 router = APIRouter(
     prefix="/jobs",
@@ -47,8 +48,17 @@ class JobIn(BaseModel):
         min_length=1, max_length=40, description=f"e.g. {', '.join(PUBLIC_PURPOSES)}"
     )
     epsilon: float = Field(
-        1.0, gt=0, le=10, description="privacy budget each protected dataset spends"
+        1.0,
+        gt=0,
+        le=10,
+        description="privacy budget each protected dataset spends (>= 0.000001)",
+        json_schema_extra={"minimum": EPSILON_UNIT},
     )
+
+    @field_validator("epsilon")
+    @classmethod
+    def _chargeable(cls, value: float) -> float:
+        return at_least_one_unit(value)
 
 
 class JobOut(BaseModel):
@@ -78,10 +88,12 @@ def _runner(request: Request) -> JobRunner:
     return runner
 
 
-def _job(session: Any, job_id: str) -> FederatedJob:
+def _job(session: Any, job_id: str, principal: Principal) -> FederatedJob:
+    """A job of this caller's: jobs belong to who asked for them (another's is a 404, as an
+    unknown one: its existence is not disclosed either)."""
     job = JobRepository(session).get(job_id)
-    if job is None:
-        raise NotFound(f"no job '{job_id}'")
+    if job is None or job.requested_by != principal.subject:
+        raise NotFound(f"no job '{job_id}' of yours")
     return job
 
 
@@ -122,21 +134,24 @@ async def create_job(body: JobIn, principal: PrincipalDep, request: Request) -> 
 
 @router.get("", response_model=list[JobOut])
 def list_jobs(
-    session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[dict[str, Any]]:
-    """The latest jobs this connector drove."""
-    return [job_view(j) for j in JobRepository(session).recent(limit)]
+    """My latest jobs on this connector."""
+    return [job_view(j) for j in JobRepository(session).recent(limit, principal.subject)]
 
 
-def _read_job(request: Request, job_id: str) -> FederatedJob:
+def _read_job(request: Request, job_id: str, principal: Principal) -> FederatedJob:
     with session_scope(request.app.state.engine) as session:
-        return _job(session, job_id)
+        return _job(session, job_id, principal)
 
 
 @router.get("/{job_id}", response_model=JobOut, responses={404: {"model": Problem}})
 async def show_job(
     job_id: JobId,
     request: Request,
+    principal: PrincipalDep,
     wait: Annotated[
         float,
         Query(ge=0, le=30, description="seconds to wait for a running job to end (long poll)"),
@@ -144,25 +159,25 @@ async def show_job(
 ) -> dict[str, Any]:
     """A job's state and each holder's part (poll this for progress; with `wait`, the answer
     comes as soon as the job ends, or after `wait` seconds)."""
-    job = await run_in_threadpool(_read_job, request, job_id)
+    job = await run_in_threadpool(_read_job, request, job_id, principal)
     if wait > 0 and job.state == "running":
         runner = getattr(request.app.state, "jobs", None)
         task = runner.tasks.get(job_id) if runner is not None else None
         if task is not None:  # driven by this process: wake when it ends
             await asyncio.wait({task}, timeout=wait)
-            job = await run_in_threadpool(_read_job, request, job_id)
+            job = await run_in_threadpool(_read_job, request, job_id, principal)
         else:  # driven by another server process: look again now and then
             deadline = time.monotonic() + wait
             while job.state == "running" and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
-                job = await run_in_threadpool(_read_job, request, job_id)
+                job = await run_in_threadpool(_read_job, request, job_id, principal)
     return job_view(job)
 
 
 @router.get("/{job_id}/result", responses={404: {"model": Problem}, 409: {"model": Problem}})
-def job_result(job_id: JobId, session: SessionDep) -> JSONResponse:
+def job_result(job_id: JobId, session: SessionDep, principal: PrincipalDep) -> JSONResponse:
     """The combined result (arrays wire-encoded), with its provenance."""
-    job = _job(session, job_id)
+    job = _job(session, job_id, principal)
     if job.result is None:
         raise Conflict(f"job {job_id} has no result ({job.state}: {job.error or 'running'})")
     return JSONResponse(job_view(job, with_result=True) | {"provenance": job.provenance})
@@ -173,10 +188,12 @@ def job_result(job_id: JobId, session: SessionDep) -> JSONResponse:
     response_class=HTMLResponse,
     responses={404: {"model": Problem}, 200: {"content": {"text/html": {}}}},
 )
-def job_report(job_id: JobId, session: SessionDep, request: Request) -> HTMLResponse:
+def job_report(
+    job_id: JobId, session: SessionDep, request: Request, principal: PrincipalDep
+) -> HTMLResponse:
     """A short HTML report: headline figures, plots, maps by statistical area, holders and
     provenance."""
-    job = _job(session, job_id)
+    job = _job(session, job_id, principal)
     areas = gazetteer(request).areas
     return HTMLResponse(report.render(job_view(job, with_result=True), job.provenance, areas))
 
@@ -189,10 +206,13 @@ def job_report(job_id: JobId, session: SessionDep, request: Request) -> HTMLResp
     },
 )
 def job_provenance(
-    job_id: JobId, session: SessionDep, accept: Annotated[str | None, Header()] = None
+    job_id: JobId,
+    session: SessionDep,
+    principal: PrincipalDep,
+    accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The result's W3C PROV-O provenance: JSON-LD, or Turtle when asked for."""
-    job = _job(session, job_id)
+    job = _job(session, job_id, principal)
     if job.provenance is None:
         raise Conflict(f"job {job_id} has no provenance yet ({job.state})")
     if accept and "text/turtle" in accept:

@@ -10,8 +10,10 @@ parameter dict: building a statement per call costs more than SQLite running it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, update
@@ -86,8 +88,15 @@ _CLOSE = (
 
 
 def to_micro(epsilon: float) -> int:
-    """Epsilon in the ledger's integer unit."""
-    return round(epsilon * MICRO)
+    """A charge in the ledger's integer unit, rounded up: the ledger never records less than
+    an answer states (its shortest decimal form is what the caller wrote, so 0.1 is 100,000
+    exactly, not one more for the binary fraction's tail)."""
+    return math.ceil(Decimal(repr(float(epsilon))) * MICRO)
+
+
+def total_to_micro(epsilon: float) -> int:
+    """A budget total in the ledger's unit, rounded down: a budget never grows by rounding."""
+    return math.floor(Decimal(repr(float(epsilon))) * MICRO)
 
 
 def from_micro(micro: int) -> float:

@@ -38,6 +38,7 @@ from connector.privacy.repository import (
     ProfileRepository,
     from_micro,
     to_micro,
+    total_to_micro,
 )
 from connector.settings import Settings
 from connector.storage import session_scope
@@ -206,11 +207,11 @@ def budget_view(b: Budget) -> dict[str, Any]:
 def _budget_total(decision: Decision, default: float) -> int:
     """The total the granting permission sets (`epsilonTotal`), else the connector's default."""
     totals = [
-        to_micro(float(o["total"])) - (1 if o.get("strict") else 0)
+        total_to_micro(float(o["total"])) - (1 if o.get("strict") else 0)
         for o in decision.obligations
         if o.get("type") == "epsilon-budget"
     ]
-    return min(totals) if totals else to_micro(default)
+    return min(totals) if totals else total_to_micro(default)
 
 
 def _summary(query: AggregateQuery) -> dict[str, Any]:
@@ -255,7 +256,7 @@ def _reserve(
             state="reserved",
             kind="query",
             agreement_id=agreement_id,
-            summary=_summary(query),
+            summary=_summary(query) | {"purpose": prepared.request.purpose or ""},
             created_at=utcnow(),
         )
     )
@@ -402,6 +403,8 @@ def reserve_for_run(
     decision: Decision,
     default_total: float,
     run_id: str,
+    purpose: str = "",
+    what: dict[str, Any] | None = None,
 ) -> EpsilonCharge:
     """Hold a model run's epsilon before it starts (in the transaction of its PDP decision).
     The run may take minutes, so the budget is held, not spent: `release_output` spends it,
@@ -423,7 +426,7 @@ def reserve_for_run(
         state="reserved",
         kind="model-output",
         decision_id=decision.decision_id,
-        summary={"epsilon": epsilon},
+        summary={"epsilon": epsilon, "purpose": purpose, **(what or {})},
         created_at=utcnow(),
     )
     ledger.add_charge(charge)
