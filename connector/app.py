@@ -48,10 +48,11 @@ from connector.publishing import dsp_endpoints as dsp
 from connector.publishing import endpoints as dcat
 from connector.publishing.context import CatalogContext
 from connector.publishing.service import sync_catalog
-from connector.settings import Settings
-from connector.storage import make_engine, session_scope, upgrade
+from connector.settings import ConfigError, Settings
+from connector.storage import open_database, session_scope
 from connector.storage.tables import utcnow
 from connector.system import endpoints as system
+from connector.system import running
 from connector.system.recycling import RecycleConnections
 from policy import make_pdp
 
@@ -101,29 +102,41 @@ def served_app() -> FastAPI:
     from connector.settings import load_settings
 
     settings = load_settings(os.environ["GEMELLO_SERVE_PARTNER"])
-    return create_app(settings, freeze_heap=True)
+    return create_app(settings, freeze_heap=True, serving=True)
 
 
-def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = False) -> FastAPI:
+def create_app(
+    settings: Settings, clock: Clock = utcnow, freeze_heap: bool = False, serving: bool = False
+) -> FastAPI:
     """Build one connector's app. Start-up migrates the database and registers the datasets.
 
     `clock` is injectable so tests can move time (token expiry, key retirement). `freeze_heap`
     (for a server process, not for tests that build many apps) moves everything alive after
     start-up out of the garbage collector's reach: the loaded shapes, graphs and modules made
     every full collection a ~170 ms pause that hit one request in twelve (docs/benchmarks.md).
+    `serving` (a `connector serve` process) records the process and its database in the data
+    dir while it runs, so the CLI can refuse to work on another database (system.running).
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.db_url)
-        upgrade(engine)
+        # Background work started here (worker, job runner, reaper) is the connector's act.
+        recorder.current.set(recorder.connector_actor(settings.partner, settings.partner))
+        engine = open_database(settings.db_url)
         app.state.engine = engine
+        if serving:
+            running.mark(settings)
         app.state.pdp = make_pdp(settings.pdp_backend, **settings.pdp_options())
-        KeyRing.ensure(settings.resolved_data_dir, clock)  # a key, even before `gemello init`
+        if not KeyRing.exists(settings.resolved_data_dir):
+            raise ConfigError(
+                f"{settings.resolved_data_dir} holds no signing key of {settings.partner}: "
+                f"run `gemello init --partner {settings.partner}` (is data_dir right?)"
+            )
         ctx = IdentityContext.create(settings, engine, clock)
         app.state.identity = ctx
         try:
-            ctx.own_member()
+            me = ctx.own_member()
+            recorder.current.set(recorder.connector_actor(settings.partner, me.participant_id))
         except TrustListInvalid as exc:
             # Not fatal: /ready says so, and the connector follows the file once it is fixed.
             log.warning("%s: trust list not usable (%s); run `gemello init`", settings.partner, exc)
@@ -204,6 +217,8 @@ def create_app(settings: Settings, clock: Clock = utcnow, freeze_heap: bool = Fa
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
                 engine.dispose()
+                if serving:
+                    running.unmark(settings)
                 if not isinstance(background, bool):
                     os.close(background)  # the background lock goes with the process's work
 

@@ -20,7 +20,16 @@ from connector.cli_jobs import run as run_command
 from connector.cli_policy import policy_app
 from connector.cli_privacy import budget_app
 from connector.cli_privacy import query as query_command
-from connector.clikit import PARTNERS, HomeOpt, err, fail, out, settings_for
+from connector.clikit import (
+    PARTNERS,
+    HomeOpt,
+    database_failure,
+    err,
+    fail,
+    out,
+    participant_of,
+    settings_for,
+)
 from connector.identity.cli import dataspace_app, keys_app, token_app, user_app
 from connector.settings import ConfigError, Settings, default_home
 
@@ -127,6 +136,13 @@ def serve(
         int | None,
         typer.Option(help="server processes (default: serve_workers in the settings, 1)"),
     ] = None,
+    init: Annotated[
+        bool,
+        typer.Option(
+            "--init",
+            help="create the connector's identity (key) and tables in data_dir if it has none",
+        ),
+    ] = False,
 ) -> None:
     """Serve one partner's connector over HTTP until stopped."""
     import os
@@ -134,11 +150,36 @@ def serve(
     import uvicorn
 
     from connector.app import create_app
-    from connector.storage import make_engine, upgrade
+    from connector.identity.keys import KeyRing
+    from connector.storage import DatabaseUnreachable, open_database
+    from connector.system import running
 
-    settings = settings_for(partner, home, host=host, port=port, serve_workers=workers)
+    settings = settings_for(
+        partner, home, serving=True, host=host, port=port, serve_workers=workers
+    )
+    data_dir = settings.resolved_data_dir
+    if not init and not KeyRing.exists(data_dir):
+        # A typo in data_dir once started a connector with a new key no member trusts, an
+        # empty database and regenerated tables, on the usual port, without a word.
+        raise fail(
+            f"{data_dir} holds no signing key of {partner}: it is not an initialised connector "
+            f"(is data_dir right?). Create it with `gemello init --partner {partner}`, or "
+            "start with --init to create it here"
+        )
+    server = running.running(settings)
+    if server is not None and server.pid != os.getpid():
+        raise fail(f"the {partner} connector already runs from {data_dir} (pid {server.pid})")
+    try:  # migrate once here, and say on one line if the database cannot be opened
+        open_database(settings.db_url).dispose()
+    except DatabaseUnreachable as exc:
+        raise database_failure(settings, exc) from None
     prepare_partner(settings)
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    # What the server does by itself (the worker, the job runner, the reaper) is the
+    # connector's act, not the operator's who started it.
+    from connector.audit import recorder
+
+    recorder.current.set(recorder.connector_actor(settings.partner, participant_of(settings)))
     common: dict[str, object] = {
         "host": settings.host,
         "port": settings.port,
@@ -146,13 +187,11 @@ def serve(
         "timeout_graceful_shutdown": 5,
     }
     if settings.serve_workers == 1:
-        uvicorn.run(create_app(settings, freeze_heap=True), **common)  # type: ignore[arg-type]
+        asgi = create_app(settings, freeze_heap=True, serving=True)
+        uvicorn.run(asgi, **common)  # type: ignore[arg-type]
         return
-    # Several processes: migrate once here, then each worker builds its app from the same
-    # settings (uvicorn imports the factory in every process).
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
-    engine.dispose()
+    # Several processes: each worker builds its app from the same settings (uvicorn imports
+    # the factory in every process).
     os.environ |= {
         "GEMELLO_SERVE_PARTNER": settings.partner,
         "GEMELLO_HOME": str(settings.home),
@@ -221,16 +260,19 @@ def version() -> None:
 
 
 def main() -> None:
-    """Console-script entry point. What the CLI changes in a connector's database (users,
-    tokens, policies, approvals) is audited like a request, with the operator as actor."""
-    import getpass
-
+    """Console-script entry point. What the CLI changes in a connector's database is audited
+    like a request: host-level acts (users, tokens, keys) with the operator — the account
+    running the command — as actor; a steward's acts as the steward whose token they pass."""
     from connector.audit import recorder
+    from connector.storage import DatabaseUnreachable
 
     recorder.install()
-    recorder.current.set(recorder.Actor(subject=f"cli:{getpass.getuser()}", role="operator"))
+    recorder.current.set(recorder.operator_actor())
     try:
         app()
+    except DatabaseUnreachable as exc:  # a command that opened it without saying which setting
+        err.print(f"[bold red]error:[/] {exc} (check database_url / GEMELLO_DATABASE_URL)")
+        sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)

@@ -10,14 +10,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from connector.clikit import HomeOpt, PartnerOpt, err, fail, out, settings_for
+from connector.clikit import HomeOpt, PartnerOpt, TokenOpt, act_as, err, fail, out, settings_for
 from connector.errors import GemelloError
 
 policy_app = typer.Typer(
     help="Usage policies (ODRL 2.2, Gemello profile) and their Rego.", no_args_is_help=True
 )
 
-BACKENDS = ("regopy", "opa")
+BACKENDS = ("regopy", "opa-engine", "opa")
 
 
 def _read(file: Path) -> object:
@@ -36,7 +36,9 @@ def run_table(
     directory: Annotated[
         Path, typer.Argument(help="folder with policies/<dataset>.json and cases.toml")
     ],
-    backend: Annotated[str, typer.Option(help="regopy (in process) or opa")] = "regopy",
+    backend: Annotated[
+        str, typer.Option(help="regopy or opa-engine (in process), or opa (a server)")
+    ] = "regopy",
     opa_url: Annotated[str, typer.Option(help="OPA server, for --backend opa")] = (
         "http://127.0.0.1:8181"
     ),
@@ -155,10 +157,10 @@ def set_policy(
     dataset: Annotated[str, typer.Argument(help="dataset id on this connector")],
     file: Annotated[Path, typer.Argument(help="the ODRL policy (JSON)")],
     partner: PartnerOpt,
+    token: TokenOpt = None,
     home: HomeOpt = None,
-    by: Annotated[str, typer.Option(help="who sets it (kept with the policy)")] = "cli",
 ) -> None:
-    """Set a dataset's usage policy.
+    """Set a dataset's usage policy, as the steward whose API token is given.
 
     The policy is checked against the Gemello profile; the server applies it at its next
     decision."""
@@ -167,11 +169,14 @@ def set_policy(
     from connector.policies.service import set_policy as store
     from connector.storage import session_scope
 
+    settings = settings_for(partner, home)
+    by = act_as(settings, token, "steward", "admin").name
     document = _read(file)
-    with offline_runtime(settings_for(partner, home)) as rt:
+    with offline_runtime(settings) as rt:
         try:
             with session_scope(rt.engine, write=True) as session:
-                view = store(session, rt.policies.publisher, dataset, document, by)
+                members = {h: m.participant_id for h, m in rt.trust().by_handle.items()}
+                view = store(session, rt.policies.publisher, dataset, document, by, members)
         except PolicyRejected as exc:
             for e in exc.extensions.get("errors", []):
                 err.print(f"[red]✗[/] {e}")

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,7 +17,7 @@ from connector.storage import Session
 
 PARTNERS = ("comune", "cineca", "unibo", "fbk")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # error lines stay whole (copy, grep)
 # Pipes and CI logs get a fixed width so tables stay readable.
 out = Console(width=None if sys.stdout.isatty() else 130)
 
@@ -28,6 +28,14 @@ HomeOpt = Annotated[
     ),
 ]
 PartnerOpt = Annotated[str, typer.Option(help="partner id: comune, cineca, unibo or fbk")]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        help="your API token (env GEMELLO_TOKEN): the act is recorded as yours",
+        show_default=False,
+    ),
+]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -36,12 +44,29 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def settings_for(partner: str, home: Path | None, **overrides: object) -> Settings:
-    """A partner's settings, or exit 2 with the configuration problem on one line."""
+def settings_for(
+    partner: str, home: Path | None, serving: bool = False, **overrides: object
+) -> Settings:
+    """A partner's settings, or exit 2 with the configuration problem on one line. Unless
+    `serving`, a running server of the partner must use the database these settings name."""
+    from connector.system.running import check_same_database
+
     try:
-        return load_settings(partner, home, **{k: v for k, v in overrides.items() if v is not None})
+        settings = load_settings(
+            partner, home, **{k: v for k, v in overrides.items() if v is not None}
+        )
+        if not serving:
+            check_same_database(settings)
     except ConfigError as exc:
         raise fail(str(exc)) from None
+    return settings
+
+
+def database_failure(settings: Settings, exc: Exception) -> typer.Exit:
+    """One line for a database that cannot be opened, naming the setting it came from."""
+    from connector.settings import database_source
+
+    return fail(f"{settings.partner}: {exc} (the database comes from {database_source(settings)})")
 
 
 @contextmanager
@@ -50,7 +75,7 @@ def partner_session(partner: str, home: Path | None) -> Iterator[Session]:
 
     Domain errors (conflict, not found) exit 1 with their detail; config errors exit 2.
     """
-    from connector.storage import migrated_session
+    from connector.storage import DatabaseUnreachable, migrated_session
 
     settings = settings_for(partner, home)
     settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
@@ -59,6 +84,8 @@ def partner_session(partner: str, home: Path | None) -> Iterator[Session]:
             yield session
     except GemelloError as exc:
         raise fail(exc.detail, 1) from None
+    except DatabaseUnreachable as exc:
+        raise database_failure(settings, exc) from None
 
 
 def connector_target(
@@ -75,3 +102,51 @@ def connector_target(
         s = settings_for(partner, home)
         url = f"http://{s.host}:{s.port}"
     return url.rstrip("/"), {"Authorization": f"Bearer {token}"}
+
+
+def act_as(settings: Settings, token: str | None, *roles: str) -> Any:
+    """The connector's user behind the API token of the person at the terminal, who must hold
+    one of `roles` (decision 0006: a steward's act through the CLI is theirs, as through the
+    API). The audit log names them; a missing, unknown or revoked token, or another role,
+    exits 2 naming the problem."""
+    import os
+
+    from connector.audit import recorder
+    from connector.identity.service import authenticate_token
+    from connector.storage import DatabaseUnreachable, migrated_session
+
+    token = token or os.environ.get("GEMELLO_TOKEN")
+    if not token:
+        raise fail(
+            f"this act is recorded as its author's: pass your API token with --token or "
+            f"GEMELLO_TOKEN (a user with role {' or '.join(roles)} on {settings.partner}; "
+            "see `gemello user add`)"
+        )
+    try:
+        with migrated_session(settings.db_url) as session:
+            principal = authenticate_token(
+                session, token, participant_of(settings), settings.partner
+            )
+    except GemelloError as exc:
+        raise fail(f"{exc.detail} ({settings.partner})") from None
+    except DatabaseUnreachable as exc:
+        raise database_failure(settings, exc) from None
+    if principal.role.value not in roles:
+        raise fail(
+            f"user {principal.name} is a {principal.role.value}; this act needs a "
+            f"{' or '.join(roles)}"
+        )
+    recorder.current.set(
+        recorder.Actor(principal.subject, principal.organisation, principal.role.value)
+    )
+    return principal
+
+
+def participant_of(settings: Settings) -> str:
+    """A partner's participant id, from the trust list (its handle when there is none yet)."""
+    from connector.identity.trustlist import load_trust_list
+
+    try:
+        return load_trust_list(settings.trust_list_path).member(settings.partner).participant_id
+    except ConfigError:  # no trust list yet: the handle stands in
+        return settings.partner

@@ -7,8 +7,12 @@ that holds `deploy/`), so the same file works from any working directory.
 
 from __future__ import annotations
 
+import difflib
+import functools
+import logging
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,8 +26,9 @@ from pydantic_settings import (
 
 PARTNER_ID_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
 
-# regopy: in process (default); opa: an OPA server (sidecar) reached at `opa_url`.
-PdpBackend = Literal["regopy", "opa"]
+# regopy: rego-cpp in process (default); opa-engine: OPA's Go engine in process; opa: an OPA
+# server (sidecar) reached at `opa_url`.
+PdpBackend = Literal["regopy", "opa-engine", "opa"]
 ExecutorBackend = Literal["inline", "process"]
 
 
@@ -280,28 +285,89 @@ def partner_config_path(home: Path, partner: str) -> Path:
     return home / "deploy" / "partners" / f"{partner}.toml"
 
 
+ENV_PREFIX = "GEMELLO_"
+# Variables Gemello reads that are not settings of a connector.
+OTHER_VARIABLES = frozenset({"GEMELLO_HOME", "GEMELLO_TOKEN", "GEMELLO_SERVE_PARTNER"})
+log = logging.getLogger("gemello.settings")
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a setting."""
+    return ENV_PREFIX + field.upper()
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each `GEMELLO_*` variable that is no setting, with the closest name: a typo
+    such as GEMELLO_PRT is otherwise ignored without a word."""
+    known = {env_name(f) for f in Settings.model_fields if f != "config_file"} | OTHER_VARIABLES
+    out = []
+    for name in sorted(environ):
+        if not name.upper().startswith(ENV_PREFIX) or name.upper() in known:
+            continue
+        close = difflib.get_close_matches(name.upper(), sorted(known), 1, 0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        out.append(f"{name} is not a Gemello setting and is ignored{hint}")
+    return out
+
+
+@functools.cache
+def _warn_once(message: str) -> None:
+    log.warning("%s", message)
+
+
 def load_settings(partner: str, home: Path | None = None, **overrides: Any) -> Settings:
-    """Load a partner's settings; raise ConfigError with a one-line message on any problem."""
+    """Load a partner's settings; raise ConfigError with a one-line message on any problem,
+    naming where the bad value came from (an override, a `GEMELLO_*` variable or the file)."""
     home = (home or default_home()).resolve()
     path = partner_config_path(home, partner)
     if not path.is_file():
         known = sorted(p.stem for p in path.parent.glob("*.toml"))
         raise ConfigError(f"no config for partner '{partner}' in {path.parent} (known: {known})")
+    for warning in unknown_variables(os.environ):
+        _warn_once(warning)
     try:
         settings = Settings(config_file=path, home=home, **overrides)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from exc
+        raise ConfigError(describe_validation_error(exc, path, set(overrides))) from exc
     if settings.partner != partner:
         raise ConfigError(f"{path}: partner: file says '{settings.partner}', expected '{partner}'")
     return settings
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """Render pydantic errors as `key: problem (got value)`, joined on one line."""
+def setting_source(field: str, path: Path | None, overrides: set[str] | None = None) -> str:
+    """Where a setting's value comes from: an override, its variable, or the partner file."""
+    if field in (overrides or set()):
+        return "the command line"
+    if env_name(field) in os.environ:
+        return env_name(field)
+    return f"{path}" if path is not None else "the settings"
+
+
+def describe_validation_error(
+    exc: ValidationError, path: Path | None = None, overrides: set[str] | None = None
+) -> str:
+    """Render pydantic errors as `source: key: problem (got value)`, joined on one line."""
     parts = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "settings"
         got = err.get("input")
         shown = f" (got {got!r})" if err["type"] != "missing" and not isinstance(got, dict) else ""
-        parts.append(f"{key}: {err['msg']}{shown}")
+        field = str(err["loc"][0]) if err["loc"] else ""
+        source = setting_source(field, path, overrides)
+        if source.startswith(ENV_PREFIX):  # the variable's name says which setting
+            parts.append(f"{source}: {err['msg']}{shown}")
+        elif path is not None:
+            parts.append(f"{source}: {key}: {err['msg']}{shown}")
+        else:
+            parts.append(f"{key}: {err['msg']}{shown}")
     return "; ".join(parts)
+
+
+def database_source(settings: Settings) -> str:
+    """Where a connector's database URL comes from, in words (for errors that must say which
+    setting to fix)."""
+    if env_name("database_url") in os.environ:
+        return f"{env_name('database_url')} in the environment"
+    if settings.config_file is not None and "database_url" in read_toml(settings.config_file):
+        return f"database_url in {settings.config_file}"
+    return f"the default SQLite file in data_dir (set database_url in {settings.config_file})"

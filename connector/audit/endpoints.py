@@ -15,6 +15,7 @@ from connector.errors import BadRequest, Problem
 from connector.identity.auth import AUTH_RESPONSES, access
 from connector.identity.schemas import Role
 from connector.storage.tables import aware
+from connector.timestamps import UtcDateTime
 
 proofs = APIRouter(
     prefix="/audit",
@@ -53,7 +54,7 @@ class Entry(BaseModel):
     """One audit entry."""
 
     seq: int
-    at: datetime
+    at: UtcDateTime
     actor: str
     organisation: str
     role: str
@@ -131,6 +132,9 @@ def entries(
     dataset: Annotated[str | None, Query(max_length=120)] = None,
     purpose: Annotated[str | None, Query(max_length=40)] = None,
     correlation: Annotated[str | None, Query(max_length=200)] = None,
+    target: Annotated[
+        str | None, Query(max_length=300, description="e.g. a query, run or agreement id")
+    ] = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[Any]:
@@ -140,7 +144,8 @@ def entries(
     filters = {
         k: v
         for k, v in {"action": action, "actor": actor, "organisation": organisation,
-                     "dataset": dataset, "purpose": purpose, "correlation": correlation}.items()
+                     "dataset": dataset, "purpose": purpose, "correlation": correlation,
+                     "target": target}.items()
         if v is not None
     }  # fmt: skip
     rows = store.entries(

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from connector.audit import repository as store
 from connector.audit.events import AuditEvent
 from connector.storage.tables import (
+    AgreementBlock,
     AgreementRecord,
     ApiToken,
     ComputeRun,
@@ -50,6 +51,24 @@ NOBODY = Actor()
 current: ContextVar[Actor | None] = ContextVar("gemello_audit_actor", default=None)
 
 
+def operator_actor() -> Actor:
+    """The person at a terminal on the connector's host: the account running the command (by
+    its user id, which a changed $USER does not fake)."""
+    import os
+    import pwd
+
+    try:
+        name = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        name = str(os.geteuid())
+    return Actor(subject=f"operator:{name}", role="operator")
+
+
+def connector_actor(partner: str, participant_id: str) -> Actor:
+    """The connector itself, for what its server does with nobody asking."""
+    return Actor(subject=f"connector:{partner}", organisation=participant_id, role="connector")
+
+
 def _decision(row: DecisionRecord, _how: str) -> AuditEvent:
     values = (row.input or {}).get("values", {})
     return AuditEvent(
@@ -66,17 +85,26 @@ def _decision(row: DecisionRecord, _how: str) -> AuditEvent:
     )  # fmt: skip
 
 
+# What a charge paid for, as the audit log keeps it: a query's shape (never its answer), or
+# the model run behind a model-output charge.
+CHARGE_SHAPE = ("aggregate", "column", "group_by", "filters", "model", "stage", "run_id",
+                "job_id")  # fmt: skip
+
+
 def _charge(row: EpsilonCharge, _how: str) -> AuditEvent:
+    summary = row.summary or {}
     return AuditEvent(
         action="privacy.charge",
         outcome=row.state,
         organisation=row.organisation,
+        purpose=str(summary.get("purpose") or ""),
         dataset=row.dataset_id,
         target=row.id,
         reason=row.reason,
-        correlation=row.agreement_id or row.id,
+        correlation=summary.get("job_id") or row.agreement_id or row.id,
         details={"epsilon": row.epsilon_micro / 1_000_000, "kind": row.kind,
-                 "decision_id": row.decision_id},
+                 "decision_id": row.decision_id,
+                 **{k: summary[k] for k in CHARGE_SHAPE if k in summary}},
     )  # fmt: skip
 
 
@@ -107,6 +135,20 @@ def _agreement(row: AgreementRecord, how: str) -> AuditEvent:
         reason=row.revoke_reason,
         correlation=row.id,
         details={"role": row.role, "use_count": row.use_count, "approved_by": row.approved_by},
+    )
+
+
+def _block(row: AgreementBlock, _how: str) -> AuditEvent:
+    lifted = row.lifted_at is not None
+    return AuditEvent(
+        action="contract.block",
+        outcome="lifted" if lifted else "blocked",
+        organisation=row.organisation,
+        dataset=row.dataset_id,
+        target=str(row.id or ""),
+        reason=row.lift_reason if lifted else row.reason,
+        correlation=row.agreement_id,
+        details={"by": row.lifted_by if lifted else row.blocked_by},
     )
 
 
@@ -183,6 +225,7 @@ DESCRIBE: dict[type, Callable[[Any, str], AuditEvent]] = {
     EpsilonCharge: _charge,
     NegotiationRecord: _negotiation,
     AgreementRecord: _agreement,
+    AgreementBlock: _block,
     TransferRecord: _transfer,
     UsagePolicyRecord: _policy,
     UserAccount: _user,

@@ -119,6 +119,11 @@ class KeyRing:
         """Where a partner's ring file lives."""
         return data_dir / "keys" / RING_NAME
 
+    @staticmethod
+    def exists(data_dir: Path) -> bool:
+        """Whether a data dir holds a key ring (a connector's identity)."""
+        return (data_dir / "keys" / RING_NAME).is_file()
+
     @classmethod
     def ensure(cls, data_dir: Path, clock: Clock = utcnow) -> KeyRing:
         """Load the ring, creating the directory and a first key if there is none."""

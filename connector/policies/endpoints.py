@@ -17,6 +17,7 @@ from connector.identity.auth import ANY_LOCAL_ROLE, AUTH_RESPONSES, PrincipalDep
 from connector.identity.schemas import Role
 from connector.policies import service
 from connector.policies.service import PolicyRuntime
+from connector.timestamps import UtcDateTime
 from policy.compiler import describe
 from policy.odrl import PolicyInvalid, parse_policy
 from policy.request import UsageRequest
@@ -61,7 +62,7 @@ class PolicyOut(BaseModel):
     version: int = Field(description="0 for a default offer; bumped on every change")
     document: dict[str, Any]
     set_by: str | None
-    set_at: datetime | None
+    set_at: UtcDateTime | None
 
 
 class CheckRequest(BaseModel):
@@ -134,11 +135,14 @@ def set_policy(
     session: WriteSessionDep,
     principal: PrincipalDep,
     rt: RuntimeDep,
+    request: Request,
 ) -> PolicyOut:
     """Set a dataset's policy. Anything outside the Gemello ODRL profile is refused (422, with
     every problem and where it is); it applies to the next decision."""
     who = principal.name or principal.subject
-    return _out(service.set_policy(session, _publisher(rt), dataset_id, document, who))
+    trust = request.app.state.identity.trust.current()
+    members = {handle: m.participant_id for handle, m in trust.by_handle.items()}
+    return _out(service.set_policy(session, _publisher(rt), dataset_id, document, who, members))
 
 
 @steward_router.delete("/{dataset_id}", responses=NOT_FOUND)

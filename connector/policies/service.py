@@ -8,6 +8,7 @@ reads a cheap stamp of both, so a policy set with the CLI applies to the running
 
 from __future__ import annotations
 
+import difflib
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -21,9 +22,10 @@ from catalog.model import Publisher
 from connector.contracts.repository import ContractRepository, DecisionRepository, PolicyRepository
 from connector.errors import DatasetNotFound, PolicyRejected
 from connector.storage.tables import DecisionRecord, UsagePolicyRecord, utcnow
+from connector.timestamps import as_utc
 from policy import Decision, PolicyDecisionPoint, default_offer
 from policy.compiler import compile_policy
-from policy.odrl import PolicyInvalid, as_offer, parse_policy
+from policy.odrl import LogicalConstraint, PolicyInvalid, UsagePolicy, as_offer, parse_policy
 from policy.pdp import PolicySet
 from policy.request import UsageRequest
 
@@ -38,20 +40,21 @@ def effective_documents(session: Session, publisher: Publisher) -> dict[str, dic
     out: dict[str, dict[str, Any]] = {}
     for dataset_id, privacy_class in repo.privacy_classes().items():
         iri = publisher.dataset_iri(dataset_id)
-        doc = stored.get(dataset_id) or default_offer(iri, privacy_class)
+        doc = stored.get(dataset_id) or default_offer(iri, privacy_class, publisher.participant_id)
         out[iri] = {**doc, "target": iri}
     return out
 
 
-def offers_by_dataset(session: Session) -> dict[str, dict[str, Any]]:
+def offers_by_dataset(session: Session, assigner: str | None = None) -> dict[str, dict[str, Any]]:
     """dataset id -> its catalogue offer, for the datasets whose steward set a policy."""
-    return {p.dataset_id: offer_for(p.document) for p in PolicyRepository(session).all()}
+    rows = PolicyRepository(session).all()
+    return {p.dataset_id: offer_for(p.document, assigner) for p in rows}
 
 
-def offer_for(document: Mapping[str, Any]) -> dict[str, Any]:
+def offer_for(document: Mapping[str, Any], assigner: str | None = None) -> dict[str, Any]:
     """The catalogue offer of an effective policy (DSP: an Offer without target)."""
     try:
-        return as_offer(parse_policy(dict(document)))
+        return as_offer(parse_policy(dict(document)), assigner)
     except PolicyInvalid:
         # A stored policy the profile no longer accepts is offered as nothing at all.
         return {
@@ -146,7 +149,7 @@ def as_decision_log(record: DecisionRecord) -> dict[str, Any]:
         "input": record.input,
         "result": record.result,
         "erased": record.erased,
-        "timestamp": record.timestamp.isoformat(),
+        "timestamp": as_utc(record.timestamp).isoformat(),
         "bundles": {"gemello": {"revision": record.policy_revision}},
         "labels": {"context": record.context, "correlation": record.correlation or ""},
     }
@@ -184,20 +187,62 @@ def get_policy(session: Session, publisher: Publisher, dataset_id: str) -> Polic
     iri = publisher.dataset_iri(dataset_id)
     row = PolicyRepository(session).get(dataset_id)
     if row is None:
-        doc = {**default_offer(iri, privacy_class), "target": iri}
+        doc = {**default_offer(iri, privacy_class, publisher.participant_id), "target": iri}
         return PolicyView(dataset_id, iri, "default", 0, doc, None, None)
     return PolicyView(dataset_id, iri, "steward", row.version, row.document, row.set_by, row.set_at)
 
 
+def unknown_recipients(policy: UsagePolicy, members: Mapping[str, str]) -> list[str]:
+    """Every `recipient` a policy names that is no member of the dataspace, with a hint (a
+    handle such as 'unibo' is not a participant id, and a policy naming it would always deny).
+    `members` maps handles to participant ids."""
+    known = set(members.values())
+    problems = []
+    for kind, items in (("permission", policy.permission), ("prohibition", policy.prohibition)):
+        for number, item in enumerate(items, start=1):
+            for c in item.constraint:
+                atoms = c.members if isinstance(c, LogicalConstraint) else (c,)
+                for atom in atoms:
+                    if atom.left_operand != "recipient":
+                        continue
+                    values = atom.right_operand
+                    for value in values if isinstance(values, list) else [values]:
+                        if value in known:
+                            continue
+                        hint = members.get(str(value)) or next(
+                            iter(difflib.get_close_matches(str(value), sorted(known), 1, 0.6)),
+                            None,
+                        )
+                        problems.append(
+                            f"{kind} {number}: recipient '{value}' is not a member of the "
+                            "dataspace"
+                            + (
+                                f"; did you mean '{hint}'?"
+                                if hint
+                                else f" (known: {sorted(known)})"
+                            )
+                        )
+    return problems
+
+
 def set_policy(
-    session: Session, publisher: Publisher, dataset_id: str, document: Any, who: str
+    session: Session,
+    publisher: Publisher,
+    dataset_id: str,
+    document: Any,
+    who: str,
+    members: Mapping[str, str] | None = None,
 ) -> PolicyView:
-    """Store a steward's policy after checking it against the profile and compiling it."""
+    """Store a steward's policy after checking it against the profile and compiling it; with
+    `members` (handle -> participant id), every organisation it names must be one of them."""
     _known_dataset(session, dataset_id)
     iri = publisher.dataset_iri(dataset_id)
     try:
         policy = parse_policy(document, iri)
         compile_policy(policy, iri)
+        problems = unknown_recipients(policy, members) if members is not None else []
+        if problems:
+            raise PolicyInvalid(problems)
     except PolicyInvalid as exc:
         raise PolicyRejected(
             f"the policy is not accepted: {exc.errors[0]}"
@@ -303,7 +348,7 @@ def prepare_use(
     )
 
 
-def _refused(decision: Decision, why: str) -> Decision:
+def refused(decision: Decision, why: str) -> Decision:
     """The decision turned into a deny for `why` (first among its reasons), under the same id
     and policy revision, so the record says what the policy said and what stopped the use."""
     reasons = (why,) if decision.allow else (why, *decision.reasons)
@@ -338,7 +383,7 @@ def take_use(
             if fail is not None:  # the gate took nothing; the use is given back
                 contracts.uncount_use(prepared.agreement_id)
     if fail is not None:
-        decision = _refused(decision, fail)
+        decision = refused(decision, fail)
     record_decision(
         session,
         decision,
@@ -411,7 +456,7 @@ def authorise_own_use(
     decision = runtime.sync(session).decide(request)
     fail = gate(decision) if decision.allow and gate is not None else None
     if fail is not None:
-        decision = _refused(decision, fail)
+        decision = refused(decision, fail)
     record_decision(session, decision, request, context, organisation, subject, None)
     return UseOutcome(decision, decision.allow, decision.reasons)
 

@@ -10,7 +10,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlmodel import Session
 
 from connector.storage.engine import make_engine, session_scope
@@ -23,6 +24,28 @@ def _config(connection: Connection | None = None) -> Config:
     cfg.set_main_option("script_location", str(_SCRIPTS))
     cfg.attributes["connection"] = connection
     return cfg
+
+
+class DatabaseUnreachable(Exception):
+    """The database cannot be opened or migrated; the message is one line, password masked."""
+
+
+def open_database(url: str) -> Engine:
+    """An engine on the database at `url`, migrated to the newest schema; DatabaseUnreachable
+    (one line saying where and why) when the database cannot be reached or opened."""
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError as exc:
+        raise DatabaseUnreachable(f"'{url}' is not a database URL: {exc}") from None
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    except (DBAPIError, OSError) as exc:
+        engine.dispose()
+        cause = getattr(exc, "orig", None) or exc
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        raise DatabaseUnreachable(f"cannot open {shown}: {first}") from None
+    return engine
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -39,9 +62,8 @@ def migrated_session(url: str) -> Iterator[Session]:
     the write lock from the start (session_scope write=True) since a server may be using the
     same SQLite file.
     """
-    engine = make_engine(url)
+    engine = open_database(url)
     try:
-        upgrade(engine)
         with session_scope(engine, write=True) as session:
             yield session
     finally:

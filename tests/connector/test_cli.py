@@ -90,6 +90,103 @@ def inited(home: Path) -> Path:
     return home
 
 
+def test_serve_refuses_a_data_dir_without_its_identity(inited: Path) -> None:
+    """Issue 24, item 7: a typo in data_dir started a connector with a new key, an empty
+    database and regenerated tables, on the usual port, without a word."""
+    path = inited / "deploy" / "partners" / "unibo.toml"
+    path.write_text(path.read_text().replace('data_dir = "var/unibo"', 'data_dir = "var/unibbo"'))
+    result = gemello("connector", "serve", "--partner", "unibo", home=inited)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "var/unibbo holds no signing key of unibo" in lines[0]
+    assert "gemello init --partner unibo" in lines[0]
+    assert not (inited / "var" / "unibbo" / "keys").exists()  # nothing was made up
+    assert not (inited / "var" / "unibbo" / "connector.db").exists()
+    assert not (inited / "var" / "unibbo" / "tables").exists()
+
+
+@pytest.mark.parametrize("command", [("connector", "serve"), ("user", "list")])
+def test_an_unreachable_database_is_one_line_naming_the_setting(
+    inited: Path, command: tuple[str, ...]
+) -> None:
+    """Issue 24, item 8: an unreachable database printed a 275-line traceback and exited 3."""
+    env = {"GEMELLO_DATABASE_URL": "postgresql+psycopg://gemello:secret@127.0.0.1:1/twin"}
+    result = _gemello_env(env, *command, "--partner", "unibo", home=inited)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "cannot open postgresql+psycopg://gemello:***@127.0.0.1:1/twin" in lines[0]
+    assert "GEMELLO_DATABASE_URL" in lines[0]
+    assert "secret" not in result.stderr
+
+
+def _gemello_env(env: dict[str, str], *args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "connector.cli", *args, "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ | env,
+    )
+
+
+def test_the_cli_refuses_to_write_where_the_running_server_does_not_read(
+    inited: Path, tmp_path: Path
+) -> None:
+    """Issue 24, item 6: with GEMELLO_DATABASE_URL set for the server only, `gemello user add`
+    in another shell wrote to the SQLite file, and the token was then unknown to the server."""
+    import os
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server_env = {"GEMELLO_DATABASE_URL": f"sqlite:///{tmp_path / 'elsewhere.db'}"}
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "connector", "serve", "--partner", "unibo",
+         "--port", str(port), "--home", str(inited)],
+        stdout=log, stderr=subprocess.STDOUT, env=os.environ | server_env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).is_success:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        add = ("user", "add", "--partner", "unibo", "--role", "researcher", "--token-only")
+        refused = gemello(*add, "--name", "ada", home=inited)
+        assert refused.returncode == 2
+        assert f"running as pid {proc.pid} uses the database sqlite:///{tmp_path}" in (
+            refused.stderr
+        )
+        assert "GEMELLO_DATABASE_URL" in refused.stderr
+        assert not (inited / "var" / "unibo" / "connector.db").exists()  # nothing written
+        same = _gemello_env(server_env, *add, "--name", "ada", home=inited)
+        assert same.returncode == 0, same.stderr
+        token = same.stdout.strip()
+        who = httpx.get(
+            f"http://127.0.0.1:{port}/identity/whoami", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert who.status_code == 200, who.text  # the server knows the token
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+    assert not (inited / "var" / "unibo" / "server.json").exists()  # removed on the way out
+
+
 def test_user_add_prints_the_token_once_and_keeps_only_its_digest(inited: Path) -> None:
     added = gemello(
         "user", "add", "--partner", "unibo", "--role", "steward", "--name", "ada", home=inited

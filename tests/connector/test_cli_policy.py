@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from connector.identity.schemas import Role
+
 pytestmark = pytest.mark.anyio
 
 CASES = Path(__file__).parents[1] / "policy" / "cases"
@@ -28,14 +30,14 @@ def policy(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_case_table_passes_and_a_wrong_expectation_fails(tmp_path: Path) -> None:
     done = policy("test", str(CASES))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "42 passed, 0 failed" in done.stdout
+    assert "49 passed, 0 failed" in done.stdout
     broken = tmp_path / "cases"
     shutil.copytree(CASES, broken)
     table = (broken / "cases.toml").read_text()
     (broken / "cases.toml").write_text(table.replace('expect = "allow"', 'expect = "deny"', 1))
     done = policy("test", str(broken))
     assert done.returncode == 1
-    assert "41 passed, 1 failed" in done.stdout
+    assert "48 passed, 1 failed" in done.stdout
 
 
 def test_a_case_with_an_unknown_key_is_refused(tmp_path: Path) -> None:
@@ -73,12 +75,14 @@ def test_bundle_writes_the_opa_layout(tmp_path: Path) -> None:
 
 
 async def test_set_check_show_explain_and_approvals_on_a_connector(
-    home: Path, client: object, tmp_path: Path
+    home: Path, client: object, tmp_path: Path, user_tokens: dict[Role, str]
 ) -> None:
     # `client` started unibo's app once, so its catalogue (the datasets policies attach to)
     # is in the database; the CLI then works on the same files.
     del client
     from tests.clirun import gemello
+
+    steward = ("--token", user_tokens[Role.steward])
 
     file = tmp_path / "bikes.json"
     file.write_text(
@@ -100,7 +104,19 @@ async def test_set_check_show_explain_and_approvals_on_a_connector(
             }
         )
     )
-    done = gemello(home, "policy", "set", "bike-counters", str(file), "--partner", "unibo")
+    # A steward's act is theirs: without a token, or with a researcher's, it is refused.
+    anonymous = gemello(home, "policy", "set", "bike-counters", str(file), "--partner", "unibo")
+    assert anonymous.returncode == 2
+    assert "--token or GEMELLO_TOKEN" in anonymous.stderr
+    researcher = gemello(
+        home, "policy", "set", "bike-counters", str(file), "--partner", "unibo",
+        "--token", user_tokens[Role.researcher],
+    )  # fmt: skip
+    assert researcher.returncode == 2
+    assert "is a researcher; this act needs a steward or admin" in researcher.stderr
+    done = gemello(
+        home, "policy", "set", "bike-counters", str(file), "--partner", "unibo", *steward
+    )
     assert done.returncode == 0, done.stderr
     assert "version 1" in done.stdout
     check = ("policy", "check", "--dataset", "bike-counters", "--partner", "unibo")
@@ -118,13 +134,56 @@ async def test_set_check_show_explain_and_approvals_on_a_connector(
     assert "research" in explained.stdout, explained.stderr
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"@id": "x", "permission": [{"action": "sell"}]}))
-    refused = gemello(home, "policy", "set", "bike-counters", str(bad), "--partner", "unibo")
+    refused = gemello(
+        home, "policy", "set", "bike-counters", str(bad), "--partner", "unibo", *steward
+    )
     assert refused.returncode == 1
     assert "unknown action 'sell'" in refused.stderr
     missing = gemello(
-        home, "approvals", "approve", "urn:gemello:negotiation:x", "--partner", "unibo"
+        home, "approvals", "approve", "urn:gemello:negotiation:x", "--partner", "unibo", *steward
     )
     assert missing.returncode == 1
     assert "no negotiation" in missing.stderr
     listed = gemello(home, "approvals", "list", "--partner", "unibo")
     assert listed.returncode == 0, listed.stderr
+
+
+async def test_a_recipient_that_is_no_member_is_refused_with_a_hint(
+    home: Path, client: object, tmp_path: Path, user_tokens: dict[Role, str]
+) -> None:
+    """Issue 24, item 10: `"recipient": "unibo"` (a handle, not a participant id) was accepted
+    and then denied every request. Now the policy is refused, with the id it probably meant."""
+    del client
+    from tests.clirun import gemello
+
+    def policy_for(recipient: str) -> Path:
+        file = tmp_path / f"{recipient.rsplit(':', 1)[-1]}.json"
+        constraint = {"leftOperand": "recipient", "operator": "eq", "rightOperand": recipient}
+        file.write_text(
+            json.dumps(
+                {
+                    "@id": "urn:gemello:unibo:policy:bikes-for-one",
+                    "permission": [{"action": "read", "constraint": [constraint]}],
+                }
+            )
+        )
+        return file
+
+    steward = ("--partner", "unibo", "--token", user_tokens[Role.steward])
+    handle = gemello(home, "policy", "set", "bike-counters", str(policy_for("unibo")), *steward)
+    assert handle.returncode == 1
+    assert (
+        "recipient 'unibo' is not a member of the dataspace; did you mean "
+        "'urn:gemello:bologna:unibo'?" in handle.stderr
+    )
+    typo = gemello(
+        home, "policy", "set", "bike-counters", str(policy_for("urn:gemello:bologna:unbo")),
+        *steward,
+    )  # fmt: skip
+    assert typo.returncode == 1
+    assert "did you mean 'urn:gemello:bologna:unibo'?" in typo.stderr
+    right = gemello(
+        home, "policy", "set", "bike-counters", str(policy_for("urn:gemello:bologna:unibo")),
+        *steward,
+    )  # fmt: skip
+    assert right.returncode == 0, right.stderr

@@ -39,7 +39,7 @@ def test_database_url_from_environment(home: Path, monkeypatch: pytest.MonkeyPat
     [
         ("port = 70000", "port", "less than or equal to 65535"),
         ('port = "eighty"', "port", "valid integer"),
-        ('pdp_backend = "wasm"', "pdp_backend", "Input should be 'regopy' or 'opa'"),
+        ('pdp_backend = "wasm"', "pdp_backend", "'regopy', 'opa-engine' or 'opa'"),
         ('executor_backend = "gpu"', "executor_backend", "'inline' or 'process'"),
         ('database_url = "mysql://x"', "database_url", "sqlite:/// or postgresql"),
         ("colour = 3", "colour", "Extra inputs are not permitted"),
@@ -59,12 +59,35 @@ def test_bad_value_names_key_and_problem_on_one_line(
     assert problem in message
 
 
-def test_bad_environment_value_is_reported_like_a_file_value(
+def test_a_bad_environment_value_is_blamed_on_its_variable(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Issue 24, item 9: an error from GEMELLO_PORT was blamed on the partner's TOML file."""
     monkeypatch.setenv("GEMELLO_PORT", "-1")
-    with pytest.raises(ConfigError, match=r"port: Input should be greater than or equal to 0"):
+    with pytest.raises(ConfigError) as info:
         load_settings("unibo", home)
+    message = str(info.value)
+    assert message == "GEMELLO_PORT: Input should be greater than or equal to 0 (got '-1')"
+    assert "unibo.toml" not in message
+
+
+def test_an_unknown_gemello_variable_is_warned_about_with_the_closest_name(
+    home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 24, item 9: GEMELLO_PRT was ignored without a word."""
+    from connector.settings import unknown_variables
+
+    monkeypatch.setenv("GEMELLO_PRT", "9000")
+    with caplog.at_level("WARNING", logger="gemello.settings"):
+        settings = load_settings("unibo", home)
+    assert settings.port == 8403  # ignored, as before, but no longer silently
+    assert "GEMELLO_PRT is not a Gemello setting and is ignored; did you mean GEMELLO_PORT?" in (
+        caplog.text
+    )
+    assert unknown_variables({"GEMELLO_HOME": "/x", "GEMELLO_TOKEN": "t", "PATH": "/bin"}) == []
+    assert unknown_variables({"GEMELLO_ZZZZZZZZ": "1"}) == [
+        "GEMELLO_ZZZZZZZZ is not a Gemello setting and is ignored"
+    ]
 
 
 def test_broken_toml_unknown_partner_and_mismatched_id(home: Path) -> None:
