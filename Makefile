@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,dev]'
+	# OPA's own Go engine in process (the policy table runs on it too): the wheel is pure ctypes
+	# (py3-none) but declares Python >= 3.14, so pip is told to ignore that (decision 0019).
+	$(PY) -m pip install --quiet --ignore-requires-python 'opa-golib-python-bindings==0.4.4'
 	@touch $(STAMP)
 
 demo: $(STAMP)  ## set up and run the four-partner local federation

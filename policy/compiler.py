@@ -304,7 +304,10 @@ def compile_policy(policy: UsagePolicy, target: str) -> CompiledPolicy:
         mine = set(narrower(action))
         return [f"not proh{n}" for n, a in prohibitions if mine & set(narrower(a))]
 
-    failed = "".join(f"failed contains {_lit(i)} if not {i}\n" for i in b.atoms)
+    # `failed` must exist even when no rule has a constraint (`explain` reads it): an empty
+    # declaration, as for `permitted` and `prohibited`.
+    failed = 'failed contains "" if false\n'
+    failed += "".join(f"failed contains {_lit(i)} if not {i}\n" for i in b.atoms)
     failed += "".join(
         f"failed contains {_lit(p.id)} if not {p.id}\n"
         for r in rules

@@ -279,9 +279,13 @@ class UsagePolicy(BaseModel):
         return out
 
 
-def as_offer(policy: UsagePolicy) -> dict[str, Any]:
-    """The policy as a catalogue `Offer` (DSP: no `target`; the dataset is the context)."""
-    return policy.to_json(with_target=False) | {"@type": "Offer"}
+def as_offer(policy: UsagePolicy, assigner: str | None = None) -> dict[str, Any]:
+    """The policy as a catalogue `Offer` (DSP: no `target`; the dataset is the context), naming
+    its assigner (the publisher) when the policy does not."""
+    offer = policy.to_json(with_target=False) | {"@type": "Offer"}
+    if assigner is not None:
+        offer.setdefault("assigner", assigner)
+    return offer
 
 
 def _where(loc: tuple[int | str, ...]) -> str:

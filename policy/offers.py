@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from policy.vocabulary import PROFILE
+
 PUBLIC_PURPOSES = ["research", "public-policy", "planning"]
 
 _PURPOSE = {"leftOperand": "purpose", "operator": "isAnyOf", "rightOperand": PUBLIC_PURPOSES}
@@ -27,13 +29,23 @@ _RULES: dict[str, dict[str, list[dict[str, Any]]]] = {
 }
 
 
-def default_offer(dataset_iri: str, privacy_class: str) -> dict[str, Any]:
-    """The offer a dataset carries in `hasPolicy` when its steward has set none."""
+def default_offer(
+    dataset_iri: str, privacy_class: str, assigner: str | None = None
+) -> dict[str, Any]:
+    """The offer a dataset carries in `hasPolicy` when its steward has set none. It declares
+    the Gemello ODRL profile (its actions and operands, e.g. `compute`, `epsilon`, are the
+    profile's) and, given the publisher, its assigner (an ODRL Offer must name one)."""
     try:
         rules = _RULES[privacy_class]
     except KeyError:
         raise ValueError(f"unknown privacy class '{privacy_class}'") from None
-    offer: dict[str, Any] = {"@id": f"{dataset_iri}:offer:default", "@type": "Offer"}
+    offer: dict[str, Any] = {
+        "@id": f"{dataset_iri}:offer:default",
+        "@type": "Offer",
+        "profile": PROFILE,
+    }
+    if assigner is not None:
+        offer["assigner"] = assigner
     for kind, items in rules.items():
         offer[kind] = [dict(rule) for rule in items]
     return offer

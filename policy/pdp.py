@@ -380,4 +380,8 @@ def make_pdp(backend: str, **options: Any) -> PolicyDecisionPoint:
         from policy.opa import OpaServerPDP
 
         return OpaServerPDP(**options)
-    raise ValueError(f"unknown PDP backend {backend!r}; known: ['opa', 'regopy']")
+    if backend == "opa-engine":
+        from policy.opa_engine import OpaEnginePDP
+
+        return OpaEnginePDP()
+    raise ValueError(f"unknown PDP backend {backend!r}; known: ['opa', 'opa-engine', 'regopy']")

@@ -19,10 +19,17 @@ def target(dataset: str) -> str:
     return f"urn:gemello:test:dataset:{dataset}"
 
 
-@pytest.fixture(params=["regopy", "opa"])
+@pytest.fixture(params=["regopy", "opa-engine", "opa"])
 def pdp(request: pytest.FixtureRequest) -> Iterator[PolicyDecisionPoint]:
     if request.param == "regopy":
         yield RegoPDP()
+        return
+    if request.param == "opa-engine":
+        from policy import opa_engine
+
+        if not opa_engine.available():
+            pytest.skip("OPA's engine (opa-golib-python-bindings) is not installed: `make` does")
+        yield opa_engine.OpaEnginePDP()
         return
     binary = shutil.which("opa")
     if binary is None:
