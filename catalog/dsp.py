@@ -31,6 +31,8 @@ DELIVERY = {
     PrivacyClass.compute_only: "Gemello-ModelRun",
 }
 G = str(GEM)  # full-IRI keys for the Gemello profile
+# The DSP context defines no `skos:` prefix: a compact `skos:prefLabel` would not expand.
+SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 PRIVACY_BY_IRI = {str(v): k for k, v in PRIVACY_IRI.items()}
 UNIT_BY_IRI = {str(v): k for k, v in UNIT_IRI.items()}
 
@@ -83,7 +85,7 @@ def dataset(
     }
     if d.spatial:
         body["dct:spatial"] = [
-            {k: v for k, v in (("@id", loc.iri), ("skos:prefLabel", loc.label)) if v}
+            {k: v for k, v in (("@id", loc.iri), (SKOS_PREF_LABEL, loc.label)) if v}
             | ({"dcat:bbox": str(wkt(loc.bbox))} if loc.bbox else {})
             for loc in d.spatial
         ]

@@ -242,9 +242,30 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
     if exc.status_code == 404 and detail is None:
         detail = f"no endpoint at {request.method} {request.url.path}; see /docs"
-    elif exc.status_code == 405:
-        detail = f"{request.method} is not allowed on {request.url.path}"
-    return _problem_for(request, exc.status_code, phrase, detail, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        detail = f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}"
+        # Starlette names only the first matching route's methods; a path served by several
+        # routers (GET for everyone, PUT for stewards) allows all of theirs.
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+    return _problem_for(request, exc.status_code, phrase, detail, headers=headers)
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves on this request's path (asked of the app's
+    own router, so included routers and their prefixes count as they do for a request)."""
+    from starlette.routing import Match
+
+    routes = request.app.router.routes
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -283,8 +304,52 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+INPUT_REFUSALS = {
+    "400": "the request breaks a rule of the connector (problem+json says which)",
+    "404": "something the request names does not exist here",
+}
+
+
+def problem_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI document whose error responses say what they are: every 4xx and 5xx is an
+    RFC 9457 problem as `application/problem+json` (FastAPI declares `application/json`, and
+    its own validation schema for 422, which our handler never sends)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            if operation.get("parameters") or operation.get("requestBody"):
+                # What a request names may be refused by the domain (a rule the schema cannot
+                # state: 400) or not exist (an id, a dataset, an agreement: 404).
+                for status, text in INPUT_REFUSALS.items():
+                    responses.setdefault(status, {"description": text})
+            for status, response in responses.items():
+                if not (status == "default" or (status[:1] in "45" and status.isdigit())):
+                    continue
+                content = response.setdefault("content", {})
+                body = content.pop("application/json", None) or {}
+                ref = body.get("schema", {}).get("$ref", "")
+                if not ref or ref.endswith("/HTTPValidationError"):
+                    body = {"schema": {"$ref": "#/components/schemas/Problem"}}
+                content.setdefault(PROBLEM_MEDIA_TYPE, body)
+    components.setdefault("Problem", Problem.model_json_schema())
+    return schema
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Register the problem+json handlers on an app."""
+    """Register the problem+json handlers on an app, and describe them in its OpenAPI."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problem_openapi(plain())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_exception_handler(GemelloError, _gemello_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

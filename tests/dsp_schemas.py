@@ -49,3 +49,28 @@ def dsp_errors(message: Any, schema: str) -> list[str]:
 def schema_path(name: str) -> Path:
     """A schema file, for tests that check the loader itself."""
     return DSP_DIR / name
+
+
+CONTEXTS = {
+    "https://w3id.org/dspace/2025/1/context.jsonld": "context/dspace.jsonld",
+    "https://w3id.org/dspace/2025/1/odrl-profile.jsonld": "context/odrl.jsonld",
+}
+
+
+def expand(document: Any) -> list[dict[str, Any]]:
+    """A DSP JSON-LD document expanded by a JSON-LD 1.1 processor (pyld), with the official
+    contexts read from ../shared: never fetched from the network."""
+    from pyld import jsonld
+
+    if not DSP_DIR.is_dir():
+        pytest.skip(f"official DSP 2025-1 contexts not found at {DSP_DIR} (shared/ is absent)")
+
+    def loader(url: str, _options: Any = None) -> dict[str, Any]:
+        if url not in CONTEXTS:
+            raise ValueError(f"no local copy of {url}: JSON-LD never goes to the network here")
+        body = json.loads((DSP_DIR / CONTEXTS[url]).read_text())
+        return {"contentType": "application/ld+json", "contextUrl": None,
+                "documentUrl": url, "document": body}  # fmt: skip
+
+    result: list[dict[str, Any]] = jsonld.expand(document, {"documentLoader": loader})
+    return result

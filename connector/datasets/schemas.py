@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, Field
+
+from connector.timestamps import UtcDateTime
 
 
 class ColumnOut(BaseModel):
@@ -26,7 +26,7 @@ class DatasetOut(BaseModel):
     synthetic: bool = Field(description="true when generated, not observed")
     source: str = Field(description="credit line for real data, generator for synthetic")
     content_sha256: str
-    updated_at: datetime
+    updated_at: UtcDateTime
 
 
 class DatasetPage(BaseModel):

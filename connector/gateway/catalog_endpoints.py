@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -18,6 +18,7 @@ from connector.gateway.index_repository import IndexQuery
 from connector.identity.auth import AUTH_RESPONSES, access
 from connector.identity.schemas import Role
 from connector.storage.tables import FederatedEntry, FederatedSource
+from connector.timestamps import UtcDateTime
 
 router = APIRouter(
     prefix="/federation/catalog",
@@ -42,8 +43,8 @@ class SourceOut(BaseModel):
     status: str = Field(description="ok, unreachable, refused or invalid (last crawl)")
     error: str
     entries: int
-    last_attempt_at: datetime
-    last_success_at: datetime | None
+    last_attempt_at: UtcDateTime
+    last_success_at: UtcDateTime | None
 
 
 class EntryOut(BaseModel):
@@ -58,9 +59,9 @@ class EntryOut(BaseModel):
     bbox: BBox | None
     start_date: date | None
     end_date: date | None
-    modified: datetime | None
+    modified: UtcDateTime | None
     stale: bool = Field(description="its member did not answer the last crawl")
-    fetched_at: datetime
+    fetched_at: UtcDateTime
 
 
 class SearchOut(BaseModel):

@@ -42,6 +42,7 @@ from connector.identity.trustlist import Member
 from connector.privacy.service import Caller
 from connector.storage import session_scope
 from connector.storage.tables import FederatedJob, utcnow
+from connector.timestamps import as_utc
 from models import Model, Partial, get
 
 log = logging.getLogger("gemello.jobs")
@@ -563,8 +564,8 @@ def job_view(job: FederatedJob, with_result: bool = False) -> dict[str, Any]:
         "stage": job.stage,
         "holders": job.holders,
         "error": job.error,
-        "created_at": job.created_at.isoformat(),
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "created_at": as_utc(job.created_at).isoformat(),
+        "finished_at": as_utc(job.finished_at).isoformat() if job.finished_at else None,
         "summary": (job.result or {}).get("summary"),
     }
     if with_result:

@@ -5,7 +5,11 @@ the researcher (a pseudonymous `prov:Agent` acting for the gateway's organisatio
 model (a `prov:Plan` identified by its code hash) and was informed by one activity per holder
 run. Each run used specific versions of datasets (`prov:specializationOf` the catalogue IRI,
 identified by the table digest), under an agreement, by a recorded policy decision, spending a
-stated epsilon, and generated a signed partial (its digest).
+stated epsilon, and generated a signed partial (its digest), attributed to the holder.
+
+A plan is followed through a qualified association (`prov:qualifiedAssociation` to a
+`prov:Association` with `prov:agent` and `prov:hadPlan`): `prov:hadPlan`'s domain is the
+association, not the activity.
 """
 
 from __future__ import annotations
@@ -37,12 +41,19 @@ CONTEXT = {
     "actedOnBehalfOf": {"@id": "prov:actedOnBehalfOf", "@type": "@id"},
     "specializationOf": {"@id": "prov:specializationOf", "@type": "@id"},
     "hadPlan": {"@id": "prov:hadPlan", "@type": "@id"},
+    "agent": {"@id": "prov:agent", "@type": "@id"},
+    "qualifiedAssociation": {"@id": "prov:qualifiedAssociation"},
     "label": "http://www.w3.org/2000/01/rdf-schema#label",
 }
 
 
 def _iso(moment: datetime) -> str:
     return aware(moment).isoformat()
+
+
+def _following(agent: str, plan: str) -> dict[str, Any]:
+    """A qualified association: `agent` took part following `plan`."""
+    return {"@type": "prov:Association", "agent": agent, "hadPlan": plan}
 
 
 def for_job(job: FederatedJob, model: Model, gateway: Member, finished: datetime) -> dict[str, Any]:
@@ -65,6 +76,7 @@ def for_job(job: FederatedJob, model: Model, gateway: Member, finished: datetime
             "startedAtTime": _iso(job.created_at),
             "endedAtTime": _iso(finished),
             "wasAssociatedWith": [researcher, gateway.participant_id],
+            "qualifiedAssociation": _following(gateway.participant_id, model_iri),
             "used": model_iri,
             "gem:purpose": job.purpose,
             "gem:parameters": json.dumps(job.params, sort_keys=True),
@@ -113,7 +125,7 @@ def for_job(job: FederatedJob, model: Model, gateway: Member, finished: datetime
             "@type": "prov:Activity",
             "label": f"stage {h['stage']} at {h['partner']}: {h.get('state')}",
             "wasAssociatedWith": holder,
-            "hadPlan": model_iri,
+            "qualifiedAssociation": _following(holder, model_iri),
             "used": used,
             "gem:state": h.get("state"),
             "gem:agreements": json.dumps(h.get("agreements") or {}, sort_keys=True),
@@ -129,9 +141,12 @@ def for_job(job: FederatedJob, model: Model, gateway: Member, finished: datetime
                 {
                     "@id": partial,
                     "@type": "prov:Entity",
+                    "label": f"signed partial of stage {h['stage']} from {h['partner']}",
+                    "wasGeneratedBy": run_iri,
+                    "wasAttributedTo": holder,
                     "gem:signedDigest": h["digest"],
                     "gem:bytes": h.get("bytes", 0),
-                }  # fmt: skip
+                }
             )
         graph.append(run)
         if holder not in {g["@id"] for g in graph}:

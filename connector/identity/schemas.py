@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from connector.timestamps import UtcDateTime
 
 USER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,119}$"
 
@@ -45,7 +46,7 @@ class UserOut(BaseModel):
     id: str = Field(description="pseudonymous id, used across connectors")
     name: str
     role: Role
-    created_at: datetime
+    created_at: UtcDateTime
     active_tokens: int = Field(ge=0)
 
 
@@ -56,8 +57,8 @@ class TokenOut(BaseModel):
     user_id: str
     user_name: str
     label: str
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
 
 
 class IssuedToken(BaseModel):

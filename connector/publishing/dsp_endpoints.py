@@ -118,7 +118,8 @@ def offers_for(
     d = entry.description
     if d.id in stored:
         return [stored[d.id]]
-    return [default_offer(publisher.dataset_iri(d.id), d.governance.privacy_class.value)]
+    privacy = d.governance.privacy_class.value
+    return [default_offer(publisher.dataset_iri(d.id), privacy, publisher.participant_id)]
 
 
 @version_router.get("/.well-known/dspace-version")
@@ -162,7 +163,7 @@ def catalog_request(
     publisher = ctx.publisher()
     where = parse_filter(message.filter, publisher)
     entries, total = service.page(session, where, (page - 1) * per_page, per_page)
-    stored = offers_by_dataset(session)
+    stored = offers_by_dataset(session, publisher.participant_id)
     datasets = [dsp.dataset(e, publisher, offers_for(e, publisher, stored)) for e in entries]
     # Plain JSON already: answer directly instead of walking it again with jsonable_encoder.
     return JSONResponse(
@@ -181,5 +182,5 @@ def catalog_dataset(
     publisher = ctx.publisher()
     local = dataset_id_from_iri(dataset_id, publisher.participant_id) or dataset_id
     entry = service.get_entry(session, local)
-    stored = offers_by_dataset(session)
+    stored = offers_by_dataset(session, publisher.participant_id)
     return dsp.dataset(entry, publisher, offers_for(entry, publisher, stored), root=True)

@@ -16,6 +16,7 @@ from connector.identity.auth import ANY_LOCAL_ROLE, AUTH_RESPONSES, PrincipalDep
 from connector.identity.schemas import Role
 from connector.publishing import service
 from connector.publishing.context import CatalogContext, catalog_context
+from connector.timestamps import as_utc
 
 ContextDep = Annotated[CatalogContext, Depends(catalog_context)]
 DatasetId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,119}$", description="dataset id")]
@@ -186,7 +187,7 @@ async def publish_dataset(
     return PublishedOut(
         dataset_id=record.dataset_id,
         origin=record.origin,
-        modified=record.modified.isoformat(),
+        modified=as_utc(record.modified).isoformat(),
         shapes=list(outcome.shapes_used),
         warnings=[
             f"{r.focus} {r.path or ''}: {r.message}"

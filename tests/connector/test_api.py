@@ -118,3 +118,46 @@ async def test_unexpected_errors_are_500_problems_without_internals(
     assert "secret" not in resp.text
     assert "logged" in str(body["detail"])
     assert "secret internal state" in caplog.text
+
+
+async def test_a_405_allows_every_method_the_path_serves(client: httpx.AsyncClient) -> None:
+    """Issue 24, item 14: /policies/{id} is served by two routers (GET for every role, PUT and
+    DELETE for stewards); a 405's Allow header named only the first router's method."""
+    resp = await client.patch("/policies/bike-counters")
+    assert_problem(resp, 405)
+    assert set(resp.headers["allow"].split(", ")) == {"GET", "PUT", "DELETE"}
+    assert "use GET, PUT, DELETE" in resp.json()["detail"]
+
+
+async def test_every_time_in_a_response_carries_its_offset(
+    client: httpx.AsyncClient, user_tokens: dict[object, str]
+) -> None:
+    """Issue 24, item 13: SQLite gives times back without a zone, and 11 response fields
+    broke their `format: date-time` (RFC 3339 needs the offset)."""
+    import re
+
+    from connector.identity.schemas import Role
+
+    admin = {"Authorization": f"Bearer {user_tokens[Role.admin]}"}
+    rfc3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+    seen = 0
+    for path in ("/datasets", "/admin/users", "/admin/tokens", "/policies"):
+        body = (await client.get(path, headers=admin)).json()
+        for value in _strings_under_time_keys(body):
+            assert rfc3339.match(value), (path, value)
+            seen += 1
+    assert seen >= 5
+
+
+def _strings_under_time_keys(value: object) -> list[str]:
+    if isinstance(value, dict):
+        out = []
+        for k, v in value.items():
+            if isinstance(v, str) and k.endswith(("_at", "updated", "modified")):
+                out.append(v)
+            else:
+                out += _strings_under_time_keys(v)
+        return out
+    if isinstance(value, list):
+        return [s for v in value for s in _strings_under_time_keys(v)]
+    return []

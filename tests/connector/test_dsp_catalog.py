@@ -157,3 +157,37 @@ def test_loader_rewrites_the_upstream_definitions_quirk() -> None:
     error = {"@context": CTX, "@type": "TransferError", "providerPid": "p", "consumerPid": "c"}
     assert dsp_errors(error, "transfer/transfer-error-schema.json") == []
     assert dsp_errors({"@type": "TransferError"}, "transfer/transfer-error-schema.json")
+
+
+async def test_offers_name_their_assigner_and_profile_and_every_term_expands(
+    client: httpx.AsyncClient,
+) -> None:
+    """Issue 24, item 16: offers carried no `assigner` (ODRL 2.2 requires one), the default
+    offers used profile terms (`compute`, `epsilon`) without declaring the profile, and
+    `skos:prefLabel` in `dct:spatial` did not expand with the DSP context."""
+    from policy.vocabulary import PROFILE
+    from tests.dsp_schemas import expand
+
+    for dataset in ("sub-catchments", "wifi-od-flows"):
+        body = (await client.get(f"/catalog/datasets/{dataset}")).json()
+        [offer] = body["hasPolicy"]
+        assert offer["assigner"] == "urn:gemello:bologna:unibo"
+        assert offer["profile"] == PROFILE
+        [expanded] = expand(body)
+        odrl, skos = "http://www.w3.org/ns/odrl/2/", "http://www.w3.org/2004/02/skos/core#"
+        [policy] = expanded[odrl + "hasPolicy"]
+        assert policy[odrl + "assigner"] == [{"@id": "urn:gemello:bologna:unibo"}]
+        assert policy[odrl + "profile"] == [{"@id": PROFILE}]
+        places = expanded["http://purl.org/dc/terms/spatial"]
+        labels = [v["@value"] for p in places for v in p.get(skos + "prefLabel", [])]
+        assert "Bologna" in " ".join(labels), places
+        # nothing was left unexpanded: every key is an IRI or a JSON-LD keyword
+        assert not [k for k in _keys(expanded) if not (k.startswith(("@", "http", "urn")))]
+
+
+def _keys(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [k for k, v in value.items() for k in (k, *_keys(v))]
+    if isinstance(value, list):
+        return [k for v in value for k in _keys(v)]
+    return []
