@@ -69,12 +69,12 @@ class RunIn(BaseModel):
         json_schema_extra={"minimum": EPSILON_UNIT},
     )
 
+    timeout_s: float | None = Field(None, gt=0, le=86_400)
+
     @field_validator("epsilon")
     @classmethod
     def _chargeable(cls, value: float) -> float:
         return at_least_one_unit(value)
-
-    timeout_s: float | None = Field(None, gt=0, le=86_400)
 
 
 class RunOut(BaseModel):
