@@ -34,10 +34,10 @@ from connector.gateway import endpoints as federation
 from connector.gateway import jobs_endpoints as jobs_api
 from connector.gateway.index import refresh as refresh_index
 from connector.gateway.jobs import JobRunner
-from connector.gateway.peers import PeerClient
 from connector.identity import endpoints as identity
 from connector.identity.auth import IdentityContext
 from connector.identity.keys import Clock, KeyRing
+from connector.identity.peers import PeerClient
 from connector.identity.trustlist import TrustListInvalid
 from connector.partnerdata.prepare import read_manifest
 from connector.policies import endpoints as policies_api
@@ -132,7 +132,7 @@ def create_app(
                 f"{settings.resolved_data_dir} holds no signing key of {settings.partner}: "
                 f"run `gemello init --partner {settings.partner}` (is data_dir right?)"
             )
-        ctx = IdentityContext.create(settings, engine, clock)
+        ctx = IdentityContext.create(settings, engine, clock, audit=recorder.LogSink())
         app.state.identity = ctx
         try:
             me = ctx.own_member()

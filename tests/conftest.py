@@ -12,13 +12,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from connector import PARTNERS
 from connector.app import create_app
-from connector.clikit import PARTNERS
+from connector.dataspace import establish_trust
 from connector.identity import service as users
 from connector.identity.assertions import Actor, make_assertion
 from connector.identity.keys import KeyFileSigner
 from connector.identity.schemas import Role
-from connector.identity.setup import establish_trust
 from connector.identity.trustlist import TrustList
 from connector.partnerdata.prepare import prepare_partner_data
 from connector.settings import Settings, load_settings, source_root

@@ -14,15 +14,14 @@ from the CLI's user; the organisation of a record, when it has one, wins.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from connector.audit import repository as store
-from connector.audit.events import AuditEvent
+from connector.audit.events import AuditEvent, mask_ip
+from connector.identity.acting import NOBODY, Actor, connector_actor, current, operator_actor
 from connector.storage.tables import (
     AgreementBlock,
     AgreementRecord,
@@ -37,36 +36,16 @@ from connector.storage.tables import (
     UserAccount,
 )
 
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting in this context."""
-
-    subject: str = ""
-    organisation: str = ""
-    role: str = ""
-
-
-NOBODY = Actor()
-current: ContextVar[Actor | None] = ContextVar("gemello_audit_actor", default=None)
-
-
-def operator_actor() -> Actor:
-    """The person at a terminal on the connector's host: the account running the command (by
-    its user id, which a changed $USER does not fake)."""
-    import os
-    import pwd
-
-    try:
-        name = pwd.getpwuid(os.geteuid()).pw_name
-    except KeyError:
-        name = str(os.geteuid())
-    return Actor(subject=f"operator:{name}", role="operator")
-
-
-def connector_actor(partner: str, participant_id: str) -> Actor:
-    """The connector itself, for what its server does with nobody asking."""
-    return Actor(subject=f"connector:{partner}", organisation=participant_id, role="connector")
+# Who acts is identity's (identity.acting); re-exported for the code that records.
+__all__ = [
+    "NOBODY",
+    "Actor",
+    "LogSink",
+    "connector_actor",
+    "current",
+    "install",
+    "operator_actor",
+]
 
 
 def _decision(row: DecisionRecord, _how: str) -> AuditEvent:
@@ -257,6 +236,23 @@ def describe(row: Any, how: str) -> AuditEvent | None:
             "role": ev.role or actor.role,
         }
     )
+
+
+class LogSink:
+    """The audit log as identity's `AuditSink`: a refused request becomes an entry, its client
+    address reduced to its network."""
+
+    def refusal(self, session: Session, target: str, reason: str, details: dict[str, Any]) -> None:
+        """Append `auth.refused` in the session's transaction."""
+        client = str(details.get("client", "-"))
+        event = AuditEvent(
+            action="auth.refused",
+            outcome="denied",
+            target=target,
+            reason=reason,
+            details={**details, "client": mask_ip(client)},
+        )
+        store.append(session, event)
 
 
 def record(session: Session, row: Any, how: str) -> None:

@@ -13,9 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from connector.audit import repository as store
 from connector.audit import service
-from connector.gateway.peers import PeerClient
 from connector.identity.auth import IdentityContext
 from connector.identity.keys import SignatureInvalid
+from connector.identity.peers import PeerClient
 from connector.identity.schemas import Principal, Role
 from connector.identity.trustlist import Member, TrustListInvalid
 from connector.storage import session_scope

@@ -38,12 +38,20 @@ from catalog.model import DatasetDescription, Governance, PrivacyClass, SpatialU
 from connector.compute import wire
 from connector.compute.executor import Executor, RunAborted, RunSpec, make_executors
 from connector.compute.repository import RunRepository
-from connector.contracts.repository import ContractRepository
+from connector.contracts import uses
+from connector.contracts.uses import authorise_use
 from connector.errors import Conflict, DatasetNotFound, GemelloError, NotFound, UsageDenied
 from connector.identity.keys import Signer, sign_detached
-from connector.policies.service import PolicyRuntime, authorise_own_use, authorise_use
-from connector.privacy.repository import LedgerRepository, ProfileRepository
-from connector.privacy.service import BudgetExhausted, Caller, release_outputs, reserve_for_run
+from connector.policies.service import PolicyRuntime, authorise_own_use
+from connector.privacy.service import (
+    BudgetExhausted,
+    Caller,
+    refund,
+    refund_now,
+    release_outputs,
+    reserve_for_run,
+)
+from connector.publishing.service import dataset_description, dataset_stamp
 from connector.settings import Settings
 from connector.storage import session_scope
 from connector.storage.tables import ComputeRun, aware, utcnow
@@ -240,16 +248,13 @@ def admit(
             ):
                 raise Conflict(f"run id '{req.run_id}' is taken by another request")
             return refresh(session, existing), None
-        profiles = ProfileRepository(session)
-        stamps = {d: profiles.stamp(d) for d in stage.datasets}
+        stamps = {d: dataset_stamp(session, d) for d in stage.datasets}
         held = {d: s for d, s in stamps.items() if s is not None}
-        profiles_of = {d: _governance(profiles.description(d)) for d in held}
+        profiles_of = {d: _governance(dataset_description(session, d)) for d in held}
         if not held:
             raise DatasetNotFound(
                 f"this connector holds none of {', '.join(stage.datasets)} for stage {stage.name}"
             )
-        contracts = ContractRepository(session)
-        ledger = LedgerRepository(session)
         protected: dict[str, Protected] = {}
         decisions: list[dict[str, Any]] = []
         taken: list[str] = []  # agreements whose use was counted, to give back on a refusal
@@ -260,7 +265,7 @@ def admit(
                 if agreement_id is None:
                     denial = UsageDenied(f"the request names no agreement for dataset '{dataset}'")
                     break
-                agreement = contracts.agreement(agreement_id)
+                agreement = uses.agreement(session, agreement_id)
                 if agreement is not None and agreement.dataset_id != dataset:
                     denial = UsageDenied(
                         f"agreement {agreement_id} covers '{agreement.dataset_id}', not '{dataset}'"
@@ -330,11 +335,9 @@ def admit(
         if denial is not None:
             # Decision records stay; what the allowed datasets took is given back.
             for agreement_id in taken:
-                contracts.uncount_use(agreement_id)
+                uses.give_back_use(session, agreement_id)
             for p in protected.values():
-                c = ledger.charge(p.charge_id)
-                if c is not None:
-                    ledger.settle(c, spent=False, reason="another dataset of the run was refused")
+                refund(session, p.charge_id, "another dataset of the run was refused")
             protected.clear()
         else:
             now = utcnow()
@@ -456,11 +459,7 @@ def _release(
             arrays.update(noisy)
         else:
             components = [{"output": n, "mechanism": "none (noise off)"} for n in items]
-            with session_scope(engine, write=True) as session:
-                ledger = LedgerRepository(session)
-                charge = ledger.charge(p.charge_id)
-                if charge is not None:
-                    ledger.settle(charge, spent=False, reason="noise turned off for this test run")
+            refund_now(engine, p.charge_id, "noise turned off for this test run")
         privacy.append(
             {
                 "dataset": dataset,
@@ -508,11 +507,8 @@ def _finish_failed(engine: Engine, run_id: str, state: str, reason: str) -> None
 
 
 def _refund(session: Session, run: ComputeRun, reason: str) -> None:
-    ledger = LedgerRepository(session)
     for item in run.charges:
-        charge = ledger.charge(item["charge_id"])
-        if charge is not None and charge.state == "reserved":
-            ledger.settle(charge, spent=False, reason=f"run {run.state}: {reason}"[:500])
+        refund(session, item["charge_id"], f"run {run.state}: {reason}")
 
 
 def _owner_alive(owner: str) -> bool:

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Path, Request
 from fastapi.responses import FileResponse, JSONResponse
 
-from connector.contracts import schemas, service
+from connector.contracts import common, consumer, provider, schemas
+from connector.contracts import transfers as transfer_processes
 from connector.contracts.worker import ContractsRuntime
 from connector.datasets.service import table_file
 from connector.deps import SessionDep, WriteSessionDep
@@ -66,7 +67,7 @@ def _created(body: dict[str, Any]) -> JSONResponse:
 @negotiations.get("/{pid}")
 def get_negotiation(pid: Pid, session: SessionDep, caller: PrincipalDep) -> dict[str, Any]:
     """The state of a negotiation with the calling connector."""
-    return service.negotiation_view(service.get_negotiation(session, caller, pid, "provider"))
+    return common.negotiation_view(common.get_negotiation(session, caller, pid, "provider"))
 
 
 @negotiations.post("/request", status_code=201)
@@ -79,11 +80,11 @@ def request_negotiation(
 ) -> JSONResponse:
     """Start a negotiation: the offer (with its `target`) and the purpose of use. The answer is
     REQUESTED; the agreement or the termination follows at the callback address."""
-    row = service.receive_request(
+    row = provider.receive_request(
         session, rt.trust(), rt.me().participant_id, caller, message.body()
     )
     background.add_task(rt.wake)
-    return _created(service.negotiation_view(row))
+    return _created(common.negotiation_view(row))
 
 
 @negotiations.post("/{pid}/request")
@@ -96,11 +97,11 @@ def counter_request(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     """A consumer's counter-request after an offer (decided again)."""
-    row = service.receive_request(
+    row = provider.receive_request(
         session, rt.trust(), rt.me().participant_id, caller, message.body(), pid
     )
     background.add_task(rt.wake)
-    return service.negotiation_view(row)
+    return common.negotiation_view(row)
 
 
 @negotiations.post("/{pid}/events")
@@ -113,9 +114,9 @@ def negotiation_event(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     """The consumer accepted an offer (`ACCEPTED`)."""
-    row = service.receive_event(session, caller, pid, message.body(), "provider")
+    row = common.receive_event(session, caller, pid, message.body(), "provider")
     background.add_task(rt.wake)
-    return service.negotiation_view(row)
+    return common.negotiation_view(row)
 
 
 @negotiations.post("/{pid}/agreement/verification")
@@ -128,9 +129,9 @@ def verify_agreement(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     """The consumer verified the agreement; the negotiation is finalized."""
-    row = service.receive_verification(session, rt.trust(), caller, pid, message.body())
+    row = provider.receive_verification(session, rt.trust(), caller, pid, message.body())
     background.add_task(rt.wake)
-    return service.negotiation_view(row)
+    return common.negotiation_view(row)
 
 
 @negotiations.post("/{pid}/termination")
@@ -141,8 +142,8 @@ def terminate_negotiation(
     caller: PrincipalDep,
 ) -> dict[str, Any]:
     """The consumer ends the negotiation."""
-    row = service.receive_termination(session, caller, pid, message.body(), "provider")
-    return service.negotiation_view(row)
+    row = common.receive_termination(session, caller, pid, message.body(), "provider")
+    return common.negotiation_view(row)
 
 
 # --- provider: transfer ------------------------------------------------------------------------
@@ -151,7 +152,7 @@ def terminate_negotiation(
 @transfers.get("/{pid}")
 def get_transfer(pid: Pid, session: SessionDep, caller: PrincipalDep) -> dict[str, Any]:
     """The state of a transfer with the calling connector."""
-    return service.transfer_view(service.get_transfer(session, caller, pid, "provider"))
+    return common.transfer_view(transfer_processes.get_transfer(session, caller, pid, "provider"))
 
 
 @transfers.post("/request", status_code=201)
@@ -164,9 +165,9 @@ def request_transfer(
 ) -> JSONResponse:
     """Ask for a pull transfer under an agreement. The policy must permit `read`; the start
     message with a short-lived data address (or the termination) follows at the callback."""
-    row = service.receive_transfer_request(session, rt.trust(), caller, message.body())
+    row = transfer_processes.receive_transfer_request(session, rt.trust(), caller, message.body())
     background.add_task(rt.wake)
-    return _created(service.transfer_view(row))
+    return _created(common.transfer_view(row))
 
 
 TransferVerb = Literal["start", "completion", "suspension", "termination"]
@@ -184,15 +185,15 @@ def transfer_message(
 ) -> dict[str, Any]:
     """The consumer resumes (start), completes, suspends or terminates a transfer."""
     _same_kind(message, verb)
-    row = service.receive_transfer_message(
+    row = transfer_processes.receive_transfer_message(
         session, rt.me(), rt.trust(), caller, pid, verb, message.body(), "provider", rt.policies
     )
     background.add_task(rt.wake)
-    return service.transfer_view(row)
+    return common.transfer_view(row)
 
 
 def _same_kind(message: schemas.TransferMessage, verb: str) -> None:
-    if message.type != service.TRANSFER_MESSAGES[verb]:
+    if message.type != transfer_processes.TRANSFER_MESSAGES[verb]:
         raise BadRequest(f"'{message.type}' was sent to the {verb} endpoint")
 
 
@@ -217,7 +218,7 @@ def pull_data(
     """Pull the data of a started transfer with the token from its data address."""
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthenticated("send the transfer token as 'Authorization: Bearer ...'", "no_token")
-    row = service.data_for_token(session, pid, authorization[7:], utcnow())
+    row = transfer_processes.data_for_token(session, pid, authorization[7:], utcnow())
     settings = request.app.state.settings
     path = table_file(session, settings.resolved_data_dir, row.dataset_id)
     return FileResponse(
@@ -238,9 +239,9 @@ def offer_callback(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     """A provider's counter-offer to our request."""
-    row = service.receive_offer(session, caller, pid, message.body())
+    row = consumer.receive_offer(session, caller, pid, message.body())
     background.add_task(rt.wake)
-    return service.negotiation_view(row)
+    return common.negotiation_view(row)
 
 
 @callbacks.post("/negotiations/{pid}/agreement")
@@ -253,9 +254,9 @@ def agreement_callback(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     """The provider's signed agreement: checked, stored and verified back."""
-    row = service.receive_agreement(session, rt.trust(), rt.me(), caller, pid, message.body())
+    row = consumer.receive_agreement(session, rt.trust(), rt.me(), caller, pid, message.body())
     background.add_task(rt.wake)
-    return service.negotiation_view(row)
+    return common.negotiation_view(row)
 
 
 @callbacks.post("/negotiations/{pid}/events")
@@ -263,8 +264,8 @@ def event_callback(
     pid: Pid, message: schemas.EventMessage, session: WriteSessionDep, caller: PrincipalDep
 ) -> dict[str, Any]:
     """The provider finalized the negotiation (`FINALIZED`)."""
-    row = service.receive_event(session, caller, pid, message.body(), "consumer")
-    return service.negotiation_view(row)
+    row = common.receive_event(session, caller, pid, message.body(), "consumer")
+    return common.negotiation_view(row)
 
 
 @callbacks.post("/negotiations/{pid}/termination")
@@ -275,8 +276,8 @@ def termination_callback(
     caller: PrincipalDep,
 ) -> dict[str, Any]:
     """The provider ended the negotiation (the reasons are kept)."""
-    row = service.receive_termination(session, caller, pid, message.body(), "consumer")
-    return service.negotiation_view(row)
+    row = common.receive_termination(session, caller, pid, message.body(), "consumer")
+    return common.negotiation_view(row)
 
 
 @callbacks.post("/negotiations/{pid}/revocation")
@@ -288,9 +289,9 @@ def revocation_callback(
 ) -> dict[str, Any]:
     """The provider revoked the agreement of this negotiation (a Gemello extension of DSP):
     our copy of the agreement is marked revoked with the provider's reason."""
-    service.receive_revocation(session, caller, pid, message.body())
-    row = service.get_negotiation(session, caller, pid, "consumer")
-    return service.negotiation_view(row)
+    consumer.receive_revocation(session, caller, pid, message.body())
+    row = common.get_negotiation(session, caller, pid, "consumer")
+    return common.negotiation_view(row)
 
 
 @callbacks.post("/transfers/{pid}/{verb}")
@@ -304,7 +305,7 @@ def transfer_callback(
 ) -> dict[str, Any]:
     """The provider started (with the data address), suspended, completed or ended a transfer."""
     _same_kind(message, verb)
-    row = service.receive_transfer_message(
+    row = transfer_processes.receive_transfer_message(
         session, rt.me(), rt.trust(), caller, pid, verb, message.body(), "consumer"
     )
-    return service.transfer_view(row)
+    return common.transfer_view(row)

@@ -3,15 +3,12 @@ steward's side — approvals and agreement revocation."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
-import httpx
 from fastapi import APIRouter, Path, Query
 
 from catalog.model import dataset_id_from_iri
-from connector.contracts import service
+from connector.contracts import approvals, consumer, transfers
 from connector.contracts.dsp_endpoints import RuntimeDep
 from connector.contracts.repository import ContractRepository, TransferRepository
 from connector.contracts.schemas import (
@@ -25,10 +22,9 @@ from connector.contracts.schemas import (
     TransferOut,
 )
 from connector.deps import SessionDep, WriteSessionDep
-from connector.errors import BadRequest, GemelloError, NotFound, Problem
+from connector.errors import BadRequest, NotFound, Problem
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Role
-from connector.storage import session_scope
 from connector.storage.tables import (
     AgreementBlock,
     AgreementRecord,
@@ -59,12 +55,6 @@ steward_router = APIRouter(
 )
 
 
-class UpstreamFailed(GemelloError):
-    """The other connector refused or could not be reached."""
-
-    title, status, slug = "The other connector refused", 502, "upstream-failed"
-
-
 def negotiation_out(row: NegotiationRecord) -> NegotiationOut:
     """The API view of a negotiation."""
     return NegotiationOut(**row.model_dump(exclude={"offer"}), offer_id=str(row.offer.get("@id")))
@@ -78,24 +68,6 @@ def agreement_out(row: AgreementRecord) -> AgreementOut:
 def transfer_out(row: TransferRecord) -> TransferOut:
     """The API view of a transfer."""
     return TransferOut(**row.model_dump())
-
-
-def _problem_text(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-        return str(body.get("detail") or body.get("reason") or body)
-    except ValueError:
-        return response.text[:300]
-
-
-async def _post(rt: Any, member: Any, path: str, principal: Any, body: dict[str, Any]) -> Any:
-    try:
-        response = await rt.peers.request("POST", member, path, principal, json=body, timeout=15)
-    except httpx.HTTPError as exc:
-        return None, f"{member.id} unreachable: {exc}"
-    if response.status_code != 201:
-        return None, f"{member.id} answered {response.status_code}: {_problem_text(response)}"
-    return response.json(), ""
 
 
 # --- consumer: negotiations ----------------------------------------------------------------------
@@ -117,54 +89,7 @@ async def negotiate(
     if member.participant_id == rt.me().participant_id:
         raise BadRequest(f"'{body.partner}' is this connector: its own datasets need no agreement")
     dataset_id = dataset_id_from_iri(body.dataset, member.participant_id) or body.dataset
-    return await open_negotiation(rt, principal, member, dataset_id, body.purpose)
-
-
-async def open_negotiation(
-    rt: Any, principal: Any, member: Any, dataset_id: str, purpose: str
-) -> NegotiationOut:
-    """Read the provider's offer for a dataset and send a contract request for a purpose;
-    the negotiation then proceeds by callbacks (follow it by its id)."""
-    target = f"{member.participant_id}:dataset:{dataset_id}"
-    assert rt.peers is not None, "the connector's HTTP client starts with the app"
-    try:
-        answer = await rt.peers.request(
-            "GET", member, f"/catalog/datasets/{quote(dataset_id, safe='')}", principal, timeout=15
-        )
-    except httpx.HTTPError as exc:
-        raise UpstreamFailed(f"{member.id} unreachable: {exc}") from exc
-    if answer.status_code == 404:  # the provider's answer, not a failure to reach it
-        raise NotFound(f"{member.id} has no dataset '{dataset_id}': {_problem_text(answer)}")
-    if answer.status_code != 200:
-        raise UpstreamFailed(
-            f"{member.id} answered {answer.status_code} for dataset '{dataset_id}': "
-            f"{_problem_text(answer)}"
-        )
-    offers = answer.json().get("hasPolicy") or []
-    if not offers:
-        raise UpstreamFailed(f"{member.id} offers dataset '{dataset_id}' under no policy")
-    me = rt.me()
-
-    # Writes run in worker threads: on the event loop they could wait for a lock held by a
-    # request whose transaction only the loop can close.
-    def start() -> tuple[str, dict[str, Any]]:
-        with session_scope(rt.engine, write=True) as session:
-            row, message = service.start_negotiation(
-                session, me, principal, member, target, offers[0], purpose
-            )
-            return row.id, message
-
-    def record(pid: str, sent: Any, error: str) -> NegotiationOut:
-        with session_scope(rt.engine, write=True) as session:
-            service.request_sent(session, pid, sent, error)
-            return negotiation_out(service.get_negotiation(session, principal, pid, "consumer"))
-
-    pid, message = await asyncio.to_thread(start)
-    sent, error = await _post(rt, member, "/negotiations/request", principal, message)
-    out = await asyncio.to_thread(record, pid, sent, error)
-    if sent is None:
-        raise UpstreamFailed(error, negotiation=out.id)
-    return out
+    return await consumer.open_negotiation(rt, principal, member, dataset_id, body.purpose)
 
 
 def _own_only(principal: Any) -> str | None:
@@ -204,7 +129,7 @@ def end_negotiation(
     pid: Id, body: Reason, session: WriteSessionDep, principal: PrincipalDep, rt: RuntimeDep
 ) -> NegotiationOut:
     """End one of our (consumer) negotiations; the provider is told why."""
-    row = service.consumer_terminate_negotiation(session, principal, pid, body.reason)
+    row = consumer.consumer_terminate_negotiation(session, principal, pid, body.reason)
     rt.wake()
     return negotiation_out(row)
 
@@ -237,27 +162,7 @@ def show_agreement(agreement_id: Annotated[str, Path()], session: SessionDep) ->
 async def pull(body: NewTransfer, principal: PrincipalDep, rt: RuntimeDep) -> TransferOut:
     """Ask the provider for a pull transfer under an agreement we hold. Once STARTED, the
     transfer's `data_address` holds the URL and the short-lived token to GET the data."""
-    me = rt.me()
-
-    def start() -> tuple[str, str, dict[str, Any]]:
-        with session_scope(rt.engine, write=True) as session:
-            row, message = service.start_transfer(session, me, principal, body.agreement_id)
-            return row.id, row.counterparty, message
-
-    def record(pid: str, sent: Any, error: str) -> TransferOut:
-        with session_scope(rt.engine, write=True) as session:
-            service.transfer_sent(session, pid, sent, error)
-            return transfer_out(service.get_transfer(session, principal, pid, "consumer"))
-
-    pid, provider, message = await asyncio.to_thread(start)
-    member = rt.trust().by_participant.get(provider)
-    if member is None:
-        raise NotFound(f"the provider '{provider}' is no longer a member")
-    sent, error = await _post(rt, member, "/transfers/request", principal, message)
-    out = await asyncio.to_thread(record, pid, sent, error)
-    if sent is None:
-        raise UpstreamFailed(error, transfer=pid)
-    return out
+    return await consumer.open_transfer(rt, principal, body.agreement_id)
 
 
 @router.get("/transfers")
@@ -303,7 +208,7 @@ def transfer_action(
     rt: RuntimeDep,
 ) -> TransferOut:
     """Complete, suspend, resume or terminate one of our transfers (the provider is told)."""
-    row = service.consumer_transfer_action(session, principal, pid, ACTIONS[action])
+    row = transfers.consumer_transfer_action(session, principal, pid, ACTIONS[action])
     rt.wake()
     return transfer_out(row)
 
@@ -314,7 +219,7 @@ def transfer_action(
 @steward_router.get("/approvals")
 def list_approvals(session: SessionDep) -> list[NegotiationOut]:
     """Negotiations waiting for a steward's approval (the policy carries `obtainApproval`)."""
-    return [negotiation_out(r) for r in service.pending_approvals(session)]
+    return [negotiation_out(r) for r in approvals.pending_approvals(session)]
 
 
 @steward_router.post("/approvals/{pid}/approve", responses=NOT_FOUND | {400: {"model": Problem}})
@@ -322,7 +227,7 @@ def approve(
     pid: Id, session: WriteSessionDep, principal: PrincipalDep, rt: RuntimeDep
 ) -> NegotiationOut:
     """Approve: the agreement is signed and sent to the consumer."""
-    row = service.approve(session, rt.policies, rt.me(), rt.trust(), pid, _who(principal))
+    row = approvals.approve(session, rt.policies, rt.me(), rt.trust(), pid, _who(principal))
     rt.wake()
     return negotiation_out(row)
 
@@ -332,7 +237,7 @@ def reject(
     pid: Id, body: Reason, session: WriteSessionDep, principal: PrincipalDep, rt: RuntimeDep
 ) -> NegotiationOut:
     """Reject with a reason: the negotiation is terminated and the consumer told why."""
-    row = service.reject(session, rt.trust(), pid, _who(principal), body.reason)
+    row = approvals.reject(session, rt.trust(), pid, _who(principal), body.reason)
     rt.wake()
     return negotiation_out(row)
 
@@ -350,7 +255,7 @@ def revoke(
     """Revoke an agreement this connector granted: later uses are denied at once, open
     transfers are terminated, the consumer's connector is told, and (unless `block` is false)
     the organisation gets no new agreement on the dataset until a steward lifts the block."""
-    row = service.revoke(
+    row = approvals.revoke(
         session, rt.trust(), agreement_id, _who(principal), body.reason, body.block
     )
     rt.wake()
@@ -382,7 +287,7 @@ def lift_block(
     principal: PrincipalDep,
 ) -> BlockOut:
     """Lift a block, with a reason: the organisation may negotiate for the dataset again."""
-    return block_out(service.lift_block(session, block_id, _who(principal), body.reason))
+    return block_out(approvals.lift_block(session, block_id, _who(principal), body.reason))
 
 
 def _who(principal: Any) -> str:

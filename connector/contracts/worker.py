@@ -19,11 +19,11 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import Engine
 
-from connector.contracts import service
+from connector.contracts import common, provider, transfers
 from connector.contracts.repository import OutboxRepository
 from connector.errors import GemelloError
-from connector.gateway.peers import PeerClient
 from connector.identity.auth import IdentityContext
+from connector.identity.peers import PeerClient
 from connector.identity.schemas import Principal, Role
 from connector.identity.trustlist import TrustListInvalid, VerifiedTrustList
 from connector.policies.service import PolicyRuntime
@@ -52,11 +52,11 @@ class ContractsRuntime:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _loop: asyncio.AbstractEventLoop | None = None
 
-    def me(self) -> service.Me:
+    def me(self) -> common.Me:
         """This connector as a party (participant id, URL, active signing key)."""
         member = self.identity.own_member()
         kid, key = self.identity.signer.active_key()
-        return service.Me(member.participant_id, member.connector_url, kid, key)
+        return common.Me(member.participant_id, member.connector_url, kid, key)
 
     def trust(self) -> VerifiedTrustList:
         """The verified trust list now."""
@@ -102,10 +102,10 @@ class ContractsRuntime:
     def decide_pending(self) -> None:
         """Run the PDP on every undecided negotiation and transfer (each in its own unit)."""
         with session_scope(self.engine) as session:
-            negotiations = [r.id for r in service.undecided(session)]
-            transfers = [r.id for r in service.undecided_transfers(session)]
-        self._each(negotiations, service.decide_negotiation, "negotiation")
-        self._each(transfers, service.decide_transfer, "transfer")
+            negotiations = [r.id for r in provider.undecided(session)]
+            pulls = [r.id for r in transfers.undecided_transfers(session)]
+        self._each(negotiations, provider.decide_negotiation, "negotiation")
+        self._each(pulls, transfers.decide_transfer, "transfer")
 
     # --- delivery -------------------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, ValidationError
 
 from connector.datasets.schemas import DatasetPage
-from connector.gateway.peers import PeerClient
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
+from connector.identity.peers import PeerClient
 from connector.identity.schemas import Principal, Role
 from connector.identity.trustlist import Member
 

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from catalog.dsp import DSP_CONTEXT, NotADataset, summary_from_dataset
 from connector.errors import Forbidden
 from connector.gateway.index_repository import IndexQuery, IndexRepository
-from connector.gateway.peers import PeerClient
+from connector.identity.peers import PeerClient
 from connector.identity.schemas import Principal, Role
 from connector.identity.trustlist import Member, TrustListInvalid
 from connector.storage import session_scope

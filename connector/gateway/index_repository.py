@@ -135,3 +135,8 @@ class IndexRepository:
             .limit(limit)
         ).all()
         return rows, int(total)
+
+    def holders_of(self, dataset_ids: tuple[str, ...]) -> Sequence[FederatedEntry]:
+        """Federated-catalogue entries of these datasets, every member's."""
+        q = select(FederatedEntry).where(col(FederatedEntry.dataset_id).in_(dataset_ids))
+        return self.session.exec(q.order_by(FederatedEntry.partner)).all()

@@ -30,13 +30,14 @@ from starlette.concurrency import run_in_threadpool
 
 from connector.compute import service as compute
 from connector.compute import wire
-from connector.compute.repository import JobRepository
-from connector.contracts.endpoints import open_negotiation
+from connector.contracts import consumer
 from connector.errors import GemelloError, NotFound
 from connector.gateway import provenance
 from connector.gateway.index import refresh as refresh_index
-from connector.gateway.peers import PeerClient
+from connector.gateway.index_repository import IndexRepository
+from connector.gateway.repository import JobRepository
 from connector.identity.keys import SignatureInvalid, detached_kid, verify_detached
+from connector.identity.peers import PeerClient
 from connector.identity.schemas import Principal, Role
 from connector.identity.trustlist import Member
 from connector.privacy.service import Caller
@@ -271,7 +272,7 @@ class JobRunner:
 
         def read() -> dict[str, dict[str, str]]:
             with session_scope(self.engine) as session:
-                entries = JobRepository(session).holders_of(datasets)
+                entries = IndexRepository(session).holders_of(datasets)
                 out: dict[str, dict[str, str]] = {}
                 for e in entries:
                     out.setdefault(e.partner, {})[e.dataset_id] = e.dataset_iri
@@ -398,28 +399,19 @@ class JobRunner:
 
         def existing() -> str | None:
             with session_scope(self.engine) as session:
-                row = JobRepository(session).agreement_for(
-                    member.participant_id, dataset, job.purpose
-                )
+                row = consumer.live_agreement(session, member.participant_id, dataset, job.purpose)
                 return row.id if row is not None else None
 
         found = await run_in_threadpool(existing)
         if found is not None:
             return found
-        neg = await open_negotiation(
+        neg = await consumer.open_negotiation(
             self.contracts, self._principal(job), member, dataset, job.purpose
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with session_scope(self.engine) as session:
-                from connector.contracts.repository import ContractRepository
-
-                row = ContractRepository(session).negotiation(neg.id, "consumer")
-                state, agreement, reason = (
-                    (row.state, row.agreement_id, row.reason)
-                    if row
-                    else ("TERMINATED", None, "lost")
-                )
+                state, agreement, reason = consumer.negotiation_outcome(session, neg.id)
             if state == "FINALIZED" and agreement:
                 return agreement
             if state == "TERMINATED":

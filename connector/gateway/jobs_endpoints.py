@@ -12,13 +12,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from connector.compute.repository import JobRepository
 from connector.compute.service import ModelRefused
 from connector.deps import SessionDep
 from connector.errors import BadRequest, Conflict, NotFound, Problem
 from connector.gateway import provenance, report
 from connector.gateway.catalog_endpoints import gazetteer
 from connector.gateway.jobs import JobRunner, job_view
+from connector.gateway.repository import JobRepository
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Principal, Role
 from connector.storage import session_scope

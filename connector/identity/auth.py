@@ -24,15 +24,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from connector.audit.events import AuditEvent, mask_ip
-from connector.audit.recorder import Actor as AuditActor
-from connector.audit.recorder import current as audit_actor
-from connector.audit.repository import append as audit_append
 from connector.errors import Forbidden, GemelloError, Problem, Unauthenticated
+from connector.identity.acting import Actor, current
 from connector.identity.assertions import AssertionVerifier, PeerAssertion, ReplayStore
 from connector.identity.keys import Clock, KeyFileSigner
 from connector.identity.schemas import Principal, Role
 from connector.identity.service import TOKEN_PREFIX, authenticate_token
+from connector.identity.sink import AuditSink, NoAudit
 from connector.identity.trustlist import Member, TrustListInvalid, TrustStore
 from connector.settings import Settings
 from connector.storage import session_scope
@@ -61,10 +59,14 @@ class IdentityContext:
     verifier: AssertionVerifier
     replay: ReplayStore
     clock: Clock
+    audit: AuditSink
 
     @classmethod
-    def create(cls, settings: Settings, engine: Engine, clock: Clock) -> IdentityContext:
-        """Everything from settings: the trust list with its anchor, the key ring, the stores."""
+    def create(
+        cls, settings: Settings, engine: Engine, clock: Clock, audit: AuditSink | None = None
+    ) -> IdentityContext:
+        """Everything from settings: the trust list with its anchor, the key ring, the stores;
+        refusals go to `audit` (the connector's log, injected by the composition root)."""
         trust = TrustStore(settings.trust_list_path, settings.trust_anchor_path)
         return cls(
             settings=settings,
@@ -74,6 +76,7 @@ class IdentityContext:
             verifier=AssertionVerifier(trust, settings.partner, clock),
             replay=ReplayStore(engine, clock),
             clock=clock,
+            audit=audit or NoAudit(),
         )
 
     def own_member(self) -> Member:
@@ -157,22 +160,14 @@ def authenticate(
 def log_refusal(request: Request, exc: GemelloError) -> None:
     """Audit (own transaction) and log a refused request."""
     client = request.client.host if request.client else "-"
-    engine = getattr(request.app.state, "engine", None)
-    if engine is not None:
-        with session_scope(engine, write=True) as session:
-            audit_append(
+    ctx: IdentityContext | None = getattr(request.app.state, "identity", None)
+    if ctx is not None:
+        with session_scope(ctx.engine, write=True) as session:
+            ctx.audit.refusal(
                 session,
-                AuditEvent(
-                    action="auth.refused",
-                    outcome="denied",
-                    target=f"{request.method} {request.url.path}",
-                    reason=exc.detail,
-                    details={
-                        "reason": exc.extensions.get("reason"),
-                        "status": exc.status,
-                        "client": mask_ip(client),
-                    },
-                ),  # fmt: skip
+                f"{request.method} {request.url.path}",
+                exc.detail,
+                {"reason": exc.extensions.get("reason"), "status": exc.status, "client": client},
             )
     security_log.warning(
         "refused %s %s from %s: %s (%s)",
@@ -192,7 +187,7 @@ def _acting(principal: Principal) -> Principal:
     """Name the principal as the actor of whatever this request writes to the audit log (a
     context variable: set here, in the request's own context, it reaches the endpoint and its
     worker threads)."""
-    audit_actor.set(AuditActor(principal.subject, principal.organisation, principal.role.value))
+    current.set(Actor(principal.subject, principal.organisation, principal.role.value))
     return principal
 
 

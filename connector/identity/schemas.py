@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from connector.identity.roles import Role
 from connector.timestamps import UtcDateTime
 
+__all__ = [
+    "USER_NAME_PATTERN",
+    "IssuedToken",
+    "NewToken",
+    "NewUser",
+    "Principal",
+    "Role",
+    "TokenOut",
+    "UserOut",
+]
+
 USER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,119}$"
-
-
-class Role(StrEnum):
-    """What a local user may do; each endpoint lists the roles it accepts."""
-
-    admin = "admin"  # users, tokens, keys
-    steward = "steward"  # datasets, policies, approvals
-    researcher = "researcher"  # catalogue, queries, federated runs
-    auditor = "auditor"  # logs and reports, read only
 
 
 class Principal(BaseModel):

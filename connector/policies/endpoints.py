@@ -10,12 +10,12 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from catalog.model import Publisher
-from connector.contracts.repository import DecisionRepository, PolicyRepository
 from connector.deps import SessionDep, WriteSessionDep
 from connector.errors import BadRequest, Problem
 from connector.identity.auth import ANY_LOCAL_ROLE, AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Role
 from connector.policies import service
+from connector.policies.repository import DecisionRepository, PolicyRepository
 from connector.policies.service import PolicyRuntime
 from connector.timestamps import UtcDateTime
 from policy.compiler import describe

@@ -24,8 +24,6 @@ from sqlmodel import Session, col, select
 
 from connector.storage.engine import append_row
 from connector.storage.tables import (
-    CatalogRecord,
-    DatasetRecord,
     EpsilonBudget,
     EpsilonCharge,
     utcnow,
@@ -237,35 +235,3 @@ class LedgerRepository:
             col(c.state) == "committed",
         )
         return int(self.session.exec(q).one())
-
-
-_DATASETS: Any = DatasetRecord.__table__  # type: ignore[attr-defined]
-_ENTRIES: Any = CatalogRecord.__table__  # type: ignore[attr-defined]
-_STAMP = (
-    sa_select(
-        _DATASETS.c.table_path,
-        _DATASETS.c.content_sha256,
-        _DATASETS.c.row_count,
-        _ENTRIES.c.modified,
-    )
-    .join_from(_DATASETS, _ENTRIES, _ENTRIES.c.dataset_id == _DATASETS.c.id)
-    .where(_DATASETS.c.id == bindparam("d"))
-)
-
-
-class ProfileRepository:
-    """What the privacy layer reads about a dataset: its table and its catalogue entry."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def stamp(self, dataset_id: str) -> tuple[str, str, int, object] | None:
-        """(table path, content digest, row count, catalogue modified) in one cheap read; None
-        when the dataset is not held or not published."""
-        row = self.session.execute(_STAMP, {"d": dataset_id}).first()
-        return None if row is None else (row[0], row[1], row[2], row[3])
-
-    def description(self, dataset_id: str) -> dict[str, Any]:
-        """The published description (JSON) of a dataset."""
-        entry = self.session.get(CatalogRecord, dataset_id)
-        return entry.description if entry is not None else {}

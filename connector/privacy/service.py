@@ -29,17 +29,18 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from catalog.model import DatasetDescription
-from connector.contracts.repository import ContractRepository
+from connector.contracts import uses
+from connector.contracts.uses import PreparedUse, prepare_use, take_use
 from connector.errors import BadRequest, DatasetNotFound, GemelloError, UsageDenied
-from connector.policies.service import PolicyRuntime, PreparedUse, prepare_use, take_use
+from connector.policies.service import PolicyRuntime
 from connector.privacy.repository import (
     Budget,
     LedgerRepository,
-    ProfileRepository,
     from_micro,
     to_micro,
     total_to_micro,
 )
+from connector.publishing.service import dataset_description, dataset_stamp
 from connector.settings import Settings
 from connector.storage import session_scope
 from connector.storage.tables import EpsilonCharge, utcnow
@@ -116,14 +117,13 @@ class PrivacyRuntime:
 
     def profile(self, session: Session, dataset_id: str) -> tuple[DatasetProfile, str, str]:
         """The dataset's profile, table path and digest; re-read when either changes."""
-        repo = ProfileRepository(session)
-        stamp = repo.stamp(dataset_id)
+        stamp = dataset_stamp(session, dataset_id)
         if stamp is None:
             raise DatasetNotFound(f"no published dataset '{dataset_id}' on this connector")
         relative, digest, rows, _ = stamp
         cached = self._profiles.get(dataset_id)
         if cached is None or cached[0] != stamp:
-            cached = (stamp, _profile(dataset_id, repo.description(dataset_id), rows))
+            cached = (stamp, _profile(dataset_id, dataset_description(session, dataset_id), rows))
             self._profiles[dataset_id] = cached
         return cached[1], relative, digest
 
@@ -342,7 +342,7 @@ def answer_query(
             check(query, profile, rt.rules)
         except QueryRefused as exc:
             raise QueryRejected(str(exc)) from exc
-        agreement = ContractRepository(session).agreement(agreement_id)
+        agreement = uses.agreement(session, agreement_id)
         if agreement is not None and agreement.dataset_id != query.dataset:
             raise UsageDenied(
                 f"agreement {agreement_id} covers dataset '{agreement.dataset_id}', "
@@ -471,6 +471,23 @@ def release_outputs(
         charge.summary = charge.summary | {"mechanisms": components}
         budget = ledger.settle(charge, spent=True)
     return noisy, components, budget
+
+
+def refund(session: Session, charge_id: str, reason: str) -> bool:
+    """Give back a charge still held (a run that released nothing), in this transaction;
+    False when there is none to give back (already spent, refunded, or unknown)."""
+    ledger = LedgerRepository(session)
+    charge = ledger.charge(charge_id)
+    if charge is None or charge.state != "reserved":
+        return False
+    ledger.settle(charge, spent=False, reason=reason[:500])
+    return True
+
+
+def refund_now(engine: Engine, charge_id: str, reason: str) -> bool:
+    """`refund` in a unit of work of its own."""
+    with session_scope(engine, write=True) as session:
+        return refund(session, charge_id, reason)
 
 
 def cancel_run(engine: Engine, run_id: str, reason: str) -> Budget:

@@ -1,15 +1,18 @@
-"""SQL for the published catalogue (the only module that queries `catalog_entry`)."""
+"""SQL for the published catalogue (the only module that queries `catalog_entry`), and the
+one read other verticals make of a governed dataset (its table and its published entry)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, or_, select
 
-from connector.storage.tables import CatalogRecord
+from connector.storage.tables import CatalogRecord, DatasetRecord
 
 
 @dataclass(frozen=True)
@@ -81,3 +84,35 @@ class CatalogRepository:
         """Remove records of datasets no longer held; return how many went."""
         stmt = delete(CatalogRecord).where(col(CatalogRecord.dataset_id).not_in(keep))
         return int(self.session.exec(stmt).rowcount or 0)
+
+
+_DATASETS: Any = DatasetRecord.__table__  # type: ignore[attr-defined]
+_ENTRIES: Any = CatalogRecord.__table__  # type: ignore[attr-defined]
+_STAMP = (
+    sa_select(
+        _DATASETS.c.table_path,
+        _DATASETS.c.content_sha256,
+        _DATASETS.c.row_count,
+        _ENTRIES.c.modified,
+    )
+    .join_from(_DATASETS, _ENTRIES, _ENTRIES.c.dataset_id == _DATASETS.c.id)
+    .where(_DATASETS.c.id == bindparam("d"))
+)
+
+
+class ProfileRepository:
+    """What a governed dataset is: its table (digest, rows) and its published description."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def stamp(self, dataset_id: str) -> tuple[str, str, int, object] | None:
+        """(table path, content digest, row count, catalogue modified) in one cheap read; None
+        when the dataset is not held or not published."""
+        row = self.session.execute(_STAMP, {"d": dataset_id}).first()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def description(self, dataset_id: str) -> dict[str, Any]:
+        """The published description (JSON) of a dataset."""
+        entry = self.session.get(CatalogRecord, dataset_id)
+        return entry.description if entry is not None else {}

@@ -28,7 +28,7 @@ from connector.datasets.repository import DatasetRepository
 from connector.errors import DatasetNotFound, MetadataInvalid, ShapeViolation
 from connector.partnerdata.catalogmeta import SERIES, describe
 from connector.partnerdata.prepare import TableEntry
-from connector.publishing.repository import CatalogFilter, CatalogRepository
+from connector.publishing.repository import CatalogFilter, CatalogRepository, ProfileRepository
 from connector.storage.tables import CatalogRecord, DatasetRecord, aware, utcnow
 
 log = logging.getLogger("gemello.catalog")
@@ -266,3 +266,15 @@ def page(
     """A page of published entries and the number matching in all."""
     rows, total = CatalogRepository(session).page(where, offset, limit)
     return [entry_of(r) for r in rows], total
+
+
+def dataset_stamp(session: Session, dataset_id: str) -> tuple[str, str, int, object] | None:
+    """(table path, content digest, row count, catalogue modified) of a held, published
+    dataset in one cheap read (it changes whenever the table or the entry does); None when the
+    dataset is not held or not published."""
+    return ProfileRepository(session).stamp(dataset_id)
+
+
+def dataset_description(session: Session, dataset_id: str) -> dict[str, Any]:
+    """The published description (JSON) of a dataset, or {}."""
+    return ProfileRepository(session).description(dataset_id)

@@ -22,10 +22,10 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OKPKey
 
+from connector.dataspace import remove_member
 from connector.errors import PROBLEM_MEDIA_TYPE
 from connector.identity.keys import JWS_ALG, KeyRing, generate_key
 from connector.identity.schemas import Role
-from connector.identity.setup import remove_member
 from connector.settings import load_settings
 from tests.conftest import bearer
 

@@ -83,7 +83,7 @@ def test_init_creates_keys_tables_and_the_signed_trust_list(home: Path) -> None:
 @pytest.fixture
 def inited(home: Path) -> Path:
     """A home whose four partners have keys and a signed trust list (no tables)."""
-    from connector.identity.setup import establish_trust
+    from connector.dataspace import establish_trust
     from connector.settings import load_settings
 
     establish_trust(home, [load_settings(p, home) for p in ("comune", "cineca", "unibo", "fbk")])
@@ -291,7 +291,7 @@ def test_models_lists_each_scenario_parameter_with_default_and_range() -> None:
     from rich.console import Console
 
     import models
-    from connector.cli_jobs import parameter_table
+    from connector.cli.jobs import parameter_table
 
     for model in models.MODELS.values():  # every field of every scenario, in process
         console = Console(width=250, record=True)

@@ -223,7 +223,9 @@ async def test_transfer_of_an_unknown_agreement_is_404(
 def test_the_requests_a_consumer_sends_validate(tmp_path: Path) -> None:
     from joserfc.jwk import OKPKey
 
-    from connector.contracts.service import Me, start_negotiation, start_transfer
+    from connector.contracts.common import Me
+    from connector.contracts.consumer import start_negotiation
+    from connector.contracts.transfers import start_transfer
     from connector.identity.schemas import Principal
     from connector.identity.trustlist import Member
     from connector.storage import make_engine, session_scope, upgrade

@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connector.demo import free_port
+from connector.dataspace import set_member_urls
+from connector.federation import free_port
 from connector.identity.schemas import Role
-from connector.identity.setup import set_member_urls
 from tests.conftest import bearer
 
 pytestmark = pytest.mark.anyio

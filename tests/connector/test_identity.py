@@ -11,6 +11,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from connector.app import create_app
+from connector.dataspace import establish_trust, rotate_keys
 from connector.errors import Unauthenticated
 from connector.identity.assertions import (
     MAX_SKEW_S,
@@ -22,7 +23,6 @@ from connector.identity.assertions import (
 from connector.identity.auth import Access, public
 from connector.identity.keys import KeyFileSigner, KeyRing
 from connector.identity.schemas import Role
-from connector.identity.setup import establish_trust, rotate_keys
 from connector.identity.trustlist import (
     MemberKey,
     TrustList,
@@ -324,7 +324,7 @@ def test_a_new_trust_anchor_makes_the_store_verify_the_list_again(
 
 
 def test_init_keeps_a_removal(home: Path, trust_list: TrustList) -> None:
-    from connector.identity.setup import remove_member
+    from connector.dataspace import remove_member
 
     remove_member(home, "fbk")
     again = establish_trust(home, [load_settings(p, home) for p in ("comune", "fbk")])

@@ -52,8 +52,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     """unibo's connector on a free loopback port, and a token per role."""
     import shutil
 
+    from connector.dataspace import establish_trust
     from connector.identity import service as users
-    from connector.identity.setup import establish_trust
     from connector.partnerdata.prepare import prepare_partner_data
     from connector.settings import load_settings, source_root
     from connector.storage import migrated_session

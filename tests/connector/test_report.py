@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 import models
-from connector.cli_jobs import show_summary
+from connector.cli.jobs import show_summary
 from connector.compute import wire
 from connector.gateway import report
 from connector.gateway.gazetteer import Gazetteer

@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from catalog.model import Publisher
-from connector.contracts.repository import ContractRepository, DecisionRepository
-from connector.policies.service import PolicyRuntime, UseOutcome, authorise_use, set_policy
+from connector.contracts.repository import ContractRepository
+from connector.contracts.uses import authorise_use
+from connector.policies.repository import DecisionRepository
+from connector.policies.service import PolicyRuntime, UseOutcome, set_policy
 from connector.storage import make_engine, session_scope, upgrade
 from connector.storage.tables import AgreementRecord, CatalogRecord
 from policy import RegoPDP

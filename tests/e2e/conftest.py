@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connector.demo import RunningConnector, federation
+from connector.federation import RunningConnector, federation
 from connector.settings import Settings, load_settings, source_root
 from tests.clirun import gemello
 
@@ -27,7 +27,7 @@ PARTNERS = ("comune", "cineca", "unibo", "fbk")
 @pytest.fixture(scope="session")
 def dataspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Keys, tables and the signed trust list of the four partners, made once per session."""
-    from connector.cli import init_dataspace
+    from connector.dataspace import init_dataspace
 
     home = tmp_path_factory.mktemp("template")
     shutil.copytree(source_root() / "deploy", home / "deploy")

@@ -11,8 +11,8 @@ import time
 import httpx
 import pytest
 
-from connector.cli import init_dataspace
-from connector.demo import federation, start_connector, wait_ready
+from connector.dataspace import init_dataspace
+from connector.federation import federation, start_connector, wait_ready
 from connector.settings import source_root
 from tests.clirun import gemello
 

@@ -25,10 +25,10 @@ import pytest
 from rdflib import URIRef
 
 import models
-from connector.cli import init_dataspace
 from connector.compute import wire
 from connector.compute.executor import limit_contributions
-from connector.demo import RunningConnector, federation, start_connector, wait_ready
+from connector.dataspace import init_dataspace
+from connector.federation import RunningConnector, federation, start_connector, wait_ready
 from connector.gateway import provenance
 from connector.settings import source_root
 from models import mobility

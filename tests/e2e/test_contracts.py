@@ -23,9 +23,9 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from connector.cli import init_dataspace
 from connector.contracts.schemas import RevocationMessage
-from connector.demo import (
+from connector.dataspace import init_dataspace
+from connector.federation import (
     READY_TIMEOUT_S,
     RunningConnector,
     federation,

@@ -112,7 +112,7 @@ def test_keep_running_serves_real_http_and_stops_cleanly_on_sigterm(home: Path) 
 def test_a_port_in_time_wait_is_free_and_a_listening_one_is_not() -> None:
     import socket
 
-    from connector.demo import port_is_free
+    from connector.federation import port_is_free
 
     with socket.socket() as server:
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

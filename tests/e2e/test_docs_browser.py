@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connector.demo import RunningConnector, free_port, start_connector, stop, wait_ready
+from connector.federation import RunningConnector, free_port, start_connector, stop, wait_ready
 from connector.identity import service as users
 from connector.identity.schemas import Role
 from connector.identity.trustlist import TrustList

@@ -13,8 +13,8 @@ from rdflib import RDF
 
 from catalog import CatalogValidator, parse_description
 from catalog.rdf import DCAT
-from connector.cli import init_dataspace
-from connector.demo import RunningConnector, federation, stop
+from connector.dataspace import init_dataspace
+from connector.federation import RunningConnector, federation, stop
 from connector.settings import Settings, source_root
 from tests.clirun import gemello
 from tests.dsp_schemas import dsp_errors

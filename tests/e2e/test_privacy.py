@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from connector.cli import init_dataspace
-from connector.demo import RunningConnector, federation
+from connector.dataspace import init_dataspace
+from connector.federation import RunningConnector, federation
 from connector.settings import source_root
 from tests.clirun import gemello
 

@@ -14,7 +14,7 @@ from connector.identity import service as users
 from connector.identity.schemas import Role
 from connector.identity.trustlist import TrustList
 from connector.partnerdata.prepare import prepare_partner_data
-from connector.privacy.sandbox import record_agreement
+from connector.sandbox import record_agreement
 from connector.settings import Settings
 from connector.storage import migrated_session
 from tests.conftest import client_for

@@ -17,10 +17,9 @@ import pyarrow as pa
 import pytest
 
 from catalog.model import ColumnBounds, Governance, PrivacyClass, PublicDimension
-from connector.contracts.repository import DecisionRepository
 from connector.errors import GemelloError, UsageDenied
+from connector.policies.repository import DecisionRepository
 from connector.privacy.repository import LedgerRepository, to_micro
-from connector.privacy.sandbox import Holder
 from connector.privacy.service import (
     BudgetExhausted,
     Caller,
@@ -29,6 +28,7 @@ from connector.privacy.service import (
     release_output,
     reserve_for_run,
 )
+from connector.sandbox import Holder
 from connector.storage import session_scope
 from policy import Decision
 from privacy import DisclosureRules

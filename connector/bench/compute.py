@@ -183,7 +183,7 @@ def bench_federated(
     """Each model: federated job wall time (four connectors, loopback, unibo as gateway) vs
     the same model run centrally in this process on the same tables; bytes that crossed the
     network vs bytes of the tables the central run read."""
-    from connector.demo import federation
+    from connector.federation import federation
 
     scenarios: dict[str, dict[str, Any]] = {
         "energy-5r1c": {"retrofit_share": 0.3},
@@ -333,7 +333,7 @@ def federated_home(tmp: Path) -> tuple[Path, list[Settings], str]:
     """A fresh four-partner dataspace under `tmp` and a unibo researcher's token."""
     import shutil
 
-    from connector.cli import init_dataspace
+    from connector.dataspace import init_dataspace
     from connector.identity import service as users
     from connector.identity.schemas import Role
     from connector.settings import source_root

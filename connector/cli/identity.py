@@ -10,10 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from connector.clikit import HomeOpt, PartnerOpt, fail, out, partner_session, settings_for
-from connector.identity.schemas import Role
-from connector.settings import ConfigError, default_home
-from connector.storage.tables import utcnow
+from connector.cli.kit import HomeOpt, PartnerOpt, fail, out, partner_session, settings_for
+from connector.identity.roles import Role
 
 dataspace_app = typer.Typer(
     help="Show and change the signed dataspace trust list.", no_args_is_help=True
@@ -24,6 +22,8 @@ token_app = typer.Typer(help="API tokens of local users.", no_args_is_help=True)
 
 
 def _home(home: Path | None) -> Path:
+    from connector.settings import default_home
+
     return (home or default_home()).resolve()
 
 
@@ -39,6 +39,7 @@ def dataspace_show(home: HomeOpt = None) -> None:
         load_trust_list,
         template_path,
     )
+    from connector.settings import ConfigError
 
     h = _home(home)
     try:
@@ -84,9 +85,9 @@ def add_member(
     """Add a member with its public key(s) and re-sign the trust list."""
     from pydantic import ValidationError
 
-    from connector.identity.setup import add_member as do_add
+    from connector.dataspace import add_member as do_add
     from connector.identity.trustlist import Member, MemberKey
-    from connector.settings import describe_validation_error
+    from connector.settings import ConfigError, describe_validation_error
 
     try:
         keys = [
@@ -121,7 +122,8 @@ def remove_member(
     home: HomeOpt = None,
 ) -> None:
     """Remove a member and re-sign; connectors refuse it from their next request on."""
-    from connector.identity.setup import remove_member as do_remove
+    from connector.dataspace import remove_member as do_remove
+    from connector.settings import ConfigError
 
     try:
         space = do_remove(_home(home), member_id)
@@ -142,7 +144,8 @@ def rotate(
     home: HomeOpt = None,
 ) -> None:
     """Add a new signing key, publish both for the overlap window, then sign with the new one."""
-    from connector.identity.setup import rotate_keys
+    from connector.dataspace import rotate_keys
+    from connector.settings import ConfigError
 
     settings = settings_for(partner, home)
     try:
@@ -163,6 +166,8 @@ def list_keys(partner: PartnerOpt, home: HomeOpt = None) -> None:
     if not path.exists():
         raise fail(f"{partner} has no keys yet; run `gemello init`", 1)
     ring = KeyRing.load(path)
+    from connector.storage.tables import utcnow
+
     now = utcnow()
     table = Table(title=f"{partner} signing keys")
     for col in ("kid (RFC 7638 thumbprint)", "created", "state"):

@@ -27,12 +27,12 @@ import pyarrow.compute as pc
 
 from catalog.model import ColumnBounds, Governance, PrivacyClass, PublicDimension
 from catalog.model import Publisher as CatalogPublisher
-from connector.demo import free_port, start_connector, stop, wait_ready
+from connector.federation import free_port, start_connector, stop, wait_ready
 from connector.identity.assertions import Actor, make_assertion
 from connector.identity.keys import KeyFileSigner
 from connector.identity.schemas import Role
 from connector.partnerdata.prepare import prepare_partner_data
-from connector.privacy.sandbox import Holder, record_agreement
+from connector.sandbox import Holder, record_agreement
 from connector.settings import load_settings
 from connector.storage import migrated_session, session_scope
 from privacy import AggregateQuery, DisclosureRules, run_query

@@ -16,8 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from connector.clikit import HomeOpt, PartnerOpt, TokenOpt, act_as, fail, out, settings_for
-from connector.errors import GemelloError
+from connector.cli.kit import HomeOpt, PartnerOpt, TokenOpt, act_as, fail, out, settings_for
 
 approvals_app = typer.Typer(
     help="Negotiations waiting for a steward (policies with the duty obtainApproval).",
@@ -31,6 +30,7 @@ STEWARDS = ("steward", "admin")
 @contextmanager
 def _unit(partner: str, home: Path | None) -> Iterator[tuple[Any, Any]]:
     from connector.contracts.worker import offline_runtime
+    from connector.errors import GemelloError
     from connector.storage import session_scope
 
     with offline_runtime(settings_for(partner, home)) as rt:
@@ -53,7 +53,7 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
 @approvals_app.command("list")
 def list_approvals(partner: PartnerOpt, home: HomeOpt = None) -> None:
     """Negotiations waiting for approval, oldest first."""
-    from connector.contracts.service import pending_approvals
+    from connector.contracts.approvals import pending_approvals
 
     with _unit(partner, home) as (_rt, session):
         rows = [
@@ -82,13 +82,13 @@ def approve(
     home: HomeOpt = None,
 ) -> None:
     """Approve: the agreement is signed and sent to the consumer."""
-    from connector.contracts import service
+    from connector.contracts import approvals
 
     row = _decide(
         partner,
         home,
         token,
-        lambda rt, s, by: service.approve(s, rt.policies, rt.me(), rt.trust(), negotiation, by),
+        lambda rt, s, by: approvals.approve(s, rt.policies, rt.me(), rt.trust(), negotiation, by),
     )
     out.print(f"[green]✓[/] approved; agreement {row.agreement_id} ({row.state})")
 
@@ -102,13 +102,13 @@ def reject(
     home: HomeOpt = None,
 ) -> None:
     """Reject with a reason: the negotiation is terminated and the consumer told why."""
-    from connector.contracts import service
+    from connector.contracts import approvals
 
     _decide(
         partner,
         home,
         token,
-        lambda rt, s, by: service.reject(s, rt.trust(), negotiation, by, reason),
+        lambda rt, s, by: approvals.reject(s, rt.trust(), negotiation, by, reason),
     )
     out.print(f"[green]✓[/] rejected {negotiation}")
 
@@ -155,13 +155,13 @@ def revoke(
 ) -> None:
     """Revoke an agreement this connector granted: later uses are denied at once, the
     consumer's connector is told, and by default its organisation is blocked from a new one."""
-    from connector.contracts import service
+    from connector.contracts import approvals
 
     row = _decide(
         partner,
         home,
         token,
-        lambda rt, s, by: service.revoke(s, rt.trust(), agreement, by, reason, block),
+        lambda rt, s, by: approvals.revoke(s, rt.trust(), agreement, by, reason, block),
     )
     blocked = f"; {row.consumer} blocked from new agreements on {row.dataset_id}" if block else ""
     out.print(f"[green]✓[/] revoked {agreement}{blocked}")
@@ -204,7 +204,9 @@ def unblock(
     home: HomeOpt = None,
 ) -> None:
     """Lift a block: the organisation may negotiate for the dataset again."""
-    from connector.contracts import service
+    from connector.contracts import approvals
 
-    row = _decide(partner, home, token, lambda _rt, s, by: service.lift_block(s, block, by, reason))
+    row = _decide(
+        partner, home, token, lambda _rt, s, by: approvals.lift_block(s, block, by, reason)
+    )
     out.print(f"[green]✓[/] {row.organisation} may ask for {row.dataset_id} again")

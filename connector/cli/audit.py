@@ -21,7 +21,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from connector.clikit import PARTNERS, HomeOpt, PartnerOpt, fail, out, partner_session, settings_for
+from connector.cli.kit import (
+    PARTNERS,
+    HomeOpt,
+    PartnerOpt,
+    fail,
+    out,
+    partner_session,
+    settings_for,
+)
 
 audit_app = typer.Typer(help="The tamper-evident audit log: verify, tail, search, report.")
 

@@ -1,8 +1,10 @@
-"""Operator actions on identity: create keys and the signed trust list, change membership, rotate.
+"""Setting up a dataspace: each partner's keys and tables, the signed trust list, membership
+changes and key rotation.
 
-These run from the CLI on the machine that holds the authority's key (in the local dataspace,
-the comune's data directory). Each change re-signs the list with the next revision; running
-connectors pick it up on their next request.
+Operator actions: they run from the CLI (and the demo, the benchmarks, the tests) on the machine
+that holds the authority's key (in the local dataspace, the comune's data directory). Each
+change re-signs the list with the next revision; running connectors pick it up on their next
+request. No production module imports this one.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from joserfc.jwk import OKPKey
+from rich.console import Console
 
+from connector import PARTNERS
 from connector.identity.keys import Clock, KeyRing
 from connector.identity.trustlist import (
     Member,
@@ -146,3 +151,58 @@ def rotate_keys(
     signed = change_trust_list(home, change, clock)
     ring.activate(new)
     return old, new, signed
+
+
+def prepare_partner(settings: Settings, progress: Any = None) -> None:
+    """Keys and tables for one partner (idempotent)."""
+    from connector.identity.keys import KeyRing
+    from connector.partnerdata.prepare import prepare_partner_data
+
+    KeyRing.ensure(settings.resolved_data_dir)
+    task = progress.add_task(settings.partner, total=None) if progress else None
+
+    def step(msg: str) -> None:
+        if progress is not None and task is not None:
+            progress.update(task, description=msg)
+
+    entries = prepare_partner_data(
+        settings.partner,
+        settings.resolved_data_dir,
+        settings.bologna_dir,
+        settings.synthetic_seed,
+        step,
+    )
+    if progress is not None and task is not None:
+        n = len(entries)
+        progress.update(
+            task,
+            description=f"{settings.partner}: {n} table{'s' * (n != 1)} ready",
+            total=1,
+            completed=1,
+        )
+
+
+def init_dataspace(
+    home: Path | None, partners: tuple[str, ...] = PARTNERS, quiet: bool = False
+) -> list[Settings]:
+    """Create each partner's data dir (keys, tables) and the signed trust list (ConfigError
+    on a bad partner config)."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from connector.settings import default_home
+
+    home = (home or default_home()).resolve()
+    all_settings = [load_settings(p, home) for p in partners]
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=False,
+    ) as progress:
+        for settings in all_settings:
+            prepare_partner(settings, progress)
+    establish_trust(home, all_settings)
+    return all_settings

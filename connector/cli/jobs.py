@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
-from pydantic import BaseModel
-from pydantic_core import to_json
 from rich.console import Console, RenderableType
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from connector.clikit import HomeOpt, connector_target, fail, out
-from connector.gateway.headline import figure_grid, figure_text
+from connector.cli.kit import HomeOpt, connector_target, fail, out
+
+if TYPE_CHECKING:
+    import httpx
+    from pydantic import BaseModel
 
 jobs_app = typer.Typer(help="Federated model runs this connector drove: list, show, report.")
 
@@ -37,6 +37,8 @@ STATE_STYLE = {
 
 
 def _call(method: str, url: str, headers: dict[str, str], **kw: Any) -> httpx.Response:
+    import httpx
+
     try:
         resp = httpx.request(method, url, headers=headers, timeout=60, **kw)
     except httpx.HTTPError as exc:
@@ -125,6 +127,8 @@ def show_summary(job: dict[str, Any], console: Console = out) -> None:
 def figure_cell(value: Any) -> RenderableType:
     """A headline figure for a table cell: the report's small table (`figure_grid`) as a
     borderless rich table, or its text."""
+    from connector.gateway.headline import figure_grid, figure_text
+
     grid = figure_grid(value)
     if grid is None:
         return escape(figure_text(value))
@@ -299,6 +303,8 @@ def _range(prop: dict[str, Any]) -> str:
 
 def parameter_table(name: str, version: str, params: type[BaseModel]) -> Table:
     """A model's scenario (its parameters' JSON schema and defaults) as a table."""
+    from pydantic_core import to_json
+
     schema = params.model_json_schema()
     table = Table(title=f"{name} {version}: {schema.get('description', '')}", title_justify="left")
     for column in ("parameter", "type", "default", "range", "meaning"):

@@ -8,7 +8,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from connector.clikit import HomeOpt, PartnerOpt, fail, out, partner_session, settings_for
+from connector.cli.kit import HomeOpt, PartnerOpt, fail, out, partner_session, settings_for
 
 harvest_app = typer.Typer(
     help="Harvest open-data portals into tables and DCAT-AP entries.", no_args_is_help=True

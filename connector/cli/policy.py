@@ -10,8 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from connector.clikit import HomeOpt, PartnerOpt, TokenOpt, act_as, err, fail, out, settings_for
-from connector.errors import GemelloError
+from connector.cli.kit import HomeOpt, PartnerOpt, TokenOpt, act_as, err, fail, out, settings_for
 
 policy_app = typer.Typer(
     help="Usage policies (ODRL 2.2, Gemello profile) and their Rego.", no_args_is_help=True
@@ -139,6 +138,7 @@ def bundle(
 
 def _stored_policy(dataset: str, partner: str | None, home: Path | None) -> tuple[object, str]:
     from connector.contracts.worker import offline_runtime
+    from connector.errors import GemelloError
     from connector.policies.service import get_policy
     from connector.storage import session_scope
 
@@ -165,7 +165,7 @@ def set_policy(
     The policy is checked against the Gemello profile; the server applies it at its next
     decision."""
     from connector.contracts.worker import offline_runtime
-    from connector.errors import PolicyRejected
+    from connector.errors import GemelloError, PolicyRejected
     from connector.policies.service import set_policy as store
     from connector.storage import session_scope
 
@@ -210,6 +210,7 @@ def check(
 ) -> None:
     """Ask the PDP about one request and print the decision with its reasons (recorded)."""
     from connector.contracts.worker import offline_runtime
+    from connector.errors import GemelloError
     from connector.policies.service import get_policy
     from connector.storage import session_scope
     from connector.storage.tables import utcnow

@@ -1,21 +1,29 @@
-"""Shared pieces of the command line: consoles, the --home option, one-line failures."""
+"""Shared pieces of the command line: consoles, common options, one-line failures, settings,
+who acts, and `--json` output.
+
+Everything heavy (pydantic, SQLAlchemy, FastAPI, the domain) is imported inside the functions
+that need it: `gemello --help` and `gemello version` load typer and rich only (decision 0020).
+"""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from connector.errors import GemelloError
-from connector.settings import ConfigError, Settings, load_settings
-from connector.storage import Session
+from connector import PARTNERS
 
-PARTNERS = ("comune", "cineca", "unibo", "fbk")
+if TYPE_CHECKING:
+    from connector.identity.schemas import Principal
+    from connector.settings import Settings
+    from connector.storage import Session
+
+__all__ = ["PARTNERS"]
 
 err = Console(stderr=True, soft_wrap=True)  # error lines stay whole (copy, grep)
 # Pipes and CI logs get a fixed width so tables stay readable.
@@ -36,6 +44,9 @@ TokenOpt = Annotated[
         show_default=False,
     ),
 ]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="print JSON (for scripts) instead of a table")
+]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -44,21 +55,40 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def audited() -> None:
+    """Record what this process changes in a connector's database in its audit log, with the
+    operator (the account running the command) as actor unless someone else acts."""
+    from connector.audit import recorder
+
+    recorder.install()
+    if recorder.current.get() is None:
+        recorder.current.set(recorder.operator_actor())
+
+
 def settings_for(
-    partner: str, home: Path | None, serving: bool = False, **overrides: object
+    partner: str,
+    home: Path | None,
+    serving: bool = False,
+    database: bool = True,
+    **overrides: object,
 ) -> Settings:
-    """A partner's settings, or exit 2 with the configuration problem on one line. Unless
-    `serving`, a running server of the partner must use the database these settings name."""
-    from connector.system.running import check_same_database
+    """A partner's settings, or exit 2 with the configuration problem on one line. A command
+    that opens the partner's `database` is audited, and (unless it is the server, `serving`)
+    must use the database a running server of the partner uses."""
+    from connector.settings import ConfigError, load_settings
 
     try:
         settings = load_settings(
             partner, home, **{k: v for k, v in overrides.items() if v is not None}
         )
-        if not serving:
+        if database and not serving:
+            from connector.system.running import check_same_database
+
             check_same_database(settings)
     except ConfigError as exc:
         raise fail(str(exc)) from None
+    if database:
+        audited()
     return settings
 
 
@@ -75,6 +105,7 @@ def partner_session(partner: str, home: Path | None) -> Iterator[Session]:
 
     Domain errors (conflict, not found) exit 1 with their detail; config errors exit 2.
     """
+    from connector.errors import GemelloError
     from connector.storage import DatabaseUnreachable, migrated_session
 
     settings = settings_for(partner, home)
@@ -99,12 +130,12 @@ def connector_target(
     if not token:
         raise fail("no API token: pass --token or set GEMELLO_TOKEN (see `gemello user add`)")
     if url is None:
-        s = settings_for(partner, home)
+        s = settings_for(partner, home, database=False)
         url = f"http://{s.host}:{s.port}"
     return url.rstrip("/"), {"Authorization": f"Bearer {token}"}
 
 
-def act_as(settings: Settings, token: str | None, *roles: str) -> Any:
+def act_as(settings: Settings, token: str | None, *roles: str) -> Principal:
     """The connector's user behind the API token of the person at the terminal, who must hold
     one of `roles` (decision 0006: a steward's act through the CLI is theirs, as through the
     API). The audit log names them; a missing, unknown or revoked token, or another role,
@@ -112,6 +143,7 @@ def act_as(settings: Settings, token: str | None, *roles: str) -> Any:
     import os
 
     from connector.audit import recorder
+    from connector.errors import GemelloError
     from connector.identity.service import authenticate_token
     from connector.storage import DatabaseUnreachable, migrated_session
 
@@ -136,6 +168,7 @@ def act_as(settings: Settings, token: str | None, *roles: str) -> Any:
             f"user {principal.name} is a {principal.role.value}; this act needs a "
             f"{' or '.join(roles)}"
         )
+    recorder.install()
     recorder.current.set(
         recorder.Actor(principal.subject, principal.organisation, principal.role.value)
     )
@@ -145,8 +178,39 @@ def act_as(settings: Settings, token: str | None, *roles: str) -> Any:
 def participant_of(settings: Settings) -> str:
     """A partner's participant id, from the trust list (its handle when there is none yet)."""
     from connector.identity.trustlist import load_trust_list
+    from connector.settings import ConfigError
 
     try:
         return load_trust_list(settings.trust_list_path).member(settings.partner).participant_id
     except ConfigError:  # no trust list yet: the handle stands in
         return settings.partner
+
+
+def print_json(value: Any) -> None:
+    """JSON on stdout, whole (no wrapping, no colour): what `--json` prints."""
+    import json
+
+    sys.stdout.write(json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def unique_prefix(given: str, candidates: Sequence[str], what: str) -> str:
+    """The one candidate `given` is a prefix of (ids are long: a few characters after the
+    last ':' are enough); exits 2 when none or several match."""
+    if given in candidates:
+        return given
+    matches = [c for c in candidates if c.startswith(given) or _tail(c).startswith(given)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise fail(f"no {what} starts with '{given}'")
+    shown = ", ".join(_tail(m)[:12] for m in matches[:5])
+    raise fail(f"'{given}' names {len(matches)} {what}s ({shown}…): give more characters")
+
+
+def _tail(identifier: str) -> str:
+    return identifier.rsplit(":", 1)[-1]
+
+
+def short(identifier: str | None, width: int = 8) -> str:
+    """An id as a table shows it: the start of its last part (enough to name it uniquely)."""
+    return _tail(identifier)[:width] if identifier else "—"

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from connector.clikit import HomeOpt, PartnerOpt, connector_target, fail, out, partner_session
+from connector.cli.kit import HomeOpt, PartnerOpt, connector_target, fail, out, partner_session
 
 budget_app = typer.Typer(help="The epsilon ledger: privacy budgets and charges.")
 
@@ -58,6 +57,8 @@ def query(
 
     The query goes through your own connector, under an agreement. Every answer spends epsilon
     from your organisation's budget."""
+    import httpx
+
     url, headers = connector_target(partner, url, token, home)
     body = {
         "agreement_id": agreement,

@@ -1,26 +1,27 @@
-"""The `gemello` command line: set up the local dataspace, run connectors, run the demo."""
+"""The `gemello` command line: set up the local dataspace, run connectors, run the demo.
+
+Every command's module imports only typer and rich at the top; what a command needs it imports
+when it runs, so `gemello --help` answers in a blink (decision 0020). This package is the top
+floor: nothing in the connector imports it.
+"""
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from connector.cli_audit import audit_app
-from connector.cli_catalog import catalog_app
-from connector.cli_contracts import agreements_app, approvals_app
-from connector.cli_harvest import harvest_app
-from connector.cli_jobs import jobs_app
-from connector.cli_jobs import models as models_command
-from connector.cli_jobs import run as run_command
-from connector.cli_policy import policy_app
-from connector.cli_privacy import budget_app
-from connector.cli_privacy import query as query_command
-from connector.clikit import (
+from connector.cli.audit import audit_app
+from connector.cli.catalog import catalog_app
+from connector.cli.contracts import agreements_app, approvals_app
+from connector.cli.harvest import harvest_app
+from connector.cli.identity import dataspace_app, keys_app, token_app, user_app
+from connector.cli.jobs import jobs_app
+from connector.cli.jobs import models as models_command
+from connector.cli.jobs import run as run_command
+from connector.cli.kit import (
     PARTNERS,
     HomeOpt,
     database_failure,
@@ -30,8 +31,9 @@ from connector.clikit import (
     participant_of,
     settings_for,
 )
-from connector.identity.cli import dataspace_app, keys_app, token_app, user_app
-from connector.settings import ConfigError, Settings, default_home
+from connector.cli.policy import policy_app
+from connector.cli.privacy import budget_app
+from connector.cli.privacy import query as query_command
 
 app = typer.Typer(
     help="Gemello: the federated data space of the Bologna city digital twin.",
@@ -58,64 +60,15 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(audit_app, name="audit")
 
 
-def prepare_partner(settings: Settings, progress: Progress | None = None) -> None:
-    """Keys and tables for one partner (idempotent)."""
-    from connector.identity.keys import KeyRing
-    from connector.partnerdata.prepare import prepare_partner_data
-
-    KeyRing.ensure(settings.resolved_data_dir)
-    task = progress.add_task(settings.partner, total=None) if progress else None
-
-    def step(msg: str) -> None:
-        if progress is not None and task is not None:
-            progress.update(task, description=msg)
-
-    entries = prepare_partner_data(
-        settings.partner,
-        settings.resolved_data_dir,
-        settings.bologna_dir,
-        settings.synthetic_seed,
-        step,
-    )
-    if progress is not None and task is not None:
-        n = len(entries)
-        progress.update(
-            task,
-            description=f"{settings.partner}: {n} table{'s' * (n != 1)} ready",
-            total=1,
-            completed=1,
-        )
-
-
-def init_dataspace(
-    home: Path | None, partners: tuple[str, ...] = PARTNERS, quiet: bool = False
-) -> list[Settings]:
-    """Create each partner's data dir (keys, tables) and the signed trust list."""
-    from connector.identity.setup import establish_trust
-
-    home = (home or default_home()).resolve()
-    all_settings = [settings_for(p, home) for p in partners]
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet,
-        transient=False,
-    ) as progress:
-        for settings in all_settings:
-            prepare_partner(settings, progress)
-    establish_trust(home, all_settings)
-    return all_settings
-
-
 @app.command()
 def init(
     home: HomeOpt = None,
     partner: Annotated[list[str] | None, typer.Option(help="only these partners")] = None,
 ) -> None:
     """Create the local dataspace: per-partner keys and tables, and the signed trust list."""
+    from connector.dataspace import init_dataspace
+    from connector.settings import ConfigError
+
     partners = tuple(partner or PARTNERS)
     try:
         done = init_dataspace(home, partners)
@@ -145,11 +98,13 @@ def serve(
     ] = False,
 ) -> None:
     """Serve one partner's connector over HTTP until stopped."""
+    import logging
     import os
 
     import uvicorn
 
     from connector.app import create_app
+    from connector.dataspace import prepare_partner
     from connector.identity.keys import KeyRing
     from connector.storage import DatabaseUnreachable, open_database
     from connector.system import running
@@ -228,6 +183,7 @@ def demo(
     federated catalogue, a contract negotiation and transfer, a differentially private query,
     each model's federated run, the audit logs as replayed, and where the HTML reports are."""
     from connector.demo import run_demo
+    from connector.settings import ConfigError
 
     try:
         code = run_demo(
@@ -261,21 +217,20 @@ def version() -> None:
 
 def main() -> None:
     """Console-script entry point. What the CLI changes in a connector's database is audited
-    like a request: host-level acts (users, tokens, keys) with the operator — the account
-    running the command — as actor; a steward's acts as the steward whose token they pass."""
-    from connector.audit import recorder
-    from connector.storage import DatabaseUnreachable
-
-    recorder.install()
-    recorder.current.set(recorder.operator_actor())
+    like a request (kit.audited): host-level acts (users, tokens, keys) with the operator — the
+    account running the command — as actor; a steward's acts as the steward whose token they
+    pass."""
     try:
         app()
-    except DatabaseUnreachable as exc:  # a command that opened it without saying which setting
-        err.print(f"[bold red]error:[/] {exc} (check database_url / GEMELLO_DATABASE_URL)")
-        sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except Exception as exc:  # a database opened without naming its setting (storage is loaded)
+        storage = sys.modules.get("connector.storage.migrate")
+        if storage is None or not isinstance(exc, storage.DatabaseUnreachable):
+            raise
+        err.print(f"[bold red]error:[/] {exc} (check database_url / GEMELLO_DATABASE_URL)")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

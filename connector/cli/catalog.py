@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from connector.clikit import (
+from connector.cli.kit import (
     HomeOpt,
     PartnerOpt,
     TokenOpt,
@@ -20,7 +20,6 @@ from connector.clikit import (
     partner_session,
     settings_for,
 )
-from connector.errors import GemelloError
 
 catalog_app = typer.Typer(
     help="Dataset descriptions (DCAT-AP 3 + the Gemello profile).", no_args_is_help=True
@@ -182,9 +181,10 @@ def refresh(
 
     import httpx
 
+    from connector.errors import GemelloError
     from connector.gateway.index import refresh as refresh_index
-    from connector.gateway.peers import PeerClient
     from connector.identity.auth import IdentityContext
+    from connector.identity.peers import PeerClient
     from connector.storage import make_engine, upgrade
     from connector.storage.tables import utcnow
 
@@ -246,6 +246,7 @@ def search(
     from datetime import date
 
     from catalog.model import Theme
+    from connector.errors import GemelloError
     from connector.gateway import index
     from connector.gateway.gazetteer import Gazetteer
     from connector.gateway.index_repository import IndexQuery

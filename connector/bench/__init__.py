@@ -22,28 +22,29 @@ from rich.console import Console
 from rich.progress import Progress
 
 from catalog.dsp import DSP_CONTEXT
-from connector.audit.benchmark import audit_section, bench_audit
-from connector.clikit import PARTNERS
-from connector.compute.benchmark import (
+from connector import PARTNERS
+from connector.bench.audit import audit_section, bench_audit
+from connector.bench.compute import (
     bench_federated,
     bench_kernels,
     compute_section,
     federated_home,
 )
-from connector.datasets.service import sync_register
-from connector.demo import demo_token, free_port, start_connector, stop, wait_ready
-from connector.identity.assertions import Actor, AssertionVerifier, ReplayStore, make_assertion
-from connector.identity.keys import KeyFileSigner
-from connector.identity.schemas import Role
-from connector.identity.setup import establish_trust
-from connector.identity.trustlist import TrustStore
-from connector.partnerdata.prepare import TableEntry, prepare_partner_data
-from connector.privacy.benchmark import (
+from connector.bench.privacy import (
     bench_dp_mean,
     bench_query_throughput,
     privacy_section,
     raise_budget,
 )
+from connector.datasets.service import sync_register
+from connector.dataspace import establish_trust
+from connector.demo import demo_token
+from connector.federation import free_port, start_connector, stop, wait_ready
+from connector.identity.assertions import Actor, AssertionVerifier, ReplayStore, make_assertion
+from connector.identity.keys import KeyFileSigner
+from connector.identity.schemas import Role
+from connector.identity.trustlist import TrustStore
+from connector.partnerdata.prepare import TableEntry, prepare_partner_data
 from connector.settings import Settings, load_settings, source_root
 from connector.storage import make_engine, pgcluster, session_scope, upgrade
 

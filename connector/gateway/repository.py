@@ -1,0 +1,40 @@
+"""The only SQL of the `federated_job` table: the jobs this connector drives as gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from connector.storage.tables import FederatedJob
+
+
+class JobRepository:
+    """Federated jobs this connector drives as gateway."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, job_id: str) -> FederatedJob | None:
+        """A job by id."""
+        return self.session.get(FederatedJob, job_id)
+
+    def add(self, job: FederatedJob) -> None:
+        """Store a new job."""
+        self.session.add(job)
+
+    def save(self, job: FederatedJob) -> None:
+        """Store a changed job."""
+        self.session.add(job)
+
+    def unfinished(self) -> Sequence[FederatedJob]:
+        """Jobs a restarted gateway must resume."""
+        return self.session.exec(select(FederatedJob).where(FederatedJob.state == "running")).all()
+
+    def recent(self, limit: int = 50, requested_by: str | None = None) -> Sequence[FederatedJob]:
+        """The latest jobs, newest first; `requested_by` keeps one person's."""
+        q = select(FederatedJob)
+        if requested_by is not None:
+            q = q.where(FederatedJob.requested_by == requested_by)
+        q = q.order_by(col(FederatedJob.created_at).desc()).limit(limit)
+        return self.session.exec(q).all()
