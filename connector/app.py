@@ -1,4 +1,4 @@
-"""The app factory. No import-time state: everything hangs off `app.state`, built from Settings."""
+"""The app factory. No import-time state: `app.state.connector` holds the one Connector."""
 
 from __future__ import annotations
 
@@ -20,12 +20,11 @@ from connector import __version__
 from connector.audit import endpoints as audit_api
 from connector.audit import recorder
 from connector.audit import repository as audit_store
-from connector.audit.runtime import AuditRuntime, keep_auditing, keep_sequencing
+from connector.audit.runtime import keep_auditing, keep_sequencing
 from connector.compute import endpoints as compute_api
-from connector.compute.service import ComputeRuntime, reap
+from connector.compute.service import reap
 from connector.contracts import dsp_endpoints as contract_dsp
 from connector.contracts import endpoints as contracts_api
-from connector.contracts.worker import ContractsRuntime
 from connector.datasets import endpoints as datasets
 from connector.datasets.service import sync_register
 from connector.errors import GemelloError, install_problem_handlers
@@ -35,26 +34,22 @@ from connector.gateway import jobs_endpoints as jobs_api
 from connector.gateway.index import refresh as refresh_index
 from connector.gateway.jobs import JobRunner
 from connector.identity import endpoints as identity
-from connector.identity.auth import IdentityContext
-from connector.identity.keys import Clock, KeyRing
+from connector.identity.keys import Clock
 from connector.identity.peers import PeerClient
 from connector.identity.trustlist import TrustListInvalid
 from connector.partnerdata.prepare import read_manifest
 from connector.policies import endpoints as policies_api
-from connector.policies.service import PolicyRuntime
 from connector.privacy import endpoints as privacy_api
-from connector.privacy.service import PrivacyRuntime
 from connector.publishing import dsp_endpoints as dsp
 from connector.publishing import endpoints as dcat
-from connector.publishing.context import CatalogContext
 from connector.publishing.service import sync_catalog
-from connector.settings import ConfigError, Settings
-from connector.storage import open_database, session_scope
+from connector.runtime import Connector, build_connector
+from connector.settings import Settings
+from connector.storage import session_scope
 from connector.storage.tables import utcnow
 from connector.system import endpoints as system
 from connector.system import running
 from connector.system.recycling import RecycleConnections
-from policy import make_pdp
 
 log = logging.getLogger("gemello.connector")
 
@@ -96,6 +91,56 @@ def claim_background(settings: Settings) -> int | bool:
     return fd
 
 
+def register(connector: Connector) -> None:
+    """Register the data dir's tables and publish their catalogue entries (start-up)."""
+    settings, engine, catalog = connector.settings, connector.engine, connector.catalog
+    entries = read_manifest(settings.resolved_data_dir)
+    if not entries:
+        log.warning(
+            "%s: no tables in %s; run `gemello init`", settings.partner, settings.resolved_data_dir
+        )
+    with session_scope(engine, write=True) as session:
+        report = sync_register(session, entries)
+    with session_scope(engine, write=True) as session:
+        published = sync_catalog(
+            session,
+            entries,
+            settings.resolved_data_dir,
+            catalog.publisher(),
+            settings.partner,
+            catalog.validator,
+        )
+    log.info("%s: datasets %s; catalogue %s", settings.partner, report, published)
+
+
+def background_tasks(
+    connector: Connector, peers: PeerClient, jobs: JobRunner
+) -> list[asyncio.Task[None]]:
+    """What the process that runs the background work starts: the contracts worker, resumed
+    jobs, the audit sequencer, checkpoints and witnessing, the catalogue crawler."""
+    settings, engine = connector.settings, connector.engine
+    tasks = [asyncio.create_task(connector.contracts.run())]
+    jobs.resume_all()
+    audit_store.integrate_all(engine)  # events queued by a process that stopped, first
+    tasks.append(asyncio.create_task(keep_sequencing(engine, settings.audit_sequence_seconds)))
+    if settings.audit_checkpoint_seconds or settings.audit_witness_seconds:
+        tasks.append(
+            asyncio.create_task(
+                keep_auditing(
+                    connector.audit,
+                    peers,
+                    settings.audit_checkpoint_seconds,
+                    settings.audit_witness_seconds,
+                )
+            )
+        )
+    if settings.catalog_refresh_seconds > 0:
+        tasks.append(
+            asyncio.create_task(keep_index_fresh(engine, peers, settings.catalog_refresh_seconds))
+        )
+    return tasks
+
+
 def served_app() -> FastAPI:
     """The app of one `connector serve --workers N` process (uvicorn imports this factory);
     the parent passes the partner and home in GEMELLO_SERVE_PARTNER / GEMELLO_HOME."""
@@ -122,49 +167,17 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Background work started here (worker, job runner, reaper) is the connector's act.
         recorder.current.set(recorder.connector_actor(settings.partner, settings.partner))
-        engine = open_database(settings.db_url)
-        app.state.engine = engine
+        connector = build_connector(settings, clock)
+        engine, ctx = connector.engine, connector.identity
         if serving:
             running.mark(settings)
-        app.state.pdp = make_pdp(settings.pdp_backend, **settings.pdp_options())
-        if not KeyRing.exists(settings.resolved_data_dir):
-            raise ConfigError(
-                f"{settings.resolved_data_dir} holds no signing key of {settings.partner}: "
-                f"run `gemello init --partner {settings.partner}` (is data_dir right?)"
-            )
-        ctx = IdentityContext.create(settings, engine, clock, audit=recorder.LogSink())
-        app.state.identity = ctx
         try:
             me = ctx.own_member()
             recorder.current.set(recorder.connector_actor(settings.partner, me.participant_id))
         except TrustListInvalid as exc:
             # Not fatal: /ready says so, and the connector follows the file once it is fixed.
             log.warning("%s: trust list not usable (%s); run `gemello init`", settings.partner, exc)
-        entries = read_manifest(settings.resolved_data_dir)
-        if not entries:
-            log.warning(
-                "%s: no tables in %s; run `gemello init`",
-                settings.partner,
-                settings.resolved_data_dir,
-            )
-        app.state.catalog = catalog = CatalogContext.create(settings, ctx)
-        with session_scope(engine, write=True) as session:
-            report = sync_register(session, entries)
-        with session_scope(engine, write=True) as session:
-            published = sync_catalog(
-                session,
-                entries,
-                settings.resolved_data_dir,
-                catalog.publisher(),
-                settings.partner,
-                catalog.validator,
-            )
-        log.info("%s: datasets %s; catalogue %s", settings.partner, report, published)
-        policies = PolicyRuntime(app.state.pdp, catalog.publisher)
-        app.state.contracts = contracts = ContractsRuntime(engine, ctx, policies)
-        app.state.privacy = PrivacyRuntime.from_settings(settings)
-        app.state.compute = ComputeRuntime.from_settings(settings, ctx.signer, settings.partner)
-        app.state.audit = audit = AuditRuntime(engine, ctx)
+        register(connector)
         failed = reap(engine)
         if failed:
             log.warning(
@@ -177,45 +190,25 @@ def create_app(
             gc.freeze()
         background = claim_background(settings)
         async with httpx.AsyncClient() as http:
-            app.state.peers = peers = PeerClient(ctx, http)
-            contracts.peers = peers
-            app.state.jobs = jobs = JobRunner(
-                engine, peers, contracts, app.state.compute, settings.job_holder_timeout_seconds
+            peers = PeerClient(ctx, http)
+            connector.contracts.peers = peers
+            jobs = JobRunner(
+                engine,
+                peers,
+                connector.contracts,
+                connector.compute,
+                settings.job_holder_timeout_seconds,
             )
-            worker = asyncio.create_task(contracts.run()) if background else None
-            if background:
-                jobs.resume_all()
-            auditing = None
-            sequencing = None
-            if background:
-                # Events queued by a process that stopped are integrated first.
-                audit_store.integrate_all(engine)
-                sequencing = asyncio.create_task(
-                    keep_sequencing(engine, settings.audit_sequence_seconds)
-                )
-            if background and (settings.audit_checkpoint_seconds or settings.audit_witness_seconds):
-                auditing = asyncio.create_task(
-                    keep_auditing(
-                        audit,
-                        peers,
-                        settings.audit_checkpoint_seconds,
-                        settings.audit_witness_seconds,
-                    )
-                )
-            crawler = None
-            if background and settings.catalog_refresh_seconds > 0:
-                crawler = asyncio.create_task(
-                    keep_index_fresh(engine, peers, settings.catalog_refresh_seconds)
-                )
+            app.state.connector = connector.serving(peers, jobs)
+            tasks = background_tasks(connector, peers, jobs) if background else []
             try:
                 yield
             finally:
                 await jobs.stop()
-                for task in (crawler, worker, auditing, sequencing):
-                    if task is not None:
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
+                for task in tasks:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 engine.dispose()
                 if serving:
                     running.unmark(settings)
@@ -229,7 +222,6 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.state.settings = settings
     install_problem_handlers(app)
     if settings.serve_workers > 1 and settings.serve_requests_per_connection:
         app.add_middleware(RecycleConnections, every=settings.serve_requests_per_connection)

@@ -152,7 +152,7 @@ def _contracts(home_url: str, token: str, client: httpx.Client) -> tuple[Table, 
 def _privacy(home_url: str, token: str, client: httpx.Client, console: Console) -> bool:
     """Agree on fbk's trips (personal data: aggregates only), ask two DP aggregates through the
     home connector, and show one refusal."""
-    from connector.cli.privacy import show_answer
+    from connector.console import show_answer
 
     auth = {"Authorization": f"Bearer {token}"}
     neg = _negotiate(home_url, auth, client, "fbk", "trips", "research")
@@ -245,7 +245,7 @@ def _federated_runs(
     holder's progress and the headline figures, and save the HTML reports. The tram works
     close lanes on Bologna's streets: on a synthetic road graph (no shared data) they are left
     out, since a closure must name a street of the graph."""
-    from connector.cli.jobs import follow, show_summary
+    from connector.console import follow, show_summary
 
     auth = {"Authorization": f"Bearer {token}"}
     reports.mkdir(parents=True, exist_ok=True)
@@ -274,26 +274,25 @@ def _federated_runs(
     return ok
 
 
-def _await_witnesses(
-    home: Path, settings: list[Settings], console: Console, timeout_s: float
-) -> bool:
+def _await_witnesses(settings: list[Settings], console: Console, timeout_s: float) -> bool:
     """Members co-sign each other's log heads in the background, every
     `audit_witness_seconds`: wait until each log, as it stands now, is co-signed by every other
     member (so the table shows the logs witnessed, however fast the runs above were). False
     when that did not happen in `timeout_s`."""
     from connector.audit import repository as store
-    from connector.cli.audit import audit_session, witnessed_heads
+    from connector.console import audit_unit, witnessed_heads
 
     grown_to: dict[str, int] = {}
     for s in settings:
-        with audit_session(s.partner, home) as session:
+        with audit_unit(s) as session:
             grown_to[s.partner] = store.size(session)
     others = len(settings) - 1
     deadline = time.monotonic() + timeout_s
     with console.status("the members co-sign each other's audit log heads ..."):
         while time.monotonic() < deadline:
             if all(
-                len({h["witness"] for h in witnessed_heads(p, home) if h["size"] >= n}) >= others
+                len({h["witness"] for h in witnessed_heads(p, settings) if h["size"] >= n})
+                >= others
                 for p, n in grown_to.items()
             ):
                 return True
@@ -301,19 +300,19 @@ def _await_witnesses(
     return False
 
 
-def _audit_table(home: Path, settings: list[Settings]) -> tuple[Table, bool]:
+def _audit_table(settings: list[Settings]) -> tuple[Table, bool]:
     """Every connector's audit log, replayed and checked as `gemello audit verify` does."""
     from connector.audit import service
-    from connector.cli.audit import audit_session, log_keys, witnessed_heads
+    from connector.console import audit_unit, log_keys, witnessed_heads
 
     table = Table(title="Audit logs (RFC 9162 Merkle trees, replayed now)")
     for column in ("partner", "entries", "checkpoints", "witnessed heads", "verified"):
         table.add_column(column)
     ok = True
     for s in settings:
-        log_id, keys = log_keys(s.partner, home)
-        heads = witnessed_heads(s.partner, home)
-        with audit_session(s.partner, home) as session:
+        log_id, keys = log_keys(s)
+        heads = witnessed_heads(s.partner, settings)
+        with audit_unit(s) as session:
             report = service.verify(session, log_id, keys, heads)
         ok &= report.ok
         table.add_row(
@@ -484,9 +483,9 @@ def run_demo(
                 console.print("[bold red]a federated model run did not succeed[/]")
                 return 1
             wait_s = 3 * max(s.audit_witness_seconds for s in settings)
-            if wait_s and not _await_witnesses(home, settings, console, wait_s):
+            if wait_s and not _await_witnesses(settings, console, wait_s):
                 console.print(f"[yellow]not every log was co-signed within {wait_s:g} s[/]")
-            audit, all_ok = _audit_table(home, settings)
+            audit, all_ok = _audit_table(settings)
             console.print(audit)
             console.print(
                 "Every decision, charge, contract step and model run above is an entry: check a "

@@ -18,13 +18,13 @@ MAX_PAGES = 1_000_000
 
 def get_settings(request: Request) -> Settings:
     """The settings of the connector serving this request."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = request.app.state.connector.settings
     return settings
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the endpoint returns, rolled back on error."""
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(request.app.state.connector.engine) as session:
         yield session
 
 
@@ -32,7 +32,7 @@ def get_write_session(request: Request) -> Iterator[Session]:
     """Like get_session, for endpoints that read and then write what they read (see
     session_scope: on SQLite the write lock is taken at the start, so a concurrent writer, e.g.
     the CLI on the same file, makes this request wait instead of failing)."""
-    with session_scope(request.app.state.engine, write=True) as session:
+    with session_scope(request.app.state.connector.engine, write=True) as session:
         yield session
 
 

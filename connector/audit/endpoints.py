@@ -14,6 +14,7 @@ from connector.deps import SessionDep
 from connector.errors import BadRequest, Problem
 from connector.identity.auth import AUTH_RESPONSES, access
 from connector.identity.schemas import Role
+from connector.runtime import get_connector
 from connector.storage.tables import aware
 from connector.timestamps import UtcDateTime
 
@@ -76,7 +77,7 @@ class Entry(BaseModel):
 )
 async def checkpoint(request: Request) -> Any:
     """The latest signed tree head (signed now if the log grew since the last one)."""
-    view = await run_in_threadpool(request.app.state.audit.checkpoint)
+    view = await run_in_threadpool(get_connector(request).audit.checkpoint)
     return Response(status_code=204) if view is None else view
 
 
@@ -140,7 +141,7 @@ def entries(
 ) -> list[Any]:
     """Audit entries, filtered by exact field values and a time window (events still queued
     by their actions are integrated first, so the answer includes them)."""
-    store.integrate_all(request.app.state.audit.engine)
+    store.integrate_all(get_connector(request).audit.engine)
     filters = {
         k: v
         for k, v in {"action": action, "actor": actor, "organisation": organisation,

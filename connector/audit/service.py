@@ -21,12 +21,12 @@ from datetime import datetime
 from typing import Any
 
 from joserfc.jwk import OKPKey
-from sqlmodel import Session
 
 from connector.audit import merkle
 from connector.audit import repository as store
 from connector.audit.events import LEAF_ORDER, AuditEvent, leaf_bytes
 from connector.identity.keys import SignatureInvalid, detached_kid, sign_detached, verify_detached
+from connector.storage import Session
 from connector.storage.tables import AuditCheckpoint, AuditWitness, aware, utcnow
 
 log = logging.getLogger("gemello.audit")

@@ -27,7 +27,6 @@ from connector.cli.kit import (
     PartnerOpt,
     fail,
     out,
-    partner_session,
     settings_for,
 )
 
@@ -35,50 +34,40 @@ audit_app = typer.Typer(help="The tamper-evident audit log: verify, tail, search
 
 
 def log_keys(partner: str, home: Path | None) -> tuple[str, dict[str, Any]]:
-    from connector.identity.trustlist import TrustListInvalid, TrustStore
+    """A partner's log id and public keys, from the verified trust list (or exit 2)."""
+    from connector import console
+    from connector.identity.trustlist import TrustListInvalid
 
-    s = settings_for(partner, home)
     try:
-        trust = TrustStore(s.trust_list_path, s.trust_anchor_path).current()
+        return console.log_keys(settings_for(partner, home))
     except TrustListInvalid as exc:
         raise fail(f"the trust list does not verify: {exc}") from None
-    member = trust.by_handle.get(partner)
-    if member is None:
-        raise fail(f"'{partner}' is not a member of this dataspace")
-    return member.participant_id, {k.kid: k.public_key() for k in member.keys}
+    except KeyError:
+        raise fail(f"'{partner}' is not a member of this dataspace") from None
 
 
 @contextmanager
 def audit_session(partner: str, home: Path | None) -> Iterator[Any]:
-    """A unit of work on a partner's database in which the events actions queued already have
-    their places in the log (what the connector's sequencer does); a tree too damaged to
-    extend is left to `verify` to name."""
-    from connector.audit import repository as store
+    """A unit of work on a partner's database, its queued events integrated first."""
+    from connector import console
 
-    with partner_session(partner, home) as session:
-        try:
-            with session.begin_nested():
-                store.integrate_pending(session)
-        except Exception as exc:  # noqa: BLE001 - the replay reports what is wrong
-            out.print(f"[yellow]queued events not integrated: {escape(str(exc))[:200]}[/]")
+    settings = settings_for(partner, home)
+    with console.audit_unit(settings) as session:
         yield session
 
 
 def witnessed_heads(partner: str, home: Path | None) -> list[dict[str, Any]]:
     """What the other partners of this home co-signed for `partner`'s log."""
-    from connector.audit import repository as store
+    from connector import console
+    from connector.settings import ConfigError, load_settings
 
-    heads: list[dict[str, Any]] = []
+    members = []
     for other in PARTNERS:
-        if other == partner:
-            continue
         try:
-            with partner_session(other, home) as session:
-                rows = store.witnessed(session, partner)
-                heads += [{"size": r.size, "root": r.root, "witness": other} for r in rows[:50]]
-        except (typer.Exit, OSError, Exception):  # noqa: BLE001 - a missing witness is no evidence
+            members.append(load_settings(other, home))
+        except ConfigError:
             continue
-    return heads
+    return console.witnessed_heads(partner, members)
 
 
 @audit_app.command("verify")

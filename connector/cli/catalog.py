@@ -99,7 +99,7 @@ def publish(
     steward whose API token is given)."""
     from connector.errors import ShapeViolation
     from connector.publishing import service
-    from connector.publishing.context import CatalogContext
+    from connector.runtime import connector_for
 
     settings = settings_for(partner, home)
     who = act_as(settings, token, "steward", "admin")
@@ -118,7 +118,8 @@ def publish(
         body = file.read_bytes()
     except OSError as exc:
         raise fail(f"{file}: {exc.strerror}") from None
-    ctx = CatalogContext.offline(settings)
+    with connector_for(settings) as conn:
+        ctx = conn.catalog
     publisher = ctx.publisher()
     with partner_session(partner, home) as session:
         try:
@@ -147,21 +148,21 @@ def export(
 ) -> None:
     """Print a published description (to edit and publish again)."""
     from catalog.rdf import dataset_graph
-    from connector.identity.auth import IdentityContext
+    from connector.errors import GemelloError
     from connector.publishing import service
-    from connector.publishing.context import publisher_for
     from connector.publishing.endpoints import rdf_response
-    from connector.storage import make_engine
-    from connector.storage.tables import utcnow
+    from connector.runtime import connector_for
+    from connector.storage import session_scope
 
     if fmt not in FORMATS:
         raise fail(f"--format must be one of {', '.join(FORMATS)}")
-    settings = settings_for(partner, home)
-    engine = make_engine(settings.db_url)
-    publisher = publisher_for(settings, IdentityContext.create(settings, engine, utcnow))
-    with partner_session(partner, home) as session:
-        entry = service.get_entry(session, dataset)
-    engine.dispose()
+    with connector_for(settings_for(partner, home)) as conn:
+        publisher = conn.catalog.publisher()
+        with session_scope(conn.engine) as session:
+            try:
+                entry = service.get_entry(session, dataset)
+            except GemelloError as exc:
+                raise fail(exc.detail, 1) from None
     graph = dataset_graph(publisher, entry, service.series_of(partner))
     sys.stdout.write(bytes(rdf_response(graph, FORMATS[fmt]).body).decode())
 
@@ -183,27 +184,20 @@ def refresh(
 
     from connector.errors import GemelloError
     from connector.gateway.index import refresh as refresh_index
-    from connector.identity.auth import IdentityContext
     from connector.identity.peers import PeerClient
-    from connector.storage import make_engine, upgrade
-    from connector.storage.tables import utcnow
+    from connector.runtime import connector_for
 
-    settings = settings_for(partner, home)
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    with connector_for(settings_for(partner, home)) as conn:
 
-    async def run() -> list[Any]:
-        async with httpx.AsyncClient() as http:
-            peers = PeerClient(IdentityContext.create(settings, engine, utcnow), http)
-            return await refresh_index(engine, peers, full)
+        async def run() -> list[Any]:
+            async with httpx.AsyncClient() as http:
+                return await refresh_index(conn.engine, PeerClient(conn.identity, http), full)
 
-    try:
-        with err.status("crawling the members' catalogues…"):
-            reports = asyncio.run(run())
-    except GemelloError as exc:
-        raise fail(exc.detail) from None
-    finally:
-        engine.dispose()
+        try:
+            with err.status("crawling the members' catalogues…"):
+                reports = asyncio.run(run())
+        except GemelloError as exc:
+            raise fail(exc.detail) from None
     table = Table(title=f"Federated catalogue of {partner}: refresh")
     for col in ("member", "status", "mode", "received", "written", "removed", "stale", "detail"):
         table.add_column(col, overflow="fold")

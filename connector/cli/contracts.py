@@ -29,14 +29,14 @@ STEWARDS = ("steward", "admin")
 
 @contextmanager
 def _unit(partner: str, home: Path | None) -> Iterator[tuple[Any, Any]]:
-    from connector.contracts.worker import offline_runtime
     from connector.errors import GemelloError
+    from connector.runtime import connector_for
     from connector.storage import session_scope
 
-    with offline_runtime(settings_for(partner, home)) as rt:
+    with connector_for(settings_for(partner, home)) as conn:
         try:
-            with session_scope(rt.engine, write=True) as session:
-                yield rt, session
+            with session_scope(conn.engine, write=True) as session:
+                yield conn.contracts, session
         except GemelloError as exc:
             raise fail(exc.detail, 1) from None
 

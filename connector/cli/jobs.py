@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console, RenderableType
-from rich.live import Live
-from rich.markup import escape
 from rich.table import Table
 
 from connector.cli.kit import HomeOpt, connector_target, fail, out
+from connector.console import STATE_STYLE, follow, progress_table, show_summary
 
 if TYPE_CHECKING:
     import httpx
@@ -25,15 +23,6 @@ jobs_app = typer.Typer(help="Federated model runs this connector drove: list, sh
 PartnerArg = Annotated[str, typer.Option(help="your organisation (whose connector you call)")]
 UrlOpt = Annotated[str | None, typer.Option(help="your connector (default: from settings)")]
 TokenOpt = Annotated[str | None, typer.Option(help="your API token (default: env GEMELLO_TOKEN)")]
-STATE_STYLE = {
-    "succeeded": "[green]✓ succeeded[/]",
-    "failed": "[red]✗ failed[/]",
-    "partial": "[yellow]◐ partial[/]",
-    "running": "[cyan]… running[/]",
-    "negotiating": "[cyan]… negotiating[/]",
-    "pending": "[dim]pending[/]",
-    "cancelled": "[red]cancelled[/]",
-}
 
 
 def _call(method: str, url: str, headers: dict[str, str], **kw: Any) -> httpx.Response:
@@ -73,72 +62,6 @@ def parse_params(items: list[str]) -> dict[str, Any]:
             target = target.setdefault(p, {})
         target[leaf] = _value(raw)
     return params
-
-
-def progress_table(job: dict[str, Any]) -> Table:
-    """One row per stage and partner, as the job reports them."""
-    table = Table(title=f"{job['model']} — {STATE_STYLE.get(job['state'], job['state'])}")
-    for name in ("stage", "partner", "state", "seconds", "bytes", "note"):
-        table.add_column(name, justify="right" if name in {"seconds", "bytes"} else "left")
-    for h in job["holders"]:
-        table.add_row(
-            h["stage"],
-            h["partner"],
-            STATE_STYLE.get(h.get("state", ""), h.get("state", "")),
-            "" if h.get("seconds") is None else f"{h['seconds']:.1f}",
-            "" if h.get("bytes") is None else f"{h['bytes']:,}",
-            escape((h.get("error") or "")[:80]),
-        )
-    return table
-
-
-def follow(
-    base: str, headers: dict[str, str], job_id: str, console: Console = out
-) -> dict[str, Any]:
-    """Poll a job, redrawing the per-partner table, until it ends."""
-    with Live(console=console, refresh_per_second=4, transient=False) as live:
-        while True:
-            # A long poll: the answer comes when the job ends, or after 0.4 s to redraw.
-            job: dict[str, Any] = _call(
-                "GET", f"{base}/jobs/{job_id}", headers, params={"wait": 0.4}
-            ).json()
-            live.update(progress_table(job))
-            if job["state"] != "running":
-                break
-    console.print()
-    return job
-
-
-def show_summary(job: dict[str, Any], console: Console = out) -> None:
-    """Headline figures, or why there are none."""
-    if job.get("error"):
-        style = "yellow" if job["state"] == "partial" else "red"
-        console.print(f"[{style}]{escape(job['error'])}[/]")
-    summary = job.get("summary")
-    if summary:
-        table = Table(title="Result")
-        table.add_column("figure")
-        table.add_column("value", overflow="fold")
-        for key, value in summary.items():
-            table.add_row(key, figure_cell(value))
-        console.print(table)
-
-
-def figure_cell(value: Any) -> RenderableType:
-    """A headline figure for a table cell: the report's small table (`figure_grid`) as a
-    borderless rich table, or its text."""
-    from connector.gateway.headline import figure_grid, figure_text
-
-    grid = figure_grid(value)
-    if grid is None:
-        return escape(figure_text(value))
-    headers, rows = grid
-    inner = Table(show_header=headers is not None, box=None, pad_edge=False)
-    for h in headers or [""] * len(rows[0]):
-        inner.add_column(escape(h))
-    for r in rows:
-        inner.add_row(*map(escape, r))
-    return inner
 
 
 def run(

@@ -137,16 +137,16 @@ def bundle(
 
 
 def _stored_policy(dataset: str, partner: str | None, home: Path | None) -> tuple[object, str]:
-    from connector.contracts.worker import offline_runtime
     from connector.errors import GemelloError
     from connector.policies.service import get_policy
+    from connector.runtime import connector_for
     from connector.storage import session_scope
 
     if partner is None:
         raise fail(f"'{dataset}' is not a file; name the connector with --partner to read a policy")
-    with offline_runtime(settings_for(partner, home)) as rt, session_scope(rt.engine) as session:
+    with connector_for(settings_for(partner, home)) as conn, session_scope(conn.engine) as session:
         try:
-            view = get_policy(session, rt.policies.publisher, dataset)
+            view = get_policy(session, conn.policies.publisher, dataset)
         except GemelloError as exc:
             raise fail(exc.detail, 1) from None
     return view.document, view.target
@@ -164,19 +164,19 @@ def set_policy(
 
     The policy is checked against the Gemello profile; the server applies it at its next
     decision."""
-    from connector.contracts.worker import offline_runtime
     from connector.errors import GemelloError, PolicyRejected
     from connector.policies.service import set_policy as store
+    from connector.runtime import connector_for
     from connector.storage import session_scope
 
     settings = settings_for(partner, home)
     by = act_as(settings, token, "steward", "admin").name
     document = _read(file)
-    with offline_runtime(settings) as rt:
+    with connector_for(settings) as conn:
         try:
-            with session_scope(rt.engine, write=True) as session:
-                members = {h: m.participant_id for h, m in rt.trust().by_handle.items()}
-                view = store(session, rt.policies.publisher, dataset, document, by, members)
+            with session_scope(conn.engine, write=True) as session:
+                members = {h: m.participant_id for h, m in conn.contracts.trust().by_handle.items()}
+                view = store(session, conn.policies.publisher, dataset, document, by, members)
         except PolicyRejected as exc:
             for e in exc.extensions.get("errors", []):
                 err.print(f"[red]✗[/] {e}")
@@ -209,9 +209,9 @@ def check(
     home: HomeOpt = None,
 ) -> None:
     """Ask the PDP about one request and print the decision with its reasons (recorded)."""
-    from connector.contracts.worker import offline_runtime
     from connector.errors import GemelloError
     from connector.policies.service import get_policy
+    from connector.runtime import connector_for
     from connector.storage import session_scope
     from connector.storage.tables import utcnow
     from policy.odrl import parse_time
@@ -221,12 +221,12 @@ def check(
         moment = parse_time(at) if at else utcnow()
     except ValueError as exc:
         raise fail(f"--at: {exc}") from None
-    with offline_runtime(settings_for(partner, home)) as rt:
+    with connector_for(settings_for(partner, home)) as conn:
         try:
-            with session_scope(rt.engine, write=True) as session:
-                view = get_policy(session, rt.policies.publisher, dataset)
+            with session_scope(conn.engine, write=True) as session:
+                view = get_policy(session, conn.policies.publisher, dataset)
                 request = UsageRequest(view.target, action, moment, purpose, org, role)
-                decision = rt.policies.decide(
+                decision = conn.policies.decide(
                     session, request, context="check", organisation=org or ""
                 )
         except GemelloError as exc:

@@ -7,11 +7,11 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from connector.cli.kit import HomeOpt, PartnerOpt, connector_target, fail, out, partner_session
+from connector.console import show_answer
 
 budget_app = typer.Typer(help="The epsilon ledger: privacy budgets and charges.")
 
@@ -92,47 +92,6 @@ def query(
         out.print_json(json.dumps(answer))
         return
     show_answer(answer)
-
-
-def show_answer(answer: dict[str, Any], console: Console = out) -> None:
-    """A release as a table, with how it was made and the budget left."""
-    groups = answer.get("group_by") or []
-    table = Table(
-        title=f"{answer['aggregate']} of {answer.get('column') or 'rows'} "
-        f"in {answer['dataset']} (ε = {answer['epsilon']:g})"
-    )
-    for name in groups:
-        table.add_column(name)
-    if answer["aggregate"] == "histogram":
-        table.add_column("bin")
-    for name in ("value", "± std. error", "noisy count", "note"):
-        table.add_column(name, justify="right" if name != "note" else "left")
-    for cell in answer["cells"]:
-        row = [str(cell["group"].get(g, "")) for g in groups]
-        if answer["aggregate"] == "histogram":
-            lo, hi = cell["bin"]
-            row.append(f"[{lo:g}, {hi:g})")
-        row += [
-            "—" if cell.get("value") is None else f"{cell['value']:,}",
-            "" if cell.get("stderr") is None else f"{cell['stderr']:g}",
-            "" if cell.get("count") is None else f"{cell['count']:,}",
-            escape(cell.get("suppressed", "")),
-        ]
-        table.add_row(*row)
-    console.print(table)
-    for m in answer["mechanisms"]:
-        scale = f", noise scale {m['scale']:.3g}" if m.get("scale") is not None else ""
-        console.print(
-            f"  {m['measures']}: {m['mechanism']} mechanism, ε = {m['epsilon']:g}, "
-            f"sensitivity {m['sensitivity']:g}{scale}"
-        )
-    if answer.get("contributor_limit"):
-        console.print(f"  at most {answer['contributor_limit']} rows per contributor")
-    b = answer["budget"]
-    console.print(
-        f"  budget of {b['organisation']} on {b['dataset_id']}: spent {b['spent']:g} of "
-        f"{b['total']:g}, {b['remaining']:g} left  (query {answer['query_id']})"
-    )
 
 
 @budget_app.command("show")

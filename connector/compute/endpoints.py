@@ -20,6 +20,7 @@ from connector.errors import Forbidden, Problem
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Principal, Role
 from connector.privacy.service import Caller
+from connector.runtime import get_connector
 from connector.timestamps import UtcDateTime
 from models import MODELS
 from privacy import EPSILON_UNIT, at_least_one_unit
@@ -145,8 +146,8 @@ async def _settled(request: Request, run_id: str, org: str | None, wait: float) 
     process wakes its long polls as it ends; one of another server process (`serve_workers`
     > 1) is looked at again every quarter second."""
     deadline = time.monotonic() + wait
-    engine = request.app.state.engine
-    rt = request.app.state.compute
+    engine = get_connector(request).engine
+    rt = get_connector(request).compute
     while True:
         ended = rt.watch(run_id)
         try:
@@ -173,7 +174,7 @@ async def start_run(
     the policy (action `compute`, model hash, purpose), epsilon reserved, run in the
     background; follow it with GET. Repeating a run id returns that run."""
     caller = _caller(principal)
-    app = request.app.state
+    app = get_connector(request)
     req = service.RunRequest(**body.model_dump())
     run, admission = await run_in_threadpool(
         service.admit, app.engine, app.compute, app.contracts.policies, caller, req
@@ -208,7 +209,7 @@ async def cancel_run(
     run_id: Annotated[str, Path(pattern=RUN_ID)], principal: PrincipalDep, request: Request
 ) -> dict[str, Any]:
     """Cancel a run: its worker stops and its reserved budget is given back."""
-    state = request.app.state
+    state = get_connector(request)
     run = await run_in_threadpool(
         service.cancel, state.engine, state.compute, run_id, _org(principal)
     )

@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from catalog.model import DatasetDescription, Governance, PrivacyClass, SpatialUnit
 from connector.compute import wire
@@ -53,7 +52,7 @@ from connector.privacy.service import (
 )
 from connector.publishing.service import dataset_description, dataset_stamp
 from connector.settings import Settings
-from connector.storage import session_scope
+from connector.storage import Session, session_scope
 from connector.storage.tables import ComputeRun, aware, utcnow
 from models import Model, Partial, Stage, get
 from policy import Decision

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import Session
-
 from connector.contracts.common import (
     REVOCATION_MESSAGE,
     Me,
@@ -26,6 +24,7 @@ from connector.policies.service import (
     PolicyRuntime,
     effective_documents,
 )
+from connector.storage import Session
 from connector.storage.tables import (
     AgreementBlock,
     AgreementRecord,

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from joserfc.jwk import OKPKey
-from sqlmodel import Session
 
 from connector.contracts.repository import (
     ContractRepository,
@@ -21,6 +20,7 @@ from connector.contracts.repository import (
 from connector.errors import BadRequest, GemelloError, InvalidTransition, NotFound
 from connector.identity.schemas import Principal, Role
 from connector.identity.trustlist import Member, VerifiedTrustList
+from connector.storage import Session
 from connector.storage.tables import (
     AgreementBlock,
     NegotiationRecord,

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
-from sqlmodel import Session
 
 from connector.contracts.common import (
     AGREEMENT_SIGNATURE_TYPE,
@@ -34,7 +33,7 @@ from connector.identity.trustlist import Member, VerifiedTrustList
 from connector.policies.service import (
     new_id,
 )
-from connector.storage import session_scope
+from connector.storage import Session, session_scope
 from connector.storage.tables import (
     AgreementRecord,
     NegotiationRecord,

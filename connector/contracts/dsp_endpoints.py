@@ -20,12 +20,13 @@ from connector.datasets.service import table_file
 from connector.deps import SessionDep, WriteSessionDep
 from connector.errors import BadRequest, Problem, Unauthenticated
 from connector.identity.auth import AUTH_RESPONSES, PUBLIC, PrincipalDep, access
+from connector.runtime import get_connector
 from connector.storage.tables import utcnow
 
 
 def contracts_runtime(request: Request) -> ContractsRuntime:
     """The app's contracts runtime."""
-    rt: ContractsRuntime = request.app.state.contracts
+    rt: ContractsRuntime = get_connector(request).contracts
     return rt
 
 
@@ -219,7 +220,7 @@ def pull_data(
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthenticated("send the transfer token as 'Authorization: Bearer ...'", "no_token")
     row = transfer_processes.data_for_token(session, pid, authorization[7:], utcnow())
-    settings = request.app.state.settings
+    settings = get_connector(request).settings
     path = table_file(session, settings.resolved_data_dir, row.dataset_id)
     return FileResponse(
         path, media_type="application/vnd.apache.parquet", filename=f"{row.dataset_id}.parquet"

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import Session
-
 from catalog.model import dataset_id_from_iri
 from connector.contracts.common import (
     AGREEABLE_ACTIONS,
@@ -41,6 +39,7 @@ from connector.policies.service import (
     record_decision,
     refused,
 )
+from connector.storage import Session
 from connector.storage.tables import (
     AgreementRecord,
     NegotiationRecord,

@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
-
 from connector.contracts.common import (
     TRANSFER_TOKEN_SECONDS,
     Me,
@@ -35,6 +33,7 @@ from connector.policies.service import (
     PolicyRuntime,
     new_id,
 )
+from connector.storage import Session
 from connector.storage.tables import (
     TransferRecord,
     aware,

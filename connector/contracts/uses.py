@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
-
 from connector.contracts.repository import ContractRepository
 from connector.policies.service import (
     PolicyRuntime,
@@ -22,6 +20,7 @@ from connector.policies.service import (
     refused,
     use_limit,
 )
+from connector.storage import Session
 from connector.storage.tables import AgreementRecord, utcnow
 from policy import Decision
 from policy.request import UsageRequest

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -27,7 +27,6 @@ from connector.identity.peers import PeerClient
 from connector.identity.schemas import Principal, Role
 from connector.identity.trustlist import TrustListInvalid, VerifiedTrustList
 from connector.policies.service import PolicyRuntime
-from connector.settings import Settings
 from connector.storage import session_scope
 from connector.storage.tables import utcnow
 
@@ -175,22 +174,3 @@ class ContractsRuntime:
                 else:
                     row.next_attempt_at = now + backoff(row.attempts)
             session.add(row)
-
-
-@contextlib.contextmanager
-def offline_runtime(settings: Settings) -> Iterator[ContractsRuntime]:
-    """The runtime for command-line tools working on a connector's database and keys (the
-    server, if running, delivers what they queue)."""
-    from connector.publishing.context import publisher_for
-    from connector.storage import open_database
-    from policy import make_pdp
-
-    engine = open_database(settings.db_url)
-    try:
-        ctx = IdentityContext.create(settings, engine, utcnow)
-        pdp = make_pdp(settings.pdp_backend, **settings.pdp_options())
-        yield ContractsRuntime(
-            engine, ctx, PolicyRuntime(pdp, lambda: publisher_for(settings, ctx))
-        )
-    finally:
-        engine.dispose()

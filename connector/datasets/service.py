@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import Session
-
 from connector.datasets.repository import DatasetRepository
 from connector.errors import DatasetNotFound
 from connector.partnerdata.prepare import TableEntry
+from connector.storage import Session
 from connector.storage.tables import DatasetRecord, utcnow
 
 _SYNCED = (

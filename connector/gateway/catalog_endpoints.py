@@ -17,6 +17,7 @@ from connector.gateway.gazetteer import Gazetteer
 from connector.gateway.index_repository import IndexQuery
 from connector.identity.auth import AUTH_RESPONSES, access
 from connector.identity.schemas import Role
+from connector.runtime import get_connector
 from connector.storage.tables import FederatedEntry, FederatedSource
 from connector.timestamps import UtcDateTime
 
@@ -110,12 +111,8 @@ def source_out(s: FederatedSource) -> SourceOut:
 
 
 def gazetteer(request: Request) -> Gazetteer:
-    """The app's statistical-area lookup, built on first use."""
-    state = request.app.state
-    if getattr(state, "gazetteer", None) is None:
-        state.gazetteer = Gazetteer.for_settings(state.settings)
-    gaz: Gazetteer = state.gazetteer
-    return gaz
+    """The connector's statistical-area lookup (read once per process and settings)."""
+    return Gazetteer.cached(get_connector(request).settings)
 
 
 def parse_bbox(text: str) -> BBox:
@@ -164,7 +161,7 @@ def search_catalog(
         privacy_classes=tuple(privacy_class or ()),
         fresh_only=fresh_only,
     )
-    found = index.search(request.app.state.engine, query, (page - 1) * per_page, per_page)
+    found = index.search(get_connector(request).engine, query, (page - 1) * per_page, per_page)
     return SearchOut(
         total=found.total,
         results=[entry_out(e) for e in found.entries],
@@ -175,7 +172,7 @@ def search_catalog(
 @router.get("/entries/{ref:path}", responses={404: {"model": Problem}})
 def show_entry(request: Request, ref: str, partner: str | None = None) -> list[dict[str, Any]]:
     """The DSP dataset documents the index holds for a dataset id or IRI."""
-    rows = index.find(request.app.state.engine, ref, partner)
+    rows = index.find(get_connector(request).engine, ref, partner)
     if not rows:
         raise NotFound(f"the federated index has no dataset '{ref}'; try a refresh")
     return [{"partner": r.partner, "stale": r.stale, "dataset": r.document} for r in rows]
@@ -184,5 +181,5 @@ def show_entry(request: Request, ref: str, partner: str | None = None) -> list[d
 @refresh_router.post("/refresh", response_model=list[CrawlOut])
 async def refresh_catalog(request: Request, full: bool = False) -> list[CrawlOut]:
     """Crawl every member's catalogue now (incrementally unless `full`)."""
-    reports = await index.refresh(request.app.state.engine, peer_client(request), full)
+    reports = await index.refresh(get_connector(request).engine, peer_client(request), full)
     return [CrawlOut(**r.__dict__) for r in reports]

@@ -14,6 +14,7 @@ from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.peers import PeerClient
 from connector.identity.schemas import Principal, Role
 from connector.identity.trustlist import Member
+from connector.runtime import get_connector
 
 router = APIRouter(
     prefix="/federation",
@@ -47,7 +48,7 @@ class FederatedDatasets(BaseModel):
 
 def peer_client(request: Request) -> PeerClient:
     """The app's client for signed calls to other members."""
-    client: PeerClient = request.app.state.peers
+    client: PeerClient = get_connector(request).peers
     return client
 
 

@@ -6,6 +6,7 @@ shared open data when present, otherwise the same seeded stand-ins the comune pu
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -76,6 +77,12 @@ class Gazetteer:
             ]
         )
 
+    @classmethod
+    def cached(cls, settings: Settings) -> Gazetteer:
+        """`for_settings`, read once per settings in a process (the areas do not change while
+        a connector runs)."""
+        return _cached(settings)
+
     def lookup(self, term: str) -> list[Area]:
         """Areas matching a code or a name; BadRequest when nothing matches."""
         term = term.strip()
@@ -94,3 +101,8 @@ class Gazetteer:
                 "name, or a zone or district name)"
             )
         return found
+
+
+@functools.lru_cache(maxsize=8)
+def _cached(settings: Settings) -> Gazetteer:
+    return Gazetteer.for_settings(settings)

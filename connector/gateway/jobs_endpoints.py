@@ -21,6 +21,7 @@ from connector.gateway.jobs import JobRunner, job_view
 from connector.gateway.repository import JobRepository
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Principal, Role
+from connector.runtime import get_connector
 from connector.storage import session_scope
 from connector.storage.tables import FederatedJob
 from models import get
@@ -82,7 +83,7 @@ class JobOut(BaseModel):
 
 
 def _runner(request: Request) -> JobRunner:
-    runner: JobRunner | None = getattr(request.app.state, "jobs", None)
+    runner: JobRunner | None = get_connector(request).jobs
     if runner is None:
         raise BadRequest("this connector is not ready to run jobs yet")
     return runner
@@ -143,7 +144,7 @@ def list_jobs(
 
 
 def _read_job(request: Request, job_id: str, principal: Principal) -> FederatedJob:
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(get_connector(request).engine) as session:
         return _job(session, job_id, principal)
 
 
@@ -161,7 +162,7 @@ async def show_job(
     comes as soon as the job ends, or after `wait` seconds)."""
     job = await run_in_threadpool(_read_job, request, job_id, principal)
     if wait > 0 and job.state == "running":
-        runner = getattr(request.app.state, "jobs", None)
+        runner = get_connector(request).jobs
         task = runner.tasks.get(job_id) if runner is not None else None
         if task is not None:  # driven by this process: wake when it ends
             await asyncio.wait({task}, timeout=wait)

@@ -89,7 +89,7 @@ class IdentityContext:
 
 def identity(request: Request) -> IdentityContext:
     """The app's identity context."""
-    ctx: IdentityContext = request.app.state.identity
+    ctx: IdentityContext = request.app.state.connector.identity
     return ctx
 
 
@@ -160,7 +160,8 @@ def authenticate(
 def log_refusal(request: Request, exc: GemelloError) -> None:
     """Audit (own transaction) and log a refused request."""
     client = request.client.host if request.client else "-"
-    ctx: IdentityContext | None = getattr(request.app.state, "identity", None)
+    connector = getattr(request.app.state, "connector", None)  # absent before start-up
+    ctx: IdentityContext | None = connector.identity if connector is not None else None
     if ctx is not None:
         with session_scope(ctx.engine, write=True) as session:
             ctx.audit.refusal(

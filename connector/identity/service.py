@@ -9,11 +9,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlmodel import Session
-
 from connector.errors import Conflict, NotFound, Unauthenticated
 from connector.identity.repository import UserRepository
 from connector.identity.schemas import IssuedToken, Principal, Role, TokenOut, UserOut
+from connector.storage import Session
 from connector.storage.tables import ApiToken, UserAccount, utcnow
 
 TOKEN_PREFIX = "gmo_"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlmodel import Session
+from connector.storage import Session
 
 
 class AuditSink(Protocol):

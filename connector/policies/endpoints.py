@@ -17,6 +17,7 @@ from connector.identity.schemas import Role
 from connector.policies import service
 from connector.policies.repository import DecisionRepository, PolicyRepository
 from connector.policies.service import PolicyRuntime
+from connector.runtime import get_connector
 from connector.timestamps import UtcDateTime
 from policy.compiler import describe
 from policy.odrl import PolicyInvalid, parse_policy
@@ -46,7 +47,7 @@ audit_router = APIRouter(
 
 def policy_runtime(request: Request) -> PolicyRuntime:
     """The app's policy runtime."""
-    rt: PolicyRuntime = request.app.state.contracts.policies
+    rt: PolicyRuntime = get_connector(request).contracts.policies
     return rt
 
 
@@ -140,7 +141,7 @@ def set_policy(
     """Set a dataset's policy. Anything outside the Gemello ODRL profile is refused (422, with
     every problem and where it is); it applies to the next decision."""
     who = principal.name or principal.subject
-    trust = request.app.state.identity.trust.current()
+    trust = get_connector(request).identity.trust.current()
     members = {handle: m.participant_id for handle, m in trust.by_handle.items()}
     return _out(service.set_policy(session, _publisher(rt), dataset_id, document, who, members))
 

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
-
 from catalog.model import Publisher
 from connector.errors import DatasetNotFound, PolicyRejected
 from connector.policies.repository import DecisionRepository, PolicyRepository
+from connector.storage import Session
 from connector.storage.tables import DecisionRecord, UsagePolicyRecord, utcnow
 from connector.timestamps import as_utc
 from policy import Decision, PolicyDecisionPoint, default_offer

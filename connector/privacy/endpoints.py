@@ -36,6 +36,7 @@ from connector.identity.auth import (
 )
 from connector.identity.schemas import Role
 from connector.privacy import service
+from connector.runtime import get_connector
 from connector.storage import session_scope
 from privacy import AggregateQuery
 
@@ -127,7 +128,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 async def privacy_runtime(request: Request) -> service.PrivacyRuntime:
     """The app's privacy runtime."""
-    rt: service.PrivacyRuntime = request.app.state.privacy
+    rt: service.PrivacyRuntime = get_connector(request).privacy
     return rt
 
 
@@ -143,11 +144,11 @@ async def ask(
 ) -> JSONResponse:
     """Run a differentially private aggregate under an agreement (see the module text for who
     may call). Every answer spends epsilon from the caller's organisation's budget."""
-    contracts = request.app.state.contracts
+    contracts = get_connector(request).contracts
     if principal.kind == "connector":
         caller = service.Caller(principal.organisation, principal.subject, principal.role.value)
         token = unrecorded_token(request)
-        replay = request.app.state.identity.replay
+        replay = get_connector(request).identity.replay
         try:
             answer = await run_in_threadpool(
                 service.answer_query,
@@ -168,7 +169,7 @@ async def ask(
 
 
 async def _forward(request: Request, body: QueryRequest, principal: Any) -> JSONResponse:
-    contracts = request.app.state.contracts
+    contracts = get_connector(request).contracts
     with session_scope(contracts.engine) as session:
         agreement = ContractRepository(session).agreement(body.agreement_id)
     if agreement is None or agreement.role != "consumer":
@@ -177,7 +178,7 @@ async def _forward(request: Request, body: QueryRequest, principal: Any) -> JSON
     if member is None:
         raise NotFound(f"the provider '{agreement.provider}' is no longer a member")
     try:
-        response = await request.app.state.peers.request(
+        response = await get_connector(request).peers.request(
             "POST", member, "/privacy/queries", principal, json=body.model_dump(), timeout=60
         )
     except httpx.HTTPError as exc:

@@ -26,7 +26,6 @@ import numpy as np
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from catalog.model import DatasetDescription
 from connector.contracts import uses
@@ -42,7 +41,7 @@ from connector.privacy.repository import (
 )
 from connector.publishing.service import dataset_description, dataset_stamp
 from connector.settings import Settings
-from connector.storage import session_scope
+from connector.storage import Session, session_scope
 from connector.storage.tables import EpsilonCharge, utcnow
 from policy import Decision
 from privacy import (

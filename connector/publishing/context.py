@@ -28,7 +28,8 @@ class CatalogContext:
 
     @classmethod
     def offline(cls, settings: Settings) -> CatalogContext:
-        """For command-line tools that work on a connector's files while it may be down."""
+        """For tools that prepare a partner's data before it is a running connector (the
+        harvester): the shapes, and the publisher as the trust list names it, if it does."""
         from connector.storage import make_engine
         from connector.storage.tables import utcnow
 
@@ -60,5 +61,5 @@ def publisher_for(settings: Settings, identity: IdentityContext) -> Publisher:
 
 def catalog_context(request: Request) -> CatalogContext:
     """The app's catalogue context."""
-    ctx: CatalogContext = request.app.state.catalog
+    ctx: CatalogContext = request.app.state.connector.catalog
     return ctx

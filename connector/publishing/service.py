@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session
 
 from catalog import CatalogValidator, MetadataUnreadable, ValidationOutcome, parse_description
 from catalog.model import (
@@ -29,6 +28,7 @@ from connector.errors import DatasetNotFound, MetadataInvalid, ShapeViolation
 from connector.partnerdata.catalogmeta import SERIES, describe
 from connector.partnerdata.prepare import TableEntry
 from connector.publishing.repository import CatalogFilter, CatalogRepository, ProfileRepository
+from connector.storage import Session
 from connector.storage.tables import CatalogRecord, DatasetRecord, aware, utcnow
 
 log = logging.getLogger("gemello.catalog")

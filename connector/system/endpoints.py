@@ -9,8 +9,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from connector.errors import Problem, ServiceUnavailable
-from connector.identity.auth import PUBLIC, identity
+from connector.identity.auth import PUBLIC
 from connector.identity.trustlist import TrustListInvalid
+from connector.runtime import get_connector
 from connector.storage import current_revision, head_revision
 
 # Probes answer anyone: orchestrators do not hold tokens.
@@ -42,13 +43,13 @@ def health(request: Request) -> Health:
     """Liveness: answers as long as the process serves HTTP."""
     from connector import __version__
 
-    return Health(partner=request.app.state.settings.partner, version=__version__)
+    return Health(partner=get_connector(request).settings.partner, version=__version__)
 
 
 @router.get("/ready", response_model=Ready, responses={503: {"model": Problem}})
 def ready(request: Request) -> Ready:
     """Readiness: database at the current schema, policy engine loaded, trust list verified."""
-    state = request.app.state
+    state = get_connector(request)
     try:
         with state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -59,7 +60,7 @@ def ready(request: Request) -> Ready:
         raise ServiceUnavailable(f"database schema at {revision}, expected {head_revision()}")
     if not state.pdp.ready():
         raise ServiceUnavailable("policy engine loaded but its probe evaluation failed")
-    ctx = identity(request)
+    ctx = state.identity
     try:
         me = ctx.own_member()
         revision_tl = ctx.trust.current().space.revision

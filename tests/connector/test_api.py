@@ -95,15 +95,18 @@ async def test_every_operation_is_documented(client: httpx.AsyncClient) -> None:
 async def test_ready_is_a_503_problem_when_the_database_is_gone(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    good = app.state.engine
-    app.state.engine = make_engine("postgresql+psycopg://nobody@/none?host=/nonexistent-dir")
+    from dataclasses import replace
+
+    good = app.state.connector
+    gone = make_engine("postgresql+psycopg://nobody@/none?host=/nonexistent-dir")
+    app.state.connector = replace(good, engine=gone)
     try:
         body = assert_problem(await client.get("/ready"), 503)
         assert "database unreachable" in str(body["detail"])
         assert (await client.get("/health")).status_code == 200  # alive, just not ready
     finally:
-        app.state.engine.dispose()
-        app.state.engine = good
+        gone.dispose()
+        app.state.connector = good
 
 
 async def test_unexpected_errors_are_500_problems_without_internals(

@@ -78,7 +78,7 @@ async def test_a_request_is_answered_requested_then_agreed_by_the_pdp(
     from connector.contracts.repository import OutboxRepository
     from connector.storage import session_scope
 
-    with session_scope(app.state.engine) as session:
+    with session_scope(app.state.connector.engine) as session:
         queued = OutboxRepository(session).for_process(body["providerPid"])
         messages = [m.body for m in queued]
     assert [m["@type"] for m in messages] == ["ContractAgreementMessage"]
@@ -306,8 +306,8 @@ async def test_a_message_that_cannot_be_sent_does_not_block_the_outbox(
     from connector.storage.tables import OutboxMessage, utcnow
 
     del anon_client  # the app is started: its runtime has its peer client
-    rt = app.state.contracts
-    with session_scope(app.state.engine) as session:
+    rt = app.state.connector.contracts
+    with session_scope(app.state.connector.engine) as session:
         repo = OutboxRepository(session)
         for pid in ("bad\x01pid", "good-pid"):
             repo.add(
@@ -322,7 +322,7 @@ async def test_a_message_that_cannot_be_sent_does_not_block_the_outbox(
                 )
             )
     await rt.deliver()
-    with session_scope(app.state.engine) as session:
+    with session_scope(app.state.connector.engine) as session:
         stmt = select(OutboxMessage).where(col(OutboxMessage.process).startswith("urn:test:"))
         rows = {r.path: r for r in session.exec(stmt)}
     bad, good = rows["/negotiations/bad\x01pid/events"], rows["/negotiations/good-pid/events"]

@@ -183,7 +183,7 @@ async def test_mean_and_count_do_not_leak_more_than_epsilon_and_the_audit_can_fa
     assert max(found.values()) > 0.05, found
 
     # Negative control: the same layer without clamping leaks the extra row.
-    audit_app.state.privacy.clamp = False
+    audit_app.state.connector.privacy.clamp = False
     on_d = await _releases(client, audit_settings, ad, "audit-d", "mean", CONTROL_RUNS)
     on_dp = await _releases(client, audit_settings, adp, "audit-d-prime", "mean", CONTROL_RUNS)
     leaked = epsilon_lower_bound(on_d, on_dp, mean_threshold)
