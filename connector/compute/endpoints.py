@@ -10,22 +10,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from connector.compute import service
 from connector.compute.repository import RunRepository
+from connector.compute.schemas import RUN_ID, RunRequest, RunState
 from connector.deps import SessionDep
 from connector.errors import Forbidden, Problem
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Principal, Role
 from connector.privacy.service import Caller
 from connector.runtime import get_connector
-from connector.timestamps import UtcDateTime
 from models import MODELS
-from privacy import EPSILON_UNIT, at_least_one_unit
-
-RUN_ID = r"^[A-Za-z0-9:._\-]{8,160}$"
 
 runs = APIRouter(
     prefix="/compute",
@@ -45,57 +42,6 @@ ledger = APIRouter(
     dependencies=[access(Role.steward, Role.auditor, Role.admin)],
     responses=AUTH_RESPONSES,
 )
-
-
-class RunIn(BaseModel):
-    """One stage of a federated job, to run on this connector's data."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    run_id: str = Field(pattern=RUN_ID, description="the caller's id; repeating it is safe")
-    job_id: str = Field(min_length=8, max_length=80)
-    model: str = Field(max_length=80)
-    model_hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
-    stage: str = Field(max_length=40)
-    params: dict[str, Any] = Field(default_factory=dict, description="the scenario")
-    context: dict[str, Any] = Field(
-        default_factory=dict, description="what earlier stages combined (wire-encoded)"
-    )
-    agreements: dict[str, str] = Field(description="dataset id -> agreement id")
-    epsilon: float = Field(
-        1.0,
-        gt=0,
-        le=10,
-        description="per protected dataset (>= 0.000001)",
-        json_schema_extra={"minimum": EPSILON_UNIT},
-    )
-
-    timeout_s: float | None = Field(None, gt=0, le=86_400)
-
-    @field_validator("epsilon")
-    @classmethod
-    def _chargeable(cls, value: float) -> float:
-        return at_least_one_unit(value)
-
-
-class RunOut(BaseModel):
-    """A run's state and, once it succeeded, its signed partial."""
-
-    run_id: str
-    job_id: str
-    model: str
-    model_hash: str
-    stage: str
-    state: str = Field(description="running, succeeded, failed or cancelled")
-    error: str
-    datasets: dict[str, Any] = Field(description="dataset id -> table digest read")
-    decisions: list[Any]
-    created_at: UtcDateTime
-    deadline: UtcDateTime
-    finished_at: UtcDateTime | None
-    result: dict[str, Any] | None = Field(
-        description="{body, signature}: the partial and what was done to it, signed (JWS)"
-    )
 
 
 class ModelOut(BaseModel):
@@ -118,7 +64,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _out(run: Any) -> dict[str, Any]:
-    return service.run_view(run)
+    return service.run_view(run).model_dump(mode="json")
 
 
 def _caller(principal: Principal) -> Caller:
@@ -164,20 +110,19 @@ async def _settled(request: Request, run_id: str, org: str | None, wait: float) 
 @runs.post(
     "/runs",
     status_code=202,
-    response_model=RunOut,
-    responses={200: {"model": RunOut, "description": "the run already exists"}, **ERRORS},
+    response_model=RunState,
+    responses={200: {"model": RunState, "description": "the run already exists"}, **ERRORS},
 )
 async def start_run(
-    body: RunIn, principal: PrincipalDep, request: Request, wait: WaitQuery = 0
+    body: RunRequest, principal: PrincipalDep, request: Request, wait: WaitQuery = 0
 ) -> JSONResponse:
     """Run one stage of a model on this connector's data, for another member's job: decided by
     the policy (action `compute`, model hash, purpose), epsilon reserved, run in the
     background; follow it with GET. Repeating a run id returns that run."""
     caller = _caller(principal)
     app = get_connector(request)
-    req = service.RunRequest(**body.model_dump())
     run, admission = await run_in_threadpool(
-        service.admit, app.engine, app.compute, app.contracts.policies, caller, req
+        service.admit, app.engine, app.compute, app.contracts.policies, caller, body
     )
     if admission is None:
         return JSONResponse(_out(run), status_code=200)
@@ -192,7 +137,7 @@ async def start_run(
     return JSONResponse(_out(run), status_code=202)
 
 
-@runs.get("/runs/{run_id}", response_model=RunOut, responses=ERRORS)
+@runs.get("/runs/{run_id}", response_model=RunState, responses=ERRORS)
 async def show_run(
     run_id: Annotated[str, Path(pattern=RUN_ID)],
     principal: PrincipalDep,
@@ -204,7 +149,7 @@ async def show_run(
     return _out(await _settled(request, run_id, _org(principal), wait))
 
 
-@runs.delete("/runs/{run_id}", response_model=RunOut, responses=ERRORS)
+@runs.delete("/runs/{run_id}", response_model=RunState, responses=ERRORS)
 async def cancel_run(
     run_id: Annotated[str, Path(pattern=RUN_ID)], principal: PrincipalDep, request: Request
 ) -> dict[str, Any]:
@@ -216,7 +161,7 @@ async def cancel_run(
     return _out(run)
 
 
-@ledger.get("/runs", response_model=list[RunOut])
+@ledger.get("/runs", response_model=list[RunState])
 def list_runs(
     session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[dict[str, Any]]:

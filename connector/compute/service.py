@@ -37,6 +37,13 @@ from catalog.model import DatasetDescription, Governance, PrivacyClass, SpatialU
 from connector.compute import wire
 from connector.compute.executor import Executor, RunAborted, RunSpec, make_executors
 from connector.compute.repository import RunRepository
+from connector.compute.schemas import (
+    PartialBody,
+    PrivacyRecord,
+    RunRequest,
+    RunState,
+    SignedPartial,
+)
 from connector.contracts import uses
 from connector.contracts.uses import authorise_use
 from connector.errors import Conflict, DatasetNotFound, GemelloError, NotFound, UsageDenied
@@ -140,25 +147,6 @@ class ComputeRuntime:
         )
 
 
-@dataclass(frozen=True)
-class RunRequest:
-    """A validated request to run one stage (see endpoints.RunIn for the wire form)."""
-
-    run_id: str
-    job_id: str
-    model: str
-    model_hash: str
-    stage: str
-    params: dict[str, Any]
-    context: dict[str, Any]
-    agreements: dict[str, str]
-    epsilon: float
-    timeout_s: float | None = None
-    # Set only in-process, when the gateway's own organisation holds the data: no agreement,
-    # the policy decides with this purpose (policies.service.authorise_own_use).
-    own_purpose: str | None = None
-
-
 def _resolve(req: RunRequest) -> tuple[Model, Stage]:
     try:
         model = get(req.model)
@@ -232,9 +220,12 @@ def admit(
     policies: PolicyRuntime,
     caller: Caller,
     req: RunRequest,
+    own_purpose: str | None = None,
 ) -> tuple[ComputeRun, _Admission | None]:
     """Decide and reserve (one transaction). Returns the stored run and, for a new admitted
-    run, what executing it needs; an existing run id returns that run (idempotent)."""
+    run, what executing it needs; an existing run id returns that run (idempotent).
+    `own_purpose` is set only in process, when the gateway's own organisation holds the data:
+    no agreement, the policy decides with this purpose (policies.service.authorise_own_use)."""
     model, stage = _resolve(req)
     denial: GemelloError | None = None
     with session_scope(engine, write=True) as session:
@@ -259,8 +250,8 @@ def admit(
         taken: list[str] = []  # agreements whose use was counted, to give back on a refusal
         for dataset in held:
             agreement_id = req.agreements.get(dataset)
-            purpose = req.own_purpose or ""
-            if req.own_purpose is None:
+            purpose = own_purpose or ""
+            if own_purpose is None:
                 if agreement_id is None:
                     denial = UsageDenied(f"the request names no agreement for dataset '{dataset}'")
                     break
@@ -291,14 +282,14 @@ def admit(
                 protected[dataset] = Protected(charge_id, max_rows, req.epsilon)
                 return None
 
-            if req.own_purpose is not None:
+            if own_purpose is not None:
                 outcome = authorise_own_use(
                     session,
                     policies,
                     dataset,
                     "compute",
                     caller.organisation,
-                    req.own_purpose,
+                    own_purpose,
                     subject=caller.subject,
                     role=caller.role,
                     extra={"model_hash": req.model_hash},
@@ -329,7 +320,7 @@ def admit(
                     decision_id=outcome.decision.decision_id,
                 )
                 break
-            if agreement_id is not None and req.own_purpose is None:
+            if agreement_id is not None and own_purpose is None:
                 taken.append(agreement_id)
         if denial is not None:
             # Decision records stay; what the allowed datasets took is given back.
@@ -469,21 +460,21 @@ def _release(
     # From protected data only the facts the stage declares public leave (a count of visitors
     # in a partial's meta would be an exact aggregate the noise never saw).
     meta = public_meta(partial.meta, stage.public_meta) if admission.protected else partial.meta
-    body = {
-        "run_id": admission.run.id,
-        "job_id": admission.run.job_id,
-        "holder": rt.holder,
-        "model": admission.run.model,
-        "model_hash": admission.run.model_hash,
-        "stage": stage.name,
-        "datasets": admission.run.datasets,
-        "agreements": admission.run.agreements,
-        "decisions": [d["decision_id"] for d in admission.run.decisions],
-        "suppressed_cells": suppressed,
-        "privacy": privacy,
-        "partial": wire.encode_partial(Partial(arrays=arrays, meta=meta)),
-        "finished_at": utcnow().isoformat(),
-    }
+    body = PartialBody(
+        run_id=admission.run.id,
+        job_id=admission.run.job_id,
+        holder=rt.holder,
+        model=admission.run.model,
+        model_hash=admission.run.model_hash,
+        stage=stage.name,
+        datasets=admission.run.datasets,
+        agreements=admission.run.agreements,
+        decisions=[d["decision_id"] for d in admission.run.decisions],
+        suppressed_cells=suppressed,
+        privacy=[PrivacyRecord.model_validate(p) for p in privacy],
+        partial=wire.encode_partial(Partial(arrays=arrays, meta=meta)),
+        finished_at=utcnow().isoformat(),
+    ).model_dump(mode="json")
     _kid, key = rt.signer.active_key()
     return {"body": body, "signature": sign_partial(body, key)}
 
@@ -575,20 +566,20 @@ def cancel(engine: Engine, rt: ComputeRuntime, run_id: str, organisation: str | 
     return get_run(engine, run_id, organisation)
 
 
-def run_view(run: ComputeRun) -> dict[str, Any]:
-    """A run as the API shows it (JSON-ready)."""
-    return {
-        "run_id": run.id,
-        "job_id": run.job_id,
-        "model": run.model,
-        "model_hash": run.model_hash,
-        "stage": run.stage,
-        "state": run.state,
-        "error": run.error,
-        "datasets": run.datasets,
-        "decisions": run.decisions,
-        "created_at": aware(run.created_at).isoformat(),
-        "deadline": aware(run.deadline).isoformat(),
-        "finished_at": aware(run.finished_at).isoformat() if run.finished_at else None,
-        "result": run.result,
-    }
+def run_view(run: ComputeRun) -> RunState:
+    """A run as the gateway and the API see it."""
+    return RunState(
+        run_id=run.id,
+        job_id=run.job_id,
+        model=run.model,
+        model_hash=run.model_hash,
+        stage=run.stage,
+        state=run.state,  # type: ignore[arg-type]
+        error=run.error,
+        datasets=run.datasets,
+        decisions=run.decisions,
+        created_at=run.created_at,
+        deadline=run.deadline,
+        finished_at=run.finished_at,
+        result=SignedPartial.model_validate(run.result) if run.result else None,
+    )

@@ -30,9 +30,11 @@ from starlette.concurrency import run_in_threadpool
 
 from connector.compute import service as compute
 from connector.compute import wire
+from connector.compute.schemas import PartialBody, RunRequest, RunState
 from connector.contracts import consumer
 from connector.errors import GemelloError, NotFound
 from connector.gateway import provenance
+from connector.gateway.holders import POLL_S, Holder, HolderFailed, LocalHolder, RemoteHolder
 from connector.gateway.index import refresh as refresh_index
 from connector.gateway.index_repository import IndexRepository
 from connector.gateway.repository import JobRepository
@@ -48,18 +50,9 @@ from models import Model, Partial, get
 
 log = logging.getLogger("gemello.jobs")
 
-POLL_S = 0.25
-LONG_POLL_S = 10.0  # a holder answers as soon as its run ends, or after this long
-UNREACHABLE_S = 12.0  # a holder silent this long is given up
-POST_ATTEMPTS = 3
-
 
 # What a running job changes (the rest is fixed when it is created).
 PERSISTED = ("state", "stage", "context", "holders", "result", "provenance", "error", "finished_at")
-
-
-class HolderFailed(Exception):
-    """One holder produced no partial; the message says why (it goes into the job)."""
 
 
 @dataclass
@@ -346,41 +339,40 @@ class JobRunner:
                 await self._update(job, stage, partner, state="negotiating")
                 for dataset in entry["datasets"]:
                     agreements[dataset] = await self._agreement(job, member, dataset)
-            body = {
-                "run_id": entry["run_id"],
-                "job_id": job.id,
-                "model": model.name,
-                "model_hash": model.hash,
-                "stage": stage,
-                "params": job.params,
-                "context": context,
-                "agreements": agreements,
-                "epsilon": job.epsilon,
-            }
+            request = RunRequest(
+                run_id=entry["run_id"],
+                job_id=job.id,
+                model=model.name,
+                model_hash=model.hash,
+                stage=stage,
+                params=job.params,
+                context=context,
+                agreements=agreements,
+                epsilon=job.epsilon,
+            )
             await self._update(
                 job,
                 stage,
                 partner,
                 state="running",
                 agreements=agreements,
-                request_bytes=len(wire.canonical(body)),
+                request_bytes=len(wire.canonical(request.model_dump(mode="json"))),
             )
             started = time.monotonic()
-            view, size = await (self._local(job, body) if own else self._remote(job, member, body))
-            partial, envelope, digest, signed = self._verify(
-                member, model, entry["run_id"], stage, view
-            )
+            holder = self._holder(job, member, own)
+            view, size = await holder.run(request, self.holder_timeout_s)
+            partial, envelope, digest = self._verify(member, model, entry["run_id"], stage, view)
             done = await self._update(
                 job,
                 stage,
                 partner,
                 state="succeeded",
                 seconds=round(time.monotonic() - started, 3),
-                bytes=size if size is not None else signed,
-                decisions=envelope["decisions"],
-                dataset_versions=envelope["datasets"],
-                privacy=envelope["privacy"],
-                suppressed=envelope["suppressed_cells"],
+                bytes=size,
+                decisions=envelope.decisions,
+                dataset_versions=envelope.datasets,
+                privacy=[p.model_dump(mode="json") for p in envelope.privacy],
+                suppressed=envelope.suppressed_cells,
                 digest=digest,
                 holder=member.participant_id,
             )
@@ -419,128 +411,46 @@ class JobRunner:
             await asyncio.sleep(POLL_S)
         raise HolderFailed(f"the negotiation for '{dataset}' did not finish in 60 s")
 
-    async def _remote(
-        self, job: FederatedJob, member: Member, body: dict[str, Any]
-    ) -> tuple[dict[str, Any], int]:
-        """Start (or find) the run at a member and wait for it to end."""
-        principal = self._principal(job)
-        for attempt in range(POST_ATTEMPTS):
-            try:
-                resp = await self.peers.request(
-                    "POST", member, "/compute/runs", principal, json=body, timeout=60,
-                    params={"wait": LONG_POLL_S},
-                )  # fmt: skip
-            except httpx.HTTPError:
-                if attempt == POST_ATTEMPTS - 1:
-                    raise
-                await asyncio.sleep(0.5 * 2**attempt)
-                continue
-            if resp.status_code in (200, 202):
-                break
-            if resp.status_code >= 500 and attempt < POST_ATTEMPTS - 1:
-                await asyncio.sleep(0.5 * 2**attempt)
-                continue
-            raise HolderFailed(f"{member.id} refused the run ({resp.status_code}): {_detail(resp)}")
-        view: dict[str, Any] = resp.json()
-        size = len(resp.content)
-        deadline = time.monotonic() + self.holder_timeout_s
-        silent_since: float | None = None
-        path = f"/compute/runs/{body['run_id']}"
-        while view.get("state") == "running":
-            if time.monotonic() > deadline:
-                await self._cancel(member, principal, path)
-                raise HolderFailed(f"no partial within {self.holder_timeout_s:g} s (cancelled)")
-            try:
-                resp = await self.peers.request(
-                    "GET", member, path, principal, timeout=LONG_POLL_S + 30,
-                    params={"wait": LONG_POLL_S},
-                )  # fmt: skip
-            except httpx.HTTPError as exc:
-                silent_since = silent_since or time.monotonic()
-                if time.monotonic() - silent_since > UNREACHABLE_S:
-                    raise HolderFailed(f"unreachable for {UNREACHABLE_S:g} s: {exc}") from exc
-                await asyncio.sleep(POLL_S)
-                continue
-            silent_since = None
-            if resp.status_code != 200:
-                raise HolderFailed(f"{member.id} answered {resp.status_code}: {_detail(resp)}")
-            view = resp.json()
-            size = len(resp.content)
-        return view, size
-
-    async def _cancel(self, member: Member, principal: Principal, path: str) -> None:
-        try:
-            await self.peers.request("DELETE", member, path, principal, timeout=10)
-        except httpx.HTTPError:
-            pass
-
-    async def _local(
-        self, job: FederatedJob, body: dict[str, Any]
-    ) -> tuple[dict[str, Any], int | None]:
-        """The gateway's own data: the same admission and run, in-process (no bytes travel:
-        the size recorded is the signed body's)."""
-        me = self.peers.ctx.own_member()
-        caller = Caller(me.participant_id, job.requested_by, job.requested_role)
-        req = compute.RunRequest(**body, own_purpose=job.purpose)
-        run, admission = await run_in_threadpool(
-            compute.admit, self.engine, self.compute, self.contracts.policies, caller, req
-        )
-        if admission is not None:
-            await asyncio.get_running_loop().run_in_executor(
-                None, compute.execute_admitted, self.engine, self.compute, admission
+    def _holder(self, job: FederatedJob, member: Member, own: bool) -> Holder:
+        """Where the stage runs: the gateway's own organisation in process, another member
+        over signed HTTP."""
+        if own:
+            me = self.peers.ctx.own_member()
+            caller = Caller(me.participant_id, job.requested_by, job.requested_role)
+            return LocalHolder(
+                self.engine, self.compute, self.contracts.policies, caller, job.purpose
             )
-        deadline = time.monotonic() + self.holder_timeout_s
-        while True:
-            run = await run_in_threadpool(
-                compute.get_run, self.engine, body["run_id"], me.participant_id
-            )
-            if run.state != "running" or time.monotonic() > deadline:
-                return compute.run_view(run), None
-            await asyncio.sleep(0.02)
+        return RemoteHolder(self.peers, member, self._principal(job))
 
     def _verify(
-        self, member: Member, model: Model, run_id: str, stage: str, view: dict[str, Any]
-    ) -> tuple[Partial, dict[str, Any], str, int]:
-        """The partial, once its signature and its claims check out; with the signed body, its
-        digest (what the signature covers) and its canonical size (serialised once: partials
-        can be megabytes)."""
-        if view.get("state") != "succeeded":
-            raise HolderFailed(f"run {view.get('state')}: {view.get('error') or 'no reason given'}")
-        envelope = view.get("result") or {}
-        body, signature = envelope.get("body"), str(envelope.get("signature", ""))
-        if not isinstance(body, dict):
+        self, member: Member, model: Model, run_id: str, stage: str, view: RunState
+    ) -> tuple[Partial, PartialBody, str]:
+        """The partial, once its signature and its claims check out; with the signed body and
+        its digest (what the signature covers)."""
+        if view.state != "succeeded":
+            raise HolderFailed(f"run {view.state}: {view.error or 'no reason given'}")
+        if view.result is None:
             raise HolderFailed("the run succeeded without a signed partial")
+        body, signature = view.result.body, view.result.signature
         try:
             trusted = self.contracts.trust().by_kid.get(detached_kid(signature))
             if trusted is None or trusted.member.participant_id != member.participant_id:
                 raise SignatureInvalid("not signed with a key of the holder")
-            signed = wire.canonical(body)
-            digest = wire.digest_of(signed)
+            digest = wire.digest_of(wire.canonical(body.model_dump(mode="json")))
             verify_detached(
-                signature,
-                digest.encode(),
-                trusted.public,
-                compute.PARTIAL_SIGNATURE_TYPE,
+                signature, digest.encode(), trusted.public, compute.PARTIAL_SIGNATURE_TYPE
             )
         except SignatureInvalid as exc:
             raise HolderFailed(f"partial signature: {exc}") from exc
         claims = {"run_id": run_id, "model_hash": model.hash, "stage": stage}
-        wrong = [k for k, v in claims.items() if body.get(k) != v]
+        wrong = [k for k, v in claims.items() if getattr(body, k) != v]
         if wrong:
             raise HolderFailed(f"the signed partial names another {', '.join(wrong)}")
         try:
-            partial = wire.decode_partial(body["partial"])
+            partial = wire.decode_partial(body.partial)
         except (KeyError, ValueError) as exc:
             raise HolderFailed(f"unreadable partial: {exc}") from exc
-        return partial, body, digest, len(signed)
-
-
-def _detail(resp: httpx.Response) -> str:
-    try:
-        doc = resp.json()
-    except ValueError:
-        return resp.text[:300]
-    return str(doc.get("detail") or doc.get("title") or doc)[:500]
+        return partial, body, digest
 
 
 def job_view(job: FederatedJob, with_result: bool = False) -> dict[str, Any]:
