@@ -1,4 +1,4 @@
-"""The local federation: four partner connectors as uvicorn subprocesses on loopback ports."""
+"""`gemello demo`: the four partners started on loopback, every part of Gemello shown at work."""
 
 from __future__ import annotations
 
@@ -387,25 +387,96 @@ def _raise_interrupt(_sig: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def fresh_databases(home: Path, settings: list[Settings]) -> list[Path]:
-    """Delete the partners' SQLite databases that live in this home's `var/`, so that a demo
-    run starts like the first one. Privacy budgets are finite by design: a second run on the
-    same ledgers would find fbk's trips budget spent by the first. Databases elsewhere
-    (PostgreSQL, or a file outside `var/`) are never touched. Returns the files deleted."""
+# What a fresh demo run empties, in words and tables: every record of what the connectors did.
+# Users with their tokens and stewards' policies are kept (a user may have been added in
+# another shell while the demo starts), unless `--reset-all`; keys and tables always are.
+RUN_STATE: dict[str, tuple[str, ...]] = {
+    "privacy budgets and charges": ("epsilon_charge", "epsilon_budget"),
+    "negotiations, agreements, blocks and transfers": (
+        "dsp_outbox", "transfer_process", "agreement_block", "contract_agreement",
+        "contract_negotiation",
+    ),
+    "policy decisions": ("decision_record",),
+    "federated jobs and model runs": ("federated_job", "compute_run"),
+    "audit logs (restarted empty, on every member at once)": (
+        "audit_witness", "audit_checkpoint", "audit_node", "audit_queue", "audit_entry",
+    ),
+    "federated catalogue index": ("federated_entry", "federated_source"),
+    "seen connector tokens": ("seen_assertion",),
+}  # fmt: skip
+PEOPLE_AND_POLICIES: dict[str, tuple[str, ...]] = {
+    "users and their tokens": ("api_token", "user_account"),
+    "stewards' policies": ("usage_policy",),
+}
+
+
+def demo_databases(home: Path, settings: list[Settings]) -> list[Settings]:
+    """The partners whose database is the demo's own: a SQLite file inside this home's `var/`
+    (PostgreSQL, or a file elsewhere, is never touched)."""
     var = (home / "var").resolve()
-    deleted = []
+    own = []
     for s in settings:
         url = make_url(s.db_url)
-        if not url.drivername.startswith("sqlite") or not url.database:
-            continue
-        db = Path(url.database).resolve()
-        if not db.is_relative_to(var):
-            continue
-        if db.exists():
-            deleted.append(db)
-        for path in (db, *(db.with_name(db.name + x) for x in ("-wal", "-shm", "-journal"))):
-            path.unlink(missing_ok=True)
-    return deleted
+        if url.drivername.startswith("sqlite") and url.database:
+            if Path(url.database).resolve().is_relative_to(var):
+                own.append(s)
+    return own
+
+
+def fresh_start(
+    home: Path, settings: list[Settings], everything: bool = False
+) -> dict[str, dict[str, int]]:
+    """Empty what a demo run records, on every partner whose database is the demo's own, so a
+    run starts like the first one (privacy budgets are finite by design: a second run on the
+    same ledgers would find fbk's trips budget spent by the first). Returns, per kind of
+    record, the rows deleted per partner. A partner whose connector is running is refused
+    (ConfigError): stop it first."""
+    from connector.settings import ConfigError
+    from connector.storage import open_database
+    from connector.audit.repository import restart
+    from connector.storage.engine import empty_tables
+    from connector.system.running import running
+
+    kinds = RUN_STATE | (PEOPLE_AND_POLICIES if everything else {})
+    own = demo_databases(home, settings)
+    for s in own:
+        server = running(s)
+        if server is not None:
+            raise ConfigError(
+                f"the {s.partner} connector is running (pid {server.pid}): stop it before a "
+                "demo run that starts afresh, or pass --keep-state"
+            )
+    report: dict[str, dict[str, int]] = {kind: {} for kind in kinds}
+    for s in own:
+        engine = open_database(s.db_url)
+        try:
+            counts = empty_tables(
+                engine, [t for tables in kinds.values() for t in tables], then=restart
+            )
+        finally:
+            engine.dispose()
+        for kind, tables in kinds.items():
+            report[kind][s.partner] = sum(counts[t] for t in tables)
+    return report
+
+
+def describe_fresh_start(report: dict[str, dict[str, int]], everything: bool) -> str:
+    """What `fresh_start` emptied, exactly, and what it kept."""
+    done = [
+        f"{kind} ({sum(per.values()):,} records)"
+        for kind, per in report.items()
+        if sum(per.values())
+    ]
+    kept = "keys and tables" if everything else "users and their tokens, stewards' policies, keys"
+    kept += "" if everything else " and tables"
+    if not done:
+        return ""
+    return (
+        "A fresh start: emptied " + "; ".join(done) + f". Kept: {kept}. "
+        "`--keep-state` continues from the last run instead"
+        + ("" if everything else ", `--reset-all` empties users and policies too")
+        + "."
+    )
 
 
 def run_demo(
@@ -414,6 +485,7 @@ def run_demo(
     urls_file: Path | None,
     console: Console,
     keep_state: bool = False,
+    reset_all: bool = False,
 ) -> int:
     """Init, start, summarise, and (unless asked to keep running) stop. Returns an exit code."""
     from connector.dataspace import init_dataspace
@@ -421,13 +493,9 @@ def run_demo(
     home = (home or default_home()).resolve()
     settings = init_dataspace(home)
     if not keep_state:
-        reset = fresh_databases(home, settings)
-        if reset:
-            console.print(
-                f"A fresh start: {len(reset)} connector database(s) in {home / 'var'} emptied "
-                "(budgets, contracts, jobs, audit logs); keys and tables kept. "
-                "`--keep-state` continues from the last run instead."
-            )
+        said = describe_fresh_start(fresh_start(home, settings, reset_all), reset_all)
+        if said:
+            console.print(said)
     gateway = settings[0]  # the comune's connector answers the researcher
     token, token_id = demo_token(gateway)
     # A SIGTERM to the demo must clean up like Ctrl-C does.

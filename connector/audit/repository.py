@@ -145,6 +145,12 @@ def integrate_all(engine: Any, limit: int = 5000) -> int:
             return total
 
 
+def restart(session: Session) -> None:
+    """Set the head back to an empty log (for a demo's fresh start, after its tables are
+    emptied in the same transaction: the only time a log restarts)."""
+    session.execute(_MOVE, {"n": 0})
+
+
 def size(session: Session) -> int:
     """Leaves in the log."""
     return int(session.execute(_SIZE).scalar_one())

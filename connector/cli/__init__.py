@@ -15,7 +15,7 @@ import typer
 
 from connector.cli.audit import audit_app
 from connector.cli.catalog import catalog_app
-from connector.cli.contracts import agreements_app, approvals_app
+from connector.cli.contracts import agreements_app, approvals_app, negotiate, pull
 from connector.cli.harvest import harvest_app
 from connector.cli.identity import dataspace_app, keys_app, token_app, user_app
 from connector.cli.jobs import jobs_app
@@ -54,6 +54,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(budget_app, name="budget")
 app.command("query")(query_command)
+app.command("negotiate")(negotiate)
+app.command("pull")(pull)
 app.command("run")(run_command)
 app.command("models")(models_command)
 app.add_typer(jobs_app, name="jobs")
@@ -172,9 +174,13 @@ def demo(
     keep_state: Annotated[
         bool,
         typer.Option(
-            help="continue from the last run's databases (by default each run starts with "
-            "empty ones in var/: budgets, contracts, jobs, audit logs; keys and tables are kept)"
+            help="continue from the last run's records (by default a run empties what runs "
+            "record in var/: budgets, contracts, decisions, jobs, audit logs; users, their "
+            "tokens, stewards' policies, keys and tables are kept)"
         ),
+    ] = False,
+    reset_all: Annotated[
+        bool, typer.Option(help="start afresh with no users and no stewards' policies either")
     ] = False,
 ) -> None:
     """Start the four partner connectors and run every model federated, baseline and scenario.
@@ -187,7 +193,12 @@ def demo(
 
     try:
         code = run_demo(
-            home, keep_running=keep_running, urls_file=urls_file, console=out, keep_state=keep_state
+            home,
+            keep_running=keep_running,
+            urls_file=urls_file,
+            console=out,
+            keep_state=keep_state,
+            reset_all=reset_all,
         )
     except ConfigError as exc:
         raise fail(str(exc)) from None

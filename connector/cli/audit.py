@@ -24,9 +24,11 @@ from rich.table import Table
 from connector.cli.kit import (
     PARTNERS,
     HomeOpt,
+    JsonOpt,
     PartnerOpt,
     fail,
     out,
+    print_json,
     settings_for,
 )
 
@@ -110,11 +112,16 @@ def _table(rows: list[Any], title: str) -> Table:
     return table
 
 
+def _records(rows: list[Any]) -> list[dict[str, Any]]:
+    return [r.model_dump(mode="json") | {"details": r.detail_map} for r in rows]
+
+
 @audit_app.command("tail")
 def tail(
     partner: PartnerOpt,
     lines: Annotated[int, typer.Option("-n", help="how many entries")] = 20,
     follow: Annotated[bool, typer.Option(help="keep printing new entries")] = False,
+    as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
     """The latest entries of a connector's log (optionally following it)."""
@@ -122,6 +129,9 @@ def tail(
 
     with audit_session(partner, home) as session:
         rows = list(reversed(store.entries(session, limit=lines, newest_first=True)))
+    if as_json:
+        print_json(_records(rows))
+        return
     out.print(_table(rows, f"Audit log of {partner}"))
     last = rows[-1].seq if rows else -1
     while follow:
@@ -155,6 +165,7 @@ def search(
     since: Annotated[str | None, typer.Option(help="from (ISO date/time)")] = None,
     until: Annotated[str | None, typer.Option(help="until, excluded")] = None,
     limit: Annotated[int, typer.Option()] = 200,
+    as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
     """Entries by actor, organisation, dataset, purpose, action, correlation and time."""
@@ -172,6 +183,9 @@ def search(
                 session, limit=limit, filters=filters, since=_when(since), until=_when(until)
             )
         )
+    if as_json:
+        print_json(_records(rows))
+        return
     out.print(_table(rows, f"{len(rows)} entries of {partner}'s audit log"))
 
 

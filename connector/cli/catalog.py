@@ -11,6 +11,7 @@ from rich.table import Table
 
 from connector.cli.kit import (
     HomeOpt,
+    JsonOpt,
     PartnerOpt,
     TokenOpt,
     act_as,
@@ -18,6 +19,7 @@ from connector.cli.kit import (
     fail,
     out,
     partner_session,
+    print_json,
     settings_for,
 )
 
@@ -234,6 +236,7 @@ def search(
         str, typer.Option(help="the home connector whose index to search")
     ] = "comune",
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
     """Search the federated catalogue (the home connector's local index; run `refresh` first)."""
@@ -267,6 +270,16 @@ def search(
     )
     found = index.search(engine, query, 0, limit)
     engine.dispose()
+    if as_json:
+        print_json(
+            {
+                "total": found.total,
+                "datasets": [
+                    e.model_dump(mode="json", exclude={"document"}) for e in found.entries
+                ],
+            }
+        )
+        return
     stale_members = {s.partner for s in found.sources if s.status != "ok"}
     table = Table(title=f"{found.total} dataset{'s' * (found.total != 1)} found")
     for col in ("member", "dataset", "title", "themes", "privacy", "coverage", "state"):
@@ -293,6 +306,7 @@ def show(
     ref: Annotated[str, typer.Argument(help="dataset id or IRI")],
     member: Annotated[str | None, typer.Option(help="member holding it, if ids clash")] = None,
     partner: Annotated[str, typer.Option(help="the home connector whose index to read")] = "comune",
+    as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
     """Show one dataset from the federated catalogue, with its offers."""
@@ -308,6 +322,9 @@ def show(
     engine.dispose()
     if not rows:
         raise fail(f"no dataset '{ref}' in the federated index (try `gemello catalog refresh`)", 1)
+    if as_json:
+        print_json([r.model_dump(mode="json") for r in rows])
+        return
     for row in rows:
         doc = row.document
         table = Table(

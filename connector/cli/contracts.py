@@ -14,9 +14,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from connector.cli.kit import HomeOpt, PartnerOpt, TokenOpt, act_as, fail, out, settings_for
+from connector.cli.kit import (
+    HomeOpt,
+    JsonOpt,
+    PartnerOpt,
+    TokenOpt,
+    act_as,
+    fail,
+    out,
+    print_json,
+    settings_for,
+    short,
+    show_records,
+    unique_prefix,
+)
 
 approvals_app = typer.Typer(
     help="Negotiations waiting for a steward (policies with the duty obtainApproval).",
@@ -41,30 +53,44 @@ def _unit(partner: str, home: Path | None) -> Iterator[tuple[Any, Any]]:
             raise fail(exc.detail, 1) from None
 
 
-def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    out.print(table)
-
-
 @approvals_app.command("list")
-def list_approvals(partner: PartnerOpt, home: HomeOpt = None) -> None:
+def list_approvals(partner: PartnerOpt, as_json: JsonOpt = False, home: HomeOpt = None) -> None:
     """Negotiations waiting for approval, oldest first."""
     from connector.contracts.approvals import pending_approvals
 
     with _unit(partner, home) as (_rt, session):
-        rows = [
-            [r.id, r.counterparty, r.dataset_id, r.purpose, r.requested_role, str(r.created_at)]
+        records = [
+            {
+                "negotiation": r.id,
+                "organisation": r.counterparty,
+                "dataset": r.dataset_id,
+                "purpose": r.purpose,
+                "role": r.requested_role,
+                "requested": r.created_at.isoformat(timespec="seconds"),
+            }
             for r in pending_approvals(session)
         ]
-    _table(
+    columns = [(k, k) for k in ("negotiation", "organisation", "dataset", "purpose", "role")]
+    show_records(
         f"Waiting for approval on {partner}",
-        ["negotiation", "organisation", "dataset", "purpose", "role", "requested"],
-        rows,
+        [*columns, ("requested", "requested (UTC)")],
+        records,
+        as_json,
+        ids=("negotiation",),
     )
+
+
+def _pending_id(session: Any, given: str) -> str:
+    from connector.contracts.approvals import pending_approvals
+
+    return unique_prefix(given, [r.id for r in pending_approvals(session)], "negotiation waiting for approval")
+
+
+def _granted_id(session: Any, given: str) -> str:
+    from connector.contracts.repository import ContractRepository
+
+    granted = [a.id for a in ContractRepository(session).agreements(role="provider")]
+    return unique_prefix(given, granted, "agreement granted here")
 
 
 def _decide(partner: str, home: Path | None, token: str | None, act: Callable[..., Any]) -> Any:
@@ -76,7 +102,7 @@ def _decide(partner: str, home: Path | None, token: str | None, act: Callable[..
 
 @approvals_app.command("approve")
 def approve(
-    negotiation: Annotated[str, typer.Argument(help="negotiation id")],
+    negotiation: Annotated[str, typer.Argument(help="negotiation id (or its first characters)")],
     partner: PartnerOpt,
     token: TokenOpt = None,
     home: HomeOpt = None,
@@ -88,14 +114,16 @@ def approve(
         partner,
         home,
         token,
-        lambda rt, s, by: approvals.approve(s, rt.policies, rt.me(), rt.trust(), negotiation, by),
+        lambda rt, s, by: approvals.approve(
+            s, rt.policies, rt.me(), rt.trust(), _pending_id(s, negotiation), by
+        ),
     )
     out.print(f"[green]✓[/] approved; agreement {row.agreement_id} ({row.state})")
 
 
 @approvals_app.command("reject")
 def reject(
-    negotiation: Annotated[str, typer.Argument(help="negotiation id")],
+    negotiation: Annotated[str, typer.Argument(help="negotiation id (or its first characters)")],
     partner: PartnerOpt,
     reason: ReasonOpt,
     token: TokenOpt = None,
@@ -108,39 +136,44 @@ def reject(
         partner,
         home,
         token,
-        lambda rt, s, by: approvals.reject(s, rt.trust(), negotiation, by, reason),
+        lambda rt, s, by: approvals.reject(s, rt.trust(), _pending_id(s, negotiation), by, reason),
     )
     out.print(f"[green]✓[/] rejected {negotiation}")
 
 
 @agreements_app.command("list")
-def list_agreements(partner: PartnerOpt, home: HomeOpt = None) -> None:
+def list_agreements(partner: PartnerOpt, as_json: JsonOpt = False, home: HomeOpt = None) -> None:
     """Agreements granted (provider) and held (consumer), newest first."""
     from connector.contracts.repository import ContractRepository
 
     with _unit(partner, home) as (_rt, session):
-        rows = [
-            [
-                a.id,
-                a.role,
-                a.consumer if a.role == "provider" else a.provider,
-                a.dataset_id,
-                a.purpose,
-                str(a.use_count),
-                "revoked" if a.revoked_at else "valid",
-            ]
+        records = [
+            {
+                "agreement": a.id,
+                "side": a.role,
+                "other_party": a.consumer if a.role == "provider" else a.provider,
+                "dataset": a.dataset_id,
+                "purpose": a.purpose,
+                "uses": a.use_count,
+                "status": "revoked" if a.revoked_at else "valid",
+                "agreed_at": a.agreed_at.isoformat(timespec="seconds"),
+            }
             for a in ContractRepository(session).agreements()
         ]
-    _table(
+    show_records(
         f"Agreements on {partner}",
-        ["agreement", "side", "other party", "dataset", "purpose", "uses", "status"],
-        rows,
-    )
+        [("agreement", "agreement"), ("side", "side"), ("other_party", "other party"),
+         ("dataset", "dataset"), ("purpose", "purpose"), ("uses", "uses"),
+         ("status", "status")],
+        records,
+        as_json,
+        ids=("agreement",),
+    )  # fmt: skip
 
 
 @agreements_app.command("revoke")
 def revoke(
-    agreement: Annotated[str, typer.Argument(help="agreement id")],
+    agreement: Annotated[str, typer.Argument(help="agreement id (or its first characters)")],
     partner: PartnerOpt,
     reason: ReasonOpt,
     token: TokenOpt = None,
@@ -161,7 +194,9 @@ def revoke(
         partner,
         home,
         token,
-        lambda rt, s, by: approvals.revoke(s, rt.trust(), agreement, by, reason, block),
+        lambda rt, s, by: approvals.revoke(
+            s, rt.trust(), _granted_id(s, agreement), by, reason, block
+        ),
     )
     blocked = f"; {row.consumer} blocked from new agreements on {row.dataset_id}" if block else ""
     out.print(f"[green]✓[/] revoked {agreement}{blocked}")
@@ -171,28 +206,33 @@ def revoke(
 def list_blocks(
     partner: PartnerOpt,
     all_: Annotated[bool, typer.Option("--all", help="lifted blocks too")] = False,
+    as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
     """Organisations blocked from new agreements on a dataset after a revocation."""
     from connector.contracts.repository import ContractRepository
 
     with _unit(partner, home) as (_rt, session):
-        rows = [
-            [
-                str(b.id),
-                b.organisation,
-                b.dataset_id,
-                b.agreement_id,
-                b.reason,
-                f"lifted by {b.lifted_by}" if b.lifted_at else "in force",
-            ]
+        records = [
+            {
+                "block": b.id,
+                "organisation": b.organisation,
+                "dataset": b.dataset_id,
+                "revoked_agreement": b.agreement_id,
+                "reason": b.reason,
+                "status": f"lifted by {b.lifted_by}" if b.lifted_at else "in force",
+            }
             for b in ContractRepository(session).blocks(active_only=not all_)
         ]
-    _table(
+    show_records(
         f"Agreement blocks on {partner}",
-        ["block", "organisation", "dataset", "revoked agreement", "reason", "status"],
-        rows,
-    )
+        [("block", "block"), ("organisation", "organisation"), ("dataset", "dataset"),
+         ("revoked_agreement", "revoked agreement"), ("reason", "reason"),
+         ("status", "status")],
+        records,
+        as_json,
+        ids=("revoked_agreement",),
+    )  # fmt: skip
 
 
 @agreements_app.command("unblock")
@@ -210,3 +250,124 @@ def unblock(
         partner, home, token, lambda _rt, s, by: approvals.lift_block(s, block, by, reason)
     )
     out.print(f"[green]✓[/] {row.organisation} may ask for {row.dataset_id} again")
+
+
+# --- a researcher's side: ask for an agreement, pull a dataset (over HTTP, own connector) -----
+
+UrlOpt = Annotated[str | None, typer.Option(help="your connector (default: from settings)")]
+HomePartnerOpt = Annotated[
+    str, typer.Option("--partner", help="your organisation (whose connector you call)")
+]
+
+
+def _http(method: str, url: str, headers: dict[str, str], **kw: Any) -> Any:
+    """A call to your connector; a problem becomes one line and exit 3 (refused) or 2."""
+    import httpx
+
+    try:
+        resp = httpx.request(method, url, headers=headers, timeout=30, **kw)
+    except httpx.HTTPError as exc:
+        raise fail(f"cannot reach {url}: {exc}") from None
+    if resp.status_code >= 400:
+        try:
+            problem = resp.json()
+            detail = f"{problem.get('title', resp.status_code)}: {problem.get('detail')}"
+        except ValueError:
+            detail = f"{resp.status_code}: {resp.text[:200]}"
+        raise fail(detail, 3 if resp.status_code in (403, 404, 409, 422, 502) else 2)
+    return resp
+
+
+def negotiate(
+    provider: Annotated[str, typer.Argument(help="the member holding the data, e.g. cineca")],
+    dataset: Annotated[str, typer.Argument(help="its dataset id, e.g. rainfall-daily")],
+    purpose: Annotated[str, typer.Option(help="why: research, public-policy, planning...")],
+    partner: HomePartnerOpt = "unibo",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    wait: Annotated[float, typer.Option(help="seconds to wait for the answer")] = 60,
+    as_json: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Ask another member for an agreement on a dataset, through your connector, and wait for
+    the answer: agreed (exit 0), refused (exit 3, with the provider's reasons), or still waiting
+    (exit 0: most likely for a steward of the provider to approve)."""
+    import time
+
+    from rich.status import Status
+
+    from connector.cli.kit import connector_target
+
+    base, headers = connector_target(partner, url, token, home)
+    body = {"partner": provider, "dataset": dataset, "purpose": purpose}
+    row = _http("POST", f"{base}/contracts/negotiations", headers, json=body).json()
+    deadline = time.monotonic() + wait
+    with Status(f"negotiating with {provider} for {dataset} ({purpose}) …", console=out):
+        while row["state"] not in ("FINALIZED", "TERMINATED") and time.monotonic() < deadline:
+            time.sleep(0.25)
+            row = _http("GET", f"{base}/contracts/negotiations/{row['id']}", headers).json()
+    if as_json:
+        print_json(row)
+    elif row["state"] == "FINALIZED":
+        out.print(f"[green]✓ agreed[/] with {provider}: agreement {row['agreement_id']}")
+        out.print(f"  pull it: gemello pull {short(row['agreement_id'])} -o {dataset}.parquet")
+    elif row["state"] == "TERMINATED":
+        out.print(f"[red]✗ refused[/] by {provider}: {row['reason']}")
+    else:
+        out.print(
+            f"[yellow]… waiting[/]: {provider} has not decided yet (state {row['state']}); its "
+            f"policy may need a steward's approval. Negotiation {row['id']}"
+        )
+    if row["state"] == "TERMINATED":
+        raise typer.Exit(3)
+
+
+def pull(
+    agreement: Annotated[str, typer.Argument(help="an agreement you hold (or its start)")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="the file to write (Parquet)")],
+    partner: HomePartnerOpt = "unibo",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    wait: Annotated[float, typer.Option(help="seconds to wait for the provider")] = 60,
+    home: HomeOpt = None,
+) -> None:
+    """Pull a dataset under an agreement you hold: the provider decides (`read`), gives a
+    short-lived data address, the file is written, and the transfer is completed."""
+    import time
+
+    import httpx
+    from rich.status import Status
+
+    from connector.cli.kit import connector_target
+
+    base, headers = connector_target(partner, url, token, home)
+    held = _http("GET", f"{base}/contracts/agreements", headers, params={"role": "consumer"})
+    agreement_id = unique_prefix(agreement, [a["id"] for a in held.json()], "agreement you hold")
+    body = {"agreement_id": agreement_id}
+    row = _http("POST", f"{base}/contracts/transfers", headers, json=body).json()
+    deadline = time.monotonic() + wait
+    with Status("asking the provider for the data …", console=out):
+        while row["state"] == "REQUESTED" and time.monotonic() < deadline:
+            time.sleep(0.25)
+            row = _http("GET", f"{base}/contracts/transfers/{row['id']}", headers).json()
+    if row["state"] != "STARTED" or not row.get("data_address"):
+        raise fail(
+            f"no data: the transfer is {row['state']} ({row.get('reason') or 'no reason'})", 3
+        )
+    address = row["data_address"]
+    props = {p["name"]: p["value"] for p in address.get("endpointProperties", [])}
+    written = 0
+    with (
+        httpx.stream(
+            "GET", address["endpoint"], headers={"Authorization": props["authorization"]},
+            timeout=120,
+        ) as resp,
+        output.open("wb") as fh,
+    ):  # fmt: skip
+        if resp.status_code != 200:
+            raise fail(f"the provider refused the data: {resp.status_code}", 3)
+        for chunk in resp.iter_bytes():
+            fh.write(chunk)
+            written += len(chunk)
+    _http("POST", f"{base}/contracts/transfers/{row['id']}/complete", headers)
+    out.print(f"[green]✓[/] {written:,} bytes of {row['dataset_id']} in {output}")

@@ -10,7 +10,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from connector.cli.kit import HomeOpt, PartnerOpt, fail, out, partner_session, settings_for
+from connector.cli.kit import (
+    HomeOpt,
+    JsonOpt,
+    PartnerOpt,
+    fail,
+    out,
+    partner_session,
+    print_json,
+    settings_for,
+    show_records,
+    unique_prefix,
+)
 from connector.identity.roles import Role
 
 dataspace_app = typer.Typer(
@@ -31,7 +42,7 @@ def _home(home: Path | None) -> Path:
 
 
 @dataspace_app.command("show")
-def dataspace_show(home: HomeOpt = None) -> None:
+def dataspace_show(as_json: JsonOpt = False, home: HomeOpt = None) -> None:
     """Verify the trust list's signature and list the members (exit 1 if it does not verify)."""
     from connector.identity.trustlist import (
         TrustListInvalid,
@@ -50,6 +61,9 @@ def dataspace_show(home: HomeOpt = None) -> None:
         raise fail(str(exc)) from None
     except TrustListInvalid as exc:
         raise fail(f"the trust list does not verify: {exc}", 1) from None
+    if as_json:
+        print_json(space.model_dump(mode="json"))
+        return
     table = Table(title=f"{space.name} — trust list revision {space.revision} ({space.issued_at})")
     for col in ("member", "participant id", "organisation", "connector URL", "keys"):
         table.add_column(col, no_wrap=col in {"participant id", "connector URL"})
@@ -157,7 +171,7 @@ def rotate(
 
 
 @keys_app.command("list")
-def list_keys(partner: PartnerOpt, home: HomeOpt = None) -> None:
+def list_keys(partner: PartnerOpt, as_json: JsonOpt = False, home: HomeOpt = None) -> None:
     """Show a partner's keys: active, retiring, and when each retires."""
     from connector.identity.keys import KeyRing
 
@@ -169,18 +183,21 @@ def list_keys(partner: PartnerOpt, home: HomeOpt = None) -> None:
     from connector.storage.tables import utcnow
 
     now = utcnow()
-    table = Table(title=f"{partner} signing keys")
-    for col in ("kid (RFC 7638 thumbprint)", "created", "state"):
-        table.add_column(col, no_wrap=True)
+    records = []
     for e in ring.entries:
         if e.kid == ring.active:
-            state = "[green]active[/]"
+            state = "active"
         elif e.not_after and datetime.fromisoformat(e.not_after) > now:
             state = f"retiring, valid until {e.not_after}"
         else:
             state = f"retired at {e.not_after}"
-        table.add_row(e.kid, e.created, state)
-    out.print(table)
+        records.append({"kid": e.kid, "created": e.created, "state": state})
+    show_records(
+        f"{partner} signing keys",
+        [("kid", "kid (RFC 7638 thumbprint)"), ("created", "created"), ("state", "state")],
+        records,
+        as_json,
+    )
 
 
 # --- users and tokens --------------------------------------------------------------------------
@@ -225,20 +242,19 @@ def user_add(
 
 
 @user_app.command("list")
-def user_list(partner: PartnerOpt, home: HomeOpt = None) -> None:
+def user_list(partner: PartnerOpt, as_json: JsonOpt = False, home: HomeOpt = None) -> None:
     """List a partner's users and their active token counts."""
     from connector.identity import service as users
 
     with partner_session(partner, home) as session:
         rows = users.list_users(session)
-    table = Table(title=f"{partner} users")
-    for col in ("name", "id (pseudonym)", "role", "active tokens", "created"):
-        table.add_column(col)
-    for u in rows:
-        table.add_row(
-            u.name, u.id, u.role.value, str(u.active_tokens), f"{u.created_at:%Y-%m-%d %H:%M}"
-        )
-    out.print(table)
+    show_records(
+        f"{partner} users",
+        [("name", "name"), ("id", "id (pseudonym)"), ("role", "role"),
+         ("active_tokens", "active tokens"), ("created_at", "created (UTC)")],
+        [u.model_dump(mode="json") for u in rows],
+        as_json,
+    )  # fmt: skip
 
 
 @token_app.command("add")
@@ -263,6 +279,7 @@ def token_add(
 def token_list(
     partner: PartnerOpt,
     user: Annotated[str | None, typer.Option(help="only this user's tokens")] = None,
+    as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
     """List API tokens (ids and state, never secrets)."""
@@ -270,26 +287,32 @@ def token_list(
 
     with partner_session(partner, home) as session:
         rows = users.list_tokens(session, user)
-    table = Table(title=f"{partner} API tokens")
-    for col in ("token id", "user", "label", "created", "state"):
-        table.add_column(col)
-    for t in rows:
-        state = (
-            f"[red]revoked {t.revoked_at:%Y-%m-%d %H:%M}[/]" if t.revoked_at else "[green]active[/]"
-        )
-        table.add_row(t.id, t.user_name, t.label, f"{t.created_at:%Y-%m-%d %H:%M}", state)
-    out.print(table)
+    records = [
+        t.model_dump(mode="json")
+        | {"state": f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"}
+        for t in rows
+    ]
+    show_records(
+        f"{partner} API tokens",
+        [("id", "token id"), ("user_name", "user"), ("label", "label"),
+         ("created_at", "created (UTC)"), ("state", "state")],
+        records,
+        as_json,
+    )  # fmt: skip
 
 
 @token_app.command("revoke")
 def token_revoke(
     partner: PartnerOpt,
-    token_id: Annotated[str, typer.Argument(help="id from `gemello token list`, e.g. tok_…")],
+    token_id: Annotated[
+        str, typer.Argument(help="id from `gemello token list`, e.g. tok_… (or its start)")
+    ],
     home: HomeOpt = None,
 ) -> None:
     """Revoke a token; the connector refuses it from the next request on."""
     from connector.identity import service as users
 
     with partner_session(partner, home) as session:
-        t = users.revoke_token(session, token_id)
+        ids = [t.id for t in users.list_tokens(session, None)]
+        t = users.revoke_token(session, unique_prefix(token_id, ids, "token"))
     out.print(f"[green]✓[/] {t.id} of {t.user_name} revoked")

@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from connector.cli.kit import HomeOpt, connector_target, fail, out
+from connector.cli.kit import (
+    HomeOpt,
+    JsonOpt,
+    connector_target,
+    fail,
+    out,
+    print_json,
+    short,
+    unique_prefix,
+)
 from connector.console import STATE_STYLE, follow, progress_table, show_summary
 
 if TYPE_CHECKING:
@@ -107,16 +116,24 @@ def run(
 
 @jobs_app.command("list")
 def list_jobs(
-    partner: PartnerArg = "unibo", url: UrlOpt = None, token: TokenOpt = None, home: HomeOpt = None
+    partner: PartnerArg = "unibo",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+    home: HomeOpt = None,
 ) -> None:
-    """The latest jobs your connector drove."""
+    """Your latest jobs on your connector."""
     base, headers = connector_target(partner, url, token, home)
+    jobs = _call("GET", f"{base}/jobs", headers).json()
+    if as_json:
+        print_json(jobs)
+        return
     table = Table(title="Federated jobs")
-    for name in ("id", "model", "purpose", "state", "created"):
+    for name in ("id", "model", "purpose", "state", "created (UTC)"):
         table.add_column(name)
-    for job in _call("GET", f"{base}/jobs", headers).json():
+    for job in jobs:
         table.add_row(
-            job["id"],
+            short(job["id"].removeprefix("job-")),
             job["model"],
             job["purpose"],
             STATE_STYLE.get(job["state"], job["state"]),
@@ -125,28 +142,43 @@ def list_jobs(
     out.print(table)
 
 
+def _job_id(base: str, headers: dict[str, str], given: str) -> str:
+    """A full job id from its first characters (after `job-`, or with it)."""
+    if given.startswith("job-") and len(given) == 40:
+        return given
+    ids = [j["id"] for j in _call("GET", f"{base}/jobs", headers, params={"limit": 500}).json()]
+    stripped = {i.removeprefix("job-"): i for i in ids}
+    return stripped[unique_prefix(given.removeprefix("job-"), list(stripped), "job of yours")]
+
+
 @jobs_app.command("show")
 def show_job(
-    job_id: Annotated[str, typer.Argument(help="job-…")],
+    job_id: Annotated[str, typer.Argument(help="job-… (or its first characters)")],
     follow_: Annotated[bool, typer.Option("--follow", help="wait for it to end")] = False,
     partner: PartnerArg = "unibo",
     url: UrlOpt = None,
     token: TokenOpt = None,
+    as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
     """A job's holders and result (optionally following it live)."""
     base, headers = connector_target(partner, url, token, home)
-    if follow_:
+    job_id = _job_id(base, headers, job_id)
+    if follow_ and not as_json:
         job = follow(base, headers, job_id)
     else:
-        job = _call("GET", f"{base}/jobs/{job_id}", headers).json()
+        params = {"wait": 30} if follow_ else {}
+        job = _call("GET", f"{base}/jobs/{job_id}", headers, params=params).json()
+        if as_json:
+            print_json(job)
+            return
         out.print(progress_table(job))
     show_summary(job)
 
 
 @jobs_app.command("report")
 def job_report(
-    job_id: Annotated[str, typer.Argument(help="job-…")],
+    job_id: Annotated[str, typer.Argument(help="job-… (or its first characters)")],
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write")],
     provenance: Annotated[Path | None, typer.Option(help="also write the PROV-O (Turtle)")] = None,
     partner: PartnerArg = "unibo",
@@ -156,6 +188,7 @@ def job_report(
 ) -> None:
     """Save a job's HTML report (plots, holders, provenance), and its provenance as Turtle."""
     base, headers = connector_target(partner, url, token, home)
+    job_id = _job_id(base, headers, job_id)
     output.write_text(_call("GET", f"{base}/jobs/{job_id}/report", headers).text)
     out.print(f"report: {output}")
     if provenance is not None:
@@ -168,6 +201,7 @@ def models(
     name: Annotated[
         str | None, typer.Argument(help="a model: list its scenario parameters")
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """The models installed here, with the code hash a policy names to allow each.
 
@@ -179,7 +213,19 @@ def models(
         model = MODELS.get(name)
         if model is None:
             raise fail(f"no model '{name}'; installed: {', '.join(MODELS)}")
+        if as_json:
+            print_json(model.params.model_json_schema())
+            return
         out.print(parameter_table(model.name, model.version, model.params))
+        return
+    if as_json:
+        print_json(
+            [
+                {"name": m.name, "version": m.version, "title": m.title, "hash": m.hash,
+                 "stages": [{"name": s.name, "datasets": list(s.datasets)} for s in m.stages]}
+                for m in MODELS.values()
+            ]
+        )  # fmt: skip
         return
     table = Table(title="Installed models")
     for column in ("name", "version", "stages (datasets)", "code hash"):

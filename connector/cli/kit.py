@@ -195,16 +195,16 @@ def print_json(value: Any) -> None:
 
 def unique_prefix(given: str, candidates: Sequence[str], what: str) -> str:
     """The one candidate `given` is a prefix of (ids are long: a few characters after the
-    last ':' are enough); exits 2 when none or several match."""
+    last ':' are enough). None matching exits 1 (like any unknown id); several exit 2 (say more)."""
     if given in candidates:
         return given
     matches = [c for c in candidates if c.startswith(given) or _tail(c).startswith(given)]
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise fail(f"no {what} starts with '{given}'")
+        raise fail(f"no {what} starts with '{given}'", 1)
     shown = ", ".join(_tail(m)[:12] for m in matches[:5])
-    raise fail(f"'{given}' names {len(matches)} {what}s ({shown}…): give more characters")
+    raise fail(f"'{given}' could name any of {len(matches)} ({shown}…): give more characters")
 
 
 def _tail(identifier: str) -> str:
@@ -214,3 +214,39 @@ def _tail(identifier: str) -> str:
 def short(identifier: str | None, width: int = 8) -> str:
     """An id as a table shows it: the start of its last part (enough to name it uniquely)."""
     return _tail(identifier)[:width] if identifier else "—"
+
+
+def show_records(
+    title: str,
+    columns: Sequence[tuple[str, str]],
+    records: Sequence[dict[str, Any]],
+    as_json: bool,
+    ids: Sequence[str] = (),
+) -> None:
+    """Records as a table (the `ids` columns shortened to a unique prefix: any command takes
+    it back), or with `as_json` as a JSON list of whole records."""
+    if as_json:
+        print_json(list(records))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title)
+    for _key, header in columns:
+        table.add_column(header, overflow="fold")
+    for record in records:
+        cells = []
+        for key, _header in columns:
+            value = record.get(key)
+            text = short(str(value)) if key in ids and value else _cell(value)
+            cells.append(escape(text))
+        table.add_row(*cells)
+    out.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

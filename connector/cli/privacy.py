@@ -10,7 +10,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from connector.cli.kit import HomeOpt, PartnerOpt, connector_target, fail, out, partner_session
+from connector.cli.kit import (
+    HomeOpt,
+    JsonOpt,
+    PartnerOpt,
+    connector_target,
+    fail,
+    out,
+    partner_session,
+    print_json,
+)
 from connector.console import show_answer
 
 budget_app = typer.Typer(help="The epsilon ledger: privacy budgets and charges.")
@@ -99,6 +108,7 @@ def show(
     partner: PartnerOpt,
     dataset: Annotated[str | None, typer.Option(help="only this dataset")] = None,
     charges: Annotated[int, typer.Option(help="also list the latest N charges")] = 0,
+    as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
     """Every organisation's privacy budget on this connector's datasets.
@@ -109,18 +119,21 @@ def show(
     with partner_session(partner, home) as session:
         budgets = service.budgets(session, dataset)
         latest = service.charges(session, dataset, None, charges) if charges else []
-        rows = [
-            [
-                c["created_at"].isoformat(timespec="seconds"),
-                c["dataset_id"],
-                c["organisation"],
-                f"{c['epsilon']:g}",
-                c["state"],
-                c["kind"],
-                escape(c["reason"] or ""),
-            ]
-            for c in latest
+    if as_json:
+        print_json({"budgets": budgets, "charges": latest})
+        return
+    rows = [
+        [
+            c["created_at"].isoformat(timespec="seconds"),
+            c["dataset_id"],
+            c["organisation"],
+            f"{c['epsilon']:g}",
+            c["state"],
+            c["kind"],
+            escape(c["reason"] or ""),
         ]
+        for c in latest
+    ]
     table = Table(title=f"Privacy budgets on {partner}")
     for name in ("dataset", "organisation", "total ε", "spent", "held", "left", "releases"):
         table.add_column(name, justify="left" if name in {"dataset", "organisation"} else "right")

@@ -8,12 +8,12 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, make_url
+from sqlalchemy import Engine, Table, event, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
 
@@ -161,3 +161,30 @@ def append_row(session: Session, row: SQLModel) -> None:
     session.execute(_insert_into(table), {c.name: getattr(row, c.name) for c in table.columns})
     for hook in APPEND_HOOKS:
         hook(session, row)
+
+
+def empty_tables(
+    engine: Engine, names: Sequence[str], then: Callable[[Session], None] | None = None
+) -> dict[str, int]:
+    """Delete every row of the named tables in one write transaction (the SQLite write lock is
+    taken first, so a concurrent writer — a user added in another shell — either commits
+    before or waits, and keeps its row in the tables not named). Returns rows deleted per
+    table; a table the database does not have yet counts 0. `then` runs last, in the same
+    transaction (to put back a row an owner needs, such as the audit log's head)."""
+    from sqlalchemy import MetaData, delete, inspect
+
+    present = set(inspect(engine).get_table_names())
+    if not present:
+        return dict.fromkeys(names, 0)  # a database not created yet: nothing to empty
+    metadata = MetaData()
+    counts: dict[str, int] = {}
+    with session_scope(engine, write=True) as session:
+        for name in names:
+            if name not in present:
+                counts[name] = 0
+                continue
+            table = Table(name, metadata, autoload_with=session.connection())
+            counts[name] = int(session.execute(delete(table)).rowcount or 0)  # type: ignore[attr-defined]
+        if then is not None:
+            then(session)
+    return counts

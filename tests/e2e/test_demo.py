@@ -47,7 +47,7 @@ def test_demo_runs_non_interactively_and_exits_0(home: Path) -> None:
         capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "A fresh start: 4 connector database(s)" in again.stdout
+    assert "A fresh start: emptied privacy budgets and charges" in again.stdout
     assert "budget-exhausted" not in again.stdout
     assert again.stdout.count("✓ intact") == len(PARTNERS)
 
