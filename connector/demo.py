@@ -202,37 +202,6 @@ def _privacy(home_url: str, token: str, client: httpx.Client, console: Console) 
     return ok
 
 
-DEMO_JOBS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    (
-        "mobility-ctm",
-        "the 30 km/h city, with one lane less on the red tram line's streets",
-        {
-            "speed_limits": {"street": 30, "minor": 30},
-            "closures": [
-                {"street": s, "lanes": 1}
-                for s in (
-                    "VIA EMILIA PONENTE",
-                    "VIA SAN FELICE",
-                    "VIA FRANCESCO RIZZOLI",
-                    "VIA GUGLIELMO MARCONI",
-                )
-            ],
-        },
-    ),
-    ("mobility-gravity", "one distance decay fitted from WiFi flows and trips", {}),
-    (
-        "energy-5r1c",
-        "35 % of the pre-1991 stock retrofitted, heating at 19 °C",
-        {"retrofit_share": 0.35, "heating_setpoint": 19},
-    ),
-    (
-        "flood-scs-nash",
-        "May 2023 with 20 % more rain, a quarter of the paving made permeable",
-        {"rain_multiplier": 1.2, "permeable_share": 0.25},
-    ),
-)
-
-
 def _federated_runs(
     home_url: str,
     token: str,
@@ -241,19 +210,20 @@ def _federated_runs(
     reports: Path,
     real_streets: bool,
 ) -> bool:
-    """Run every model across the federation (baseline and one scenario each), show each
-    holder's progress and the headline figures, and save the HTML reports. The tram works
-    close lanes on Bologna's streets: on a synthetic road graph (no shared data) they are left
-    out, since a closure must name a street of the graph."""
+    """Run every installed model across the federation on its example scenario (baseline and
+    scenario each), show each holder's progress and the headline figures, and save the HTML
+    reports. On synthetic tables (no shared data) an example's synthetic variant runs: e.g.
+    the tram works close lanes on Bologna's streets, which a synthetic road graph does not
+    have."""
     from connector.console import follow, show_summary
+    from models.registry import EXAMPLES
 
     auth = {"Authorization": f"Bearer {token}"}
     reports.mkdir(parents=True, exist_ok=True)
     ok = True
-    for model, what, params in DEMO_JOBS:
-        if "closures" in params and not real_streets:
-            params = {k: v for k, v in params.items() if k != "closures"}
-            what = "the 30 km/h city (no lane closures: the road graph is synthetic)"
+    for model, example in EXAMPLES.items():
+        shown = example.for_data(real_streets)
+        what, params = shown.what, dict(shown.params)
         console.print(f"[bold]{model}[/]: {what}")
         started = client.post(
             f"{home_url}/jobs",
@@ -431,9 +401,9 @@ def fresh_start(
     same ledgers would find fbk's trips budget spent by the first). Returns, per kind of
     record, the rows deleted per partner. A partner whose connector is running is refused
     (ConfigError): stop it first."""
+    from connector.audit.repository import restart
     from connector.settings import ConfigError
     from connector.storage import open_database
-    from connector.audit.repository import restart
     from connector.storage.engine import empty_tables
     from connector.system.running import running
 
@@ -581,8 +551,8 @@ def run_demo(
                     if not c.url.endswith(f":{c.settings.port}"):
                         console.print(
                             f"[yellow]{c.settings.partner} listens on {c.url}, not on its "
-                            f"configured port {c.settings.port} (taken): pass --url {c.url} "
-                            "to commands that call it[/]"
+                            f"configured port {c.settings.port} (taken); commands find it "
+                            "on the trust list (`gemello dataspace status`)[/]"
                         )
                 console.print("Connectors are up (API docs at <URL>/docs). Ctrl-C stops them.")
                 while all(c.process.poll() is None for c in conns):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
+
+if TYPE_CHECKING:  # the web framework loads with the app, not with every CLI command
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Problem types are URNs: stable identifiers that do not pretend to be a web page.
@@ -146,8 +146,9 @@ class UsageDenied(GemelloError):
     title, status, slug = "Usage denied", 403, "usage-denied"
 
 
-class InvalidTransition(GemelloError):
-    """A protocol message the process's current state does not accept."""
+class WrongState(GemelloError):
+    """A message or act that the process's current state does not accept (the DSP state
+    machine's `policy.negotiation.UnexpectedMessage`, or an agreement already revoked)."""
 
     title, status, slug = "Invalid state transition", 400, "invalid-transition"
 
@@ -168,6 +169,8 @@ def problem_response(
     **extensions: Any,
 ) -> JSONResponse:
     """Build a problem+json response."""
+    from fastapi.responses import JSONResponse
+
     body = Problem(
         type=type_uri, title=title, status=status, detail=detail, instance=instance, **extensions
     )
@@ -237,6 +240,8 @@ async def _gemello_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     assert isinstance(exc, StarletteHTTPException)
     phrase = HTTPStatus(exc.status_code).phrase
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
@@ -277,6 +282,8 @@ def _where(loc: tuple[Any, ...]) -> str:
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    from fastapi.exceptions import RequestValidationError
+
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"location": _where(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
@@ -342,6 +349,9 @@ def problem_openapi(schema: dict[str, Any]) -> dict[str, Any]:
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Register the problem+json handlers on an app, and describe them in its OpenAPI."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     plain = app.openapi
 
     def openapi() -> dict[str, Any]:

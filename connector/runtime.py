@@ -13,26 +13,31 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Annotated
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from connector.audit import recorder
 from connector.audit.runtime import AuditRuntime
-from connector.compute.service import ComputeRuntime
 from connector.contracts.worker import ContractsRuntime
-from connector.gateway.jobs import JobRunner
 from connector.identity.auth import IdentityContext
 from connector.identity.keys import Clock, KeyRing
 from connector.identity.peers import PeerClient
 from connector.policies.service import PolicyRuntime
-from connector.privacy.service import PrivacyRuntime
 from connector.publishing.context import CatalogContext
 from connector.settings import ConfigError, Settings
 from connector.storage import open_database
 from connector.storage.tables import utcnow
 from policy import PolicyDecisionPoint, make_pdp
+
+if TYPE_CHECKING:  # built on first use: a command that needs neither skips numba and sklearn
+    from connector.compute.service import ComputeRuntime
+    from connector.gateway.jobs import JobRunner
+    from connector.privacy.service import PrivacyRuntime
+
+LAZY = ("privacy", "compute")  # the pieces built on first use, kept by `serving`
 
 
 @dataclass(frozen=True)
@@ -47,15 +52,34 @@ class Connector:
     catalog: CatalogContext
     policies: PolicyRuntime
     contracts: ContractsRuntime
-    privacy: PrivacyRuntime
-    compute: ComputeRuntime
     audit: AuditRuntime
     peers: PeerClient | None = None  # while serving: signed calls to the other members
     jobs: JobRunner | None = None  # while serving: the federated jobs it drives
 
+    @cached_property
+    def privacy(self) -> PrivacyRuntime:
+        """The DP query engine and ledger settings (loads diffprivlib on first use)."""
+        from connector.privacy.service import PrivacyRuntime
+
+        return PrivacyRuntime.from_settings(self.settings)
+
+    @cached_property
+    def compute(self) -> ComputeRuntime:
+        """The holder's model runner (loads the models and numba on first use)."""
+        from connector.compute.service import ComputeRuntime
+
+        return ComputeRuntime.from_settings(
+            self.settings, self.identity.signer, self.settings.partner
+        )
+
     def serving(self, peers: PeerClient, jobs: JobRunner) -> Connector:
-        """The same connector with its server-lifetime pieces."""
-        return replace(self, peers=peers, jobs=jobs)
+        """The same connector with its server-lifetime pieces (and the lazy pieces already
+        built, so there is one of each)."""
+        new = replace(self, peers=peers, jobs=jobs)
+        for name in LAZY:
+            if name in self.__dict__:
+                new.__dict__[name] = self.__dict__[name]
+        return new
 
 
 def build_connector(settings: Settings, clock: Clock = utcnow) -> Connector:
@@ -82,8 +106,6 @@ def build_connector(settings: Settings, clock: Clock = utcnow) -> Connector:
             catalog=catalog,
             policies=policies,
             contracts=ContractsRuntime(engine, identity, policies),
-            privacy=PrivacyRuntime.from_settings(settings),
-            compute=ComputeRuntime.from_settings(settings, identity.signer, settings.partner),
             audit=AuditRuntime(engine, identity),
         )
     except BaseException:

@@ -29,7 +29,6 @@ PARTNER_ID_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
 # regopy: rego-cpp in process (default); opa-engine: OPA's Go engine in process; opa: an OPA
 # server (sidecar) reached at `opa_url`.
 PdpBackend = Literal["regopy", "opa-engine", "opa"]
-ExecutorBackend = Literal["inline", "process"]
 
 
 def source_root() -> Path:
@@ -95,7 +94,6 @@ class Settings(BaseSettings):
     opa_url: str = Field(
         default="http://127.0.0.1:8181", description="OPA server, for pdp_backend = 'opa'"
     )
-    executor_backend: ExecutorBackend = "inline"
     shared_dir: Path | None = Field(
         default=None, description="third-party material; default: <source root>/../shared"
     )

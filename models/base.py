@@ -120,6 +120,21 @@ class Model:
         return tuple(d for s in self.stages for d in s.datasets)
 
 
+@dataclass(frozen=True)
+class Example:
+    """A scenario worth showing: what the demo runs and the benchmark times for a model. Not the
+    model's code (it lives in the registry, so it does not change the model's hash)."""
+
+    what: str  # the scenario in a few words, for people
+    params: Mapping[str, Any] = field(default_factory=dict)
+    # The variant to run when the tables are synthetic (e.g. no real street names to close).
+    synthetic: Example | None = None
+
+    def for_data(self, real: bool) -> Example:
+        """This example, or its synthetic variant when the data is not the real one."""
+        return self if real or self.synthetic is None else self.synthetic
+
+
 _HASHES: dict[tuple[str, str, tuple[str, ...]], str] = {}
 
 

@@ -77,7 +77,7 @@ TRANSFER: dict[tuple[str, str], tuple[frozenset[T | None], T]] = {
 EVENTS = {"ACCEPTED": "accept", "FINALIZED": "finalize"}
 
 
-class InvalidTransition(ValueError):
+class UnexpectedMessage(ValueError):
     """A message that the process's current state does not accept."""
 
 
@@ -89,12 +89,12 @@ def _advance(
 ) -> S:
     rule = table.get((message, sender))
     if rule is None:
-        raise InvalidTransition(f"a {sender} does not send {message}")
+        raise UnexpectedMessage(f"a {sender} does not send {message}")
     sources, target = rule
     if current not in sources:
         allowed = sorted(str(s) for s in sources if s is not None) or ["(new process)"]
         where = f"in state {current}" if current is not None else "to start a process"
-        raise InvalidTransition(
+        raise UnexpectedMessage(
             f"{message} from the {sender} is not accepted {where}; it is accepted in "
             f"{', '.join(allowed)}"
         )
@@ -102,12 +102,12 @@ def _advance(
 
 
 def advance_negotiation(current: N | None, message: str, sender: str) -> N:
-    """The state after `message` from `sender` ('consumer' or 'provider'), or InvalidTransition."""
+    """The state after `message` from `sender` ('consumer' or 'provider'), or UnexpectedMessage."""
     return _advance(NEGOTIATION, current, message, sender)
 
 
 def advance_transfer(current: T | None, message: str, sender: str) -> T:
-    """The transfer state after `message` from `sender`, or InvalidTransition."""
+    """The transfer state after `message` from `sender`, or UnexpectedMessage."""
     return _advance(TRANSFER, current, message, sender)
 
 

@@ -225,9 +225,7 @@ def test_the_checks_catch_a_gateway_importing_contract_endpoints() -> None:
     graph.setdefault("gateway", {})["contracts.endpoints"] = {"connector/gateway/jobs.py"}
     assert violations(graph) == ["gateway -> contracts.endpoints (connector/gateway/jobs.py)"]
     graph["contracts"] = {**graph.get("contracts", {}), "gateway": {"connector/contracts/x.py"}}
-    assert ["compute", "contracts", "gateway"] in [sorted(c)[:3] for c in cycles(graph)] or any(
-        {"contracts", "gateway"} <= set(c) for c in cycles(graph)
-    )
+    assert any({"contracts", "gateway"} <= set(c) for c in cycles(graph))  # and the cycle
 
 
 def test_no_production_room_imports_a_tool() -> None:

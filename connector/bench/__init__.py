@@ -24,6 +24,7 @@ from rich.progress import Progress
 from catalog.dsp import DSP_CONTEXT
 from connector import PARTNERS
 from connector.bench.audit import audit_section, bench_audit
+from connector.bench.cli import bench_cli, cli_section
 from connector.bench.compute import (
     bench_federated,
     bench_kernels,
@@ -140,6 +141,25 @@ def bench_connector(tmp: Path, repeat: int) -> tuple[list[float], dict[str, list
         finally:
             stop([conn])
     return starts, latencies
+
+
+def bench_command_line(tmp: Path, repeat: int) -> list[dict[str, object]]:
+    """The CLI's timings against one real unibo connector (its URL on the trust list)."""
+    from connector.dataspace import set_member_urls
+
+    home = _home(tmp / "cli")
+    s = load_settings("unibo", home)
+    prepare_partner_data("unibo", s.resolved_data_dir, s.bologna_dir, s.synthetic_seed)
+    token, _ = demo_token(s)
+    url = f"http://127.0.0.1:{free_port()}"
+    set_member_urls(home, {"unibo": url})
+    conn = start_connector(s, home, tmp, url)
+    try:
+        with httpx.Client() as client:
+            wait_ready(conn, client, timeout=60)
+        return bench_cli(home, url, token, "unibo", max(5, repeat))
+    finally:
+        stop([conn])
 
 
 def bench_tokens(tmp: Path) -> dict[str, str]:
@@ -435,10 +455,12 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         Progress(console=console, transient=True) as progress,
     ):
         tmp = Path(tmp_s)
-        task = progress.add_task("preparing partner data", total=10)
+        task = progress.add_task("preparing partner data", total=11)
         prep = bench_prepare(tmp, repeat)
         progress.update(task, advance=1, description="starting connectors")
         starts, latencies = bench_connector(tmp, repeat)
+        progress.update(task, advance=1, description="the command line")
+        command_line = bench_command_line(tmp, repeat)
         progress.update(task, advance=1, description="storage: SQLite vs PostgreSQL")
         storage = bench_storage(tmp, repeat)
         progress.update(task, advance=1, description="policy decisions")
@@ -490,6 +512,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
             for p, v in latencies.items()
         ],
         "",
+        *cli_section(command_line),
         "## Storage: register 200 datasets in one transaction",
         "",
         "| backend | first registration, ms | unchanged re-sync, ms |",

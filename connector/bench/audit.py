@@ -103,7 +103,7 @@ def appends_per_second(
         while True:
             try:
                 committed += results.get_nowait()
-            except Exception:  # noqa: BLE001 - queue.Empty: none finished yet
+            except Exception:
                 break
             pending.pop()
     wrote = time.monotonic() - started

@@ -184,13 +184,10 @@ def bench_federated(
     the same model run centrally in this process on the same tables; bytes that crossed the
     network vs bytes of the tables the central run read."""
     from connector.federation import federation
+    from models.registry import EXAMPLES
 
-    scenarios: dict[str, dict[str, Any]] = {
-        "energy-5r1c": {"retrofit_share": 0.3},
-        "flood-scs-nash": {"rain_multiplier": 1.2},
-        "mobility-ctm": {"speed_limits": {"street": 30}},
-        "mobility-gravity": {},
-    }
+    real = settings[0].bologna_dir is not None
+    scenarios = {name: dict(e.for_data(real).params) for name, e in EXAMPLES.items()}
     rows: list[dict[str, Any]] = []
     with federation(home, settings) as conns, httpx.Client() as client:
         gateway = next(c.url for c in conns if c.settings.partner == "unibo")

@@ -40,6 +40,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode="markdown",  # docstrings reflow: a line break inside a paragraph is a space
 )
 connector_app = typer.Typer(help="Run a partner connector.", no_args_is_help=True)
 app.add_typer(connector_app, name="connector")

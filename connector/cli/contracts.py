@@ -20,7 +20,10 @@ from connector.cli.kit import (
     JsonOpt,
     PartnerOpt,
     TokenOpt,
+    UrlOpt,
+    YourPartnerOpt,
     act_as,
+    err,
     fail,
     out,
     print_json,
@@ -83,7 +86,9 @@ def list_approvals(partner: PartnerOpt, as_json: JsonOpt = False, home: HomeOpt 
 def _pending_id(session: Any, given: str) -> str:
     from connector.contracts.approvals import pending_approvals
 
-    return unique_prefix(given, [r.id for r in pending_approvals(session)], "negotiation waiting for approval")
+    return unique_prefix(
+        given, [r.id for r in pending_approvals(session)], "negotiation waiting for approval"
+    )
 
 
 def _granted_id(session: Any, given: str) -> str:
@@ -254,11 +259,6 @@ def unblock(
 
 # --- a researcher's side: ask for an agreement, pull a dataset (over HTTP, own connector) -----
 
-UrlOpt = Annotated[str | None, typer.Option(help="your connector (default: from settings)")]
-HomePartnerOpt = Annotated[
-    str, typer.Option("--partner", help="your organisation (whose connector you call)")
-]
-
 
 def _http(method: str, url: str, headers: dict[str, str], **kw: Any) -> Any:
     """A call to your connector; a problem becomes one line and exit 3 (refused) or 2."""
@@ -282,16 +282,18 @@ def negotiate(
     provider: Annotated[str, typer.Argument(help="the member holding the data, e.g. cineca")],
     dataset: Annotated[str, typer.Argument(help="its dataset id, e.g. rainfall-daily")],
     purpose: Annotated[str, typer.Option(help="why: research, public-policy, planning...")],
-    partner: HomePartnerOpt = "unibo",
+    partner: YourPartnerOpt = "unibo",
     url: UrlOpt = None,
     token: TokenOpt = None,
-    wait: Annotated[float, typer.Option(help="seconds to wait for the answer")] = 60,
+    wait: Annotated[float, typer.Option(help="seconds to wait for the answer")] = 20,
     as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
-    """Ask another member for an agreement on a dataset, through your connector, and wait for
-    the answer: agreed (exit 0), refused (exit 3, with the provider's reasons), or still waiting
-    (exit 0: most likely for a steward of the provider to approve)."""
+    """Ask another member for an agreement on a dataset, and wait for the answer.
+
+    Through your own connector (DSP). Agreed: exit 0, with the agreement. Refused: exit 3, with
+    the provider's reasons. No answer within --wait: exit 0, still waiting, most likely for a
+    steward of the provider to approve (its policy has the duty obtainApproval)."""
     import time
 
     from rich.status import Status
@@ -302,10 +304,12 @@ def negotiate(
     body = {"partner": provider, "dataset": dataset, "purpose": purpose}
     row = _http("POST", f"{base}/contracts/negotiations", headers, json=body).json()
     deadline = time.monotonic() + wait
-    with Status(f"negotiating with {provider} for {dataset} ({purpose}) …", console=out):
+    doing = f"negotiating with {provider} for {dataset} ({purpose})"
+    with Status(f"{doing}: {row['state']} …", console=err) as status:
         while row["state"] not in ("FINALIZED", "TERMINATED") and time.monotonic() < deadline:
             time.sleep(0.25)
             row = _http("GET", f"{base}/contracts/negotiations/{row['id']}", headers).json()
+            status.update(f"{doing}: {row['state']} …")
     if as_json:
         print_json(row)
     elif row["state"] == "FINALIZED":
@@ -323,16 +327,24 @@ def negotiate(
 
 
 def pull(
-    agreement: Annotated[str, typer.Argument(help="an agreement you hold (or its start)")],
+    agreement: Annotated[
+        str,
+        typer.Argument(
+            help="an agreement you hold (or its first characters), or a dataset id: your "
+            "newest live agreement on it"
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="the file to write (Parquet)")],
-    partner: HomePartnerOpt = "unibo",
+    partner: YourPartnerOpt = "unibo",
     url: UrlOpt = None,
     token: TokenOpt = None,
     wait: Annotated[float, typer.Option(help="seconds to wait for the provider")] = 60,
     home: HomeOpt = None,
 ) -> None:
-    """Pull a dataset under an agreement you hold: the provider decides (`read`), gives a
-    short-lived data address, the file is written, and the transfer is completed."""
+    """Pull a dataset under an agreement you hold, into a file.
+
+    The provider decides again (action read) and gives a short-lived data address; the file is
+    written and the transfer completed."""
     import time
 
     import httpx
@@ -342,11 +354,21 @@ def pull(
 
     base, headers = connector_target(partner, url, token, home)
     held = _http("GET", f"{base}/contracts/agreements", headers, params={"role": "consumer"})
-    agreement_id = unique_prefix(agreement, [a["id"] for a in held.json()], "agreement you hold")
+    live = [a for a in held.json() if not a["revoked_at"]]
+    on_dataset = sorted(
+        (a for a in live if a["dataset_id"] == agreement), key=lambda a: a["agreed_at"]
+    )
+    agreement_id = (
+        on_dataset[-1]["id"]
+        if on_dataset
+        else unique_prefix(agreement, [a["id"] for a in held.json()], "agreement you hold")
+    )
     body = {"agreement_id": agreement_id}
     row = _http("POST", f"{base}/contracts/transfers", headers, json=body).json()
     deadline = time.monotonic() + wait
-    with Status("asking the provider for the data …", console=out):
+    with Status(
+        f"pulling under agreement {short(agreement_id)}: the provider decides …", console=err
+    ):
         while row["state"] == "REQUESTED" and time.monotonic() < deadline:
             time.sleep(0.25)
             row = _http("GET", f"{base}/contracts/transfers/{row['id']}", headers).json()

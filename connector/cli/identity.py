@@ -14,6 +14,7 @@ from connector.cli.kit import (
     HomeOpt,
     JsonOpt,
     PartnerOpt,
+    err,
     fail,
     out,
     partner_session,
@@ -74,6 +75,78 @@ def dataspace_show(as_json: JsonOpt = False, home: HomeOpt = None) -> None:
     out.print(table)
     signer = space.signature.kid if space.signature else "?"
     out.print(f"[green]✓[/] signature verified with the authority key {signer}")
+
+
+@dataspace_app.command("status")
+def dataspace_status(
+    wait: Annotated[
+        float, typer.Option(help="seconds to wait until every member is ready (0: ask once)")
+    ] = 0,
+    as_json: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Ask every member's connector, at its URL on the trust list, whether it is ready.
+
+    A member configured in this home must also be served from this home's data dir (so a
+    connector of another home on the same port does not count). Exit 1 if one is not ready."""
+    import time
+
+    import httpx
+    from rich.status import Status
+
+    h = _home(home)
+    deadline = time.monotonic() + wait
+    with httpx.Client(timeout=3) as client, Status("asking every member …", console=err) as st:
+        while True:
+            rows = _member_states(h, client)
+            up = sum(r["state"] == "ready" for r in rows)
+            if up == len(rows) or time.monotonic() >= deadline:
+                break
+            st.update(f"{up} of {len(rows)} members ready; waiting …")
+            time.sleep(0.5)
+    show_records(
+        "Members' connectors",
+        [("member", "member"), ("url", "connector URL"), ("state", "state")],
+        rows,
+        as_json,
+    )
+    if up != len(rows):
+        raise typer.Exit(1)
+
+
+def _member_states(home: Path, client: Any) -> list[dict[str, str]]:
+    """Each member of the trust list as it answers now: ready, or why not."""
+    import httpx
+
+    from connector.identity.trustlist import load_trust_list, template_path
+    from connector.settings import ConfigError, load_settings
+    from connector.system.running import running
+
+    try:
+        authority = settings_for(
+            load_trust_list(template_path(home)).authority, home, database=False
+        )
+        space = load_trust_list(authority.trust_list_path)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    rows = []
+    for m in space.members:
+        row = {"member": m.id, "url": m.connector_url}
+        try:
+            local = load_settings(m.id, home)
+        except ConfigError:
+            local = None  # a member run elsewhere: its URL is all there is
+        if local is not None and running(local) is None:
+            row["state"] = "not started (no server on this home's data dir)"
+        else:
+            try:
+                resp = client.get(f"{m.connector_url}/ready")
+                problem = "" if resp.status_code == 200 else resp.json().get("detail", "")
+                row["state"] = "ready" if resp.status_code == 200 else f"not ready: {problem}"
+            except (httpx.HTTPError, ValueError) as exc:
+                row["state"] = f"down ({type(exc).__name__})"
+        rows.append(row)
+    return rows
 
 
 def _read_keys(path: Path) -> list[dict[str, Any]]:

@@ -14,6 +14,9 @@ from rich.table import Table
 from connector.cli.kit import (
     HomeOpt,
     JsonOpt,
+    TokenOpt,
+    UrlOpt,
+    YourPartnerOpt,
     connector_target,
     fail,
     out,
@@ -28,10 +31,6 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 jobs_app = typer.Typer(help="Federated model runs this connector drove: list, show, report.")
-
-PartnerArg = Annotated[str, typer.Option(help="your organisation (whose connector you call)")]
-UrlOpt = Annotated[str | None, typer.Option(help="your connector (default: from settings)")]
-TokenOpt = Annotated[str | None, typer.Option(help="your API token (default: env GEMELLO_TOKEN)")]
 
 
 def _call(method: str, url: str, headers: dict[str, str], **kw: Any) -> httpx.Response:
@@ -82,7 +81,7 @@ def run(
     ] = None,
     epsilon: Annotated[float, typer.Option(help="budget each protected dataset spends")] = 1.0,
     report: Annotated[Path | None, typer.Option(help="write the HTML report here")] = None,
-    partner: PartnerArg = "unibo",
+    partner: YourPartnerOpt = "unibo",
     url: UrlOpt = None,
     token: TokenOpt = None,
     detach: Annotated[bool, typer.Option(help="print the job id and return")] = False,
@@ -116,7 +115,7 @@ def run(
 
 @jobs_app.command("list")
 def list_jobs(
-    partner: PartnerArg = "unibo",
+    partner: YourPartnerOpt = "unibo",
     url: UrlOpt = None,
     token: TokenOpt = None,
     as_json: JsonOpt = False,
@@ -155,7 +154,7 @@ def _job_id(base: str, headers: dict[str, str], given: str) -> str:
 def show_job(
     job_id: Annotated[str, typer.Argument(help="job-… (or its first characters)")],
     follow_: Annotated[bool, typer.Option("--follow", help="wait for it to end")] = False,
-    partner: PartnerArg = "unibo",
+    partner: YourPartnerOpt = "unibo",
     url: UrlOpt = None,
     token: TokenOpt = None,
     as_json: JsonOpt = False,
@@ -181,7 +180,7 @@ def job_report(
     job_id: Annotated[str, typer.Argument(help="job-… (or its first characters)")],
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write")],
     provenance: Annotated[Path | None, typer.Option(help="also write the PROV-O (Turtle)")] = None,
-    partner: PartnerArg = "unibo",
+    partner: YourPartnerOpt = "unibo",
     url: UrlOpt = None,
     token: TokenOpt = None,
     home: HomeOpt = None,

@@ -36,6 +36,12 @@ HomeOpt = Annotated[
     ),
 ]
 PartnerOpt = Annotated[str, typer.Option(help="partner id: comune, cineca, unibo or fbk")]
+YourPartnerOpt = Annotated[
+    str, typer.Option("--partner", help="your organisation (whose connector you call)")
+]
+UrlOpt = Annotated[
+    str | None, typer.Option(help="your connector's URL (default: its URL on the trust list)")
+]
 TokenOpt = Annotated[
     str | None,
     typer.Option(
@@ -130,9 +136,20 @@ def connector_target(
     if not token:
         raise fail("no API token: pass --token or set GEMELLO_TOKEN (see `gemello user add`)")
     if url is None:
-        s = settings_for(partner, home, database=False)
-        url = f"http://{s.host}:{s.port}"
+        url = _listening_url(settings_for(partner, home, database=False))
     return url.rstrip("/"), {"Authorization": f"Bearer {token}"}
+
+
+def _listening_url(s: Settings) -> str:
+    """Where a partner's connector listens: its URL on the trust list (the demo moves a
+    connector whose configured port is taken, and says so there), else its configured port."""
+    from connector.identity.trustlist import load_trust_list
+    from connector.settings import ConfigError
+
+    try:
+        return load_trust_list(s.trust_list_path).member(s.partner).connector_url
+    except (ConfigError, OSError):
+        return f"http://{s.host}:{s.port}"
 
 
 def act_as(settings: Settings, token: str | None, *roles: str) -> Principal:

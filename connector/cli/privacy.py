@@ -14,6 +14,9 @@ from connector.cli.kit import (
     HomeOpt,
     JsonOpt,
     PartnerOpt,
+    TokenOpt,
+    UrlOpt,
+    YourPartnerOpt,
     connector_target,
     fail,
     out,
@@ -52,14 +55,10 @@ def query(
     ] = None,
     quantile: Annotated[float, typer.Option(help="for --aggregate quantile")] = 0.5,
     bins: Annotated[int, typer.Option(help="for --aggregate histogram")] = 10,
-    partner: Annotated[
-        str, typer.Option(help="your organisation (whose connector you call)")
-    ] = "unibo",
-    url: Annotated[str | None, typer.Option(help="your connector (default: from settings)")] = None,
-    token: Annotated[
-        str | None, typer.Option(help="your API token (default: env GEMELLO_TOKEN)")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the answer as JSON")] = False,
+    partner: YourPartnerOpt = "unibo",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
     """Ask a differentially private aggregate of another member's dataset.

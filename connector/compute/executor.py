@@ -105,7 +105,7 @@ def _worker(conn: Connection) -> None:
             return
         try:
             conn.send(("ok", execute(spec)))
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent, never lost
+        except BaseException as exc:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 

@@ -18,7 +18,7 @@ from connector.contracts.repository import (
     TransferRepository,
 )
 from connector.contracts.transfers import terminate_transfer
-from connector.errors import InvalidTransition, NotFound
+from connector.errors import NotFound, WrongState
 from connector.identity.trustlist import VerifiedTrustList
 from connector.policies.service import (
     PolicyRuntime,
@@ -46,7 +46,7 @@ def _pending(session: Session, pid: str) -> NegotiationRecord:
     if row is None:
         raise NotFound(f"no negotiation '{pid}' on this connector")
     if row.approval != "pending" or row.state not in (N.REQUESTED, N.ACCEPTED):
-        raise InvalidTransition(
+        raise WrongState(
             f"negotiation '{pid}' is not waiting for approval (state {row.state}, "
             f"approval '{row.approval or 'undecided'}')"
         )
@@ -89,7 +89,7 @@ def revoke(
     if agreement is None or agreement.role != "provider":
         raise NotFound(f"no agreement '{agreement_id}' granted by this connector")
     if agreement.revoked_at is not None:
-        raise InvalidTransition(f"agreement '{agreement_id}' is already revoked")
+        raise WrongState(f"agreement '{agreement_id}' is already revoked")
     agreement.revoked_at, agreement.revoked_by = utcnow(), who
     agreement.revoke_reason = reason
     session.add(agreement)
@@ -128,7 +128,7 @@ def lift_block(session: Session, block_id: int, who: str, reason: str) -> Agreem
     if block is None:
         raise NotFound(f"no agreement block {block_id} on this connector")
     if block.lifted_at is not None:
-        raise InvalidTransition(f"block {block_id} was already lifted by {block.lifted_by}")
+        raise WrongState(f"block {block_id} was already lifted by {block.lifted_by}")
     block.lifted_at, block.lifted_by, block.lift_reason = utcnow(), who, reason
     session.add(block)
     return block

@@ -17,7 +17,7 @@ from connector.contracts.repository import (
     ContractRepository,
     OutboxRepository,
 )
-from connector.errors import BadRequest, GemelloError, InvalidTransition, NotFound
+from connector.errors import BadRequest, GemelloError, NotFound, WrongState
 from connector.identity.schemas import Principal, Role
 from connector.identity.trustlist import Member, VerifiedTrustList
 from connector.storage import Session
@@ -67,18 +67,18 @@ def _advance_negotiation(row: NegotiationRecord, message: str, sender: str) -> N
     current = N(row.state) if row.state else None
     try:
         row.state = dsp.advance_negotiation(current, message, sender).value
-    except dsp.InvalidTransition as exc:
+    except dsp.UnexpectedMessage as exc:
         provider, consumer = _pids(row)
-        raise _err(InvalidTransition, str(exc), provider, consumer) from exc
+        raise _err(WrongState, str(exc), provider, consumer) from exc
     row.updated_at = utcnow()
 
 
 def _advance_transfer(row: TransferRecord, message: str, sender: str, apply: bool = True) -> None:
     try:
         state = dsp.advance_transfer(T(row.state), message, sender).value
-    except dsp.InvalidTransition as exc:
+    except dsp.UnexpectedMessage as exc:
         provider, consumer = _pids(row)
-        raise _err(InvalidTransition, str(exc), provider, consumer) from exc
+        raise _err(WrongState, str(exc), provider, consumer) from exc
     if apply:
         row.state, row.updated_at = state, utcnow()
 

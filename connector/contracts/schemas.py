@@ -48,26 +48,26 @@ class ContractRequestMessage(DspMessage):
     """DSP `ContractRequestMessage`."""
 
     type: Literal["ContractRequestMessage"] = Field(alias="@type")
-    consumerPid: str = Field(min_length=1)  # noqa: N815 (the protocol's member names)
-    providerPid: str | None = None  # noqa: N815
+    consumerPid: str = Field(min_length=1)
+    providerPid: str | None = None
     offer: MessageOffer
-    callbackAddress: str | None = None  # noqa: N815
+    callbackAddress: str | None = None
 
 
 class ContractOfferMessage(DspMessage):
     """DSP `ContractOfferMessage` (a provider's counter-offer)."""
 
     type: Literal["ContractOfferMessage"] = Field(alias="@type")
-    providerPid: str = Field(min_length=1)  # noqa: N815
-    consumerPid: str | None = None  # noqa: N815
+    providerPid: str = Field(min_length=1)
+    consumerPid: str | None = None
     offer: MessageOffer
 
 
 class PidMessage(DspMessage):
     """A message naming both processes."""
 
-    providerPid: str = Field(min_length=1)  # noqa: N815
-    consumerPid: str = Field(min_length=1)  # noqa: N815
+    providerPid: str = Field(min_length=1)
+    consumerPid: str = Field(min_length=1)
 
 
 class AgreementMessage(PidMessage):
@@ -87,7 +87,7 @@ class EventMessage(PidMessage):
     """DSP `ContractNegotiationEventMessage`."""
 
     type: Literal["ContractNegotiationEventMessage"] = Field(alias="@type")
-    eventType: Literal["ACCEPTED", "FINALIZED"]  # noqa: N815
+    eventType: Literal["ACCEPTED", "FINALIZED"]
 
 
 class NegotiationTermination(PidMessage):
@@ -102,20 +102,20 @@ class RevocationMessage(PidMessage):
     """Gemello's `AgreementRevocationMessage`: the provider revoked the agreement."""
 
     type: Literal["gemello:AgreementRevocationMessage"] = Field(alias="@type")
-    agreementId: str = Field(min_length=1, max_length=80)  # noqa: N815
+    agreementId: str = Field(min_length=1, max_length=80)
     reason: list[Any] | None = None
-    revokedAt: str | None = None  # noqa: N815
+    revokedAt: str | None = None
 
 
 class TransferRequestMessage(DspMessage):
     """DSP `TransferRequestMessage`."""
 
     type: Literal["TransferRequestMessage"] = Field(alias="@type")
-    agreementId: str = Field(min_length=1)  # noqa: N815
+    agreementId: str = Field(min_length=1)
     format: str
-    callbackAddress: str  # noqa: N815
-    consumerPid: str = Field(min_length=1)  # noqa: N815
-    dataAddress: dict[str, Any] | None = None  # noqa: N815
+    callbackAddress: str
+    consumerPid: str = Field(min_length=1)
+    dataAddress: dict[str, Any] | None = None
 
 
 class TransferMessage(PidMessage):
@@ -129,7 +129,7 @@ class TransferMessage(PidMessage):
     ] = Field(alias="@type")
     code: str | None = None
     reason: list[Any] | None = None
-    dataAddress: dict[str, Any] | None = None  # noqa: N815
+    dataAddress: dict[str, Any] | None = None
 
 
 # --- local API ------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from connector.contracts.repository import (
     TransferRepository,
 )
 from connector.contracts.uses import authorise_use
-from connector.errors import BadRequest, Forbidden, InvalidTransition, NotFound
+from connector.errors import BadRequest, Forbidden, NotFound, WrongState
 from connector.identity.schemas import Principal
 from connector.identity.trustlist import VerifiedTrustList
 from connector.policies.service import (
@@ -290,7 +290,7 @@ def consumer_transfer_action(
     row = _own_transfer(session, pid, principal, "consumer")
     _require_owner(row.requested_by, principal, f"transfer process '{pid}'")
     if not row.peer_pid:
-        raise InvalidTransition("the provider has not answered this transfer request yet")
+        raise WrongState("the provider has not answered this transfer request yet")
     if verb == "termination":
         return terminate_transfer(session, row, "consumer", [f"by {principal.subject}"], None)
     kind = TRANSFER_MESSAGES[verb]

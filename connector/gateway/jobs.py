@@ -134,7 +134,7 @@ class JobRunner:
         for task in self.tasks.values():
             try:
                 await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001, S110
+            except (asyncio.CancelledError, Exception):
                 pass
 
     # --- the job -------------------------------------------------------------------------------

@@ -358,7 +358,7 @@ def answer_query(
         try:
             table = rt.table(relative, digest)  # read once per content digest
             return run_query(table, query, profile, rt.rules, clamp=rt.clamp)
-        except Exception as exc:  # noqa: BLE001 - refunded and stored, then raised below
+        except Exception as exc:
             return exc
 
     # Drawn, not released: only an allowed use is worth the work (a denial stays a denial).

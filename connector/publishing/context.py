@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from fastapi import Request
 
@@ -19,12 +20,17 @@ class CatalogContext:
 
     settings: Settings
     identity: IdentityContext
-    validator: CatalogValidator
 
     @classmethod
     def create(cls, settings: Settings, identity: IdentityContext) -> CatalogContext:
-        """Parse the shapes once (Gemello's, plus the official DCAT-AP ones when present)."""
-        return cls(settings, identity, CatalogValidator(settings.official_shapes))
+        """The context; its shapes are parsed on first use (a command that publishes nothing
+        never pays for them)."""
+        return cls(settings, identity)
+
+    @cached_property
+    def validator(self) -> CatalogValidator:
+        """Gemello's shapes, plus the official DCAT-AP ones when present, parsed once."""
+        return CatalogValidator(self.settings.official_shapes)
 
     @classmethod
     def offline(cls, settings: Settings) -> CatalogContext:

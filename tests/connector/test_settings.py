@@ -22,9 +22,9 @@ def test_environment_beats_toml_and_overrides_beat_environment(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GEMELLO_PORT", "9100")
-    monkeypatch.setenv("GEMELLO_EXECUTOR_BACKEND", "process")
+    monkeypatch.setenv("GEMELLO_COMPUTE_EXECUTOR", "process")
     assert load_settings("fbk", home).port == 9100
-    assert load_settings("fbk", home).executor_backend == "process"
+    assert load_settings("fbk", home).compute_executor == "process"
     assert load_settings("fbk", home, port=9200).port == 9200
 
 
@@ -40,7 +40,7 @@ def test_database_url_from_environment(home: Path, monkeypatch: pytest.MonkeyPat
         ("port = 70000", "port", "less than or equal to 65535"),
         ('port = "eighty"', "port", "valid integer"),
         ('pdp_backend = "wasm"', "pdp_backend", "'regopy', 'opa-engine' or 'opa'"),
-        ('executor_backend = "gpu"', "executor_backend", "'inline' or 'process'"),
+        ('compute_executor = "gpu"', "compute_executor", "'auto', 'inline', 'process' or 'dask'"),
         ('database_url = "mysql://x"', "database_url", "sqlite:/// or postgresql"),
         ("colour = 3", "colour", "Extra inputs are not permitted"),
     ],

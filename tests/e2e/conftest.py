@@ -7,6 +7,8 @@ template (`fresh_home`), so nothing they do reaches the shared one.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -31,8 +33,33 @@ def dataspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     home = tmp_path_factory.mktemp("template")
     shutil.copytree(source_root() / "deploy", home / "deploy")
+    for n, partner in enumerate(PARTNERS, start=1):  # ports of this worker's own (pytest-xdist)
+        toml = home / "deploy" / "partners" / f"{partner}.toml"
+        toml.write_text(re.sub(r"(?m)^port = \d+$", f"port = {worker_port_base() + n}",
+                               toml.read_text()))  # fmt: skip
     init_dataspace(home, PARTNERS, quiet=True)
     return home
+
+
+def worker_port_base() -> int:
+    """Configured ports for this test worker's federations: 18400 + 100 per pytest-xdist
+    worker, so two workers never both take a free configured port at once (the demo keeps
+    its 840N; a port found taken falls back to a free one anyway)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return 18400 + 100 * int(worker.removeprefix("gw") or 0)
+
+
+def _home_maker(template: Path, factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    def make(name: str = "home", extra: str = "") -> Path:
+        home = factory.mktemp(name)
+        shutil.copytree(template, home, dirs_exist_ok=True)
+        if extra:
+            for partner in PARTNERS:
+                toml = home / "deploy" / "partners" / f"{partner}.toml"
+                toml.write_text(toml.read_text() + "\n" + extra + "\n")
+        return home
+
+    return make
 
 
 @pytest.fixture
@@ -41,17 +68,15 @@ def fresh_home(
 ) -> Callable[..., Path]:
     """A copy of the template to start a federation of one's own, with extra settings lines
     appended to every partner's TOML."""
+    return _home_maker(dataspace_template, tmp_path_factory)
 
-    def make(name: str = "home", extra: str = "") -> Path:
-        home = tmp_path_factory.mktemp(name)
-        shutil.copytree(dataspace_template, home, dirs_exist_ok=True)
-        if extra:
-            for partner in PARTNERS:
-                toml = home / "deploy" / "partners" / f"{partner}.toml"
-                toml.write_text(toml.read_text() + "\n" + extra + "\n")
-        return home
 
-    return make
+@pytest.fixture(scope="module")
+def fresh_home_module(
+    dataspace_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., Path]:
+    """`fresh_home` for a module-scoped federation."""
+    return _home_maker(dataspace_template, tmp_path_factory)
 
 
 def add_user(home: Path, partner: str, role: str, name: str) -> str:

@@ -21,6 +21,12 @@ class DemoRun:
     log: Path
     urls: dict[str, str] = field(default_factory=dict)
 
+    def stop(self) -> None:
+        """SIGTERM, as Ctrl-C or `kill` would, and wait for the exit (idempotent)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
 
 @contextmanager
 def keep_running_demo(home: Path, timeout: float = 240) -> Iterator[DemoRun]:
@@ -40,5 +46,4 @@ def keep_running_demo(home: Path, timeout: float = 240) -> Iterator[DemoRun]:
         run.urls = json.loads(urls_file.read_text())
         yield run
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        run.stop()

@@ -3,17 +3,17 @@ actions: after a restart its log verifies, and every action that took effect has
 
 from __future__ import annotations
 
-import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
-from connector.dataspace import init_dataspace
 from connector.federation import federation, start_connector, wait_ready
-from connector.settings import source_root
+from connector.settings import load_settings
 from tests.clirun import gemello
 
 pytestmark = pytest.mark.e2e
@@ -26,11 +26,10 @@ POLICY = {
 
 
 def test_a_killed_connector_restarts_with_a_log_that_verifies(
-    tmp_path_factory: pytest.TempPathFactory,
+    fresh_home: Callable[..., Path],
 ) -> None:
-    home = tmp_path_factory.mktemp("audit-crash")
-    shutil.copytree(source_root() / "deploy", home / "deploy")
-    settings = init_dataspace(home, ("comune",), quiet=True)
+    home = fresh_home("audit-crash")
+    settings = [load_settings("comune", home)]
     made = gemello(home, "user", "add", "--partner", "comune", "--role", "steward", "--name",
                    "stella", "--token-only")  # fmt: skip
     assert made.returncode == 0, made.stderr

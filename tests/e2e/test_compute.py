@@ -11,11 +11,11 @@ restarted mid-job (it resumes, and the holder's run is not started twice).
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,10 +27,9 @@ from rdflib import URIRef
 import models
 from connector.compute import wire
 from connector.compute.executor import limit_contributions
-from connector.dataspace import init_dataspace
 from connector.federation import RunningConnector, federation, start_connector, wait_ready
 from connector.gateway import provenance
-from connector.settings import source_root
+from connector.settings import load_settings
 from models import mobility
 from tests.clirun import gemello
 
@@ -122,16 +121,13 @@ def _user(home: Any, partner: str, role: str, name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
-    home = tmp_path_factory.mktemp("compute")
-    shutil.copytree(source_root() / "deploy", home / "deploy")
-    for partner in PARTNERS:
-        toml = home / "deploy" / "partners" / f"{partner}.toml"
-        toml.write_text(
-            toml.read_text() + "\ncompute_noise = false\ncatalog_refresh_seconds = 0\n"
-            "audit_checkpoint_seconds = 1\naudit_witness_seconds = 1\n"
-        )
-    settings = init_dataspace(home, PARTNERS, quiet=True)
+def fed(fresh_home_module: Callable[..., Path]) -> Iterator[Fed]:
+    home = fresh_home_module(
+        "compute",
+        "compute_noise = false\ncatalog_refresh_seconds = 0\n"
+        "audit_checkpoint_seconds = 1\naudit_witness_seconds = 1",
+    )
+    settings = [load_settings(p, home) for p in PARTNERS]
     researcher = _user(home, "unibo", "researcher", "ada")
     stewards = {p: _user(home, p, "steward", f"steward-{p}") for p in PARTNERS}
     with federation(home, settings) as conns, httpx.Client(timeout=60) as client:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +23,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from connector.contracts.schemas import RevocationMessage
-from connector.dataspace import init_dataspace
 from connector.federation import (
     READY_TIMEOUT_S,
     RunningConnector,
@@ -33,7 +31,7 @@ from connector.federation import (
     stop,
     wait_ready,
 )
-from connector.settings import Settings, source_root
+from connector.settings import Settings, load_settings
 from tests.clirun import gemello
 from tests.dsp_schemas import dsp_errors
 
@@ -151,12 +149,9 @@ def _token(home: Path, partner: str, role: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    home = tmp_path_factory.mktemp("contracts")
-    shutil.copytree(source_root() / "deploy", home / "deploy")
-    settings: list[Settings] = [
-        s for s in init_dataspace(home) if s.partner in ("cineca", "unibo", "fbk")
-    ]
+def pair(fresh_home_module: Callable[..., Path]) -> Iterator[Pair]:
+    home = fresh_home_module("contracts")
+    settings: list[Settings] = [load_settings(p, home) for p in ("cineca", "unibo", "fbk")]
     steward = _token(home, "cineca", "steward")
     researcher = _token(home, "unibo", "researcher")
     with federation(home, settings) as conns, httpx.Client(timeout=30) as client:

@@ -7,18 +7,11 @@ against a real uvicorn connector on loopback. Skips with the reason when either 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
-from connector.federation import RunningConnector, free_port, start_connector, stop, wait_ready
-from connector.identity import service as users
-from connector.identity.schemas import Role
-from connector.identity.trustlist import TrustList
-from connector.settings import load_settings
-from connector.storage import migrated_session
+from connector.federation import RunningConnector
+from tests.e2e.conftest import Federation
 
 pytestmark = pytest.mark.e2e
 
@@ -36,18 +29,11 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def connector(home: Path, trust_list: TrustList) -> Iterator[tuple[RunningConnector, str]]:
-    del trust_list
-    settings = load_settings("unibo", home)
-    with migrated_session(settings.db_url) as session:
-        token = users.add_user(session, "browser-user", Role.researcher).token
-    conn = start_connector(settings, home, home, f"http://127.0.0.1:{free_port()}")
-    try:
-        with httpx.Client() as client:
-            wait_ready(conn, client, timeout=60)
-        yield conn, token
-    finally:
-        stop([conn])
+def connector(shared_federation: Federation) -> tuple[RunningConnector, str]:
+    """unibo's connector of the session's federation, and a researcher's token there."""
+    fed = shared_federation
+    token = fed.user("unibo", "researcher", "browser-user")
+    return next(c for c in fed.conns if c.settings.partner == "unibo"), token
 
 
 def test_swagger_ui_authorizes_and_calls_an_endpoint(
@@ -81,7 +67,7 @@ def test_swagger_ui_authorizes_and_calls_an_endpoint(
         finally:
             browser.close()
     assert '"role": "researcher"' in text
-    assert '"name": "browser-user"' in text
+    assert '"name": "unibo-browser-user"' in text
     # everything the page loaded came from the connector itself: no CDN
     assert requested
     assert all(url.startswith(conn.url) for url in requested), requested

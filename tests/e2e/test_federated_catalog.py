@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,11 +12,11 @@ from rdflib import RDF
 
 from catalog import CatalogValidator, parse_description
 from catalog.rdf import DCAT
-from connector.dataspace import init_dataspace
 from connector.federation import RunningConnector, federation, stop
-from connector.settings import Settings, source_root
+from connector.settings import Settings, load_settings
 from tests.clirun import gemello
 from tests.dsp_schemas import dsp_errors
+from tests.e2e.conftest import PARTNERS, Federation
 
 pytestmark = pytest.mark.e2e
 CTX = ["https://w3id.org/dspace/2025/1/context.jsonld"]
@@ -34,11 +33,11 @@ class Running:
         return next(c for c in self.conns if c.settings.partner == partner)
 
 
-@pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    home = tmp_path_factory.mktemp("catalogue")
-    shutil.copytree(source_root() / "deploy", home / "deploy")
-    settings = init_dataspace(home)
+@pytest.fixture
+def running(fresh_home: Callable[..., Path]) -> Iterator[Running]:
+    """A federation of its own: the last test takes a member down."""
+    home = fresh_home("catalogue")
+    settings = [load_settings(p, home) for p in PARTNERS]
     tokens = {}
     for s in settings:
         args = ("user", "add", "--partner", s.partner, "--role", "steward", "--name", "e2e-steward")
@@ -49,18 +48,21 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         yield Running(home, settings, conns, tokens)
 
 
-def test_every_published_dataset_conforms_to_official_and_gemello_shapes(running: Running) -> None:
-    official = running.settings[0].official_shapes
+def test_every_published_dataset_conforms_to_official_and_gemello_shapes(
+    shared_federation: Federation,
+) -> None:
+    fed = shared_federation
+    official = fed.settings("comune").official_shapes
     if official is None:
         pytest.skip("official DCAT-AP 3.0.1 shapes not found (shared/ is absent)")
     validator = CatalogValidator(official)
     total = 0
     with httpx.Client(timeout=30) as client:
-        for conn in running.conns:
+        for conn in fed.conns:
             resp = client.get(
                 f"{conn.url}/dcat/catalog",
                 headers={
-                    "Authorization": f"Bearer {running.tokens[conn.settings.partner]}",
+                    "Authorization": f"Bearer {fed.user(conn.settings.partner, 'steward')}",
                     "Accept": "text/turtle",
                 },
             )
@@ -72,10 +74,11 @@ def test_every_published_dataset_conforms_to_official_and_gemello_shapes(running
     assert total == 14
 
 
-def test_every_dsp_catalog_message_validates(running: Running) -> None:
+def test_every_dsp_catalog_message_validates(shared_federation: Federation) -> None:
     with httpx.Client(timeout=30) as client:
-        for conn in running.conns:
-            auth = {"Authorization": f"Bearer {running.tokens[conn.settings.partner]}"}
+        for conn in shared_federation.conns:
+            token = shared_federation.user(conn.settings.partner, "steward")
+            auth = {"Authorization": f"Bearer {token}"}
             version = client.get(f"{conn.url}/.well-known/dspace-version").json()
             assert dsp_errors(version, "common/protocol-version-schema.json") == []
             url = f"{conn.url}/catalog/request?per_page=2"

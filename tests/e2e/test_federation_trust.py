@@ -1,13 +1,13 @@
 """Trust across real connectors: signed calls over loopback HTTP, replay, rotation, removal.
 
-One `gemello demo --keep-running` federation serves the whole module; the tests act on it as
-operators would, with the `gemello` CLI against the same dataspace home.
+One four-partner federation of its own serves the whole module (it rotates keys and removes a
+member, so it is not the session's shared one); the tests act on it as operators would, with
+the `gemello` CLI against the same dataspace home.
 """
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,12 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connector.federation import federation as start_federation
 from connector.identity.assertions import Actor, make_assertion
 from connector.identity.keys import KeyFileSigner
 from connector.identity.schemas import Role
-from connector.settings import load_settings, source_root
+from connector.settings import load_settings
 from tests.clirun import gemello
-from tests.e2e.demo_run import keep_running_demo
+from tests.e2e.conftest import PARTNERS
 
 pytestmark = pytest.mark.e2e
 
@@ -48,12 +49,11 @@ class Federation:
 
 
 @pytest.fixture(scope="module")
-def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
-    home = tmp_path_factory.mktemp("federation")
-    shutil.copytree(source_root() / "deploy", home / "deploy")
-    with keep_running_demo(home) as run:
-        yield Federation(home, run.urls)
-    assert run.proc.returncode == 0, run.log.read_text()
+def federation(fresh_home_module: Callable[..., Path]) -> Iterator[Federation]:
+    home = fresh_home_module("trust")
+    settings = [load_settings(p, home) for p in PARTNERS]
+    with start_federation(home, settings) as conns:
+        yield Federation(home, {c.settings.partner: c.url for c in conns})
 
 
 def test_the_trust_list_carries_the_urls_the_connectors_listen_on(federation: Federation) -> None:

@@ -9,9 +9,8 @@ server runs. No answer carries a row or a pseudonym. fbk runs two server process
 
 from __future__ import annotations
 
-import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from connector.dataspace import init_dataspace
 from connector.federation import RunningConnector, federation
-from connector.settings import source_root
+from connector.settings import load_settings
 from tests.clirun import gemello
 
 pytestmark = pytest.mark.e2e
@@ -46,12 +44,11 @@ class Pair:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    home = tmp_path_factory.mktemp("privacy")
-    shutil.copytree(source_root() / "deploy", home / "deploy")
-    settings = init_dataspace(home, ("unibo", "fbk"), quiet=True)
+def pair(fresh_home_module: Callable[..., Path]) -> Iterator[Pair]:
+    home = fresh_home_module("privacy")
     fbk_toml = home / "deploy" / "partners" / "fbk.toml"
     fbk_toml.write_text(fbk_toml.read_text() + "\nserve_workers = 2\n")
+    settings = [load_settings(p, home) for p in ("unibo", "fbk")]
     made = gemello(
         home,
         "user",

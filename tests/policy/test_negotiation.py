@@ -7,9 +7,9 @@ import pytest
 from policy.negotiation import (
     NEGOTIATION,
     TRANSFER,
-    InvalidTransition,
     NegotiationState,
     TransferState,
+    UnexpectedMessage,
     advance_negotiation,
     advance_transfer,
     agreement_document,
@@ -61,7 +61,7 @@ def test_either_side_may_terminate_an_open_negotiation(state: N) -> None:
 def test_invalid_transitions_say_why(
     state: N | None, message: str, sender: str, needle: str
 ) -> None:
-    with pytest.raises(InvalidTransition, match=needle):
+    with pytest.raises(UnexpectedMessage, match=needle):
         advance_negotiation(state, message, sender)
 
 
@@ -91,9 +91,9 @@ def test_transfer_transitions(state: T | None, message: str, sender: str, after:
 
 
 def test_a_transfer_cannot_be_started_by_the_consumer_before_the_provider() -> None:
-    with pytest.raises(InvalidTransition, match="accepted in SUSPENDED"):
+    with pytest.raises(UnexpectedMessage, match="accepted in SUSPENDED"):
         advance_transfer(T.REQUESTED, "TransferStartMessage", "consumer")
-    with pytest.raises(InvalidTransition, match="in state COMPLETED"):
+    with pytest.raises(UnexpectedMessage, match="in state COMPLETED"):
         advance_transfer(T.COMPLETED, "TransferSuspensionMessage", "provider")
 
 
