@@ -19,7 +19,7 @@ from connector.identity import service as users
 from connector.identity.assertions import Actor, make_assertion
 from connector.identity.keys import KeyFileSigner
 from connector.identity.schemas import Role
-from connector.identity.trustlist import TrustList
+from connector.identity.trustlist import TrustList, load_trust_list
 from connector.partnerdata.prepare import prepare_partner_data
 from connector.settings import Settings, load_settings, source_root
 from connector.storage import migrated_session, pgcluster
@@ -49,10 +49,46 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
+# The partners in-process tests start, built once per session and copied per test (issue 25):
+# keys, the signed trust list, their tables and their migrated (empty) databases.
+TEMPLATE_PARTNERS = ("unibo", "fbk")
+
+
+@pytest.fixture(scope="session")
+def partner_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with every partner's keys and the signed trust list, and unibo's and fbk's
+    tables and databases ready."""
+    template = tmp_path_factory.mktemp("partner-template")
+    shutil.copytree(REPO / "deploy", template / "deploy")
+    establish_trust(template, [load_settings(p, template) for p in PARTNERS])
+    for partner in TEMPLATE_PARTNERS:
+        s = load_settings(partner, template)
+        prepare_partner_data(s.partner, s.resolved_data_dir, s.bologna_dir, s.synthetic_seed)
+        with migrated_session(s.db_url):
+            pass
+    return template
+
+
+def copy_partner(template: Path, home: Path, partner: str) -> Settings:
+    """A partner's tables and database from the template into `home` (whose keys and trust
+    list came from the same template); its settings there."""
+    src = load_settings(partner, template).resolved_data_dir
+    dst = load_settings(partner, home).resolved_data_dir
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+    return load_settings(partner, home)
+
+
 @pytest.fixture
-def trust_list(home: Path) -> TrustList:
-    """Keys for the four partners and the signed trust list in the temp home (no tables)."""
-    return establish_trust(home, [load_settings(p, home) for p in PARTNERS])
+def trust_list(home: Path, partner_template: Path) -> TrustList:
+    """Keys for the four partners and the signed trust list in the temp home (no tables),
+    copied from the session's template."""
+    shutil.copytree(
+        partner_template / "var",
+        home / "var",
+        ignore=shutil.ignore_patterns("tables", "connector.db*", "*.json.lock"),
+        dirs_exist_ok=True,
+    )
+    return load_trust_list(load_settings("comune", home).trust_list_path)
 
 
 # --- PostgreSQL: a real cluster on a Unix socket, started once per session ------------------
@@ -95,12 +131,11 @@ def make_settings(home: Path) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def unibo_settings(make_settings: Callable[..., Settings], trust_list: TrustList) -> Settings:
-    """unibo's settings with its tables prepared (small partner: quick to build)."""
+def unibo_settings(home: Path, partner_template: Path, trust_list: TrustList) -> Settings:
+    """unibo's settings with its tables prepared and its database migrated (a copy of the
+    session's template)."""
     del trust_list  # keys and trust list must exist before the connector starts
-    s = make_settings("unibo")
-    prepare_partner_data(s.partner, s.resolved_data_dir, s.bologna_dir, s.synthetic_seed)
-    return s
+    return copy_partner(partner_template, home, "unibo")
 
 
 @pytest.fixture

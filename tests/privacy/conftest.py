@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,11 +14,10 @@ from connector.app import create_app
 from connector.identity import service as users
 from connector.identity.schemas import Role
 from connector.identity.trustlist import TrustList
-from connector.partnerdata.prepare import prepare_partner_data
 from connector.sandbox import record_agreement
 from connector.settings import Settings
 from connector.storage import migrated_session
-from tests.conftest import client_for
+from tests.conftest import client_for, copy_partner
 
 FBK = "urn:gemello:bologna:fbk"
 UNIBO = "urn:gemello:bologna:unibo"
@@ -25,12 +25,11 @@ FBK_PUBLISHER = Publisher(participant_id=FBK, name="fbk", connector_url="http://
 
 
 @pytest.fixture
-def fbk_settings(make_settings: Callable[..., Settings], trust_list: TrustList) -> Settings:
-    """fbk's settings with its tables prepared."""
+def fbk_settings(home: Path, partner_template: Path, trust_list: TrustList) -> Settings:
+    """fbk's settings with its tables prepared and its database migrated (a copy of the
+    session's template)."""
     del trust_list
-    s = make_settings("fbk")
-    prepare_partner_data(s.partner, s.resolved_data_dir, s.bologna_dir, s.synthetic_seed)
-    return s
+    return copy_partner(partner_template, home, "fbk")
 
 
 @pytest.fixture
