@@ -23,8 +23,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## set up and run the four-partner local federation
 	$(VENV)/bin/gemello demo
 
-test: $(STAMP) chromium  ## set up and run the test suite
-	$(PY) -m pytest
+# Both cores: one pytest-xdist worker each, a test module never split across two (its module
+# fixtures start servers once); `make test JOBS=0` runs serially (decision 0021).
+JOBS ?= 2
+test: $(STAMP) chromium  ## set up and run the test suite on both cores
+	$(PY) -m pytest $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadscope)
 
 # Browser tests use Debian's Chromium (Playwright's own browser download is not reachable here).
 # Installed when missing and we may (root with apt); otherwise those tests skip and say why.
