@@ -72,6 +72,12 @@ class Connector:
             self.settings, self.identity.signer, self.settings.partner
         )
 
+    def peer_client(self) -> PeerClient:
+        """The signed client for calls to the other members (it exists while serving)."""
+        if self.peers is None:
+            raise RuntimeError("the connector calls its peers only while it serves")
+        return self.peers
+
     def serving(self, peers: PeerClient, jobs: JobRunner) -> Connector:
         """The same connector with its server-lifetime pieces (and the lazy pieces already
         built, so there is one of each)."""

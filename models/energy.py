@@ -60,9 +60,9 @@ class Upgrade(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    u_wall: float | None = Field(None, gt=0, le=U_WALL_MAX)
-    u_roof: float | None = Field(None, gt=0, le=U_ROOF_MAX)
-    u_window: float | None = Field(None, gt=0, le=U_WINDOW_MAX)
+    u_wall: float | None = Field(default=None, gt=0, le=U_WALL_MAX)
+    u_roof: float | None = Field(default=None, gt=0, le=U_ROOF_MAX)
+    u_window: float | None = Field(default=None, gt=0, le=U_WINDOW_MAX)
 
     @field_validator("u_wall", "u_roof", "u_window")
     @classmethod

@@ -43,11 +43,13 @@ def bench_cli(home: Path, url: str, token: str, partner: str, repeat: int) -> li
         "gemello --help": (["--help"], None),
         "gemello version": (["version"], None),
         "gemello jobs list (GET /jobs)": (
-            ["jobs", "list", "--partner", partner, "--url", url, "--token", token], "/jobs"
+            ["jobs", "list", "--partner", partner, "--url", url, "--token", token],
+            "/jobs",
         ),
         "gemello dataspace status (GET /ready of 4 members)": (["dataspace", "status"], None),
         "gemello user list (opens the database, no server)": (
-            ["user", "list", "--partner", partner], None
+            ["user", "list", "--partner", partner],
+            None,
         ),
     }
     walls: dict[str, list[float]] = {name: [] for name in commands}

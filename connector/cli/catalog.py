@@ -132,7 +132,7 @@ def publish(
                 publisher,
                 partner,
                 ctx.validator,
-                by=who.name,
+                by=who,
                 data_dir=settings.resolved_data_dir,
             )
         except ShapeViolation as exc:

@@ -102,7 +102,7 @@ def _decide(partner: str, home: Path | None, token: str | None, act: Callable[..
     """Run `act(rt, session, who)` as the steward whose token this is."""
     who = act_as(settings_for(partner, home), token, *STEWARDS)
     with _unit(partner, home) as (rt, session):
-        return act(rt, session, who.name)
+        return act(rt, session, who)
 
 
 @approvals_app.command("approve")

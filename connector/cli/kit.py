@@ -19,7 +19,6 @@ from rich.console import Console
 from connector import PARTNERS
 
 if TYPE_CHECKING:
-    from connector.identity.schemas import Principal
     from connector.settings import Settings
     from connector.storage import Session
 
@@ -152,11 +151,11 @@ def _listening_url(s: Settings) -> str:
         return f"http://{s.host}:{s.port}"
 
 
-def act_as(settings: Settings, token: str | None, *roles: str) -> Principal:
-    """The connector's user behind the API token of the person at the terminal, who must hold
-    one of `roles` (decision 0006: a steward's act through the CLI is theirs, as through the
-    API). The audit log names them; a missing, unknown or revoked token, or another role,
-    exits 2 naming the problem."""
+def act_as(settings: Settings, token: str | None, *roles: str) -> str:
+    """The name of the connector's user behind the API token of the person at the terminal,
+    who must hold one of `roles` (decision 0006: a steward's act through the CLI is theirs, as
+    through the API). The audit log names them; a missing, unknown or revoked token, or
+    another role, exits 2 naming the problem."""
     import os
 
     from connector.audit import recorder
@@ -189,7 +188,8 @@ def act_as(settings: Settings, token: str | None, *roles: str) -> Principal:
     recorder.current.set(
         recorder.Actor(principal.subject, principal.organisation, principal.role.value)
     )
-    return principal
+    assert principal.name is not None, "a token authenticated here is a local user's"
+    return principal.name
 
 
 def participant_of(settings: Settings) -> str:

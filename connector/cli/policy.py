@@ -170,7 +170,7 @@ def set_policy(
     from connector.storage import session_scope
 
     settings = settings_for(partner, home)
-    by = act_as(settings, token, "steward", "admin").name
+    by = act_as(settings, token, "steward", "admin")
     document = _read(file)
     with connector_for(settings) as conn:
         try:

@@ -40,7 +40,7 @@ class RunRequest(BaseModel):
         description="per protected dataset (>= 0.000001)",
         json_schema_extra={"minimum": EPSILON_UNIT},
     )
-    timeout_s: float | None = Field(None, gt=0, le=86_400)
+    timeout_s: float | None = Field(default=None, gt=0, le=86_400)
 
     @field_validator("epsilon")
     @classmethod

@@ -114,6 +114,18 @@ def _callback_path(row: NegotiationRecord | TransferRecord, member: Member | Non
     return base
 
 
+def record_peer_answer(
+    row: NegotiationRecord | TransferRecord, answer: dict[str, Any] | None, error: str
+) -> None:
+    """Our request's row after the provider answered (keep its pid) or could not be reached
+    (terminated, with why)."""
+    if answer is not None and isinstance(answer.get("providerPid"), str):
+        row.peer_pid = row.peer_pid or answer["providerPid"]
+    else:
+        row.state, row.reason = N.TERMINATED.value, error  # the same word for a transfer
+    row.updated_at = utcnow()
+
+
 def negotiation_view(row: NegotiationRecord) -> dict[str, Any]:
     """A negotiation as DSP's `ContractNegotiation`."""
     provider, consumer = _pids(row)

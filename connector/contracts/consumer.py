@@ -20,6 +20,7 @@ from connector.contracts.common import (
     _require_owner,
     _require_pid,
     get_negotiation,
+    record_peer_answer,
     terminate,
 )
 from connector.contracts.repository import (
@@ -87,11 +88,7 @@ def request_sent(session: Session, pid: str, answer: dict[str, Any] | None, erro
     row = ContractRepository(session).negotiation(pid, "consumer")
     if row is None:
         return
-    if answer is not None and isinstance(answer.get("providerPid"), str):
-        row.peer_pid = row.peer_pid or answer["providerPid"]
-    else:
-        row.state, row.reason = N.TERMINATED.value, error
-    row.updated_at = utcnow()
+    record_peer_answer(row, answer, error)
     session.add(row)
 
 
@@ -221,6 +218,7 @@ def _problem_text(response: httpx.Response) -> str:
 async def _post(
     rt: ContractsRuntime, member: Member, path: str, principal: Principal, body: dict[str, Any]
 ) -> Any:
+    assert rt.peers is not None, "the connector's HTTP client starts with the app"
     try:
         response = await rt.peers.request("POST", member, path, principal, json=body, timeout=15)
     except httpx.HTTPError as exc:

@@ -20,6 +20,7 @@ from connector.contracts.common import (
     _queue,
     _require_owner,
     _require_pid,
+    record_peer_answer,
 )
 from connector.contracts.repository import (
     ContractRepository,
@@ -274,11 +275,7 @@ def transfer_sent(session: Session, pid: str, answer: dict[str, Any] | None, err
     row = TransferRepository(session).get(pid, "consumer")
     if row is None:
         return
-    if answer is not None and isinstance(answer.get("providerPid"), str):
-        row.peer_pid = row.peer_pid or answer["providerPid"]
-    else:
-        row.state, row.reason = T.TERMINATED.value, error
-    row.updated_at = utcnow()
+    record_peer_answer(row, answer, error)
     session.add(row)
 
 

@@ -48,8 +48,7 @@ class FederatedDatasets(BaseModel):
 
 def peer_client(request: Request) -> PeerClient:
     """The app's client for signed calls to other members."""
-    client: PeerClient = get_connector(request).peers
-    return client
+    return get_connector(request).peer_client()
 
 
 def _problem_detail(resp: httpx.Response) -> str:

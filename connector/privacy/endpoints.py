@@ -177,8 +177,9 @@ async def _forward(request: Request, body: QueryRequest, principal: Any) -> JSON
     member = contracts.trust().by_participant.get(agreement.provider)
     if member is None:
         raise NotFound(f"the provider '{agreement.provider}' is no longer a member")
+    peers = get_connector(request).peer_client()
     try:
-        response = await get_connector(request).peers.request(
+        response = await peers.request(
             "POST", member, "/privacy/queries", principal, json=body.model_dump(), timeout=60
         )
     except httpx.HTTPError as exc:
