@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+NODE   := node_modules/.package-lock.json
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: demo test bench lint clean help chromium
@@ -26,8 +27,14 @@ demo: $(STAMP)  ## set up and run the four-partner local federation
 # Both cores: one pytest-xdist worker each, a test module never split across two (its module
 # fixtures start servers once); `make test JOBS=0` runs serially (decision 0021).
 JOBS ?= 2
-test: $(STAMP) chromium  ## set up and run the test suite on both cores
+test: $(STAMP) chromium $(NODE)  ## set up and run the test suite on both cores
 	$(PY) -m pytest $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadscope)
+
+# Front-end packages (package.json: axe-core for the accessibility checks) come from npm at
+# install time, never committed; without npm the checks that need them skip and say why.
+$(NODE): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $(NODE); \
+	  else echo "npm not found: the accessibility checks will skip"; fi
 
 # Browser tests use Debian's Chromium (Playwright's own browser download is not reachable here).
 # Installed when missing and we may (root with apt); otherwise those tests skip and say why.
@@ -49,4 +56,4 @@ lint: $(STAMP)  ## ruff and mypy
 	$(VENV)/bin/mypy
 
 clean:  ## remove the virtualenv and local state
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules .pytest_cache .mypy_cache .ruff_cache

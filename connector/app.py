@@ -50,6 +50,7 @@ from connector.storage.tables import utcnow
 from connector.system import endpoints as system
 from connector.system import running
 from connector.system.recycling import RecycleConnections
+from connector.web import pages as web_console
 
 log = logging.getLogger("gemello.connector")
 
@@ -261,4 +262,5 @@ def create_app(
         audit_api.auditors,
     ):
         app.include_router(router)
+    web_console.mount(app)  # /console: the same services, as pages
     return app

@@ -21,6 +21,7 @@ from connector.federation import (
 from connector.settings import Settings, default_home
 
 DEMO_USER = "demo-researcher"
+DEMO_PLANNER = "demo-planner"  # signs in to the web console of a kept-running demo
 
 
 def _summary(home_url: str, token: str, client: httpx.Client) -> tuple[Table, bool]:
@@ -329,8 +330,11 @@ def _pull(
     )
 
 
-def demo_token(settings: Settings) -> tuple[str, str]:
-    """A fresh API token for the demo researcher on the home connector: (token, token id)."""
+def demo_token(
+    settings: Settings, user: str = DEMO_USER, label: str = "demo run"
+) -> tuple[str, str]:
+    """A fresh API token for a demo researcher (by default the one the run acts as, on the
+    home connector): (token, token id)."""
     from connector.errors import Conflict
     from connector.identity import service as users
     from connector.identity.schemas import Role
@@ -338,9 +342,9 @@ def demo_token(settings: Settings) -> tuple[str, str]:
 
     with migrated_session(settings.db_url) as session:
         try:
-            issued = users.add_user(session, DEMO_USER, Role.researcher, "demo run")
+            issued = users.add_user(session, user, Role.researcher, label)
         except Conflict:
-            issued = users.issue_token(session, DEMO_USER, "demo run")
+            issued = users.issue_token(session, user, label)
     return issued.token, issued.token_id
 
 
@@ -468,6 +472,7 @@ def run_demo(
             console.print(said)
     gateway = settings[0]  # the comune's connector answers the researcher
     token, token_id = demo_token(gateway)
+    kept: list[tuple[Settings, str]] = []  # tokens handed out while the demo keeps running
     # A SIGTERM to the demo must clean up like Ctrl-C does.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -542,10 +547,9 @@ def run_demo(
                     "Fonte: Comune di Bologna – opendata.comune.bologna.it, CC BY 4.0; "
                     "ARPAE Emilia-Romagna."
                 )
-            if urls_file is not None:
-                urls_file.write_text(
-                    json.dumps({c.settings.partner: c.url for c in conns}, indent=2)
-                )
+            urls = json.dumps({c.settings.partner: c.url for c in conns}, indent=2)
+            if urls_file is not None and not keep_running:
+                urls_file.write_text(urls)
             if keep_running:
                 for c in conns:
                     if not c.url.endswith(f":{c.settings.port}"):
@@ -554,7 +558,17 @@ def run_demo(
                             f"configured port {c.settings.port} (taken); commands find it "
                             "on the trust list (`gemello dataspace status`)[/]"
                         )
+                unibo = next(c for c in conns if c.settings.partner == "unibo")
+                planner, planner_id = demo_token(unibo.settings, DEMO_PLANNER, "demo console")
+                kept.append((unibo.settings, planner_id))
+                console.print(
+                    f"Web console: {unibo.url}/console — sign in as the demo planner with "
+                    f"{planner} (revoked when the demo stops).",
+                    soft_wrap=True,  # one line: the token must stay whole to be copied
+                )
                 console.print("Connectors are up (API docs at <URL>/docs). Ctrl-C stops them.")
+                if urls_file is not None:  # last: whoever waits for it finds everything ready
+                    urls_file.write_text(urls)
                 while all(c.process.poll() is None for c in conns):
                     time.sleep(0.5)
                 console.print("[red]a connector stopped unexpectedly[/]")
@@ -567,4 +581,6 @@ def run_demo(
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         revoke_demo_token(gateway, token_id)
+        for where, kept_id in kept:
+            revoke_demo_token(where, kept_id)
     return 0

@@ -178,6 +178,12 @@ class Settings(BaseSettings):
         ge=0,
         description="sign a tree head this often when the log grew (0: only on demand)",
     )
+    console_idle_minutes: float = Field(
+        default=30, gt=0, le=24 * 60, description="a console session ends after this idle time"
+    )
+    console_session_hours: float = Field(
+        default=12, gt=0, le=7 * 24, description="a console session ends this long after sign-in"
+    )
     audit_witness_seconds: float = Field(
         default=10.0,
         ge=0,

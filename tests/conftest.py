@@ -7,6 +7,7 @@ import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -143,6 +144,20 @@ def user_tokens(unibo_settings: Settings) -> dict[Role, str]:
     """One unibo user per role (named after the role); their API tokens."""
     with migrated_session(unibo_settings.db_url) as session:
         return {role: users.add_user(session, role.value, role).token for role in Role}
+
+
+def path_operations(app: FastAPI) -> list[Any]:
+    """Every path operation an app serves, through its included routers (FastAPI 0.165+
+    keeps included routers lazily, so `app.routes` alone lists none of them). Each has the
+    route's `path` (with prefixes), `methods`, `dependencies`, `include_in_schema` and
+    `description`."""
+    from fastapi.routing import APIRoute
+
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # before 0.165: included routes are flattened into app.routes
+        return [r for r in app.routes if isinstance(r, APIRoute)]
+    return [c for c in iter_route_contexts(app.routes) if isinstance(c.original_route, APIRoute)]
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -44,8 +44,9 @@ FLOORS: dict[str, dict[str, set[str]]] = {
         "dataspace": set(),
     },
     "faces": {
-        "app": {"*.endpoints", "runtime"},
+        "app": {"*.endpoints", "web", "runtime"},
         "*.endpoints": {"runtime"},
+        "web": {"runtime"},  # the web console: pages on the same services as the API
         "runtime": set(),  # the composition root: one Connector built from settings
     },
     "consumer": {"gateway": set()},

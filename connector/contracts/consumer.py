@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import httpx
 
+from catalog.model import dataset_id_from_iri
 from connector.contracts.common import (
     AGREEMENT_SIGNATURE_TYPE,
     Me,
@@ -27,7 +28,7 @@ from connector.contracts.repository import (
     ContractRepository,
 )
 from connector.contracts.schemas import NegotiationOut, TransferOut
-from connector.errors import Forbidden, GemelloError, NotFound
+from connector.errors import BadRequest, Forbidden, GemelloError, NotFound
 from connector.identity.keys import SignatureInvalid, detached_kid, verify_detached
 from connector.identity.schemas import Principal
 from connector.identity.trustlist import Member, VerifiedTrustList
@@ -273,6 +274,36 @@ async def open_negotiation(
     if sent is None:
         raise UpstreamFailed(error, negotiation=out.id)
     return out
+
+
+async def request_agreement(
+    rt: ContractsRuntime, principal: Principal, partner: str, dataset: str, purpose: str
+) -> NegotiationOut:
+    """Ask a member (by handle) for an agreement on one of its datasets (id or IRI): the
+    API's and the console's one way in. NotFound for no such member, BadRequest for this
+    connector itself (its own datasets need no agreement)."""
+    member = rt.trust().by_handle.get(partner)
+    if member is None:
+        raise NotFound(f"no member '{partner}' in the dataspace")
+    if member.participant_id == rt.me().participant_id:
+        raise BadRequest(f"'{partner}' is this connector: its own datasets need no agreement")
+    dataset_id = dataset_id_from_iri(dataset, member.participant_id) or dataset
+    return await open_negotiation(rt, principal, member, dataset_id, purpose)
+
+
+def held_agreements(session: Session, provider: str, dataset_id: str) -> list[AgreementRecord]:
+    """The agreements this connector holds (as consumer) with a provider on a dataset, newest
+    first, revoked ones included."""
+    return [
+        a
+        for a in ContractRepository(session).agreements(role="consumer")
+        if a.provider == provider and a.dataset_id == dataset_id
+    ]
+
+
+def my_negotiation(session: Session, principal: Principal, pid: str) -> NegotiationOut:
+    """One consumer negotiation as this person may see it (NotFound otherwise)."""
+    return negotiation_out(get_negotiation(session, principal, pid, "consumer"))
 
 
 async def open_transfer(

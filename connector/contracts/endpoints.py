@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from catalog.model import dataset_id_from_iri
 from connector.contracts import approvals, consumer, transfers
 from connector.contracts.dsp_endpoints import RuntimeDep
 from connector.contracts.repository import ContractRepository, TransferRepository
@@ -22,7 +21,7 @@ from connector.contracts.schemas import (
     TransferOut,
 )
 from connector.deps import SessionDep, WriteSessionDep
-from connector.errors import BadRequest, NotFound, Problem
+from connector.errors import NotFound, Problem
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Role
 from connector.storage.tables import (
@@ -83,13 +82,7 @@ async def negotiate(
 ) -> NegotiationOut:
     """Ask another member for an agreement on one of its datasets, for a stated purpose. The
     offer is read from the provider's catalogue; follow the negotiation with GET."""
-    member = rt.trust().by_handle.get(body.partner)
-    if member is None:
-        raise NotFound(f"no member '{body.partner}' in the dataspace")
-    if member.participant_id == rt.me().participant_id:
-        raise BadRequest(f"'{body.partner}' is this connector: its own datasets need no agreement")
-    dataset_id = dataset_id_from_iri(body.dataset, member.participant_id) or body.dataset
-    return await consumer.open_negotiation(rt, principal, member, dataset_id, body.purpose)
+    return await consumer.request_agreement(rt, principal, body.partner, body.dataset, body.purpose)
 
 
 def _own_only(principal: Any) -> str | None:

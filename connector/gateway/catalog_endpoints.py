@@ -10,11 +10,10 @@ from pydantic import BaseModel, Field
 
 from catalog.model import BBox, Theme
 from connector.deps import MAX_PAGES
-from connector.errors import BadRequest, NotFound, Problem
+from connector.errors import NotFound, Problem
 from connector.gateway import index
 from connector.gateway.endpoints import peer_client
 from connector.gateway.gazetteer import Gazetteer
-from connector.gateway.index_repository import IndexQuery
 from connector.identity.auth import AUTH_RESPONSES, access
 from connector.identity.schemas import Role
 from connector.runtime import get_connector
@@ -115,17 +114,6 @@ def gazetteer(request: Request) -> Gazetteer:
     return Gazetteer.cached(get_connector(request).settings)
 
 
-def parse_bbox(text: str) -> BBox:
-    """'west,south,east,north' in degrees."""
-    try:
-        w, s, e, n = (float(v) for v in text.split(","))
-        return BBox(west=w, south=s, east=e, north=n)
-    except ValueError as exc:
-        raise BadRequest(
-            f"bbox '{text}' is not 'west,south,east,north' in degrees: {exc}"
-        ) from None
-
-
 @router.get("", response_model=SearchOut)
 def search_catalog(
     request: Request,
@@ -144,22 +132,8 @@ def search_catalog(
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> SearchOut:
     """Search every member's datasets in this connector's index (no member is called)."""
-    if start and end and start > end:
-        raise BadRequest("start is after end")
-    boxes: tuple[BBox, ...] = ()
-    if area:
-        boxes += tuple(a.bbox for a in gazetteer(request).lookup(area))
-    if bbox:
-        boxes += (parse_bbox(bbox),)
-    query = IndexQuery(
-        texts=tuple((q or "").split()),
-        themes=tuple(theme or ()),
-        partners=tuple(partner or ()),
-        boxes=boxes,
-        start=start,
-        end=end,
-        privacy_classes=tuple(privacy_class or ()),
-        fresh_only=fresh_only,
+    query = index.search_query(
+        gazetteer(request), q, theme, partner, area, bbox, start, end, privacy_class, fresh_only
     )
     found = index.search(get_connector(request).engine, query, (page - 1) * per_page, per_page)
     return SearchOut(

@@ -13,14 +13,16 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 
 from catalog.dsp import DSP_CONTEXT, NotADataset, summary_from_dataset
-from connector.errors import Forbidden
+from catalog.model import BBox, Theme
+from connector.errors import BadRequest, Forbidden
+from connector.gateway.gazetteer import Gazetteer
 from connector.gateway.index_repository import IndexQuery, IndexRepository
 from connector.identity.peers import PeerClient
 from connector.identity.schemas import Principal, Role
@@ -265,3 +267,47 @@ def find(engine: Engine, ref: str, partner: str | None = None) -> list[Federated
         for row in rows:
             session.expunge(row)
     return rows
+
+
+def parse_bbox(text: str) -> BBox:
+    """'west,south,east,north' in degrees."""
+    try:
+        w, s, e, n = (float(v) for v in text.split(","))
+        return BBox(west=w, south=s, east=e, north=n)
+    except ValueError as exc:
+        raise BadRequest(
+            f"bbox '{text}' is not 'west,south,east,north' in degrees: {exc}"
+        ) from None
+
+
+def search_query(
+    places: Gazetteer,
+    q: str | None = None,
+    theme: list[Theme] | None = None,
+    partner: list[str] | None = None,
+    area: str | None = None,
+    bbox: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    privacy_class: list[str] | None = None,
+    fresh_only: bool = False,
+) -> IndexQuery:
+    """A federated search from what a person typed (the API and the console both ask this);
+    BadRequest names what does not make sense."""
+    if start and end and start > end:
+        raise BadRequest("start is after end")
+    boxes: tuple[BBox, ...] = ()
+    if area:
+        boxes += tuple(a.bbox for a in places.lookup(area))
+    if bbox:
+        boxes += (parse_bbox(bbox),)
+    return IndexQuery(
+        texts=tuple((q or "").split()),
+        themes=tuple(theme or ()),
+        partners=tuple(partner or ()),
+        boxes=boxes,
+        start=start,
+        end=end,
+        privacy_classes=tuple(privacy_class or ()),
+        fresh_only=fresh_only,
+    )

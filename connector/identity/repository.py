@@ -10,7 +10,7 @@ from sqlmodel import Session, col, delete, select
 from sqlmodel.sql.expression import Select
 
 from connector.storage.engine import append_row
-from connector.storage.tables import ApiToken, SeenAssertion, UserAccount
+from connector.storage.tables import ApiToken, ConsoleSession, SeenAssertion, UserAccount
 
 
 class UserRepository:
@@ -67,6 +67,29 @@ def _with_user() -> Select[ApiToken, UserAccount]:
     return select(ApiToken, UserAccount).join(
         UserAccount, col(UserAccount.id) == col(ApiToken.user_id)
     )
+
+
+class ConsoleSessionRepository:
+    """The web console's sessions, inside the caller's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: ConsoleSession) -> None:
+        """Stage a new or changed session row."""
+        self.session.add(row)
+        self.session.flush()
+
+    def by_secret(self, secret_sha256: str) -> tuple[ConsoleSession, ApiToken, UserAccount] | None:
+        """The session with this cookie digest, with its token and user."""
+        stmt = (
+            select(ConsoleSession, ApiToken, UserAccount)
+            .join(ApiToken, col(ApiToken.id) == col(ConsoleSession.token_id))
+            .join(UserAccount, col(UserAccount.id) == col(ApiToken.user_id))
+            .where(ConsoleSession.secret_sha256 == secret_sha256)
+        )
+        row = self.session.exec(stmt).first()
+        return (row[0], row[1], row[2]) if row else None
 
 
 class ReplayRepository:

@@ -112,8 +112,8 @@ META: dict[str, DatasetMeta] = {
     "road-graph": _M(
         "Grafo stradale (archi stradali)",
         "Archi stradali comunali con nodi estremi, lunghezza in metri e geometria GeoJSON.",
-        ("grafo stradale", "strade", "rete"),
-        ("road graph", "streets", "network"),
+        ("grafo stradale", "strade", "rete", "traffico"),
+        ("road graph", "streets", "network", "traffic"),
         Frequency.IRREG,
         spatial_unit=SpatialUnit.road_arc,
     ),

@@ -73,6 +73,24 @@ class ApiToken(SQLModel, table=True):
     )
 
 
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in web console session: the cookie's secret is kept only as its SHA-256, the
+    session acts with the API token it was opened with (revoking the token ends it)."""
+
+    __tablename__ = "console_session"
+
+    id: str = Field(primary_key=True, max_length=40)
+    secret_sha256: str = Field(max_length=64, unique=True)
+    token_id: str = Field(foreign_key="api_token.id", index=True, max_length=40)
+    csrf: str = Field(max_length=64, description="the token every state-changing form carries")
+    created_at: datetime = _ts(default_factory=utcnow)
+    last_seen_at: datetime = _ts(default_factory=utcnow)
+    expires_at: datetime = _ts(description="absolute end, whatever the activity")
+    ended_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
 class SeenAssertion(SQLModel, table=True):
     """A connector-to-connector token already accepted: refused if it comes again.
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
 
 from connector.app import create_app
 from connector.dataspace import establish_trust, rotate_keys
@@ -36,7 +35,8 @@ from connector.identity.trustlist import (
 )
 from connector.settings import Settings, load_settings
 from connector.storage import make_engine, upgrade
-from tests.conftest import bearer, client_for
+from connector.web.security import ConsoleAccess, console_public
+from tests.conftest import bearer, client_for, path_operations
 
 pytestmark = pytest.mark.anyio
 
@@ -185,8 +185,17 @@ def test_replay_store_contract(db_url: str) -> None:
 
 def test_every_route_declares_who_may_call_it(unibo_settings: Settings) -> None:
     app = create_app(unibo_settings)
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
+    routes = path_operations(app)
+    assert len(routes) > 60, "the walk must reach the included routers' routes"
+    for route in routes:
+        if route.path.startswith("/console"):  # the web console's pages: their own rules
+            rules = [
+                d.dependency
+                for d in route.dependencies
+                if isinstance(d.dependency, ConsoleAccess) or d.dependency is console_public
+            ]
+            assert len(rules) == 1, f"{route.path} declares {len(rules)} console rules"
+            assert route.description, f"{route.path} has no docstring"
             continue
         if not route.include_in_schema:  # the API docs pages themselves: public by design
             assert route.path.startswith(("/docs", "/redoc", "/openapi", "/static")), route.path

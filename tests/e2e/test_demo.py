@@ -67,6 +67,22 @@ def test_keep_running_serves_real_http(demo: DemoRun) -> None:
             assert anon.status_code == 401
             assert anon.headers["content-type"] == "application/problem+json"
             assert anon.json()["reason"] == "no_token"
+        # the web console it prints opens with the demo planner's token
+        printed = demo.log.read_text()
+        found = re.search(r"Web console: (\S+)/console .* with (gmo_\S+) ", printed)
+        assert found, printed[-2000:]
+        url, token = found.groups()
+        assert url == demo.urls["unibo"]
+        form = client.get(f"{url}/console/sign-in")
+        nonce = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert nonce
+        signed = client.post(
+            f"{url}/console/sign-in",
+            data={"token": token, "csrf": nonce.group(1), "next": "/console/discover"},
+        )
+        assert signed.status_code == 303, signed.text
+        page = client.get(f"{url}/console/discover")
+        assert "demo-planner" in page.text
 
 
 def readme_first_session() -> list[str]:

@@ -1,0 +1,519 @@
+"""The web console's pages (server-rendered, Jinja2). Each page asks the connector's own
+services and hands the template plain values: no business logic lives in a template.
+
+Sign-in takes an API token and opens a server-side session (`identity.sessions`); every other
+page declares the roles it admits (`web.security.console`), and every POST carries the
+session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from catalog.dsp import G
+from catalog.model import THEME_LABELS, Theme
+from connector import __version__
+from connector.contracts import consumer
+from connector.errors import BadRequest, GemelloError, NotFound, Unauthenticated
+from connector.gateway import index
+from connector.gateway.gazetteer import Gazetteer
+from connector.identity.auth import log_refusal
+from connector.identity.schemas import Role
+from connector.identity.sessions import SignedIn, end_session, open_session
+from connector.runtime import get_connector
+from connector.storage import session_scope
+from connector.web import i18n
+from connector.web.security import (
+    CONSOLE_PUBLIC,
+    COOKIE,
+    EVERY_ROLE,
+    LANG_COOKIE,
+    LOGIN_CSRF_COOKIE,
+    PREFIX,
+    ConsoleRefused,
+    SignInNeeded,
+    console,
+    limits,
+)
+from policy.compiler import describe
+from policy.odrl import PolicyInvalid, parse_policy
+from policy.vocabulary import PURPOSES
+
+HERE = Path(__file__).parent
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+public_router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[CONSOLE_PUBLIC])
+pages = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[console(*EVERY_ROLE)])
+
+THEMES_IT = {
+    "AGRI": "Agricoltura, pesca, silvicoltura e prodotti alimentari",
+    "ECON": "Economia e finanze",
+    "EDUC": "Istruzione, cultura e sport",
+    "ENER": "Energia",
+    "ENVI": "Ambiente",
+    "GOVE": "Governo e settore pubblico",
+    "HEAL": "Salute",
+    "INTR": "Tematiche internazionali",
+    "JUST": "Giustizia, sistema giuridico e sicurezza pubblica",
+    "REGI": "Regioni e città",
+    "SOCI": "Popolazione e società",
+    "TECH": "Scienza e tecnologia",
+    "TRAN": "Trasporti",
+}
+
+
+REQUESTERS = (Role.researcher, Role.steward, Role.admin)  # as the API's consumer routes
+
+
+def purpose_label(code: str, lang: str) -> str:
+    """A purpose of the controlled list in words."""
+    return i18n.PURPOSE_LABELS.get(code, {}).get(lang, code)
+
+
+def theme_label(code: str, lang: str) -> str:
+    """An EU data theme in the reader's language."""
+    if lang == "it":
+        return THEMES_IT.get(code, code)
+    return THEME_LABELS.get(Theme(code), code) if code in Theme.__members__ else code
+
+
+def language(request: Request) -> str:
+    """The reader's language: `?lang=`, then the cookie, then Italian."""
+    return i18n.pick(request.query_params.get("lang") or request.cookies.get(LANG_COOKIE))
+
+
+def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    """A page in the reader's language, with the shell's values (who is signed in, CSRF)."""
+    lang = language(request)
+    conn = get_connector(request)
+    signed: SignedIn | None = getattr(request.state, "signed_in", None)
+    html = templates.get_template(name).render(
+        t=i18n.translator(lang),
+        lang=lang,
+        other_lang="en" if lang == "it" else "it",
+        path=request.url.path,
+        partner=conn.settings.partner,
+        organisation=conn.settings.legal_name or conn.settings.partner,
+        version=__version__,
+        user=signed.principal if signed else None,
+        csrf=signed.csrf if signed else None,
+        static=f"{PREFIX}/static",
+        **values,
+    )
+    response = HTMLResponse(html, status_code=status)
+    if request.query_params.get("lang") in i18n.LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict",
+                            path=PREFIX, secure=request.url.scheme == "https")  # fmt: skip
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a console path may follow sign-in (no open redirect)."""
+    if target and target.startswith(PREFIX + "/") and not target.startswith("//"):
+        return target
+    return f"{PREFIX}/discover"
+
+
+@public_router.get("/sign-in")
+def sign_in_form(request: Request, next: str | None = None, why: str | None = None) -> Response:
+    """The sign-in form (a fresh anti-forgery value in a cookie and in the form)."""
+    nonce = secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "sign_in.html",
+        next=_safe_next(next),
+        nonce=nonce,
+        notice={"expired": "signin.expired", "signedout": "signedout"}.get(why or ""),
+        error=None,
+    )
+    _sign_in_nonce(request, response, nonce)
+    return response
+
+
+def _sign_in_nonce(request: Request, response: Response, nonce: str) -> None:
+    """The sign-in form's anti-forgery value, also in a short-lived cookie (double submit)."""
+    response.set_cookie(LOGIN_CSRF_COOKIE, nonce, httponly=True, samesite="strict", path=PREFIX,
+                        secure=request.url.scheme == "https", max_age=3600)  # fmt: skip
+
+
+@public_router.post("/sign-in")
+def sign_in(
+    request: Request,
+    token: Annotated[str, Form(max_length=200)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Check the token and open a session; the form again with the reason otherwise."""
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(csrf, expected):
+        exc = ConsoleRefused("missing or wrong sign-in form token", "csrf_invalid")
+        log_refusal(request, exc)
+        raise exc
+    conn = get_connector(request)
+    me = conn.identity.own_member()
+    try:
+        with session_scope(conn.engine, write=True) as session:
+            secret, signed = open_session(
+                session, token, me.participant_id, me.id, conn.identity.clock(), limits(request)
+            )
+    except Unauthenticated as exc:
+        log_refusal(request, exc)
+        nonce = secrets.token_urlsafe(24)
+        form = render(request, "sign_in.html", status=401, next=_safe_next(next),
+                      nonce=nonce, notice=None, error=exc.detail)  # fmt: skip
+        _sign_in_nonce(request, form, nonce)
+        return form
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        secret,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path=PREFIX,
+        max_age=int(limits(request).absolute.total_seconds()),
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
+@router.post("/sign-out", dependencies=[console(*EVERY_ROLE)])
+def sign_out(request: Request) -> Response:
+    """End the session now (its cookie is cleared too)."""
+    conn = get_connector(request)
+    with session_scope(conn.engine, write=True) as session:
+        end_session(session, request.cookies.get(COOKIE, ""), conn.identity.clock())
+    response = RedirectResponse(f"{PREFIX}/sign-in?why=signedout", status_code=303)
+    response.delete_cookie(COOKIE, path=PREFIX)
+    return response
+
+
+@public_router.get("")
+@public_router.get("/")
+def home() -> Response:
+    """The console's front door: the catalogue search (sign-in first if needed)."""
+    return RedirectResponse(f"{PREFIX}/discover", status_code=303)
+
+
+def _areas(places: Gazetteer) -> list[dict[str, Any]]:
+    """Districts, each with its statistical areas, for the area picker."""
+    districts: dict[str, list[str]] = {}
+    for a in sorted(places.areas, key=lambda a: (a.district, a.name)):
+        districts.setdefault(a.district, []).append(a.name)
+    return [{"district": d, "areas": names} for d, names in sorted(districts.items())]
+
+
+@pages.get("/discover")
+def discover(
+    request: Request,
+    q: Annotated[str, Query(max_length=200)] = "",
+    theme: Annotated[str, Query(max_length=8)] = "",
+    member: Annotated[str, Query(max_length=40)] = "",
+    area: Annotated[str, Query(max_length=120)] = "",
+    start: Annotated[str, Query(max_length=10)] = "",
+    end: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
+    """Search every member's datasets (the connector's federated index)."""
+    conn = get_connector(request)
+    places = Gazetteer.cached(conn.settings)
+    lang = language(request)
+    error = None
+    found = None
+    try:
+        themes = [Theme(theme)] if theme else None
+        query = index.search_query(
+            places,
+            q or None,
+            themes,
+            [member] if member else None,
+            area or None,
+            None,
+            _day(start, "start"),
+            _day(end, "end"),
+        )
+        found = index.search(conn.engine, query, 0, 200)
+    except ValueError:
+        error = f"'{theme}' is not an EU data theme"
+    except GemelloError as exc:
+        error = exc.detail
+    results = [
+        {
+            "partner": e.partner,
+            "dataset_id": e.dataset_id,
+            "title": _text(e.document.get("dct:title"), lang) or e.title,
+            "themes": [theme_label(c, lang) for c in e.themes.split()],
+            "privacy": i18n.privacy_label(e.privacy_class, lang),
+            "period": _period(e.start_date, e.end_date),
+            "stale": e.stale,
+        }
+        for e in (found.entries if found else [])
+    ]
+    sources = [
+        {
+            "partner": s.partner,
+            "status": s.status,
+            "last": s.last_success_at.strftime("%Y-%m-%d %H:%M") if s.last_success_at else "—",
+        }
+        for s in (found.sources if found else [])
+    ]
+    members = sorted({s["partner"] for s in sources} | set(conn.contracts.trust().by_handle))
+    return render(
+        request,
+        "discover.html",
+        status=400 if error else 200,
+        form={"q": q, "theme": theme, "member": member, "area": area, "start": start, "end": end},
+        themes=[(c.value, theme_label(c.value, lang)) for c in Theme],
+        members=members,
+        districts=_areas(places),
+        results=results,
+        total=found.total if found else 0,
+        sources=sources,
+        error=error,
+    )
+
+
+def _day(text: str, name: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"{name} '{text}' is not a date (YYYY-MM-DD)") from None
+
+
+def _period(start: date | None, end: date | None) -> str:
+    if start is None and end is None:
+        return "—"
+    return f"{start.isoformat() if start else '…'} – {end.isoformat() if end else '…'}"
+
+
+def _text(value: Any, lang: str) -> str:
+    """A JSON-LD literal (a string, a language map, or a list of tagged values) as text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        if "@value" in value:
+            return str(value["@value"])
+        if "@id" in value:
+            return str(value["@id"])
+        return str(value.get(lang) or value.get("it") or value.get("en") or "")
+    if isinstance(value, list):
+        tagged = [v for v in value if isinstance(v, dict) and v.get("@language") == lang]
+        return _text(tagged[0] if tagged else (value[0] if value else ""), lang)
+    return "" if value is None else str(value)
+
+
+def _policies(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dataset's ODRL offers in plain language (the rules as the holder compiled them)."""
+    offers = document.get("hasPolicy") or document.get("odrl:hasPolicy") or []
+    out = []
+    for offer in offers if isinstance(offers, list) else [offers]:
+        try:
+            lines = describe(parse_policy({k: v for k, v in offer.items() if k != "@context"}))
+        except PolicyInvalid as exc:
+            lines = ["This offer does not pass the Gemello profile:"] + list(exc.errors)
+        out.append({"id": offer.get("@id", ""), "lines": lines})
+    return out
+
+
+@pages.get("/datasets/{partner}/{dataset_id}")
+def dataset_page(request: Request, partner: str, dataset_id: str) -> Response:
+    """One dataset of the federated catalogue: its DCAT-AP fields and its usage policy."""
+    conn = get_connector(request)
+    lang = language(request)
+    rows = index.find(conn.engine, dataset_id, partner)
+    if not rows:
+        raise NotFound(f"the federated catalogue has no dataset '{dataset_id}' of '{partner}'")
+    row = rows[0]
+    doc: dict[str, Any] = row.document
+    members = {pid: m.id for pid, m in conn.contracts.trust().by_participant.items()}
+    publisher = _text(doc.get("dct:publisher"), lang)
+    keywords = [
+        str(k.get("@value", "")) if isinstance(k, dict) else str(k)
+        for k in doc.get("dcat:keyword") or []
+        if not isinstance(k, dict) or k.get("@language") in (None, lang)
+    ]
+    yes_no = {True: i18n.MESSAGES["yes"][lang], False: i18n.MESSAGES["no"][lang]}
+
+    def flag(key: str) -> str:
+        value = doc.get(G + key)
+        return yes_no[value] if isinstance(value, bool) else ""
+
+    fields = [
+        ("field.description", _text(doc.get("dct:description"), lang)),
+        ("field.publisher", members.get(publisher, publisher)),
+        ("field.themes", ", ".join(theme_label(c, lang) for c in row.themes.split())),
+        ("field.keywords", ", ".join(keywords)),
+        ("field.period", _period(row.start_date, row.end_date)),
+        ("field.frequency", _text(doc.get("dct:accrualPeriodicity"), lang).rsplit("/", 1)[-1]),
+        ("field.modified", row.modified.strftime("%Y-%m-%d") if row.modified else ""),
+        ("field.privacy", i18n.privacy_label(row.privacy_class, lang)),
+        ("field.personal", flag("containsPersonalData")),
+        ("field.synthetic", flag("synthetic")),
+        ("field.license", _text(doc.get("dct:license"), lang)),
+        ("field.identifier", row.dataset_iri),
+    ]
+    own = row.partner == conn.settings.partner
+    provider = conn.contracts.trust().by_handle.get(row.partner)
+    with session_scope(conn.engine) as session:
+        held = (
+            []
+            if own or provider is None
+            else consumer.held_agreements(session, provider.participant_id, row.dataset_id)
+        )
+    agreements = [
+        {
+            "id": a.id,
+            "purpose": purpose_label(a.purpose, lang),
+            "uses": a.use_count,
+            "agreed": a.agreed_at.strftime("%Y-%m-%d %H:%M"),
+            "revoked": a.revoked_at is not None,
+        }
+        for a in held
+    ]
+    signed: SignedIn = request.state.signed_in
+    return render(
+        request,
+        "dataset.html",
+        own=own,
+        agreements=agreements,
+        can_request=not own and signed.principal.role in REQUESTERS,
+        purposes=[(p, purpose_label(p, lang)) for p in PURPOSES],
+        title=_text(doc.get("dct:title"), lang) or row.title,
+        holder=row.partner,
+        dataset_id=row.dataset_id,
+        stale=row.stale,
+        fields=[(k, v) for k, v in fields if v],
+        policies=_policies(doc),
+    )
+
+
+@router.post("/datasets/{partner}/{dataset_id}/request", dependencies=[console(*REQUESTERS)])
+async def request_access(
+    request: Request,
+    partner: str,
+    dataset_id: str,
+    purpose: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Ask the holder for an agreement (a DSP negotiation), then follow it on its own page."""
+    signed: SignedIn = request.state.signed_in
+    if purpose not in PURPOSES:
+        raise BadRequest(f"'{purpose}' is not a purpose of the dataspace's list")
+    conn = get_connector(request)
+    out = await consumer.request_agreement(
+        conn.contracts, signed.principal, partner, dataset_id, purpose
+    )
+    return RedirectResponse(f"{PREFIX}/negotiations/{quote(out.id)}", status_code=303)
+
+
+FINAL = {"FINALIZED", "TERMINATED"}
+# DSP gives a consumer no signal that the provider waits for a person: a request still
+# unanswered after this long is shown as possibly waiting for a steward.
+STEWARD_WAIT = timedelta(seconds=10)
+
+
+@pages.get("/negotiations/{pid}")
+def negotiation_page(request: Request, pid: str) -> Response:
+    """One request for an agreement as it moves (the page refreshes itself until it ends)."""
+    conn = get_connector(request)
+    lang = language(request)
+    signed: SignedIn = request.state.signed_in
+    with session_scope(conn.engine) as session:
+        n = consumer.my_negotiation(session, signed.principal, pid)
+    holder = conn.contracts.trust().by_participant.get(n.counterparty)
+    waiting = n.state not in FINAL and conn.identity.clock() - n.created_at > STEWARD_WAIT
+    state_key = (
+        "neg.agreed"
+        if n.state == "FINALIZED"
+        else "neg.refused"
+        if n.state == "TERMINATED"
+        else "neg.steward"
+        if waiting
+        else "neg.moving"
+    )
+    return render(
+        request,
+        "negotiation.html",
+        n=n,
+        holder=holder.id if holder else n.counterparty,
+        purpose=purpose_label(n.purpose, lang),
+        state_key=state_key,
+        final=n.state in FINAL,
+        refresh=n.state not in FINAL,
+    )
+
+
+def error_page(request: Request, exc: Exception) -> Response:
+    """A refusal or error on a console page, as a page (the API answers problem+json)."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    if isinstance(exc, SignInNeeded):
+        if request.method in ("GET", "HEAD"):
+            query = f"?{request.url.query}" if request.url.query else ""
+            target = quote(request.url.path + query, safe="/")
+            why = "" if exc.reason == "signin" else "&why=expired"
+            return RedirectResponse(f"{PREFIX}/sign-in?next={target}{why}", status_code=303)
+        return render(request, "error.html", status=401, key="signin.expired", detail="")
+    if isinstance(exc, RequestValidationError):
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', '')}"
+            for e in exc.errors()
+        )
+        return render(request, "error.html", status=400, key="error.bad", detail=detail)
+    if isinstance(exc, StarletteHTTPException):
+        key = "error.notfound" if exc.status_code == 404 else "error.bad"
+        return render(request, "error.html", status=exc.status_code, key=key, detail="")
+    assert isinstance(exc, GemelloError)
+    reason = str(exc.extensions.get("reason", ""))
+    key = {"role_not_allowed": "error.forbidden", "csrf_invalid": "error.csrf"}.get(
+        reason, "error.notfound" if exc.status == 404 else "error.bad"
+    )
+    return render(request, "error.html", status=exc.status, key=key, detail=exc.detail)
+
+
+def mount(app: Any) -> None:
+    """Serve the console on an app: pages, assets, strict headers, and errors as pages (the
+    API's problem+json handlers keep every other path)."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from connector.web.security import ConsoleHeaders
+
+    app.include_router(public_router)
+    app.include_router(router)
+    app.include_router(pages)
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
+    app.add_middleware(ConsoleHeaders)
+
+    def on_console(kind: type[Exception]) -> Any:
+        api = app.exception_handlers[kind]
+
+        async def handle(request: Request, exc: Exception) -> Response:
+            if request.url.path.startswith(PREFIX + "/") and not request.url.path.startswith(
+                f"{PREFIX}/static"
+            ):
+                return error_page(request, exc)
+            response: Response = await api(request, exc)
+            return response
+
+        return handle
+
+    for kind in (GemelloError, RequestValidationError, StarletteHTTPException):
+        app.add_exception_handler(kind, on_console(kind))
+    app.add_exception_handler(SignInNeeded, lambda request, exc: error_page(request, exc))
