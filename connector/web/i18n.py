@@ -56,6 +56,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "search.end": {"it": "Dati fino al", "en": "Data until"},
     "search.any": {"it": "qualsiasi", "en": "any"},
     "search.submit": {"it": "Cerca", "en": "Search"},
+    "map.pick": {
+        "it": "Le 90 aree statistiche di Bologna: scegline una per cercare i dati che la "
+        "coprono (evidenziata l'area o il quartiere scelto).",
+        "en": "Bologna's 90 statistical areas: pick one to search the data covering it (the "
+        "chosen area or district is highlighted).",
+    },
     "search.found": {"it": "dataset trovati", "en": "datasets found"},
     "search.none": {
         "it": "Nessun dataset corrisponde alla ricerca.",

@@ -12,7 +12,7 @@ import secrets
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -32,6 +32,7 @@ from connector.identity.sessions import SignedIn, end_session, open_session
 from connector.runtime import get_connector
 from connector.storage import session_scope
 from connector.web import i18n
+from connector.web.maps import CityMap, city_map
 from connector.web.security import (
     CONSOLE_PUBLIC,
     COOKIE,
@@ -272,11 +273,13 @@ def discover(
         for s in (found.sources if found else [])
     ]
     members = sorted({s["partner"] for s in sources} | set(conn.contracts.trust().by_handle))
+    form = {"q": q, "theme": theme, "member": member, "area": area, "start": start, "end": end}
     return render(
         request,
         "discover.html",
         status=400 if error else 200,
-        form={"q": q, "theme": theme, "member": member, "area": area, "start": start, "end": end},
+        form=form,
+        city=_area_picker(city_map(conn.settings), form),
         themes=[(c.value, theme_label(c.value, lang)) for c in Theme],
         members=members,
         districts=_areas(places),
@@ -285,6 +288,28 @@ def discover(
         sources=sources,
         error=error,
     )
+
+
+def _area_picker(city: CityMap, form: dict[str, str]) -> dict[str, Any]:
+    """The map of the areas as search links: each area's link keeps the other fields and
+    picks that area (the chosen one, or its district's areas, are marked)."""
+    chosen = form["area"].strip().lower()
+    kept = {k: v for k, v in form.items() if v and k != "area"}
+    return {
+        "width": city.width,
+        "height": city.height,
+        "areas": [
+            {
+                "name": a.name,
+                "district": a.district,
+                "d": a.d,
+                "href": f"{PREFIX}/discover?" + urlencode({**kept, "area": a.name}),
+                "selected": bool(chosen)
+                and chosen in (a.name.lower(), a.district.lower(), str(a.code)),
+            }
+            for a in city.areas
+        ],
+    }
 
 
 def _day(text: str, name: str) -> date | None:

@@ -292,3 +292,35 @@ def test_every_message_is_in_both_languages_and_every_template_id_exists() -> No
         used |= set(re.findall(r"""t\(["']([a-z.]+)["']\)""", template.read_text()))
     assert used, used - set(i18n.MESSAGES)
     assert used <= set(i18n.MESSAGES), used - set(i18n.MESSAGES)
+
+
+def test_the_area_map_fits_its_frame_and_keeps_every_area() -> None:
+    from catalog.model import BBox
+    from connector.gateway.gazetteer import Area, Gazetteer
+    from connector.web.maps import draw
+
+    def square(code: int, x: float, y: float) -> Area:
+        ring = (
+            (x, y),
+            (x + 0.01, y),
+            (x + 0.01, y + 0.005),
+            (x + 0.005, y + 0.01),
+            (x, y + 0.01),
+            (x, y),
+        )
+        box = BBox(west=x, south=y, east=x + 0.01, north=y + 0.01)
+        return Area(code=code, name=f"A{code}", zone="z", district="d", bbox=box, outline=(ring,))
+
+    city = draw(Gazetteer([square(1, 11.30, 44.49), square(2, 11.32, 44.50)]), width=200)
+    assert [a.name for a in city.areas] == ["A1", "A2"]
+    assert city.width == 200
+    assert 0 < city.height < 200  # wider than tall at 44.5° N, as the areas are
+    for area in city.areas:
+        start = re.match(r"M(\d+),(\d+)l", area.d)
+        assert start, area.d
+        x, y = int(start[1]), int(start[2])
+        for dx, dy in re.findall(r"(-?\d+),(-?\d+)", area.d[start.end() :]):
+            x, y = x + int(dx), y + int(dy)
+            assert 0 <= x <= city.width
+            assert 0 <= y <= city.height
+        assert area.d.endswith("z")

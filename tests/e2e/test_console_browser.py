@@ -91,6 +91,19 @@ def test_a_planner_signs_in_searches_opens_a_dataset_and_signs_out(
             assert "comune" in text
             check("discover")
 
+            # the map of the 90 areas picks an area for the search, keeping the words
+            assert page.locator("figure.map path.area").count() == 90
+            page.locator("figure.map a[aria-label$='(Navile)']").first.click()
+            page.locator("figure.map path.area.selected").first.wait_for()
+            assert page.get_by_label("Parole").input_value() == "traffico"
+            picked = page.get_by_label("Area statistica o quartiere").input_value()
+            assert picked
+            found = page.locator("table.grid").first.inner_text()
+            assert "ring-road-counts" in found  # city-wide coverage overlaps every area
+            check("discover-area")
+            page.go_back()
+            page.get_by_label("Parole").wait_for()
+
             page.get_by_role("link", name="Grafo stradale (archi stradali)").first.click()
             page.get_by_role("heading", name="Condizioni d'uso").wait_for()
             assert "road-graph" in page.locator("main").inner_text()
