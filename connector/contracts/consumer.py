@@ -301,6 +301,21 @@ def held_agreements(session: Session, provider: str, dataset_id: str) -> list[Ag
     ]
 
 
+def my_negotiations(
+    session: Session, principal: Principal, limit: int = 50
+) -> list[NegotiationOut]:
+    """The negotiations this person asked for (consumer side), newest first."""
+    rows = ContractRepository(session).negotiations(
+        role="consumer", requested_by=principal.subject, limit=limit
+    )
+    return [negotiation_out(r) for r in rows]
+
+
+def held_by_us(session: Session, limit: int = 200) -> list[AgreementRecord]:
+    """Every agreement this connector's organisation holds as consumer, newest first."""
+    return list(ContractRepository(session).agreements(role="consumer", limit=limit))
+
+
 def my_negotiation(session: Session, principal: Principal, pid: str) -> NegotiationOut:
     """One consumer negotiation as this person may see it (NotFound otherwise)."""
     return negotiation_out(get_negotiation(session, principal, pid, "consumer"))

@@ -43,7 +43,7 @@ from connector.identity.peers import PeerClient
 from connector.identity.schemas import Principal, Role
 from connector.identity.trustlist import Member
 from connector.privacy.service import Caller
-from connector.storage import session_scope
+from connector.storage import Session, session_scope
 from connector.storage.tables import FederatedJob, utcnow
 from connector.timestamps import as_utc
 from models import Model, Partial, get
@@ -451,6 +451,11 @@ class JobRunner:
         except (KeyError, ValueError) as exc:
             raise HolderFailed(f"unreadable partial: {exc}") from exc
         return partial, body, digest
+
+
+def my_jobs(session: Session, subject: str, limit: int = 50) -> list[FederatedJob]:
+    """A person's latest jobs on this connector, newest first."""
+    return list(JobRepository(session).recent(limit, subject))
 
 
 def job_view(job: FederatedJob, with_result: bool = False) -> dict[str, Any]:

@@ -16,6 +16,29 @@ MESSAGES: dict[str, dict[str, str]] = {
     "skip": {"it": "Vai al contenuto", "en": "Skip to content"},
     "nav": {"it": "Sezioni", "en": "Sections"},
     "discover": {"it": "Cerca dati", "en": "Discover data"},
+    "work": {"it": "Il mio lavoro", "en": "My work"},
+    "work.jobs": {"it": "Le mie simulazioni federate", "en": "My federated runs"},
+    "work.jobs.none": {
+        "it": "Non hai ancora avviato simulazioni da questo connettore.",
+        "en": "You have not run a model from this connector yet.",
+    },
+    "work.negotiations": {"it": "Le mie richieste di accesso", "en": "My access requests"},
+    "work.negotiations.none": {
+        "it": "Non hai ancora chiesto l'accesso a un dataset.",
+        "en": "You have not asked for access to a dataset yet.",
+    },
+    "work.agreements.none": {
+        "it": "La tua organizzazione non ha ancora accordi con gli altri membri.",
+        "en": "Your organisation holds no agreement with the other members yet.",
+    },
+    "col.model": {"it": "Modello", "en": "Model"},
+    "col.started": {"it": "Avviata (UTC)", "en": "Started (UTC)"},
+    "col.dataset": {"it": "Dataset", "en": "Dataset"},
+    "col.holder": {"it": "Detentore", "en": "Holder"},
+    "state.running": {"it": "in corso", "en": "running"},
+    "state.succeeded": {"it": "completata", "en": "succeeded"},
+    "state.partial": {"it": "parziale", "en": "partial"},
+    "state.failed": {"it": "non riuscita", "en": "failed"},
     "signin.title": {"it": "Accedi", "en": "Sign in"},
     "signin.intro": {
         "it": "Accedi con il tuo token API (lo riceve chi amministra il connettore: "

@@ -25,6 +25,7 @@ from connector import __version__
 from connector.contracts import consumer
 from connector.errors import BadRequest, GemelloError, NotFound, Unauthenticated
 from connector.gateway import index
+from connector.gateway import jobs as gateway_jobs
 from connector.gateway.gazetteer import Gazetteer
 from connector.identity.auth import log_refusal
 from connector.identity.schemas import Role
@@ -480,6 +481,71 @@ def negotiation_page(request: Request, pid: str) -> Response:
         state_key=state_key,
         final=n.state in FINAL,
         refresh=n.state not in FINAL,
+    )
+
+
+STATE_KEYS = {
+    "running": "state.running",
+    "succeeded": "state.succeeded",
+    "partial": "state.partial",
+    "failed": "state.failed",
+}
+
+
+@pages.get("/work")
+def my_work(request: Request) -> Response:
+    """My jobs and requests for access, and my organisation's agreements, with their states."""
+    conn = get_connector(request)
+    lang = language(request)
+    signed: SignedIn = request.state.signed_in
+    trust = conn.contracts.trust()
+    t = i18n.translator(lang)
+
+    def handle(participant: str) -> str:
+        member = trust.by_participant.get(participant)
+        return member.id if member else participant
+
+    with session_scope(conn.engine) as session:
+        jobs = gateway_jobs.my_jobs(session, signed.principal.subject)
+        negotiations = consumer.my_negotiations(session, signed.principal)
+        held = consumer.held_by_us(session)
+    return render(
+        request,
+        "work.html",
+        jobs=[
+            {
+                "id": j.id,
+                "model": j.model,
+                "purpose": purpose_label(j.purpose, lang),
+                "state": t(STATE_KEYS[j.state]) if j.state in STATE_KEYS else j.state,
+                "created": j.created_at.strftime("%Y-%m-%d %H:%M"),
+                "error": j.error,
+            }
+            for j in jobs
+        ],
+        negotiations=[
+            {
+                "id": n.id,
+                "dataset": n.dataset_id,
+                "holder": handle(n.counterparty),
+                "purpose": purpose_label(n.purpose, lang),
+                "state": n.state,
+                "created": n.created_at.strftime("%Y-%m-%d %H:%M"),
+            }
+            for n in negotiations
+        ],
+        agreements=[
+            {
+                "id": a.id,
+                "dataset": a.dataset_id,
+                "holder": handle(a.provider),
+                "purpose": purpose_label(a.purpose, lang),
+                "uses": a.use_count,
+                "agreed": a.agreed_at.strftime("%Y-%m-%d %H:%M"),
+                "revoked": a.revoked_at is not None,
+            }
+            for a in held
+        ],
     )
 
 

@@ -292,6 +292,10 @@ def test_every_message_is_in_both_languages_and_every_template_id_exists() -> No
         used |= set(re.findall(r"""t\(["']([a-z.]+)["']\)""", template.read_text()))
     assert used, used - set(i18n.MESSAGES)
     assert used <= set(i18n.MESSAGES), used - set(i18n.MESSAGES)
+    from connector.web.pages import STATE_KEYS
+
+    assert set(STATE_KEYS.values()) <= set(i18n.MESSAGES)
+    assert {"neg.agreed", "neg.refused", "neg.steward", "neg.moving"} <= set(i18n.MESSAGES)
 
 
 def test_the_area_map_fits_its_frame_and_keeps_every_area() -> None:

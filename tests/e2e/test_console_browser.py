@@ -121,6 +121,14 @@ def test_a_planner_signs_in_searches_opens_a_dataset_and_signs_out(
             page.get_by_role("heading", name="Accordi della mia organizzazione").wait_for()
             assert agreement in page.locator("main").inner_text()
 
+            page.get_by_role("link", name="Il mio lavoro").click()
+            page.get_by_role("heading", name="Le mie richieste di accesso").wait_for()
+            work = page.locator("main").inner_text()
+            assert "road-graph" in work
+            assert agreement in work
+            check("work")
+            page.go_back()
+
             page.get_by_role("link", name="English").click()
             page.get_by_role("heading", name="Usage policy").wait_for()
             check("dataset-en")
