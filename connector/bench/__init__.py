@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -31,6 +32,7 @@ from connector.bench.compute import (
     compute_section,
     federated_home,
 )
+from connector.bench.console import bench_pages, console_section
 from connector.bench.privacy import (
     bench_dp_mean,
     bench_query_throughput,
@@ -158,6 +160,37 @@ def bench_command_line(tmp: Path, repeat: int) -> list[dict[str, object]]:
         with httpx.Client() as client:
             wait_ready(conn, client, timeout=60)
         return bench_cli(home, url, token, "unibo", max(5, repeat))
+    finally:
+        stop([conn])
+
+
+def bench_web_console(tmp: Path, repeat: int) -> list[dict[str, Any]]:
+    """The web console's pages against one real unibo connector, its own catalogue indexed."""
+    from connector.dataspace import set_member_urls
+
+    home = _home(tmp / "console")
+    s = load_settings("unibo", home)
+    prepare_partner_data("unibo", s.resolved_data_dir, s.bologna_dir, s.synthetic_seed)
+    token, _ = demo_token(s)
+    url = f"http://127.0.0.1:{free_port()}"
+    set_member_urls(home, {"unibo": url})
+    conn = start_connector(s, home, tmp, url)
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            wait_ready(conn, client, timeout=60)
+            auth = {"Authorization": f"Bearer {token}"}
+            client.post("/federation/catalog/refresh", headers=auth).raise_for_status()
+            found = client.get("/federation/catalog", params={"partner": "unibo"}, headers=auth)
+            dataset = found.json()["results"][0]["dataset_id"]
+        pages = {
+            "sign-in": "/console/sign-in",
+            "discover": "/console/discover",
+            "search by words": "/console/discover?q=bologna",
+            "search by district": "/console/discover?area=Navile",
+            "dataset": f"/console/datasets/unibo/{dataset}",
+            "my work": "/console/work",
+        }
+        return bench_pages(url, token, pages, max(50, repeat * 15))
     finally:
         stop([conn])
 
@@ -459,8 +492,9 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         prep = bench_prepare(tmp, repeat)
         progress.update(task, advance=1, description="starting connectors")
         starts, latencies = bench_connector(tmp, repeat)
-        progress.update(task, advance=1, description="the command line")
+        progress.update(task, advance=1, description="the command line and the web console")
         command_line = bench_command_line(tmp, repeat)
+        web = bench_web_console(tmp, repeat)
         progress.update(task, advance=1, description="storage: SQLite vs PostgreSQL")
         storage = bench_storage(tmp, repeat)
         progress.update(task, advance=1, description="policy decisions")
@@ -513,6 +547,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         ],
         "",
         *cli_section(command_line),
+        *console_section(web),
         "## Storage: register 200 datasets in one transaction",
         "",
         "| backend | first registration, ms | unchanged re-sync, ms |",
