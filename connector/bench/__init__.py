@@ -12,6 +12,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -145,11 +146,13 @@ def bench_connector(tmp: Path, repeat: int) -> tuple[list[float], dict[str, list
     return starts, latencies
 
 
-def bench_command_line(tmp: Path, repeat: int) -> list[dict[str, object]]:
-    """The CLI's timings against one real unibo connector (its URL on the trust list)."""
+@contextmanager
+def one_unibo_connector(tmp: Path, name: str) -> Iterator[tuple[Path, str, str]]:
+    """A real unibo connector of its own dataspace (its URL on the trust list) and a
+    researcher's token there: (home, url, token); stopped afterwards."""
     from connector.dataspace import set_member_urls
 
-    home = _home(tmp / "cli")
+    home = _home(tmp / name)
     s = load_settings("unibo", home)
     prepare_partner_data("unibo", s.resolved_data_dir, s.bologna_dir, s.synthetic_seed)
     token, _ = demo_token(s)
@@ -159,26 +162,22 @@ def bench_command_line(tmp: Path, repeat: int) -> list[dict[str, object]]:
     try:
         with httpx.Client() as client:
             wait_ready(conn, client, timeout=60)
-        return bench_cli(home, url, token, "unibo", max(5, repeat))
+        yield home, url, token
     finally:
         stop([conn])
 
 
+def bench_command_line(tmp: Path, repeat: int) -> list[dict[str, object]]:
+    """The CLI's timings against one real unibo connector."""
+    with one_unibo_connector(tmp, "cli") as (home, url, token):
+        return bench_cli(home, url, token, "unibo", max(5, repeat))
+
+
 def bench_web_console(tmp: Path, repeat: int) -> list[dict[str, Any]]:
     """The web console's pages against one real unibo connector, its own catalogue indexed."""
-    from connector.dataspace import set_member_urls
-
-    home = _home(tmp / "console")
-    s = load_settings("unibo", home)
-    prepare_partner_data("unibo", s.resolved_data_dir, s.bologna_dir, s.synthetic_seed)
-    token, _ = demo_token(s)
-    url = f"http://127.0.0.1:{free_port()}"
-    set_member_urls(home, {"unibo": url})
-    conn = start_connector(s, home, tmp, url)
-    try:
+    with one_unibo_connector(tmp, "console") as (_home_dir, url, token):
+        auth = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=url, timeout=60) as client:
-            wait_ready(conn, client, timeout=60)
-            auth = {"Authorization": f"Bearer {token}"}
             client.post("/federation/catalog/refresh", headers=auth).raise_for_status()
             found = client.get("/federation/catalog", params={"partner": "unibo"}, headers=auth)
             dataset = found.json()["results"][0]["dataset_id"]
@@ -191,8 +190,6 @@ def bench_web_console(tmp: Path, repeat: int) -> list[dict[str, Any]]:
             "my work": "/console/work",
         }
         return bench_pages(url, token, pages, max(50, repeat * 15))
-    finally:
-        stop([conn])
 
 
 def bench_tokens(tmp: Path) -> dict[str, str]:

@@ -117,6 +117,13 @@ def authenticate_token(session: Session, secret: str, organisation: str, partner
             f"{token.revoked_at.isoformat(timespec='seconds')}",
             "token_revoked",
         )
+    return user_principal(user, token, organisation, partner)
+
+
+def user_principal(
+    user: UserAccount, token: ApiToken, organisation: str, partner: str
+) -> Principal:
+    """A local user acting with one of their tokens (the API's and the console's view)."""
     return Principal(
         kind="user",
         organisation=organisation,

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 from connector.errors import Unauthenticated
 from connector.identity.repository import ConsoleSessionRepository
-from connector.identity.schemas import Principal, Role
-from connector.identity.service import authenticate_token, digest
+from connector.identity.schemas import Principal
+from connector.identity.service import authenticate_token, digest, user_principal
 from connector.storage import Session
 from connector.storage.tables import ConsoleSession, aware
 
@@ -82,15 +82,7 @@ def resolve(
     if now - aware(row.last_seen_at) >= TOUCH_EVERY:
         row.last_seen_at = now
         ConsoleSessionRepository(session).add(row)
-    principal = Principal(
-        kind="user",
-        organisation=organisation,
-        partner=partner,
-        subject=user.id,
-        role=Role(user.role),
-        name=user.name,
-        credential=token.id,
-    )
+    principal = user_principal(user, token, organisation, partner)
     return SignedIn(principal, row.csrf, row.id, aware(row.expires_at))
 
 

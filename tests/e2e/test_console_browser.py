@@ -45,6 +45,7 @@ def test_a_planner_signs_in_searches_opens_a_dataset_and_signs_out(
         pytest.skip("axe-core is not installed (`make test` installs it with npm)")
     fed = shared_federation
     unibo = next(c for c in fed.conns if c.settings.partner == "unibo")
+    unibo_name = unibo.settings.legal_name or "unibo"
     token = fed.user("unibo", "researcher", "console-planner")
     refreshed = fed.client.post(
         f"{unibo.url}/federation/catalog/refresh", headers={"Authorization": f"Bearer {token}"}
@@ -106,6 +107,7 @@ def test_a_planner_signs_in_searches_opens_a_dataset_and_signs_out(
 
             page.get_by_role("link", name="Grafo stradale (archi stradali)").first.click()
             page.get_by_role("heading", name="Condizioni d'uso").wait_for()
+            assert page.title() == "Grafo stradale (archi stradali) · " + unibo_name
             assert "road-graph" in page.locator("main").inner_text()
             check("dataset")
 
