@@ -79,6 +79,12 @@ def test_a_planner_signs_in_searches_opens_a_dataset_and_signs_out(
             assert page.url.startswith(f"{unibo.url}/console/sign-in")
             check("sign-in")
 
+            page.get_by_label("Token API").fill("gmo_not-a-token")  # a refusal, shown
+            page.get_by_role("button", name="Accedi").click()
+            page.get_by_role("alert").wait_for()
+            assert "not known to this connector" in page.get_by_role("alert").inner_text()
+            check("sign-in-refused")
+
             page.get_by_label("Token API").fill(token)
             page.get_by_role("button", name="Accedi").click()
             page.get_by_role("heading", name="Cerca nel catalogo federato").wait_for()
@@ -134,6 +140,12 @@ def test_a_planner_signs_in_searches_opens_a_dataset_and_signs_out(
             page.get_by_role("link", name="English").click()
             page.get_by_role("heading", name="Usage policy").wait_for()
             check("dataset-en")
+
+            missing = page.goto(f"{unibo.url}/console/datasets/fbk/no-such-dataset")
+            assert missing is not None
+            assert missing.status == 404
+            page.get_by_role("heading", name="Not found").wait_for()
+            check("not-found")
 
             page.get_by_role("button", name="Sign out").click()
             page.get_by_text("You have signed out.").wait_for()
