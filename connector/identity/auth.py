@@ -184,7 +184,7 @@ def log_refusal(request: Request, exc: GemelloError) -> None:
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 
-def _acting(principal: Principal) -> Principal:
+def acting(principal: Principal) -> Principal:
     """Name the principal as the actor of whatever this request writes to the audit log (a
     context variable: set here, in the request's own context, it reaches the endpoint and its
     worker threads)."""
@@ -212,7 +212,7 @@ class Access:
                 )
                 await run_in_threadpool(log_refusal, request, exc)
                 raise exc
-            return _acting(principal)
+            return acting(principal)
         if principal.role not in self.roles:
             accepted = ", ".join(sorted(r.value for r in self.roles)) or "none (connectors only)"
             exc = Forbidden(
@@ -221,7 +221,7 @@ class Access:
             )
             await run_in_threadpool(log_refusal, request, exc)
             raise exc
-        return _acting(principal)
+        return acting(principal)
 
     def __repr__(self) -> str:
         roles = ",".join(sorted(r.value for r in self.roles))

@@ -17,8 +17,7 @@ from fastapi.params import Depends as DependsParam
 from starlette.concurrency import run_in_threadpool
 
 from connector.errors import Forbidden, Unauthenticated
-from connector.identity.acting import Actor, current
-from connector.identity.auth import log_refusal
+from connector.identity.auth import acting, log_refusal
 from connector.identity.schemas import Role
 from connector.identity.sessions import Limits, SignedIn, resolve
 from connector.runtime import get_connector
@@ -80,9 +79,6 @@ def _signed_in(request: Request) -> SignedIn:
     except Unauthenticated as exc:
         log_refusal(request, exc)
         raise SignInNeeded("expired") from None
-    current.set(
-        Actor(signed.principal.subject, signed.principal.organisation, signed.principal.role.value)
-    )
     return signed
 
 
@@ -96,6 +92,7 @@ class ConsoleAccess:
 
     async def __call__(self, request: Request) -> SignedIn:
         signed = await run_in_threadpool(_signed_in, request)
+        acting(signed.principal)  # here, in the request's own context, as the API does
         if signed.principal.role not in self.roles:
             accepted = ", ".join(sorted(r.value for r in self.roles))
             exc = ConsoleRefused(

@@ -154,6 +154,18 @@ def test_a_planner_signs_in_searches_opens_a_dataset_and_signs_out(
         finally:
             browser.close()
     print("screenshots:", *shots, sep="\n  ")
+    # what the planner did in the console is theirs in unibo's audit log, as over the API
+    me = fed.client.get(
+        f"{unibo.url}/identity/whoami", headers={"Authorization": f"Bearer {token}"}
+    )
+    auditor = fed.user("unibo", "auditor", "console-auditor")
+    logged = fed.client.get(
+        f"{unibo.url}/audit/entries",
+        params={"dataset": "road-graph", "actor": me.json()["subject"], "limit": 1000},
+        headers={"Authorization": f"Bearer {auditor}"},
+    )
+    assert logged.status_code == 200, logged.text
+    assert logged.json(), "the console's access request is not the planner's in the audit log"
     assert all(not v for v in problems.values()), json.dumps(problems, indent=1)
     assert not csp_errors, csp_errors
     assert requested, requested
