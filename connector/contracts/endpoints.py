@@ -11,6 +11,7 @@ from connector.contracts import approvals, consumer, transfers
 from connector.contracts.dsp_endpoints import RuntimeDep
 from connector.contracts.repository import ContractRepository, TransferRepository
 from connector.contracts.schemas import (
+    CONTRACT_USERS,
     AgreementOut,
     BlockOut,
     NegotiationOut,
@@ -31,7 +32,7 @@ from connector.storage.tables import (
     TransferRecord,
 )
 
-USERS = (Role.researcher, Role.steward, Role.admin)
+USERS = CONTRACT_USERS
 Id = Annotated[str, Path(max_length=80)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem}}
 

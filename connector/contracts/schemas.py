@@ -10,8 +10,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from connector.identity.schemas import Role
 from connector.timestamps import UtcDateTime
 from policy.negotiation import DSP_CONTEXT
+
+# Who may ask for, follow and use agreements (the API's consumer routes and the console's).
+CONTRACT_USERS = (Role.researcher, Role.steward, Role.admin)
 
 
 class DspMessage(BaseModel):

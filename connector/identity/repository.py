@@ -80,6 +80,10 @@ class ConsoleSessionRepository:
         self.session.add(row)
         self.session.flush()
 
+    def get(self, session_id: str) -> ConsoleSession | None:
+        """One session by id."""
+        return self.session.get(ConsoleSession, session_id)
+
     def by_secret(self, secret_sha256: str) -> tuple[ConsoleSession, ApiToken, UserAccount] | None:
         """The session with this cookie digest, with its token and user."""
         stmt = (

@@ -41,6 +41,7 @@ class SignedIn:
     csrf: str
     session_id: str
     expires_at: datetime
+    renew: bool = False  # its idle clock is due to be reset (`touch`)
 
 
 def open_session(
@@ -66,7 +67,8 @@ def open_session(
 def resolve(
     session: Session, secret: str, organisation: str, partner: str, now: datetime, limits: Limits
 ) -> SignedIn:
-    """The live session behind a cookie secret, renewed, or Unauthenticated with why not."""
+    """The live session behind a cookie secret, or Unauthenticated with why not. It only
+    reads: a page view takes no write lock unless the idle clock is due (`touch`)."""
     found = ConsoleSessionRepository(session).by_secret(digest(secret))
     if found is None:
         raise Unauthenticated("no such console session", "session_unknown")
@@ -79,11 +81,17 @@ def resolve(
         raise Unauthenticated("this console session has expired", "session_expired")
     if now - aware(row.last_seen_at) >= limits.idle:
         raise Unauthenticated("this console session expired after inactivity", "session_idle")
-    if now - aware(row.last_seen_at) >= TOUCH_EVERY:
+    principal = user_principal(user, token, organisation, partner)
+    renew = now - aware(row.last_seen_at) >= TOUCH_EVERY
+    return SignedIn(principal, row.csrf, row.id, aware(row.expires_at), renew)
+
+
+def touch(session: Session, session_id: str, now: datetime) -> None:
+    """Reset a session's idle clock (a write, so done only when `resolve` says it is due)."""
+    row = ConsoleSessionRepository(session).get(session_id)
+    if row is not None:
         row.last_seen_at = now
         ConsoleSessionRepository(session).add(row)
-    principal = user_principal(user, token, organisation, partner)
-    return SignedIn(principal, row.csrf, row.id, aware(row.expires_at))
 
 
 def end_session(session: Session, secret: str, now: datetime) -> bool:

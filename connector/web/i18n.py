@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from catalog.model import THEME_LABELS, Theme
+
 LANGUAGES = ("it", "en")
 DEFAULT = "it"
 
@@ -208,6 +210,35 @@ PURPOSE_LABELS = {
     "education": {"it": "didattica", "en": "education"},
     "commercial": {"it": "uso commerciale", "en": "commercial use"},
 }
+
+
+THEMES_IT = {
+    "AGRI": "Agricoltura, pesca, silvicoltura e prodotti alimentari",
+    "ECON": "Economia e finanze",
+    "EDUC": "Istruzione, cultura e sport",
+    "ENER": "Energia",
+    "ENVI": "Ambiente",
+    "GOVE": "Governo e settore pubblico",
+    "HEAL": "Salute",
+    "INTR": "Tematiche internazionali",
+    "JUST": "Giustizia, sistema giuridico e sicurezza pubblica",
+    "REGI": "Regioni e città",
+    "SOCI": "Popolazione e società",
+    "TECH": "Scienza e tecnologia",
+    "TRAN": "Trasporti",
+}
+
+
+def theme_label(code: str, lang: str) -> str:
+    """An EU data theme in the reader's language (English labels from the catalogue)."""
+    if lang == "it":
+        return THEMES_IT.get(code, code)
+    return THEME_LABELS.get(Theme(code), code) if code in Theme.__members__ else code
+
+
+def purpose_label(code: str, lang: str) -> str:
+    """A purpose of the controlled list in words."""
+    return PURPOSE_LABELS.get(code, {}).get(lang, code)
 
 
 def pick(lang: str | None) -> str:

@@ -20,15 +20,15 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from catalog.dsp import G
-from catalog.model import THEME_LABELS, Theme
+from catalog.model import Theme
 from connector import __version__
 from connector.contracts import consumer
+from connector.contracts.schemas import CONTRACT_USERS as REQUESTERS
 from connector.errors import BadRequest, GemelloError, NotFound, Unauthenticated
 from connector.gateway import index
 from connector.gateway import jobs as gateway_jobs
 from connector.gateway.gazetteer import Gazetteer
 from connector.identity.auth import log_refusal
-from connector.identity.schemas import Role
 from connector.identity.sessions import SignedIn, end_session, open_session
 from connector.runtime import get_connector
 from connector.storage import session_scope
@@ -61,37 +61,6 @@ templates = Environment(
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 public_router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[CONSOLE_PUBLIC])
 pages = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[console(*EVERY_ROLE)])
-
-THEMES_IT = {
-    "AGRI": "Agricoltura, pesca, silvicoltura e prodotti alimentari",
-    "ECON": "Economia e finanze",
-    "EDUC": "Istruzione, cultura e sport",
-    "ENER": "Energia",
-    "ENVI": "Ambiente",
-    "GOVE": "Governo e settore pubblico",
-    "HEAL": "Salute",
-    "INTR": "Tematiche internazionali",
-    "JUST": "Giustizia, sistema giuridico e sicurezza pubblica",
-    "REGI": "Regioni e città",
-    "SOCI": "Popolazione e società",
-    "TECH": "Scienza e tecnologia",
-    "TRAN": "Trasporti",
-}
-
-
-REQUESTERS = (Role.researcher, Role.steward, Role.admin)  # as the API's consumer routes
-
-
-def purpose_label(code: str, lang: str) -> str:
-    """A purpose of the controlled list in words."""
-    return i18n.PURPOSE_LABELS.get(code, {}).get(lang, code)
-
-
-def theme_label(code: str, lang: str) -> str:
-    """An EU data theme in the reader's language."""
-    if lang == "it":
-        return THEMES_IT.get(code, code)
-    return THEME_LABELS.get(Theme(code), code) if code in Theme.__members__ else code
 
 
 def language(request: Request) -> str:
@@ -258,7 +227,7 @@ def discover(
             "partner": e.partner,
             "dataset_id": e.dataset_id,
             "title": _text(e.document.get("dct:title"), lang) or e.title,
-            "themes": [theme_label(c, lang) for c in e.themes.split()],
+            "themes": [i18n.theme_label(c, lang) for c in e.themes.split()],
             "privacy": i18n.privacy_label(e.privacy_class, lang),
             "period": _period(e.start_date, e.end_date),
             "stale": e.stale,
@@ -281,7 +250,7 @@ def discover(
         status=400 if error else 200,
         form=form,
         city=_area_picker(city_map(conn.settings), form),
-        themes=[(c.value, theme_label(c.value, lang)) for c in Theme],
+        themes=[(c.value, i18n.theme_label(c.value, lang)) for c in Theme],
         members=members,
         districts=_areas(places),
         results=results,
@@ -383,7 +352,7 @@ def dataset_page(request: Request, partner: str, dataset_id: str) -> Response:
     fields = [
         ("field.description", _text(doc.get("dct:description"), lang)),
         ("field.publisher", members.get(publisher, publisher)),
-        ("field.themes", ", ".join(theme_label(c, lang) for c in row.themes.split())),
+        ("field.themes", ", ".join(i18n.theme_label(c, lang) for c in row.themes.split())),
         ("field.keywords", ", ".join(keywords)),
         ("field.period", _period(row.start_date, row.end_date)),
         ("field.frequency", _text(doc.get("dct:accrualPeriodicity"), lang).rsplit("/", 1)[-1]),
@@ -405,7 +374,7 @@ def dataset_page(request: Request, partner: str, dataset_id: str) -> Response:
     agreements = [
         {
             "id": a.id,
-            "purpose": purpose_label(a.purpose, lang),
+            "purpose": i18n.purpose_label(a.purpose, lang),
             "uses": a.use_count,
             "agreed": a.agreed_at.strftime("%Y-%m-%d %H:%M"),
             "revoked": a.revoked_at is not None,
@@ -419,7 +388,7 @@ def dataset_page(request: Request, partner: str, dataset_id: str) -> Response:
         own=own,
         agreements=agreements,
         can_request=not own and signed.principal.role in REQUESTERS,
-        purposes=[(p, purpose_label(p, lang)) for p in PURPOSES],
+        purposes=[(p, i18n.purpose_label(p, lang)) for p in PURPOSES],
         title=_text(doc.get("dct:title"), lang) or row.title,
         holder=row.partner,
         dataset_id=row.dataset_id,
@@ -463,21 +432,18 @@ def negotiation_page(request: Request, pid: str) -> Response:
         n = consumer.my_negotiation(session, signed.principal, pid)
     holder = conn.contracts.trust().by_participant.get(n.counterparty)
     waiting = n.state not in FINAL and conn.identity.clock() - n.created_at > STEWARD_WAIT
-    state_key = (
-        "neg.agreed"
-        if n.state == "FINALIZED"
-        else "neg.refused"
-        if n.state == "TERMINATED"
-        else "neg.steward"
-        if waiting
-        else "neg.moving"
-    )
+    if n.state == "FINALIZED":
+        state_key = "neg.agreed"
+    elif n.state == "TERMINATED":
+        state_key = "neg.refused"
+    else:
+        state_key = "neg.steward" if waiting else "neg.moving"
     return render(
         request,
         "negotiation.html",
         n=n,
         holder=holder.id if holder else n.counterparty,
-        purpose=purpose_label(n.purpose, lang),
+        purpose=i18n.purpose_label(n.purpose, lang),
         state_key=state_key,
         final=n.state in FINAL,
         refresh=n.state not in FINAL,
@@ -516,7 +482,7 @@ def my_work(request: Request) -> Response:
             {
                 "id": j.id,
                 "model": j.model,
-                "purpose": purpose_label(j.purpose, lang),
+                "purpose": i18n.purpose_label(j.purpose, lang),
                 "state": t(STATE_KEYS[j.state]) if j.state in STATE_KEYS else j.state,
                 "created": j.created_at.strftime("%Y-%m-%d %H:%M"),
                 "error": j.error,
@@ -528,7 +494,7 @@ def my_work(request: Request) -> Response:
                 "id": n.id,
                 "dataset": n.dataset_id,
                 "holder": handle(n.counterparty),
-                "purpose": purpose_label(n.purpose, lang),
+                "purpose": i18n.purpose_label(n.purpose, lang),
                 "state": n.state,
                 "created": n.created_at.strftime("%Y-%m-%d %H:%M"),
             }
@@ -539,7 +505,7 @@ def my_work(request: Request) -> Response:
                 "id": a.id,
                 "dataset": a.dataset_id,
                 "holder": handle(a.provider),
-                "purpose": purpose_label(a.purpose, lang),
+                "purpose": i18n.purpose_label(a.purpose, lang),
                 "uses": a.use_count,
                 "agreed": a.agreed_at.strftime("%Y-%m-%d %H:%M"),
                 "revoked": a.revoked_at is not None,

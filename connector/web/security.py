@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from connector.errors import Forbidden, Unauthenticated
 from connector.identity.auth import acting, log_refusal
 from connector.identity.schemas import Role
-from connector.identity.sessions import Limits, SignedIn, resolve
+from connector.identity.sessions import Limits, SignedIn, resolve, touch
 from connector.runtime import get_connector
 from connector.storage import session_scope
 
@@ -71,14 +71,16 @@ def _signed_in(request: Request) -> SignedIn:
     if not secret:
         raise SignInNeeded("signin")
     me = conn.identity.own_member()
+    now = conn.identity.clock()
     try:
-        with session_scope(conn.engine, write=True) as session:
-            signed = resolve(
-                session, secret, me.participant_id, me.id, conn.identity.clock(), limits(request)
-            )
+        with session_scope(conn.engine) as session:
+            signed = resolve(session, secret, me.participant_id, me.id, now, limits(request))
     except Unauthenticated as exc:
         log_refusal(request, exc)
         raise SignInNeeded("expired") from None
+    if signed.renew:  # at most once a minute: page views take no write lock otherwise
+        with session_scope(conn.engine, write=True) as session:
+            touch(session, signed.session_id, now)
     return signed
 
 
