@@ -153,7 +153,7 @@ def _contracts(home_url: str, token: str, client: httpx.Client) -> tuple[Table, 
 def _privacy(home_url: str, token: str, client: httpx.Client, console: Console) -> bool:
     """Agree on fbk's trips (personal data: aggregates only), ask two DP aggregates through the
     home connector, and show one refusal."""
-    from connector.console import show_answer
+    from connector.terminal import show_answer
 
     auth = {"Authorization": f"Bearer {token}"}
     neg = _negotiate(home_url, auth, client, "fbk", "trips", "research")
@@ -216,7 +216,7 @@ def _federated_runs(
     reports. On synthetic tables (no shared data) an example's synthetic variant runs: e.g.
     the tram works close lanes on Bologna's streets, which a synthetic road graph does not
     have."""
-    from connector.console import follow, show_summary
+    from connector.terminal import follow, show_summary
     from models.registry import EXAMPLES
 
     auth = {"Authorization": f"Bearer {token}"}
@@ -251,7 +251,7 @@ def _await_witnesses(settings: list[Settings], console: Console, timeout_s: floa
     member (so the table shows the logs witnessed, however fast the runs above were). False
     when that did not happen in `timeout_s`."""
     from connector.audit import repository as store
-    from connector.console import audit_unit, witnessed_heads
+    from connector.terminal import audit_unit, witnessed_heads
 
     grown_to: dict[str, int] = {}
     for s in settings:
@@ -274,7 +274,7 @@ def _await_witnesses(settings: list[Settings], console: Console, timeout_s: floa
 def _audit_table(settings: list[Settings]) -> tuple[Table, bool]:
     """Every connector's audit log, replayed and checked as `gemello audit verify` does."""
     from connector.audit import service
-    from connector.console import audit_unit, log_keys, witnessed_heads
+    from connector.terminal import audit_unit, log_keys, witnessed_heads
 
     table = Table(title="Audit logs (RFC 9162 Merkle trees, replayed now)")
     for column in ("partner", "entries", "checkpoints", "witnessed heads", "verified"):

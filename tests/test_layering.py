@@ -35,10 +35,10 @@ CONFINED = {"diffprivlib": "privacy", "numba": "models", "regopy": "policy", "op
 # import (any room of a lower floor is allowed). "*.endpoints" stands for every face module.
 FLOORS: dict[str, dict[str, set[str]]] = {
     "tools": {
-        "cli": {"bench", "demo", "console", "sandbox", "federation", "dataspace"},
-        "bench": {"demo", "console", "sandbox", "federation", "dataspace"},
-        "demo": {"console", "federation", "dataspace"},
-        "console": set(),
+        "cli": {"bench", "demo", "terminal", "sandbox", "federation", "dataspace"},
+        "bench": {"demo", "terminal", "sandbox", "federation", "dataspace"},
+        "demo": {"terminal", "federation", "dataspace"},
+        "terminal": set(),  # the tables and progress the CLI and the demo print
         "sandbox": set(),
         "federation": {"dataspace"},
         "dataspace": set(),

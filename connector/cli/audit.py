@@ -37,11 +37,11 @@ audit_app = typer.Typer(help="The tamper-evident audit log: verify, tail, search
 
 def log_keys(partner: str, home: Path | None) -> tuple[str, dict[str, Any]]:
     """A partner's log id and public keys, from the verified trust list (or exit 2)."""
-    from connector import console
+    from connector import terminal
     from connector.identity.trustlist import TrustListInvalid
 
     try:
-        return console.log_keys(settings_for(partner, home))
+        return terminal.log_keys(settings_for(partner, home))
     except TrustListInvalid as exc:
         raise fail(f"the trust list does not verify: {exc}") from None
     except KeyError:
@@ -51,16 +51,16 @@ def log_keys(partner: str, home: Path | None) -> tuple[str, dict[str, Any]]:
 @contextmanager
 def audit_session(partner: str, home: Path | None) -> Iterator[Any]:
     """A unit of work on a partner's database, its queued events integrated first."""
-    from connector import console
+    from connector import terminal
 
     settings = settings_for(partner, home)
-    with console.audit_unit(settings) as session:
+    with terminal.audit_unit(settings) as session:
         yield session
 
 
 def witnessed_heads(partner: str, home: Path | None) -> list[dict[str, Any]]:
     """What the other partners of this home co-signed for `partner`'s log."""
-    from connector import console
+    from connector import terminal
     from connector.settings import ConfigError, load_settings
 
     members = []
@@ -69,7 +69,7 @@ def witnessed_heads(partner: str, home: Path | None) -> list[dict[str, Any]]:
             members.append(load_settings(other, home))
         except ConfigError:
             continue
-    return console.witnessed_heads(partner, members)
+    return terminal.witnessed_heads(partner, members)
 
 
 @audit_app.command("verify")

@@ -24,7 +24,7 @@ from connector.cli.kit import (
     short,
     unique_prefix,
 )
-from connector.console import STATE_STYLE, follow, progress_table, show_summary
+from connector.terminal import STATE_STYLE, follow, progress_table, show_summary
 
 if TYPE_CHECKING:
     import httpx

@@ -23,7 +23,7 @@ from connector.cli.kit import (
     partner_session,
     print_json,
 )
-from connector.console import show_answer
+from connector.terminal import show_answer
 
 budget_app = typer.Typer(help="The epsilon ledger: privacy budgets and charges.")
 
