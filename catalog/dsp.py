@@ -100,7 +100,23 @@ def dataset(
         body[G + "spatialUnit"] = {"@id": str(UNIT_IRI[gov.spatial_unit])}
     if facts.row_count is not None:
         body[G + "rowCount"] = facts.row_count
+    if gov.column_bounds or gov.dimensions:
+        body[G + "queryProfile"] = query_profile(gov)
     return body
+
+
+def query_profile(gov: Any) -> dict[str, Any]:
+    """What a researcher may ask of a dataset, published with it: the numeric columns with
+    their clamping bounds, the public dimensions with their values, and how many rows one
+    contributor may add. These are the public facts the noise is calibrated on, so a consumer
+    can offer only valid questions and preview the error before spending anything."""
+    limit = gov.contribution_limit
+    return {
+        "columns": [{"name": b.column, "lower": b.lower, "upper": b.upper}
+                    for b in gov.column_bounds],
+        "dimensions": [{"name": d.name, "values": list(d.values)} for d in gov.dimensions],
+        "contributionLimit": limit.max_rows if limit else None,
+    }  # fmt: skip
 
 
 def catalog(publisher: Publisher, datasets: Sequence[dict[str, Any]]) -> dict[str, Any]:

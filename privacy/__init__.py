@@ -3,7 +3,7 @@ model outputs (issue #6). The epsilon ledger lives in the connector's database
 (connector/privacy); this package never touches storage.
 """
 
-from privacy.engine import Cell, QueryRefused, Release, run_query
+from privacy.engine import Cell, Expected, QueryRefused, Release, expected_error, run_query
 from privacy.mechanisms import Component, PrivacyLeak
 from privacy.outputs import privatise_output, suppress_small_groups
 from privacy.pseudonym import pseudonym_key, pseudonymise, pseudonymise_columns
@@ -17,6 +17,7 @@ from privacy.query import (
     Filter,
     TimePart,
     at_least_one_unit,
+    published_profile,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Component",
     "DatasetProfile",
     "Dimension",
+    "Expected",
     "DisclosureRules",
     "Filter",
     "PrivacyLeak",
@@ -34,6 +36,8 @@ __all__ = [
     "Release",
     "TimePart",
     "at_least_one_unit",
+    "expected_error",
+    "published_profile",
     "privatise_output",
     "suppress_small_groups",
     "pseudonym_key",

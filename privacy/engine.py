@@ -22,6 +22,8 @@ import pyarrow.compute as pc
 
 from privacy.mechanisms import (
     Component,
+    geometric_sd,
+    laplace_sd,
     noisy_counts,
     noisy_quantile,
     noisy_sums,
@@ -565,3 +567,39 @@ _RELEASES = {
     Aggregate.histogram: _release_histogram,
     Aggregate.quantile: _release_quantile,
 }
+
+
+# --- before spending: the error a query will carry ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The noise one query will add, known before it is asked (public facts only).
+
+    For counts, sums and histograms `sd` is the error of each cell. For means and variances the
+    error shrinks with the group's rows: `sd / n` for a group of n rows (`per_row`). A
+    quantile's error depends on the data's spread: no closed form (`sd` None).
+    """
+
+    measures: str
+    sd: float | None
+    per_row: bool = False
+
+
+def expected_error(query: AggregateQuery, profile: DatasetProfile) -> Expected:
+    """The standard error a query's answer will carry, from its epsilon and the dataset's
+    public profile, with the same budget split the releases above use."""
+    k = profile.max_rows if profile.contributor else 1
+    eps = query.epsilon
+    lo, hi = profile.bounds.get(query.column or "", (0.0, 0.0))
+    top, half = max(abs(lo), abs(hi)), (hi - lo) / 2
+    agg = query.aggregate
+    if agg in (Aggregate.count, Aggregate.histogram):
+        return Expected("count", geometric_sd(eps, k))
+    if agg is Aggregate.sum:
+        return Expected("sum", laplace_sd(eps * 3 / 4, top * k))
+    if agg is Aggregate.mean:
+        return Expected("mean", laplace_sd(eps / 2, half * k), per_row=True)
+    if agg is Aggregate.variance:
+        return Expected("variance", laplace_sd(eps / 3, half * half * k), per_row=True)
+    return Expected("quantile", None)

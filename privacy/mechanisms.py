@@ -74,9 +74,19 @@ def noisy_counts(
         out = np.fromiter(
             (mech.randomise(int(c)) for c in counts), dtype=np.int64, count=len(counts)
         )
-    p = math.exp(-epsilon / sensitivity)
-    std = math.sqrt(2 * p) / (1 - p)
+    std = geometric_sd(epsilon, sensitivity)
     return out, Component("count", "geometric", epsilon, sensitivity, sensitivity / epsilon, std)
+
+
+def geometric_sd(epsilon: float, sensitivity: float) -> float:
+    """The standard deviation of two-sided geometric noise for counts."""
+    p = math.exp(-epsilon / sensitivity)
+    return math.sqrt(2 * p) / (1 - p)
+
+
+def laplace_sd(epsilon: float, sensitivity: float) -> float:
+    """The standard deviation of Laplace noise (the snapping mechanism's, before snapping)."""
+    return sensitivity / epsilon * math.sqrt(2)
 
 
 def noisy_sums(

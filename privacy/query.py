@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -136,3 +137,23 @@ class DisclosureRules:
     min_group_size: int = 10
     dominance_share: float = 0.5
     max_cells: int = 5000
+
+
+def published_profile(dataset: str, published: dict[str, Any]) -> DatasetProfile:
+    """A dataset's profile as a consumer knows it: from the query profile its catalogue entry
+    publishes (columns with bounds, dimensions with values, the contribution limit). Enough to
+    check a query and preview its error; the holder answers with its own."""
+    limit = published.get("contributionLimit")
+    return DatasetProfile(
+        dataset=dataset,
+        bounds={
+            str(c["name"]): (float(c["lower"]), float(c["upper"]))
+            for c in published.get("columns") or []
+        },
+        dimensions={
+            str(d["name"]): Dimension(str(d["name"]), str(d["name"]), tuple(map(str, d["values"])))
+            for d in published.get("dimensions") or []
+        },
+        contributor="contributor" if limit else None,
+        max_rows=int(limit) if limit else 1,
+    )

@@ -26,11 +26,14 @@ from connector.storage.tables import (
     AgreementBlock,
     AgreementRecord,
     ApiToken,
+    AskedQuery,
     ComputeRun,
     DecisionRecord,
     EpsilonCharge,
     FederatedJob,
     NegotiationRecord,
+    ReceivedRun,
+    RunShare,
     TransferRecord,
     UsagePolicyRecord,
     UserAccount,
@@ -199,6 +202,47 @@ def _job(row: FederatedJob, how: str) -> AuditEvent:
     )  # fmt: skip
 
 
+def _asked(row: AskedQuery, _how: str) -> AuditEvent:
+    refused = row.status >= 400
+    return AuditEvent(
+        action="privacy.ask",
+        outcome="denied" if refused else "answered",
+        actor=row.subject,
+        dataset=row.dataset_id,
+        target=row.partner,
+        reason=str(row.answer.get("detail", "")) if refused else "",
+        correlation=row.id,
+        details={"agreement_id": row.agreement_id, "status": row.status,
+                 **{k: row.query.get(k) for k in CHARGE_SHAPE if k in row.query},
+                 "epsilon": row.query.get("epsilon")},
+    )  # fmt: skip
+
+
+def _share(row: RunShare, _how: str) -> AuditEvent:
+    return AuditEvent(
+        action="share.run",
+        outcome="shared",
+        actor=row.shared_by,
+        organisation=row.organisation,
+        purpose=row.purpose,
+        target=row.recipient or row.organisation,
+        correlation=row.job_id,
+        details={"share_id": row.id, "decisions": row.decisions},
+    )
+
+
+def _received(row: ReceivedRun, _how: str) -> AuditEvent:
+    return AuditEvent(
+        action="share.received",
+        outcome="received",
+        organisation=row.sender,
+        actor=row.shared_by,
+        target=row.recipient or "all users",
+        correlation=str(row.job.get("id", "")),
+        details={"share_id": row.id, "model": row.job.get("model")},
+    )
+
+
 DESCRIBE: dict[type, Callable[[Any, str], AuditEvent]] = {
     DecisionRecord: _decision,
     EpsilonCharge: _charge,
@@ -211,6 +255,9 @@ DESCRIBE: dict[type, Callable[[Any, str], AuditEvent]] = {
     ApiToken: _token,
     ComputeRun: _run,
     FederatedJob: _job,
+    AskedQuery: _asked,
+    RunShare: _share,
+    ReceivedRun: _received,
 }
 # Changes that are bookkeeping, not events (a job's progress, a use count going up).
 QUIET_CHANGES: dict[type, frozenset[str]] = {

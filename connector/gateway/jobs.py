@@ -453,6 +453,67 @@ class JobRunner:
         return partial, body, digest
 
 
+# Who may run federated jobs (the API and the console admit the same roles).
+JOB_USERS = (Role.researcher, Role.steward, Role.admin)
+
+
+def my_job(session: Session, job_id: str, principal: Principal) -> FederatedJob:
+    """A job of this caller's: jobs belong to who asked for them (another's is a 404, as an
+    unknown one: its existence is not disclosed either)."""
+    job = JobRepository(session).get(job_id)
+    if job is None or job.requested_by != principal.subject:
+        raise NotFound(f"no job '{job_id}' of yours")
+    return job
+
+
+HOLDER_DONE = {"succeeded": 1.0, "failed": 1.0, "running": 0.5, "negotiating": 0.2}
+
+
+def progress(job: FederatedJob, now: Any) -> dict[str, Any]:
+    """How far a job is: a percentage (stages done, and the current stage's holders), the
+    elapsed seconds, and each stage's holders with their states."""
+    try:
+        stages = [s.name for s in get(job.model).stages]
+    except KeyError:  # a model no longer installed: the holders' entries still tell
+        stages = list(dict.fromkeys(str(h.get("stage")) for h in job.holders))
+    n = max(len(stages), 1)
+    rows = []
+    current = 0.0
+    for i, name in enumerate(stages):
+        holders = [h for h in job.holders if h.get("stage") == name]
+        if job.state != "running" or i < job.stage:
+            state = "done" if holders or job.state != "failed" else "skipped"
+        elif i == job.stage:
+            state = "running"
+            if holders:
+                current = sum(HOLDER_DONE.get(h.get("state", ""), 0.0) for h in holders) / len(
+                    holders
+                )
+        else:
+            state = "waiting"
+        rows.append(
+            {
+                "name": name,
+                "state": state,
+                "holders": [
+                    {k: h.get(k) for k in ("partner", "state", "seconds", "error")} for h in holders
+                ],
+            }
+        )
+    finished = as_utc(job.finished_at) if job.finished_at else None
+    elapsed = ((finished or as_utc(now)) - as_utc(job.created_at)).total_seconds()
+    percent = 100.0 if job.state != "running" else 100.0 * (job.stage + current) / n
+    return {
+        "id": job.id,
+        "state": job.state,
+        "percent": round(min(percent, 99.0) if job.state == "running" else percent, 1),
+        "elapsed_s": round(max(elapsed, 0.0), 1),
+        "stage": job.stage,
+        "stages": rows,
+        "error": job.error,
+    }
+
+
 def my_jobs(session: Session, subject: str, limit: int = 50) -> list[FederatedJob]:
     """A person's latest jobs on this connector, newest first."""
     return list(JobRepository(session).recent(limit, subject))

@@ -14,13 +14,13 @@ from starlette.concurrency import run_in_threadpool
 
 from connector.compute.service import ModelRefused
 from connector.deps import SessionDep
-from connector.errors import BadRequest, Conflict, NotFound, Problem
+from connector.errors import BadRequest, Conflict, Problem
 from connector.gateway import provenance, report
 from connector.gateway.catalog_endpoints import gazetteer
-from connector.gateway.jobs import JobRunner, job_view
+from connector.gateway.jobs import JOB_USERS, JobRunner, job_view, my_job
 from connector.gateway.repository import JobRepository
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
-from connector.identity.schemas import Principal, Role
+from connector.identity.schemas import Principal
 from connector.runtime import get_connector
 from connector.storage import session_scope
 from connector.storage.tables import FederatedJob
@@ -31,7 +31,7 @@ from privacy import EPSILON_UNIT, at_least_one_unit
 router = APIRouter(
     prefix="/jobs",
     tags=["jobs"],
-    dependencies=[access(Role.researcher, Role.steward, Role.admin)],
+    dependencies=[access(*JOB_USERS)],
     responses=AUTH_RESPONSES,
 )
 JOB_ID = r"^job-[0-9a-f\-]{36}$"
@@ -89,13 +89,7 @@ def _runner(request: Request) -> JobRunner:
     return runner
 
 
-def _job(session: Any, job_id: str, principal: Principal) -> FederatedJob:
-    """A job of this caller's: jobs belong to who asked for them (another's is a 404, as an
-    unknown one: its existence is not disclosed either)."""
-    job = JobRepository(session).get(job_id)
-    if job is None or job.requested_by != principal.subject:
-        raise NotFound(f"no job '{job_id}' of yours")
-    return job
+_job = my_job
 
 
 def _scenario_error(error: Any, fields: dict[str, Any]) -> str:

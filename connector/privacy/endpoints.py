@@ -11,18 +11,14 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Any
 
-import httpx
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from connector.contracts.repository import ContractRepository
 from connector.deps import SessionDep
 from connector.errors import (
     PROBLEM_MEDIA_TYPE,
-    GemelloError,
-    NotFound,
     Problem,
     Unauthenticated,
 )
@@ -35,15 +31,14 @@ from connector.identity.auth import (
     unrecorded_token,
 )
 from connector.identity.schemas import Role
-from connector.privacy import service
+from connector.privacy import remote, service
 from connector.runtime import get_connector
-from connector.storage import session_scope
 from privacy import AggregateQuery
 
 queries = APIRouter(
     prefix="/privacy",
     tags=["privacy"],
-    dependencies=[access(Role.researcher, Role.steward, Role.admin, peers=True)],
+    dependencies=[access(*remote.QUERY_USERS, peers=True)],
     responses=AUTH_RESPONSES,
 )
 ledger = APIRouter(
@@ -52,12 +47,6 @@ ledger = APIRouter(
     dependencies=[access(Role.steward, Role.auditor, Role.admin)],
     responses=AUTH_RESPONSES,
 )
-
-
-class Unreachable(GemelloError):
-    """The provider could not be reached."""
-
-    title, status, slug = "The provider could not be reached", 502, "upstream-failed"
 
 
 class QueryRequest(BaseModel):
@@ -169,27 +158,23 @@ async def ask(
 
 
 async def _forward(request: Request, body: QueryRequest, principal: Any) -> JSONResponse:
-    contracts = get_connector(request).contracts
-    with session_scope(contracts.engine) as session:
-        agreement = ContractRepository(session).agreement(body.agreement_id)
-    if agreement is None or agreement.role != "consumer":
-        raise NotFound(f"this connector holds no agreement '{body.agreement_id}'")
-    member = contracts.trust().by_participant.get(agreement.provider)
-    if member is None:
-        raise NotFound(f"the provider '{agreement.provider}' is no longer a member")
-    peers = get_connector(request).peer_client()
-    try:
-        response = await peers.request(
-            "POST", member, "/privacy/queries", principal, json=body.model_dump(), timeout=60
-        )
-    except httpx.HTTPError as exc:
-        raise Unreachable(f"{member.id} unreachable: {exc}") from exc
-    try:
-        payload = response.json()
-    except ValueError:
-        raise Unreachable(f"{member.id} answered {response.status_code} without JSON") from None
-    media = PROBLEM_MEDIA_TYPE if response.status_code >= 400 else "application/json"
-    return JSONResponse(payload, status_code=response.status_code, media_type=media)
+    conn = get_connector(request)
+    query = body.query.model_dump(mode="json")
+    status, payload = await remote.ask_provider(
+        conn.contracts, conn.peer_client(), principal, body.agreement_id, query
+    )
+    await run_in_threadpool(
+        remote.record_asked,
+        conn.engine,
+        principal.subject,
+        remote.provider_handle(conn.contracts, body.agreement_id),
+        body.agreement_id,
+        query,
+        status,
+        payload,
+    )
+    media = PROBLEM_MEDIA_TYPE if status >= 400 else "application/json"
+    return JSONResponse(payload, status_code=status, media_type=media)
 
 
 @ledger.get("/budgets")

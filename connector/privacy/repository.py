@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from connector.storage.engine import append_row
 from connector.storage.tables import (
+    AskedQuery,
     EpsilonBudget,
     EpsilonCharge,
     utcnow,
@@ -235,3 +236,35 @@ class LedgerRepository:
             col(c.state) == "committed",
         )
         return int(self.session.exec(q).one())
+
+
+class AskedQueries:
+    """The asker's own records of DP queries sent to other members (consumer side)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, query_id: str) -> AskedQuery | None:
+        """One record by id."""
+        return self.session.get(AskedQuery, query_id)
+
+    def of(self, subject: str, limit: int) -> list[AskedQuery]:
+        """A person's latest, newest first."""
+        stmt = (
+            select(AskedQuery)
+            .where(AskedQuery.subject == subject)
+            .order_by(col(AskedQuery.created_at).desc())
+            .limit(limit)
+        )
+        return list(self.session.exec(stmt).all())
+
+    def last_answered(self, partner: str, dataset_id: str) -> AskedQuery | None:
+        """The latest answered query on one member's dataset."""
+        stmt = (
+            select(AskedQuery)
+            .where(AskedQuery.partner == partner, AskedQuery.dataset_id == dataset_id)
+            .where(AskedQuery.status < 400)
+            .order_by(col(AskedQuery.created_at).desc())
+            .limit(1)
+        )
+        return self.session.exec(stmt).first()

@@ -527,3 +527,54 @@ class AuditWitness(SQLModel, table=True):
     signature: str = Field(sa_column=Column(Text, nullable=False))
     cosignature: str = Field(sa_column=Column(Text, nullable=False))
     seen_at: datetime = _ts(default_factory=utcnow)
+
+
+class AskedQuery(SQLModel, table=True):
+    """A DP query a local user asked of another member (consumer side): what was asked, and
+    the provider's answer (already noised) or refusal, so the user finds it again in their
+    work. The provider keeps the charge; this is the asker's own record."""
+
+    __tablename__ = "asked_query"
+
+    id: str = Field(primary_key=True, max_length=80)
+    subject: str = Field(max_length=120, index=True, description="who asked (user id)")
+    partner: str = Field(max_length=40)
+    dataset_id: str = Field(max_length=120)
+    agreement_id: str = Field(max_length=80)
+    query: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: int = Field(description="the provider's HTTP status")
+    answer: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class RunShare(SQLModel, table=True):
+    """A finished run shared by its owner: with a colleague, or with another organisation (then
+    after every input holder's policy allowed the `share` action). Never more than what was
+    released: the recipient sees the same noisy aggregates."""
+
+    __tablename__ = "run_share"
+
+    id: str = Field(primary_key=True, max_length=80)
+    job_id: str = Field(max_length=80, index=True)
+    shared_by: str = Field(max_length=120)
+    organisation: str = Field(max_length=200, description="the recipient's participant id")
+    recipient: str = Field(default="", max_length=120, description="a named user, or '' for all")
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    purpose: str = Field(max_length=40)
+    decisions: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class ReceivedRun(SQLModel, table=True):
+    """A run another organisation shared with this one (or with one of its users): its
+    released result as the owner's connector sent it."""
+
+    __tablename__ = "received_run"
+
+    id: str = Field(primary_key=True, max_length=80, description="the sender's share id")
+    sender: str = Field(max_length=200, description="the sender's participant id")
+    shared_by: str = Field(max_length=120)
+    recipient: str = Field(default="", max_length=120, description="a named user, or '' for all")
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    job: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts(default_factory=utcnow)

@@ -81,3 +81,62 @@ def _collinear(a: tuple[int, int], b: tuple[int, int], c: tuple[int, int]) -> bo
 def city_map(settings: Settings) -> CityMap:
     """The map for a connector's gazetteer, drawn once per process."""
     return draw(Gazetteer.cached(settings))
+
+
+CLASSES = 7  # colour classes of a choropleth (CSS .q0 … .q6 and .d0 … .d6)
+
+
+@dataclass(frozen=True)
+class Shaded:
+    """One area of a choropleth: its path, colour class and the value as text."""
+
+    code: int
+    name: str
+    district: str
+    d: str
+    shade: str  # a CSS class: q0…q6 (low to high), d0…d6 (negative to positive), none
+    value: str
+
+
+@dataclass(frozen=True)
+class Choropleth:
+    """A map of one value per area, with its legend (class, range as text)."""
+
+    width: int
+    height: int
+    areas: tuple[Shaded, ...]
+    legend: tuple[tuple[str, str], ...]
+
+
+def choropleth(
+    city: CityMap, values: dict[int, float | None], unit: str, diverging: bool, digits: int = 0
+) -> Choropleth:
+    """Colour each area by its value in equal steps: from the lowest to the highest value, or
+    for a change symmetric around zero (white in the middle). Areas without a value are grey."""
+    known = [v for v in values.values() if v is not None and math.isfinite(v)]
+    if diverging:
+        reach = max((abs(v) for v in known), default=0.0) or 1.0
+        low, high = -reach, reach
+    else:
+        low, high = (min(known), max(known)) if known else (0.0, 1.0)
+        if high <= low:
+            high = low + 1.0
+    prefix = "d" if diverging else "q"
+    step = (high - low) / CLASSES
+
+    def fmt(v: float) -> str:
+        return f"{v:+,.{digits}f}" if diverging else f"{v:,.{digits}f}"
+
+    shaded = []
+    for a in city.areas:
+        v = values.get(a.code)
+        if v is None or not math.isfinite(v):
+            shaded.append(Shaded(a.code, a.name, a.district, a.d, "none", "—"))
+            continue
+        k = min(int((v - low) / step), CLASSES - 1)
+        shaded.append(Shaded(a.code, a.name, a.district, a.d, f"{prefix}{k}", f"{fmt(v)} {unit}"))
+    legend = tuple(
+        (f"{prefix}{k}", f"{fmt(low + k * step)} … {fmt(low + (k + 1) * step)} {unit}")
+        for k in range(CLASSES)
+    )
+    return Choropleth(city.width, city.height, tuple(shaded), legend)

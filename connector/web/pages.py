@@ -15,13 +15,11 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from catalog.dsp import G
 from catalog.model import Theme
-from connector import __version__
 from connector.contracts import consumer
 from connector.contracts.schemas import CONTRACT_USERS as REQUESTERS
 from connector.errors import BadRequest, GemelloError, NotFound, Unauthenticated
@@ -30,15 +28,17 @@ from connector.gateway import jobs as gateway_jobs
 from connector.gateway.gazetteer import Gazetteer
 from connector.identity.auth import log_refusal
 from connector.identity.sessions import SignedIn, end_session, open_session
+from connector.privacy import remote
 from connector.runtime import get_connector
 from connector.storage import session_scope
 from connector.web import i18n
+from connector.web.ask import ask
 from connector.web.maps import CityMap, city_map
+from connector.web.runs import runs
 from connector.web.security import (
     CONSOLE_PUBLIC,
     COOKIE,
     EVERY_ROLE,
-    LANG_COOKIE,
     LOGIN_CSRF_COOKIE,
     PREFIX,
     ConsoleRefused,
@@ -46,51 +46,16 @@ from connector.web.security import (
     console,
     limits,
 )
+from connector.web.shell import language, period, render, text
 from policy.compiler import describe
 from policy.odrl import PolicyInvalid, parse_policy
 from policy.vocabulary import PURPOSES
 
 HERE = Path(__file__).parent
-templates = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 public_router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[CONSOLE_PUBLIC])
 pages = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[console(*EVERY_ROLE)])
-
-
-def language(request: Request) -> str:
-    """The reader's language: `?lang=`, then the cookie, then Italian."""
-    return i18n.pick(request.query_params.get("lang") or request.cookies.get(LANG_COOKIE))
-
-
-def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    """A page in the reader's language, with the shell's values (who is signed in, CSRF)."""
-    lang = language(request)
-    conn = get_connector(request)
-    signed: SignedIn | None = getattr(request.state, "signed_in", None)
-    html = templates.get_template(name).render(
-        t=i18n.translator(lang),
-        lang=lang,
-        other_lang="en" if lang == "it" else "it",
-        path=request.url.path,
-        partner=conn.settings.partner,
-        organisation=conn.settings.legal_name or conn.settings.partner,
-        version=__version__,
-        user=signed.principal if signed else None,
-        csrf=signed.csrf if signed else None,
-        static=f"{PREFIX}/static",
-        **values,
-    )
-    response = HTMLResponse(html, status_code=status)
-    if request.query_params.get("lang") in i18n.LANGUAGES:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict",
-                            path=PREFIX, secure=request.url.scheme == "https")  # fmt: skip
-    return response
 
 
 def _safe_next(target: str | None) -> str:
@@ -226,10 +191,10 @@ def discover(
         {
             "partner": e.partner,
             "dataset_id": e.dataset_id,
-            "title": _text(e.document.get("dct:title"), lang) or e.title,
+            "title": text(e.document.get("dct:title"), lang) or e.title,
             "themes": [i18n.theme_label(c, lang) for c in e.themes.split()],
             "privacy": i18n.privacy_label(e.privacy_class, lang),
-            "period": _period(e.start_date, e.end_date),
+            "period": period(e.start_date, e.end_date),
             "stale": e.stale,
         }
         for e in (found.entries if found else [])
@@ -291,28 +256,6 @@ def _day(text: str, name: str) -> date | None:
         raise BadRequest(f"{name} '{text}' is not a date (YYYY-MM-DD)") from None
 
 
-def _period(start: date | None, end: date | None) -> str:
-    if start is None and end is None:
-        return "—"
-    return f"{start.isoformat() if start else '…'} – {end.isoformat() if end else '…'}"
-
-
-def _text(value: Any, lang: str) -> str:
-    """A JSON-LD literal (a string, a language map, or a list of tagged values) as text."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        if "@value" in value:
-            return str(value["@value"])
-        if "@id" in value:
-            return str(value["@id"])
-        return str(value.get(lang) or value.get("it") or value.get("en") or "")
-    if isinstance(value, list):
-        tagged = [v for v in value if isinstance(v, dict) and v.get("@language") == lang]
-        return _text(tagged[0] if tagged else (value[0] if value else ""), lang)
-    return "" if value is None else str(value)
-
-
 def _policies(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The dataset's ODRL offers in plain language (the rules as the holder compiled them)."""
     offers = document.get("hasPolicy") or document.get("odrl:hasPolicy") or []
@@ -337,7 +280,7 @@ def dataset_page(request: Request, partner: str, dataset_id: str) -> Response:
     row = rows[0]
     doc: dict[str, Any] = row.document
     members = {pid: m.id for pid, m in conn.contracts.trust().by_participant.items()}
-    publisher = _text(doc.get("dct:publisher"), lang)
+    publisher = text(doc.get("dct:publisher"), lang)
     keywords = [
         str(k.get("@value", "")) if isinstance(k, dict) else str(k)
         for k in doc.get("dcat:keyword") or []
@@ -350,17 +293,17 @@ def dataset_page(request: Request, partner: str, dataset_id: str) -> Response:
         return yes_no[value] if isinstance(value, bool) else ""
 
     fields = [
-        ("field.description", _text(doc.get("dct:description"), lang)),
+        ("field.description", text(doc.get("dct:description"), lang)),
         ("field.publisher", members.get(publisher, publisher)),
         ("field.themes", ", ".join(i18n.theme_label(c, lang) for c in row.themes.split())),
         ("field.keywords", ", ".join(keywords)),
-        ("field.period", _period(row.start_date, row.end_date)),
-        ("field.frequency", _text(doc.get("dct:accrualPeriodicity"), lang).rsplit("/", 1)[-1]),
+        ("field.period", period(row.start_date, row.end_date)),
+        ("field.frequency", text(doc.get("dct:accrualPeriodicity"), lang).rsplit("/", 1)[-1]),
         ("field.modified", row.modified.strftime("%Y-%m-%d") if row.modified else ""),
         ("field.privacy", i18n.privacy_label(row.privacy_class, lang)),
         ("field.personal", flag("containsPersonalData")),
         ("field.synthetic", flag("synthetic")),
-        ("field.license", _text(doc.get("dct:license"), lang)),
+        ("field.license", text(doc.get("dct:license"), lang)),
         ("field.identifier", row.dataset_iri),
     ]
     own = row.partner == conn.settings.partner
@@ -382,14 +325,21 @@ def dataset_page(request: Request, partner: str, dataset_id: str) -> Response:
         for a in held
     ]
     signed: SignedIn = request.state.signed_in
+    with session_scope(conn.engine) as session:
+        budget = remote.last_budget(session, row.partner, row.dataset_id)
     return render(
         request,
         "dataset.html",
         own=own,
         agreements=agreements,
+        budget=budget,
+        can_ask=not own
+        and any(not a["revoked"] for a in agreements)
+        and G + "queryProfile" in doc
+        and signed.principal.role in remote.QUERY_USERS,
         can_request=not own and signed.principal.role in REQUESTERS,
         purposes=[(p, i18n.purpose_label(p, lang)) for p in PURPOSES],
-        title=_text(doc.get("dct:title"), lang) or row.title,
+        title=text(doc.get("dct:title"), lang) or row.title,
         holder=row.partner,
         dataset_id=row.dataset_id,
         stale=row.stale,
@@ -473,11 +423,29 @@ def my_work(request: Request) -> Response:
 
     with session_scope(conn.engine) as session:
         jobs = gateway_jobs.my_jobs(session, signed.principal.subject)
+        queries = remote.my_queries(session, signed.principal.subject)
         negotiations = consumer.my_negotiations(session, signed.principal)
         held = consumer.held_by_us(session)
     return render(
         request,
         "work.html",
+        queries=[
+            {
+                "id": q.id,
+                "dataset": q.dataset_id,
+                "holder": q.partner,
+                "what": f"{q.query.get('aggregate')} {q.query.get('column') or ''}".strip()
+                + (
+                    f" · {', '.join(q.query.get('group_by') or [])}"
+                    if q.query.get("group_by")
+                    else ""
+                ),
+                "epsilon": q.query.get("epsilon"),
+                "state": t("state.refused") if q.status >= 400 else t("state.answered"),
+                "created": q.created_at.strftime("%Y-%m-%d %H:%M"),
+            }
+            for q in queries
+        ],
         jobs=[
             {
                 "id": j.id,
@@ -555,6 +523,8 @@ def mount(app: Any) -> None:
     app.include_router(public_router)
     app.include_router(router)
     app.include_router(pages)
+    app.include_router(runs)
+    app.include_router(ask)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_middleware(ConsoleHeaders)
 

@@ -1,0 +1,308 @@
+"""Scenario forms generated from a model's pydantic schema, and read back.
+
+Each top-level field of the scenario's JSON Schema becomes one form control (or a small group):
+numbers with their range, default and unit; yes/no; dates; text; a mapping with known keys as one
+number per key; a list of known values as check boxes; a list of records as rows of sub-fields.
+Labels and units come from the model's card (`models.cards`), descriptions from the schema.
+
+Reading a submitted form gives the scenario as a dict and the errors by control name: first
+what is not a number, then what the model's own schema refuses, each placed at its field. The
+model validates; the form never decides what a valid scenario is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+
+from models import Model
+from models.cards import card
+
+LIST_MARK = "_lists"  # hidden inputs naming the list controls present (no box ticked: [])
+BLANK_ROWS = 3  # empty rows offered under a list of records
+
+
+@dataclass
+class Control:
+    """One input of the form."""
+
+    name: str  # the form field's name (dotted for nested values)
+    label: str
+    kind: str  # number, integer, boolean, date, text, choice
+    unit: str = ""
+    help: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_min: bool = False
+    default: Any = None
+    value: str = ""
+    checked: bool = False
+    error: str = ""
+
+
+@dataclass
+class FieldSpec:
+    """One scenario field: a control, or a group of them (a mapping, a list)."""
+
+    name: str
+    label: str
+    kind: str  # scalar, mapping, choices, records
+    help: str = ""
+    unit: str = ""
+    controls: list[Control] = field(default_factory=list)
+    rows: list[list[Control]] = field(default_factory=list)  # records
+    error: str = ""
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if ref:
+        return dict(schema.get("$defs", {}).get(ref.rsplit("/", 1)[-1], {}))
+    if "anyOf" in node:  # Optional[X]: the non-null branch
+        branch = next((b for b in node["anyOf"] if b.get("type") != "null"), {})
+        return {**branch, **{k: v for k, v in node.items() if k != "anyOf"}}
+    return node
+
+
+def _scalar(name: str, label: str, node: dict[str, Any], unit: str, help: str) -> Control:
+    kind = node.get("type", "string")
+    if kind == "string" and node.get("format") == "date":
+        kind = "date"
+    elif kind not in ("number", "integer", "boolean"):
+        kind = "text"
+    low = node.get("minimum", node.get("exclusiveMinimum"))
+    return Control(
+        name,
+        label,
+        kind,
+        unit=unit,
+        help=help,
+        minimum=low,
+        maximum=node.get("maximum"),
+        exclusive_min="exclusiveMinimum" in node,
+        default=node.get("default"),
+    )
+
+
+def specs(model: Model, lang: str) -> list[FieldSpec]:
+    """The form's fields for a model, empty (defaults shown as placeholders)."""
+    schema = model.params.model_json_schema()
+    c = card(model.name)
+    out: list[FieldSpec] = []
+    for name, raw in schema.get("properties", {}).items():
+        node = _resolve(schema, raw)
+        label = c.fields[name](lang) if name in c.fields else str(node.get("title", name))
+        help = str(raw.get("description", ""))
+        unit = c.units.get(name, "")
+        options = c.options.get(name, ())
+        kind = node.get("type")
+        if kind == "object" and options and isinstance(node.get("additionalProperties"), dict):
+            item = _resolve(schema, node["additionalProperties"])
+            spec = FieldSpec(name, label, "mapping", help, unit)
+            for key in options:
+                if item.get("type") == "object":  # a record per key (e.g. U-values per archetype)
+                    for sub, sub_node in item.get("properties", {}).items():
+                        sub_node = _resolve(schema, sub_node)
+                        spec.controls.append(
+                            _scalar(f"{name}.{key}.{sub}", f"{key} · {sub}", sub_node, unit, "")
+                        )
+                else:
+                    spec.controls.append(_scalar(f"{name}.{key}", key, item, unit, ""))
+            out.append(spec)
+        elif kind == "array" and options:
+            spec = FieldSpec(name, label, "choices", help, unit)
+            default = set(raw.get("default") or _default(model, name) or ())
+            spec.controls = [
+                Control(name, key, "choice", checked=key in default, value=key) for key in options
+            ]
+            out.append(spec)
+        elif kind == "array" and _resolve(schema, node.get("items", {})).get("type") == "object":
+            item = _resolve(schema, node["items"])
+            spec = FieldSpec(name, label, "records", help, unit)
+            for sub, s in item.get("properties", {}).items():
+                title, about = str(s.get("title", sub)), str(s.get("description", ""))
+                spec.controls.append(_scalar(sub, title, _resolve(schema, s), "", about))
+            out.append(spec)
+        elif kind in ("object", "array"):
+            continue  # no control without known keys: the model's default applies
+        else:
+            out.append(
+                FieldSpec(
+                    name, label, "scalar", help, unit, [_scalar(name, label, node, unit, help)]
+                )
+            )
+    return out
+
+
+def _default(model: Model, name: str) -> Any:
+    try:
+        return getattr(model.params(), name)
+    except ValidationError:
+        return None
+
+
+def fill(fields: list[FieldSpec], params: Mapping[str, Any], model: Model) -> None:
+    """Show a scenario's values (a re-run, or a form sent back with errors)."""
+    values = _flatten(params)
+    for spec in fields:
+        if spec.kind == "choices":
+            chosen = set(params.get(spec.name) or []) if spec.name in params else None
+            for ctl in spec.controls:
+                if chosen is not None:
+                    ctl.checked = ctl.value in chosen
+        elif spec.kind == "records":
+            rows = list(params.get(spec.name) or [])
+            spec.rows = []
+            for i in range(len(rows) + BLANK_ROWS):
+                row = []
+                for tpl in spec.controls:
+                    ctl = Control(**{**tpl.__dict__, "name": f"{spec.name}.{i}.{tpl.name}"})
+                    ctl.value = _text(values.get(ctl.name))
+                    row.append(ctl)
+                spec.rows.append(row)
+        else:
+            for ctl in spec.controls:
+                v = values.get(ctl.name)
+                if ctl.kind == "boolean":
+                    ctl.checked = bool(v) if v is not None else bool(ctl.default)
+                elif v is None and ctl.kind == "date" and ctl.default:
+                    ctl.value = str(ctl.default)  # a date field shows no placeholder
+                else:
+                    ctl.value = _text(v)
+    del model
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out |= _flatten(v, f"{prefix}{k}.")
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+        out = {}
+        for i, v in enumerate(value):
+            out |= _flatten(v, f"{prefix}{i}.")
+        return out
+    return {prefix[:-1]: value}
+
+
+def read(
+    model: Model, fields: list[FieldSpec], form: Mapping[str, list[str]]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The scenario a submitted form describes, and the errors by control name (a field's
+    name for errors about the whole field, "" for errors about the whole scenario)."""
+    params: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    lists = set(form.get(LIST_MARK, []))
+
+    def one(name: str) -> str:
+        got = form.get(name) or [""]
+        return got[-1].strip()
+
+    def number(ctl: Control, text: str) -> Any:
+        try:
+            return int(text) if ctl.kind == "integer" else float(text.replace(",", "."))
+        except ValueError:
+            errors[ctl.name] = f"'{text}' is not a number"
+            return None
+
+    for spec in fields:
+        if spec.kind == "scalar":
+            ctl = spec.controls[0]
+            text = one(ctl.name)
+            if ctl.kind == "boolean":
+                params[spec.name] = text == "true"
+            elif text == "":
+                continue
+            elif ctl.kind in ("number", "integer"):
+                params[spec.name] = number(ctl, text)
+            elif ctl.kind == "date":
+                try:
+                    params[spec.name] = date.fromisoformat(text).isoformat()
+                except ValueError:
+                    errors[ctl.name] = f"'{text}' is not a date (YYYY-MM-DD)"
+            else:
+                params[spec.name] = text
+        elif spec.kind == "mapping":
+            mapping: dict[str, Any] = {}
+            for ctl in spec.controls:
+                text = one(ctl.name)
+                if text == "":
+                    continue
+                path = ctl.name.split(".")[1:]
+                target = mapping
+                for key in path[:-1]:
+                    target = target.setdefault(key, {})
+                target[path[-1]] = number(ctl, text)
+            if mapping:
+                params[spec.name] = mapping
+        elif spec.kind == "choices":
+            if spec.name in lists:
+                params[spec.name] = [v for v in form.get(spec.name, []) if v]
+        else:  # records: rows whose every cell is blank are skipped
+            rows = []
+            i = 0
+            while any(f"{spec.name}.{i}.{c.name}" in form for c in spec.controls):
+                row: dict[str, Any] = {}
+                for tpl in spec.controls:
+                    name = f"{spec.name}.{i}.{tpl.name}"
+                    text = one(name)
+                    if text == "":
+                        continue
+                    if tpl.kind in ("number", "integer"):
+                        row[tpl.name] = number(Control(**{**tpl.__dict__, "name": name}), text)
+                    else:
+                        row[tpl.name] = text
+                if row:
+                    rows.append(row)
+                i += 1
+            if rows:
+                params[spec.name] = rows
+    if errors:
+        return params, errors
+    try:
+        return model.parse(params).model_dump(mode="json"), {}
+    except ValidationError as exc:
+        known = {c.name for s in fields for c in s.controls} | {s.name for s in fields}
+        known |= {c.name for s in fields for row in s.rows for c in row}
+        for e in exc.errors():
+            loc = [str(p) for p in e["loc"]]
+            name = ".".join(loc)
+            while name and name not in known:
+                loc = loc[:-1]
+                name = ".".join(loc)
+            message = str(e["msg"]).removeprefix("Value error, ")
+            errors[name] = f"{errors[name]}; {message}" if name in errors else message
+        return params, errors
+
+
+def place(fields: list[FieldSpec], errors: Mapping[str, str]) -> None:
+    """Put each error at its control, or at its field."""
+    for spec in fields:
+        spec.error = errors.get(spec.name, "")
+        for ctl in [*spec.controls, *(c for row in spec.rows for c in row)]:
+            if ctl.name in errors and ctl.name != spec.name:
+                ctl.error = errors[ctl.name]
+
+
+def echo(fields: list[FieldSpec], form: Mapping[str, list[str]]) -> None:
+    """Show what was typed, as typed (a form sent back with errors keeps the reader's text)."""
+    for spec in fields:
+        for ctl in [*spec.controls, *(c for row in spec.rows for c in row)]:
+            if ctl.kind in ("boolean", "choice"):
+                continue
+            got = form.get(ctl.name)
+            if got:
+                ctl.value = got[-1]

@@ -1,0 +1,584 @@
+"""Scenarios in the console: a model's form (generated from its schema), the run's live
+progress (server-sent events), its result (maps, districts, every area, charts, caveats,
+provenance, downloads), and a side-by-side comparison of runs.
+
+The pages ask the gateway (`gateway.jobs`) and read results through `gateway.readable`; the
+same roles as `POST /jobs` may run and see runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from catalog.dsp import G
+from connector.errors import BadRequest, NotFound
+from connector.gateway import index, readable, report
+from connector.gateway import jobs as gateway_jobs
+from connector.gateway.gazetteer import Gazetteer
+from connector.gateway.jobs import JOB_USERS, job_view
+from connector.identity.sessions import SignedIn
+from connector.runtime import get_connector
+from connector.storage import session_scope
+from connector.storage.tables import FederatedJob
+from connector.web import charts, forms, i18n
+from connector.web.maps import choropleth, city_map
+from connector.web.security import PREFIX, console
+from connector.web.shell import language, render
+from models import Model, get
+from models.cards import card
+from models.registry import EXAMPLES, MODELS
+from policy.vocabulary import PURPOSES
+from privacy import EPSILON_UNIT
+
+runs = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[console(*JOB_USERS)])
+EVENT_EVERY_S = 0.5
+SHOWS = ("change", "scenario", "baseline")
+# A chart is an image: it runs no script, and matplotlib styles its marks with inline styles.
+SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+
+
+def _model(name: str) -> Model:
+    try:
+        return get(name)
+    except KeyError as exc:
+        raise NotFound(str(exc.args[0])) from None
+
+
+@runs.get("/models")
+def model_list(request: Request) -> Response:
+    """The installed models, each with what it does and a link to its form."""
+    lang = language(request)
+    return render(
+        request,
+        "models.html",
+        models=[
+            {
+                "name": m.name,
+                "title": card(m.name).title(lang),
+                "method": card(m.name).method(lang),
+                "example": EXAMPLES[m.name].what if m.name in EXAMPLES else "",
+                "stages": [s.name for s in m.stages],
+                "datasets": list(m.datasets),
+            }
+            for m in MODELS.values()
+        ],
+    )
+
+
+def _form_page(
+    request: Request,
+    model: Model,
+    fields: list[forms.FieldSpec],
+    purpose: str,
+    epsilon: str,
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    lang = language(request)
+    forms.place(fields, errors)
+    c = card(model.name)
+    return render(
+        request,
+        "scenario.html",
+        status=status,
+        model=model,
+        title=c.title(lang),
+        method=c.method(lang),
+        assumptions=[a(lang) for a in c.assumptions],
+        limits=[w(lang) for w in c.limits],
+        fields=fields,
+        purposes=[(p, i18n.purpose_label(p, lang)) for p in PURPOSES],
+        purpose=purpose,
+        epsilon=epsilon,
+        general=errors.get("", ""),
+        errors=errors,
+        list_mark=forms.LIST_MARK,
+    )
+
+
+@runs.get("/models/{name}/run")
+def scenario_form(
+    request: Request, name: str, from_: Annotated[str, Query(alias="from", max_length=60)] = ""
+) -> Response:
+    """A model's scenario form; `from` fills it with an earlier run's values (a re-run)."""
+    model = _model(name)
+    lang = language(request)
+    fields = forms.specs(model, lang)
+    params: dict[str, Any] = {}
+    purpose, epsilon = "research", "1"
+    if from_:
+        conn = get_connector(request)
+        signed: SignedIn = request.state.signed_in
+        with session_scope(conn.engine) as session:
+            job = gateway_jobs.my_job(session, from_, signed.principal)
+        if job.model != model.name:
+            raise BadRequest(f"run {from_} is of {job.model}, not of {model.name}")
+        params, purpose, epsilon = dict(job.params), job.purpose, f"{job.epsilon:g}"
+    forms.fill(fields, params, model)
+    return _form_page(request, model, fields, purpose, epsilon, {})
+
+
+@runs.post("/models/{name}/run")
+async def run_scenario(request: Request, name: str) -> Response:
+    """Check the scenario with the model's own schema (errors at their fields), then start the
+    federated run and follow it."""
+    model = _model(name)
+    lang = language(request)
+    form = await request.form()
+    raw = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}
+    fields = forms.specs(model, lang)
+    params, errors = forms.read(model, fields, raw)
+    purpose = (raw.get("purpose") or [""])[-1]
+    epsilon_text = (raw.get("epsilon") or ["1"])[-1].strip()
+    if purpose not in PURPOSES:
+        errors["purpose"] = f"'{purpose}' is not a purpose of the dataspace's list"
+    try:
+        epsilon = float(epsilon_text.replace(",", "."))
+        if not EPSILON_UNIT <= epsilon <= 10:
+            raise ValueError
+    except ValueError:
+        errors["epsilon"] = f"ε must be a number from {EPSILON_UNIT:g} to 10"
+        epsilon = 0.0
+    if errors:
+        forms.fill(fields, params if isinstance(params, dict) else {}, model)
+        forms.echo(fields, raw)
+        return _form_page(request, model, fields, purpose, epsilon_text, errors, status=400)
+    conn = get_connector(request)
+    runner = conn.jobs
+    if runner is None:
+        raise BadRequest("this connector is not ready to run jobs yet")
+    signed: SignedIn = request.state.signed_in
+    job = await run_in_threadpool(runner.create, model, params, purpose, epsilon, signed.principal)
+    runner.start(job.id)
+    return RedirectResponse(f"{PREFIX}/runs/{job.id}", status_code=303)
+
+
+def _load(request: Request, job_id: str) -> FederatedJob:
+    conn = get_connector(request)
+    signed: SignedIn = request.state.signed_in
+    with session_scope(conn.engine) as session:
+        job = gateway_jobs.my_job(session, job_id, signed.principal)
+        session.expunge(job)
+    return job
+
+
+def _progress_view(job: FederatedJob, lang: str, now: Any) -> dict[str, Any]:
+    p = gateway_jobs.progress(job, now)
+    t = i18n.translator(lang)
+    for stage in p["stages"]:
+        stage["label"] = t(f"stage.{stage['state']}")
+        for h in stage["holders"]:
+            h["label"] = t(f"holder.{h['state']}") if h.get("state") else ""
+    p["state_label"] = t(f"state.{p['state']}")
+    return p
+
+
+@runs.get("/runs/{job_id}")
+def run_page(
+    request: Request,
+    job_id: str,
+    figure: Annotated[str, Query(max_length=40)] = "",
+    show: Annotated[str, Query(max_length=10)] = "change",
+) -> Response:
+    """A run: its progress while it runs, its result once it ends."""
+    job = _load(request, job_id)
+    conn = get_connector(request)
+    lang = language(request)
+    now = conn.identity.clock()
+    common = {
+        "job": job,
+        "title": card(job.model).title(lang),
+        "progress": _progress_view(job, lang, now),
+        "purpose": i18n.purpose_label(job.purpose, lang),
+        "started": job.created_at.strftime("%Y-%m-%d %H:%M"),
+    }
+    if job.state == "running" or job.result is None:
+        return render(request, "run.html", **common)
+    return render(request, "result.html", **common, **_result(request, job, lang, figure, show))
+
+
+def _result(
+    request: Request, job: FederatedJob, lang: str, figure: str, show: str
+) -> dict[str, Any]:
+    conn = get_connector(request)
+    places = Gazetteer.cached(conn.settings)
+    reading = readable.read(job.model, job.params, (job.result or {}).get("outputs"))
+    t = i18n.translator(lang)
+    shown = None
+    if reading.areas:
+        chosen = next((f for f in reading.areas if f.key == figure), reading.areas[0])
+        show = show if show in SHOWS else "change"
+        if chosen.baseline is None:
+            show = "scenario"
+        values = {"change": chosen.change, "scenario": chosen.scenario,
+                  "baseline": chosen.baseline}[show]  # fmt: skip
+        assert values is not None
+        shown = {
+            "key": chosen.key,
+            "label": chosen.label(lang),
+            "show": show,
+            "show_label": t(f"show.{show}"),
+            "map": choropleth(
+                city_map(conn.settings),
+                {i + 1: float(v) for i, v in enumerate(values)},
+                chosen.unit,
+                # a change with both signs around white; one sign reads better in one ramp
+                diverging=show == "change" and _both_signs(values),
+                digits=chosen.digits,
+            ),
+            "choices": [
+                {
+                    "href": "?" + urlencode({"figure": f.key, "show": s}),
+                    "label": f"{f.label(lang)} · {t('show.' + s)}",
+                    "current": f.key == chosen.key and s == show,
+                }
+                for f in reading.areas
+                for s in (SHOWS if f.baseline is not None else ("scenario",))
+            ],
+        }
+    cols = readable.columns(reading, lang)
+    return {
+        "headline": [
+            {
+                "label": h.label(lang),
+                "unit": h.unit,
+                "baseline": _fmt(h.baseline, h.digits),
+                "scenario": _fmt(h.scenario, h.digits),
+                "change": _change(h.baseline, h.scenario, h.digits),
+            }
+            for h in reading.headline
+        ],
+        "shown": shown,
+        "columns": [h for _, h, _ in cols],
+        "districts": [
+            [r["district"], *(_fmt(r[k], d) for k, _, d in cols)]
+            for r in readable.by_district(reading, places.areas)
+        ],
+        "rows": [
+            [r["name"], r["district"], *((_fmt(r[k], d), r[k]) for k, _, d in cols)]
+            for r in readable.area_rows(reading, places.areas)
+        ],
+        "charts": [
+            {"key": c.key, "title": c.title(lang), "table": _chart_table(c, lang)}
+            for c in reading.charts
+        ],
+        "caveats": _caveats(conn, job, reading, lang),
+        "provenance": _provenance(conn, job),
+        "summary_missing": not reading.areas and not reading.headline,
+        "summary": job_view(job).get("summary") or {},
+    }
+
+
+def _both_signs(values: Any) -> bool:
+    finite = [float(v) for v in values if v == v]
+    return bool(finite) and min(finite) < 0 < max(finite)
+
+
+def _fmt(v: float | None, digits: int) -> str:
+    if v is None or v != v:
+        return "—"
+    return f"{v:,.{digits}f}"
+
+
+def _change(b: float | None, s: float | None, digits: int) -> str:
+    if b is None or s is None or b != b or s != s:
+        return ""
+    pct = f" ({100 * (s / b - 1):+.1f} %)" if b else ""
+    return f"{s - b:+,.{digits}f}{pct}"
+
+
+def _chart_table(chart: readable.Chart, lang: str) -> dict[str, Any]:
+    """A chart's numbers, for readers who cannot see it (at most 48 rows: a long series is
+    sampled)."""
+    n = len(chart.x)
+    step = max(1, n // 48)
+    idx = list(range(0, n, step))
+    return {
+        "head": [chart.x_label(lang), *(s.label(lang) for s in chart.series)],
+        "rows": [[str(chart.x[i]), *(_fmt(s.values[i], 2) for s in chart.series)] for i in idx],
+        "sampled": step > 1,
+    }
+
+
+def _caveats(conn: Any, job: FederatedJob, reading: readable.Reading, lang: str) -> dict[str, Any]:
+    """What a reader must know: which inputs are synthetic, the model's assumptions and
+    limits, and the noise added to protected outputs."""
+    c = card(job.model)
+    synthetic, real = [], []
+    seen = set()
+    for h in job.holders:
+        for dataset in h.get("datasets") or {}:
+            key = (h.get("partner"), dataset)
+            if key in seen:
+                continue
+            seen.add(key)
+            rows = index.find(conn.engine, dataset, str(h.get("partner")))
+            flag = rows[0].document.get(G + "synthetic") if rows else None
+            (synthetic if flag else real).append(f"{dataset} ({h.get('partner')})")
+    noise = []
+    for h in job.holders:
+        for record in h.get("privacy") or []:
+            for m in record.get("mechanisms") or []:
+                name = str(m.get("output", ""))
+                words = reading.outputs.get(name.partition(":")[0])
+                std = m.get("std")
+                noise.append(
+                    {
+                        "dataset": f"{record.get('dataset')} ({h.get('partner')})",
+                        "figure": words(lang) if words else name,
+                        "mechanism": m.get("mechanism", ""),
+                        "epsilon": record.get("epsilon"),
+                        "sd": _fmt(float(std), 1) if isinstance(std, int | float) else "",
+                    }
+                )
+    suppressed = sum(int(v) for h in job.holders for v in (h.get("suppressed") or {}).values())
+    return {
+        "synthetic": synthetic,
+        "real": real,
+        "assumptions": [a(lang) for a in c.assumptions],
+        "limits": [w(lang) for w in c.limits],
+        "noise": noise,
+        "suppressed": suppressed,
+        "missing": job.error if job.state == "partial" else "",
+    }
+
+
+def _provenance(conn: Any, job: FederatedJob) -> dict[str, Any]:
+    """Who ran what on which data, in words: the model and its code hash, and per holder the
+    datasets read (with their digests), the agreements and the policy decisions."""
+    trust = conn.contracts.trust()
+    holders = []
+    for h in job.holders:
+        member = trust.by_handle.get(str(h.get("partner")))
+        holders.append(
+            {
+                "partner": h.get("partner"),
+                "organisation": member.legal_name if member and hasattr(member, "legal_name")
+                else h.get("partner"),
+                "stage": h.get("stage"),
+                "state": h.get("state"),
+                "seconds": h.get("seconds"),
+                "datasets": h.get("dataset_versions") or {},
+                "agreements": h.get("agreements") or {},
+                "decisions": h.get("decisions") or [],
+                "digest": h.get("digest", ""),
+            }
+        )  # fmt: skip
+    return {
+        "model": job.model,
+        "hash": job.model_hash,
+        "requested_by": job.requested_by,
+        "finished": job.finished_at.strftime("%Y-%m-%d %H:%M:%S") if job.finished_at else "",
+        "holders": holders,
+    }
+
+
+@runs.get("/runs/{job_id}/events")
+async def run_events(request: Request, job_id: str) -> Response:
+    """The run's progress as server-sent events, until it ends (then one `done` event)."""
+    lang = language(request)
+    job = await run_in_threadpool(_load, request, job_id)
+    conn = get_connector(request)
+
+    async def stream() -> AsyncIterator[str]:
+        current = job
+        while True:
+            view = _progress_view(current, lang, conn.identity.clock())
+            yield f"data: {json.dumps(view, default=str)}\n\n"
+            if current.state != "running":
+                yield "event: done\ndata: {}\n\n"
+                return
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(EVENT_EVERY_S)
+            current = await run_in_threadpool(_load, request, job_id)
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
+    )
+
+
+def _finished(request: Request, job_id: str) -> FederatedJob:
+    job = _load(request, job_id)
+    if job.result is None:
+        raise BadRequest(f"run {job_id} has no result ({job.state})")
+    return job
+
+
+@runs.get("/runs/{job_id}/charts/{key}.svg")
+def run_chart(request: Request, job_id: str, key: str) -> Response:
+    """One chart of a result, as an SVG image."""
+    job = _finished(request, job_id)
+    lang = language(request)
+    reading = readable.read(job.model, job.params, job.result.get("outputs"))  # type: ignore[union-attr]
+    chart = next((c for c in reading.charts if c.key == key), None)
+    if chart is None:
+        raise NotFound(f"run {job_id} has no chart '{key}'")
+    return Response(
+        charts.svg([("", chart)], lang), media_type="image/svg+xml", headers=SVG_HEADERS
+    )
+
+
+@runs.get("/runs/{job_id}/download/{kind}")
+def run_download(request: Request, job_id: str, kind: str) -> Response:
+    """The result as a file: `areas.csv`, `areas.geojson`, `report.html` or `prov.jsonld`."""
+    job = _finished(request, job_id)
+    lang = language(request)
+    conn = get_connector(request)
+    places = Gazetteer.cached(conn.settings)
+    outputs = (job.result or {}).get("outputs")
+    stem = f"{job.model}-{job.id[4:12]}"
+    if kind == "areas.csv":
+        body = readable.to_csv(readable.read(job.model, job.params, outputs), places.areas, lang)
+        media = "text/csv; charset=utf-8"
+    elif kind == "areas.geojson":
+        reading = readable.read(job.model, job.params, outputs)
+        body = readable.geojson_text(reading, places.areas, lang)
+        media = "application/geo+json"
+    elif kind == "report.html":
+        body = report.render(job_view(job, with_result=True), job.provenance, places.areas)
+        media = "text/html; charset=utf-8"
+    elif kind == "prov.jsonld":
+        body = json.dumps(job.provenance or {}, ensure_ascii=False, indent=1)
+        media = "application/ld+json"
+    else:
+        raise NotFound(f"no download '{kind}': areas.csv, areas.geojson, report.html, prov.jsonld")
+    filename = f"{stem}-{kind}"
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _runs_of(request: Request, ids: list[str]) -> list[FederatedJob]:
+    """Finished runs of the reader's, of one model (what a comparison needs)."""
+    found = [_finished(request, i) for i in dict.fromkeys(ids)]
+    if len({j.model for j in found}) > 1:
+        raise BadRequest("runs of different models cannot be compared")
+    return found
+
+
+def _run_name(job: FederatedJob, k: int) -> str:
+    """A short name for a run in a comparison: a letter and its start time."""
+    return f"{chr(ord('A') + k)} · {job.created_at.strftime('%d/%m %H:%M')}"
+
+
+@runs.get("/compare")
+def compare(
+    request: Request,
+    run: Annotated[list[str], Query(max_length=6)] = [],  # noqa: B006 (FastAPI's list query)
+    figure: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    """Runs of one model side by side: each run's headline figures and their difference from
+    the first, a map of the difference (each run minus the first, scenario values), and the
+    charts overlaid. With one run, the reader picks the others."""
+    lang = language(request)
+    t = i18n.translator(lang)
+    chosen = _runs_of(request, run) if run else []
+    conn = get_connector(request)
+    signed: SignedIn = request.state.signed_in
+    model = chosen[0].model if chosen else ""
+    with session_scope(conn.engine) as session:
+        mine = [
+            j
+            for j in gateway_jobs.my_jobs(session, signed.principal.subject, 100)
+            if j.result is not None and (not model or j.model == model)
+        ]
+    picks = [
+        {
+            "id": j.id,
+            "label": f"{card(j.model).title(lang)} · {j.created_at.strftime('%Y-%m-%d %H:%M')}",
+            "params": json.dumps(j.params, ensure_ascii=False)[:160],
+            "checked": j.id in run,
+        }
+        for j in mine
+    ]
+    if len(chosen) < 2:
+        return render(request, "compare.html", picks=picks, runs=[], title=t("compare.title"))
+    readings = [readable.read(j.model, j.params, (j.result or {}).get("outputs")) for j in chosen]
+    names = [_run_name(j, k) for k, j in enumerate(chosen)]
+    headline = []
+    for i, h in enumerate(readings[0].headline):
+        values = [r.headline[i].scenario if i < len(r.headline) else None for r in readings]
+        headline.append(
+            {
+                "label": h.label(lang),
+                "unit": h.unit,
+                "values": [_fmt(v, h.digits) for v in values],
+                "diffs": [_change(values[0], v, h.digits) for v in values[1:]],
+            }
+        )
+    shown = None
+    first = readings[0]
+    if first.areas:
+        f0 = next((f for f in first.areas if f.key == figure), first.areas[0])
+        f1 = readings[-1].area(f0.key)
+        diff = f1.scenario - f0.scenario
+        shown = {
+            "key": f0.key,
+            "label": f0.label(lang),
+            "map": choropleth(
+                city_map(conn.settings),
+                {i + 1: float(v) for i, v in enumerate(diff)},
+                f0.unit,
+                diverging=_both_signs(diff),
+                digits=f0.digits,
+            ),
+            "choices": [
+                {
+                    "href": "?" + urlencode([("run", j.id) for j in chosen] + [("figure", f.key)]),
+                    "label": f.label(lang),
+                    "current": f.key == f0.key,
+                }
+                for f in first.areas
+            ],
+        }
+    query = urlencode([("run", j.id) for j in chosen] + [("lang", lang)])
+    return render(
+        request,
+        "compare.html",
+        title=t("compare.title"),
+        picks=picks,
+        runs=[
+            {"id": j.id, "name": n, "params": json.dumps(j.params, ensure_ascii=False)}
+            for j, n in zip(chosen, names, strict=True)
+        ],
+        headline=headline,
+        shown=shown,
+        charts=[
+            {"title": c.title(lang), "src": f"{PREFIX}/compare/charts/{c.key}.svg?{query}"}
+            for c in first.charts
+        ],
+    )
+
+
+@runs.get("/compare/charts/{key}.svg")
+def compare_chart(
+    request: Request,
+    key: str,
+    run: Annotated[list[str], Query(max_length=6)] = [],  # noqa: B006
+) -> Response:
+    """One chart with every compared run's series over each other."""
+    lang = language(request)
+    chosen = _runs_of(request, run)
+    layers = []
+    for k, job in enumerate(chosen):
+        reading = readable.read(job.model, job.params, (job.result or {}).get("outputs"))
+        chart = next((c for c in reading.charts if c.key == key), None)
+        if chart is None:
+            raise NotFound(f"no chart '{key}' in run {job.id}")
+        if k > 0:  # the baselines are the same model's: draw the first run's only
+            chart = readable.Chart(chart.key, chart.title, chart.x_label, chart.y_label,
+                                   chart.x, [s for s in chart.series if s.run != "baseline"]
+                                   or chart.series, chart.kind)  # fmt: skip
+        layers.append((_run_name(job, k), chart))
+    return Response(charts.svg(layers, lang), media_type="image/svg+xml", headers=SVG_HEADERS)

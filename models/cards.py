@@ -1,0 +1,222 @@
+"""What each model says about itself to people: its method, its assumptions and its limits, in
+Italian and English. The console's caveats panel shows them beside every result, and the
+scenario form takes each field's label from here.
+
+A card is not the model's code: it lives beside the registry, so rewording a limit does not
+change the model's hash (and the policies that allow the model by hash).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from models import energy, mobility
+
+
+class Words(NamedTuple):
+    """A phrase in Italian and English."""
+
+    it: str
+    en: str
+
+    def __call__(self, lang: str) -> str:
+        return self.it if lang == "it" else self.en
+
+
+@dataclass(frozen=True)
+class Card:
+    """A model's own account of itself."""
+
+    title: Words
+    method: Words
+    assumptions: tuple[Words, ...]
+    limits: tuple[Words, ...]
+    # Scenario fields in words (the schema's own descriptions are English and technical).
+    fields: dict[str, Words] = field(default_factory=dict)
+    # Units of scenario fields, and the known keys (of a mapping) or values (of a list).
+    units: dict[str, str] = field(default_factory=dict)
+    options: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+CARDS: dict[str, Card] = {
+    "mobility-ctm": Card(
+        Words("Traffico stradale (modello a celle)", "Road traffic (cell transmission model)"),
+        Words(
+            "Un modello a celle (CTM) fa scorrere la domanda di auto, adattata ai conteggi delle "
+            "spire, sul grafo stradale comunale, ora per ora, nello scenario di base e in quello "
+            "proposto.",
+            "A cell transmission model moves car demand, fitted to the loop counts, along the "
+            "municipal road graph hour by hour, in the baseline and in the proposed scenario.",
+        ),
+        (
+            Words(
+                "La domanda di viaggi tra le aree è stimata (nessun dato origine-destinazione "
+                "presso chi detiene il grafo).",
+                "Trips between areas are estimated (no origin-destination data at the holder of "
+                "the road graph).",
+            ),
+            Words(
+                "Gli incroci non formano code in ordine di arrivo (FIFO).",
+                "Junctions do not queue first-in-first-out.",
+            ),
+            Words(
+                "Solo auto: tram, bus e biciclette non sono simulati.",
+                "Cars only: trams, buses and bicycles are not simulated.",
+            ),
+        ),
+        (
+            Words(
+                "Sulle spire escluse dall'adattamento la correlazione è intorno a 0,5: le cifre "
+                "per area vanno lette come tendenze.",
+                "On loops left out of the fit the correlation is about 0.5: per-area figures are "
+                "trends, not forecasts.",
+            ),
+            Words(
+                "I tempi di viaggio sono le ore-veicolo, non i tempi porta a porta.",
+                "Travel time is shown as vehicle-hours, not door-to-door times.",
+            ),
+        ),
+        {
+            "speed_limits": Words(
+                "Limiti di velocità per classe di strada", "Speed limits by road class"
+            ),
+            "closures": Words("Corsie chiuse", "Lanes closed"),
+            "daily_car_trips": Words(
+                "Viaggi in auto al giorno (stima iniziale)", "Car trips a day (prior)"
+            ),
+            "calibrate": Words(
+                "Adatta la domanda ai conteggi", "Fit the demand to the loop counts"
+            ),
+            "route_choice": Words("Scelta del percorso", "Route choice"),
+            "trip_length_km": Words("Lunghezza tipica dei viaggi", "Typical trip length"),
+            "step_seconds": Words("Passo di simulazione", "Simulation step"),
+            "hours": Words("Ore simulate dalla mezzanotte", "Hours simulated from midnight"),
+        },
+        units={
+            "speed_limits": "km/h",
+            "daily_car_trips": "viaggi/trips",
+            "trip_length_km": "km",
+            "step_seconds": "s",
+            "hours": "h",
+        },  # fmt: skip
+        options={"speed_limits": tuple(mobility.CLASSES)},
+    ),
+    "mobility-gravity": Card(
+        Words("Modello gravitazionale degli spostamenti", "Trip gravity model"),
+        Words(
+            "Un modello gravitazionale doppiamente vincolato stima quanto i viaggi diminuiscono "
+            "con la distanza, da statistiche sufficienti di ciascun partner.",
+            "A doubly constrained gravity model fits how trips fall off with distance, from "
+            "each partner's sufficient statistics.",
+        ),
+        (
+            Words(
+                "Un solo parametro di decadimento per tutti i sistemi di zone.",
+                "One distance decay shared by every zone system.",
+            ),
+        ),
+        (
+            Words(
+                "Le posizioni delle zone WiFi sono approssimate (circa 50 m).",
+                "WiFi zone positions are approximate (about 50 m).",
+            ),
+        ),
+        {"beta_max": Words("Limite superiore della ricerca", "Upper end of the search")},
+        units={"beta_max": "1/km"},
+    ),
+    "energy-5r1c": Card(
+        Words("Energia degli edifici (5R1C)", "Building energy (5R1C)"),
+        Words(
+            "Ogni edificio è un modello termico orario a cinque resistenze e una capacità (ISO "
+            "13790), con il meteo dell'anno scelto, prima e dopo la riqualificazione.",
+            "Every building is an hourly five-resistance, one-capacitance thermal model (ISO "
+            "13790) under the chosen year's weather, before and after the retrofit.",
+        ),
+        (
+            Words(
+                "Le proprietà degli edifici vengono dall'archetipo (epoca e tipo), non da rilievi.",
+                "Building properties come from the archetype (age and type), not from surveys.",
+            ),
+            Words(
+                "La temperatura oraria è ricostruita dalle minime e massime giornaliere.",
+                "Hourly temperature is rebuilt from daily minima and maxima.",
+            ),
+        ),
+        (
+            Words(
+                "I consumi per area portano rumore di privacy differenziale: le aree con pochi "
+                "edifici sono le più incerte.",
+                "Per-area demand carries differential-privacy noise: areas with few buildings "
+                "are the least certain.",
+            ),
+        ),
+        {
+            "year": Words("Anno meteorologico", "Weather year"),
+            "heating_setpoint": Words("Temperatura di riscaldamento", "Heating set-point"),
+            "cooling_setpoint": Words("Temperatura di raffrescamento", "Cooling set-point"),
+            "retrofit_share": Words(
+                "Quota di edifici riqualificati", "Share of buildings retrofitted"
+            ),
+            "retrofit_archetypes": Words("Archetipi riqualificabili", "Archetypes eligible"),
+            "u_wall": Words("Trasmittanza delle pareti dopo", "Wall U-value after"),
+            "u_roof": Words("Trasmittanza del tetto dopo", "Roof U-value after"),
+            "u_window": Words("Trasmittanza delle finestre dopo", "Window U-value after"),
+            "upgrades": Words("Valori per archetipo", "Values per archetype"),
+            "hourly": Words("Ogni ora dell'anno", "Every hour of the year"),
+        },
+        units={
+            "heating_setpoint": "°C",
+            "cooling_setpoint": "°C",
+            "u_wall": "W/m²K",
+            "u_roof": "W/m²K",
+            "u_window": "W/m²K",
+            "upgrades": "W/m²K",
+        },  # fmt: skip
+        options={"retrofit_archetypes": energy.ARCHETYPES, "upgrades": energy.ARCHETYPES},
+    ),
+    "flood-scs-nash": Card(
+        Words("Deflusso urbano e allagamenti", "Urban runoff and flooding"),
+        Words(
+            "Il metodo SCS curve number stima la pioggia che scorre via da ogni sottobacino; "
+            "una cascata di Nash la instrada verso i cinque corsi d'acqua ricettori.",
+            "The SCS curve-number method estimates the rain that runs off each sub-catchment; "
+            "a Nash cascade routes it to the five receiving rivers.",
+        ),
+        (
+            Words(
+                "La pioggia giornaliera è distribuita uniformemente sulle ore del giorno.",
+                "Each day's rain is spread evenly over its hours.",
+            ),
+            Words(
+                "La rete fognaria non è modellata: la soglia d'allarme è una portata specifica.",
+                "The sewer network is not modelled: the alarm level is a specific discharge.",
+            ),
+        ),
+        (
+            Words(
+                "Con pioggia giornaliera le punte cadono tutte nella stessa ora: l'ordine in cui "
+                "le aree si allagano non è affidabile.",
+                "With daily rain every peak falls in the same hour: which area floods first is "
+                "not reliable.",
+            ),
+        ),
+        {
+            "start": Words("Primo giorno", "First day"),
+            "end": Words("Ultimo giorno", "Last day"),
+            "step_minutes": Words("Passo di calcolo", "Routing step"),
+            "rain_multiplier": Words("Moltiplicatore della pioggia", "Rain multiplier"),
+            "permeable_share": Words(
+                "Quota di superfici rese permeabili", "Share of paving made permeable"
+            ),
+            "threshold_m3s_km2": Words("Soglia d'allarme", "Alarm level"),
+            "dry_hours": Words("Ore asciutte che chiudono un evento", "Dry hours ending an event"),
+        },
+        units={"step_minutes": "min", "threshold_m3s_km2": "m³/s per km²", "dry_hours": "h"},
+    ),
+}
+
+
+def card(model: str) -> Card:
+    """A model's card; a plain one, from its name, for a model without one."""
+    return CARDS.get(model) or Card(Words(model, model), Words("", ""), (), ())
