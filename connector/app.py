@@ -255,6 +255,8 @@ def create_app(
         contracts_api.router,
         contracts_api.consumer_router,
         contracts_api.steward_router,
+        contracts_api.shares_router,
+        federation.shares_router,
         privacy_api.ledger,
         compute_api.catalogue,
         compute_api.ledger,

@@ -1,7 +1,10 @@
 """Default ODRL offers, one per privacy class, until stewards author their own (issue #5).
 
 Compact JSON-LD in the DSP 2025-1 ODRL profile. Actions are Gemello's: `read` (rows leave),
-`aggregate` (differentially private queries), `compute` (approved model runs at the holder).
+`aggregate` (differentially private queries), `compute` (approved model runs at the holder),
+`share` (released results shown to another organisation). Sharing is permitted by default for
+data about no one, on the same purposes as its other uses, and prohibited for personal data: a
+steward who wants results derived from personal data shared says so in a policy.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ _RULES: dict[str, dict[str, list[dict[str, Any]]]] = {
 
 
 def default_offer(
-    dataset_iri: str, privacy_class: str, assigner: str | None = None
+    dataset_iri: str, privacy_class: str, assigner: str | None = None, personal: bool = True
 ) -> dict[str, Any]:
     """The offer a dataset carries in `hasPolicy` when its steward has set none. It declares
     the Gemello ODRL profile (its actions and operands, e.g. `compute`, `epsilon`, are the
@@ -48,4 +51,10 @@ def default_offer(
         offer["assigner"] = assigner
     for kind, items in rules.items():
         offer[kind] = [dict(rule) for rule in items]
+    if personal:
+        offer["prohibition"] = [*offer.get("prohibition", []), {"action": "share"}]
+    else:
+        constraint = [] if privacy_class == "open" else [_PURPOSE]
+        share = {"action": "share", **({"constraint": constraint} if constraint else {})}
+        offer["permission"] = [*offer.get("permission", []), share]
     return offer

@@ -18,12 +18,14 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "read": ("use",),
     "aggregate": ("use",),
     "compute": ("use",),
+    "share": ("use",),
 }
 ACTION_TEXT = {
     "use": "use in any way below",
     "read": "receive the rows (transfer)",
     "aggregate": "ask differentially private aggregate questions",
     "compute": "run approved models at the holder",
+    "share": "share released results with another organisation",
 }
 
 

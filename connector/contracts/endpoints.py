@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
-from connector.contracts import approvals, consumer, transfers
+from connector.contracts import approvals, consumer, transfers, uses
 from connector.contracts.dsp_endpoints import RuntimeDep
 from connector.contracts.repository import ContractRepository, TransferRepository
 from connector.contracts.schemas import (
@@ -25,6 +26,7 @@ from connector.deps import SessionDep, WriteSessionDep
 from connector.errors import NotFound, Problem
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Role
+from connector.runtime import get_connector
 from connector.storage.tables import (
     AgreementBlock,
     AgreementRecord,
@@ -286,3 +288,53 @@ def lift_block(
 
 def _who(principal: Any) -> str:
     return str(principal.name or principal.subject)
+
+
+shares_router = APIRouter(
+    prefix="/contracts/shares",
+    tags=["contracts"],
+    dependencies=[access(peers=True)],
+    responses=AUTH_RESPONSES,
+)
+
+
+class ShareAsk(BaseModel):
+    """May results made under this agreement be shown to another organisation?"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agreement_id: str = Field(max_length=80)
+    recipient: str = Field(max_length=200, description="the recipient's participant id")
+    job_id: str = Field(default="", max_length=80)
+
+
+class ShareAnswer(BaseModel):
+    """The provider's decision on a share (recorded on its side)."""
+
+    allow: bool
+    decision_id: str
+    reasons: list[str]
+
+
+@shares_router.post("/decide", response_model=ShareAnswer)
+def decide_share(
+    body: ShareAsk, session: WriteSessionDep, principal: PrincipalDep, request: Request
+) -> ShareAnswer:
+    """Another member asks, for one of its users, whether results derived from this
+    connector's dataset under their agreement may be shared with a third organisation: the
+    dataset's policy decides the `share` action (recipient = that organisation); the use is
+    counted and the decision recorded, allowed or not."""
+    outcome = uses.decide_share(
+        session,
+        get_connector(request).contracts.policies,
+        body.agreement_id,
+        principal.organisation,
+        body.recipient,
+        subject=principal.subject,
+        job_id=body.job_id,
+    )
+    return ShareAnswer(
+        allow=outcome.allowed,
+        decision_id=outcome.decision.decision_id,
+        reasons=list(outcome.reasons),
+    )

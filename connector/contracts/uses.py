@@ -61,15 +61,17 @@ def prepare_use(
         fail = f"no agreement '{agreement_id}' with {organisation or 'this caller'}"
     elif agreement.revoked_at is not None:
         fail = f"agreement {agreement_id} was revoked: {agreement.revoke_reason or 'no reason'}"
+    stated: dict[str, Any] = {
+        "purpose": agreement.purpose if agreement else None,
+        "recipient": organisation or None,
+        "recipient_role": role,
+        "use_count": agreement.use_count if agreement else None,
+    }
     request = UsageRequest(
         target=agreement.target if agreement else f"urn:gemello:unknown:{agreement_id}",
         action=action,
         at=at or utcnow(),
-        purpose=agreement.purpose if agreement else None,
-        recipient=organisation or None,
-        recipient_role=role,
-        use_count=agreement.use_count if agreement else None,
-        **dict(extra or {}),
+        **(stated | dict(extra or {})),  # e.g. a share's recipient is the other organisation
     )
     decision = runtime.sync(session).decide(request)
     approved = bool(agreement is not None and agreement.approved_by)
@@ -150,3 +152,23 @@ def agreement(session: Session, agreement_id: str) -> AgreementRecord | None:
 def give_back_use(session: Session, agreement_id: str) -> None:
     """Give back a use taken earlier in this transaction (a later step refused)."""
     ContractRepository(session).uncount_use(agreement_id)
+
+
+def decide_share(
+    session: Session,
+    runtime: PolicyRuntime,
+    agreement_id: str,
+    organisation: str,
+    recipient: str,
+    *,
+    subject: str | None = None,
+    job_id: str = "",
+) -> UseOutcome:
+    """May results made under this agreement be shared with `recipient` (another
+    organisation)? A use of the dataset with the action `share`, whose recipient is the
+    organisation that will see them: the dataset's policy decides, the use is counted and the
+    decision recorded, as for every other use."""
+    return authorise_use(
+        session, runtime, agreement_id, "share", organisation,
+        subject=subject, extra={"recipient": recipient}, context=f"share {job_id}".strip(),
+    )  # fmt: skip

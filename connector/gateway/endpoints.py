@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connector.datasets.schemas import DatasetPage
+from connector.deps import WriteSessionDep
+from connector.gateway import shares
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.peers import PeerClient
 from connector.identity.schemas import Principal, Role
@@ -96,3 +98,41 @@ async def federated_datasets(request: Request, principal: PrincipalDep) -> Feder
         datasets=sum(len(p.datasets) for p in pages),
         total_rows=sum(p.total_rows for p in pages),
     )
+
+
+shares_router = APIRouter(
+    prefix="/federation/shares",
+    tags=["federation"],
+    dependencies=[access(peers=True)],
+    responses=AUTH_RESPONSES,
+)
+
+
+class SharedRun(BaseModel):
+    """A run another member shares with this organisation (or one of its users): its released
+    result, its provenance and who shared it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    share_id: str = Field(pattern=r"^share-[0-9a-f\-]{36}$")
+    shared_by: str = Field(max_length=120)
+    recipient: str = Field(default="", max_length=120, description="a user's name, or '' for all")
+    note: str = Field(default="", max_length=2000)
+    job: dict[str, Any]
+
+
+class SharedReceipt(BaseModel):
+    """The share, kept."""
+
+    share_id: str
+    recipient: str
+
+
+@shares_router.post("", status_code=201, response_model=SharedReceipt)
+def receive_share(
+    body: SharedRun, session: WriteSessionDep, principal: PrincipalDep
+) -> SharedReceipt:
+    """Keep a run another member's user shared here (the sender's holders' policies allowed
+    it); this organisation's users find it in their console."""
+    row = shares.receive(session, principal.organisation, body.model_dump())
+    return SharedReceipt(share_id=row.id, recipient=row.recipient)

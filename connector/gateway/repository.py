@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from connector.storage.tables import FederatedJob
+from connector.storage.tables import FederatedJob, ReceivedRun, RunShare
 
 
 class JobRepository:
@@ -38,3 +38,36 @@ class JobRepository:
             q = q.where(FederatedJob.requested_by == requested_by)
         q = q.order_by(col(FederatedJob.created_at).desc()).limit(limit)
         return self.session.exec(q).all()
+
+
+class ShareRepository:
+    """Runs shared from here (`run_share`) and runs other members shared with us
+    (`received_run`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: RunShare | ReceivedRun) -> None:
+        """Store a new share."""
+        self.session.add(row)
+
+    def received(self, share_id: str) -> ReceivedRun | None:
+        """A received share by id."""
+        return self.session.get(ReceivedRun, share_id)
+
+    def of_job(self, job_id: str) -> list[RunShare]:
+        """Who one run was shared with, oldest first."""
+        q = select(RunShare).where(RunShare.job_id == job_id).order_by(col(RunShare.created_at))
+        return list(self.session.exec(q).all())
+
+    def local_for(self, organisation: str, name: str) -> list[RunShare]:
+        """Shares made here with this organisation: with everyone in it, or with `name`."""
+        q = select(RunShare).where(
+            RunShare.organisation == organisation, col(RunShare.recipient).in_(("", name))
+        )
+        return list(self.session.exec(q).all())
+
+    def received_for(self, name: str) -> list[ReceivedRun]:
+        """Shares received for everyone here, or for `name`."""
+        q = select(ReceivedRun).where(col(ReceivedRun.recipient).in_(("", name)))
+        return list(self.session.exec(q).all())

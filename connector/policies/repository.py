@@ -59,6 +59,14 @@ class PolicyRepository:
         rows = self.session.exec(select(CatalogRecord.dataset_id, CatalogRecord.privacy_class))
         return {d: p for d, p in rows.all()}
 
+    def personal(self) -> dict[str, bool]:
+        """dataset id -> whether it holds personal data (its catalogue governance says)."""
+        rows = self.session.exec(select(CatalogRecord.dataset_id, CatalogRecord.description))
+        return {
+            d: bool(((desc or {}).get("governance") or {}).get("personal_data", True))
+            for d, desc in rows.all()
+        }
+
     def stamp(self) -> tuple[object, ...]:
         """Changes whenever a policy or a dataset's catalogue entry changes (one cheap read)."""
         return tuple(self.session.execute(_STAMP).one())

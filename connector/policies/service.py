@@ -37,9 +37,12 @@ def effective_documents(session: Session, publisher: Publisher) -> dict[str, dic
     repo = PolicyRepository(session)
     stored = {p.dataset_id: p.document for p in repo.all()}
     out: dict[str, dict[str, Any]] = {}
+    personal = repo.personal()
     for dataset_id, privacy_class in repo.privacy_classes().items():
         iri = publisher.dataset_iri(dataset_id)
-        doc = stored.get(dataset_id) or default_offer(iri, privacy_class, publisher.participant_id)
+        doc = stored.get(dataset_id) or default_offer(
+            iri, privacy_class, publisher.participant_id, personal.get(dataset_id, True)
+        )
         out[iri] = {**doc, "target": iri}
     return out
 
@@ -186,7 +189,11 @@ def get_policy(session: Session, publisher: Publisher, dataset_id: str) -> Polic
     iri = publisher.dataset_iri(dataset_id)
     row = PolicyRepository(session).get(dataset_id)
     if row is None:
-        doc = {**default_offer(iri, privacy_class, publisher.participant_id), "target": iri}
+        personal = PolicyRepository(session).personal().get(dataset_id, True)
+        doc = {
+            **default_offer(iri, privacy_class, publisher.participant_id, personal),
+            "target": iri,
+        }
         return PolicyView(dataset_id, iri, "default", 0, doc, None, None)
     return PolicyView(dataset_id, iri, "steward", row.version, row.document, row.set_by, row.set_at)
 

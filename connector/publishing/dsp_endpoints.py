@@ -119,7 +119,8 @@ def offers_for(
     if d.id in stored:
         return [stored[d.id]]
     privacy = d.governance.privacy_class.value
-    return [default_offer(publisher.dataset_iri(d.id), privacy, publisher.participant_id)]
+    personal = d.governance.personal_data
+    return [default_offer(publisher.dataset_iri(d.id), privacy, publisher.participant_id, personal)]
 
 
 @version_router.get("/.well-known/dspace-version")

@@ -306,3 +306,32 @@ def echo(fields: list[FieldSpec], form: Mapping[str, list[str]]) -> None:
             got = form.get(ctl.name)
             if got:
                 ctl.value = got[-1]
+
+
+def summary(model: Model, params: Mapping[str, Any], lang: str) -> list[str]:
+    """A scenario in words: each field that differs from the model's default, with its label
+    and unit (an empty list: the defaults, i.e. the baseline)."""
+    try:
+        defaults = model.params().model_dump(mode="json")
+    except ValidationError:
+        defaults = {}
+    c = card(model.name)
+    out = []
+    for name, value in params.items():
+        if value == defaults.get(name) or value in (None, [], {}):
+            continue
+        label = c.fields[name](lang) if name in c.fields else name
+        unit = c.units.get(name, "")
+        if isinstance(value, dict):
+            text = ", ".join(f"{k} {_text(v)}" for k, v in value.items())
+        elif isinstance(value, list):
+            text = "; ".join(
+                ", ".join(f"{_text(x)}" for x in v.values()) if isinstance(v, dict) else str(v)
+                for v in value
+            )
+        elif isinstance(value, bool):
+            text = ("sì" if value else "no") if lang == "it" else ("yes" if value else "no")
+        else:
+            text = _text(value)
+        out.append(f"{label}: {text}{f' {unit}' if unit and not isinstance(value, list) else ''}")
+    return out

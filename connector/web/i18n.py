@@ -222,6 +222,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "scenario.range": {"it": "da {lo} a {hi}", "en": "from {lo} to {hi}"},
     "scenario.more": {"it": "altre righe dopo l'invio", "en": "more rows after sending"},
     "scenario.method": {"it": "Come funziona", "en": "How it works"},
+    "run.scenario": {"it": "Scenario", "en": "Scenario"},
+    "run.defaults": {
+        "it": "valori predefiniti (lo scenario di base)",
+        "en": "the defaults (the baseline)",
+    },
     "run.title": {"it": "Simulazione", "en": "Run"},
     "run.progress": {"it": "Avanzamento", "en": "Progress"},
     "run.elapsed": {"it": "tempo trascorso", "en": "elapsed"},
@@ -381,6 +386,28 @@ MESSAGES: dict[str, dict[str, str]] = {
     "agg.quantile": {"it": "quantile", "en": "quantile"},
     "work.queries": {"it": "Le mie domande private", "en": "My private questions"},
     "work.queries.none": {"it": "Nessuna domanda ancora.", "en": "No question yet."},
+    "share.title": {"it": "Condividi", "en": "Share"},
+    "share.intro": {
+        "it": "Chi riceve vede gli stessi aggregati protetti che vedi tu, con la provenienza. "
+        "Con un'altra organizzazione decide la politica di ogni dataset usato.",
+        "en": "Recipients see the same protected aggregates you see, with the provenance. With "
+        "another organisation, every input dataset's policy decides.",
+    },
+    "share.org": {"it": "Organizzazione", "en": "Organisation"},
+    "share.user": {"it": "Persona (nome utente)", "en": "Person (user name)"},
+    "share.user.help": {
+        "it": "Vuoto: tutti gli utenti dell'organizzazione.",
+        "en": "Empty: every user of the organisation.",
+    },
+    "share.note": {"it": "Nota", "en": "Note"},
+    "share.go": {"it": "Condividi", "en": "Share"},
+    "share.everyone": {"it": "tutti", "en": "everyone"},
+    "share.from": {"it": "Condivisa da", "en": "Shared by"},
+    "work.shared": {"it": "Condivise con me", "en": "Shared with me"},
+    "work.shared.none": {
+        "it": "Nessuno ha ancora condiviso una simulazione con te.",
+        "en": "Nobody has shared a run with you yet.",
+    },
     "compare.title": {"it": "Confronta simulazioni", "en": "Compare runs"},
     "compare.pick": {
         "it": "Scegli due o più simulazioni concluse dello stesso modello",

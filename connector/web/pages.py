@@ -23,7 +23,7 @@ from catalog.model import Theme
 from connector.contracts import consumer
 from connector.contracts.schemas import CONTRACT_USERS as REQUESTERS
 from connector.errors import BadRequest, GemelloError, NotFound, Unauthenticated
-from connector.gateway import index
+from connector.gateway import index, shares
 from connector.gateway import jobs as gateway_jobs
 from connector.gateway.gazetteer import Gazetteer
 from connector.identity.auth import log_refusal
@@ -47,6 +47,7 @@ from connector.web.security import (
     limits,
 )
 from connector.web.shell import language, period, render, text
+from models.cards import card
 from policy.compiler import describe
 from policy.odrl import PolicyInvalid, parse_policy
 from policy.vocabulary import PURPOSES
@@ -424,11 +425,25 @@ def my_work(request: Request) -> Response:
     with session_scope(conn.engine) as session:
         jobs = gateway_jobs.my_jobs(session, signed.principal.subject)
         queries = remote.my_queries(session, signed.principal.subject)
+        received = shares.shared_with(
+            session, signed.principal, conn.identity.own_member().participant_id
+        )
         negotiations = consumer.my_negotiations(session, signed.principal)
         held = consumer.held_by_us(session)
     return render(
         request,
         "work.html",
+        shared=[
+            {
+                "id": r.id,
+                "model": card(r.job.model).title(lang),
+                "by": r.shared_by,
+                "from": handle(r.sender),
+                "note": r.note,
+                "when": r.created_at.strftime("%Y-%m-%d %H:%M"),
+            }
+            for r in received
+        ],
         queries=[
             {
                 "id": q.id,

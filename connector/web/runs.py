@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from catalog.dsp import G
 from connector.errors import BadRequest, NotFound
-from connector.gateway import index, readable, report
+from connector.gateway import index, readable, report, shares
 from connector.gateway import jobs as gateway_jobs
 from connector.gateway.gazetteer import Gazetteer
 from connector.gateway.jobs import JOB_USERS, job_view
@@ -190,19 +190,95 @@ def run_page(
 ) -> Response:
     """A run: its progress while it runs, its result once it ends."""
     job = _load(request, job_id)
+    return _page(request, job, f"{PREFIX}/runs/{job.id}", figure, show, None)
+
+
+@runs.get("/shared/{share_id}")
+def shared_page(
+    request: Request,
+    share_id: str,
+    figure: Annotated[str, Query(max_length=40)] = "",
+    show: Annotated[str, Query(max_length=10)] = "change",
+) -> Response:
+    """A run someone shared with me: the same result page, read-only."""
+    shared = _shared(request, share_id)
+    return _page(request, shared.job, f"{PREFIX}/shared/{share_id}", figure, show, shared)
+
+
+def _scenario_words(job: FederatedJob, lang: str) -> list[str]:
+    try:
+        words = forms.summary(get(job.model), job.params, lang)
+    except KeyError:
+        words = []
+    return words or [i18n.translator(lang)("run.defaults")]
+
+
+def _shared(request: Request, share_id: str) -> shares.Shared:
+    conn = get_connector(request)
+    signed: SignedIn = request.state.signed_in
+    me = conn.identity.own_member()
+    with session_scope(conn.engine) as session:
+        found = shares.one_shared(session, share_id, signed.principal, me.participant_id)
+        if found.kind == "local":
+            session.expunge(found.job)
+    return found
+
+
+def _page(
+    request: Request,
+    job: FederatedJob,
+    base: str,
+    figure: str,
+    show: str,
+    shared: shares.Shared | None,
+) -> Response:
     conn = get_connector(request)
     lang = language(request)
     now = conn.identity.clock()
+    trust = conn.contracts.trust()
     common = {
         "job": job,
+        "base": base,
         "title": card(job.model).title(lang),
         "progress": _progress_view(job, lang, now),
         "purpose": i18n.purpose_label(job.purpose, lang),
         "started": job.created_at.strftime("%Y-%m-%d %H:%M"),
+        "scenario": _scenario_words(job, lang),
+        "shared": None
+        if shared is None
+        else {
+            "by": shared.shared_by,
+            "from": (
+                m.legal_name if (m := trust.by_participant.get(shared.sender)) else shared.sender
+            ),
+            "note": shared.note,
+        },
     }
     if job.state == "running" or job.result is None:
         return render(request, "run.html", **common)
-    return render(request, "result.html", **common, **_result(request, job, lang, figure, show))
+    extra: dict[str, Any] = {}
+    if shared is None:
+        with session_scope(conn.engine) as session:
+            made = shares.shares_of(session, job.id)
+        me = conn.identity.own_member()
+        extra = {
+            "shares": [
+                {
+                    "to": (
+                        m.id if (m := trust.by_participant.get(s.organisation)) else s.organisation
+                    ),
+                    "user": s.recipient,
+                    "note": s.note,
+                    "when": s.created_at.strftime("%Y-%m-%d %H:%M"),
+                }
+                for s in made
+            ],
+            "members": [(m.id, m.legal_name) for m in trust.by_handle.values()],
+            "own": me.id,
+        }
+    return render(
+        request, "result.html", **common, **extra, **_result(request, job, lang, figure, show)
+    )
 
 
 def _result(
@@ -416,12 +492,21 @@ def _finished(request: Request, job_id: str) -> FederatedJob:
 @runs.get("/runs/{job_id}/charts/{key}.svg")
 def run_chart(request: Request, job_id: str, key: str) -> Response:
     """One chart of a result, as an SVG image."""
-    job = _finished(request, job_id)
+    return _chart(request, _finished(request, job_id), key)
+
+
+@runs.get("/shared/{share_id}/charts/{key}.svg")
+def shared_chart(request: Request, share_id: str, key: str) -> Response:
+    """One chart of a run shared with me."""
+    return _chart(request, _shared(request, share_id).job, key)
+
+
+def _chart(request: Request, job: FederatedJob, key: str) -> Response:
     lang = language(request)
-    reading = readable.read(job.model, job.params, job.result.get("outputs"))  # type: ignore[union-attr]
+    reading = readable.read(job.model, job.params, (job.result or {}).get("outputs"))
     chart = next((c for c in reading.charts if c.key == key), None)
     if chart is None:
-        raise NotFound(f"run {job_id} has no chart '{key}'")
+        raise NotFound(f"run {job.id} has no chart '{key}'")
     return Response(
         charts.svg([("", chart)], lang), media_type="image/svg+xml", headers=SVG_HEADERS
     )
@@ -430,7 +515,16 @@ def run_chart(request: Request, job_id: str, key: str) -> Response:
 @runs.get("/runs/{job_id}/download/{kind}")
 def run_download(request: Request, job_id: str, kind: str) -> Response:
     """The result as a file: `areas.csv`, `areas.geojson`, `report.html` or `prov.jsonld`."""
-    job = _finished(request, job_id)
+    return _download(request, _finished(request, job_id), kind)
+
+
+@runs.get("/shared/{share_id}/download/{kind}")
+def shared_download(request: Request, share_id: str, kind: str) -> Response:
+    """A shared run's result as a file (as `run_download`)."""
+    return _download(request, _shared(request, share_id).job, kind)
+
+
+def _download(request: Request, job: FederatedJob, kind: str) -> Response:
     lang = language(request)
     conn = get_connector(request)
     places = Gazetteer.cached(conn.settings)
@@ -451,12 +545,32 @@ def run_download(request: Request, job_id: str, kind: str) -> Response:
         media = "application/ld+json"
     else:
         raise NotFound(f"no download '{kind}': areas.csv, areas.geojson, report.html, prov.jsonld")
-    filename = f"{stem}-{kind}"
     return Response(
         body,
         media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{stem}-{kind}"'},
     )
+
+
+@runs.post("/runs/{job_id}/share")
+async def share(request: Request, job_id: str) -> Response:
+    """Share a finished run with a colleague or another organisation (their policies decide
+    for another organisation; a refusal names the dataset and the rule)."""
+    form = await request.form()
+
+    def one(name: str, limit: int) -> str:
+        value = form.get(name)
+        return (value if isinstance(value, str) else "").strip()[:limit]
+
+    job = await run_in_threadpool(_finished, request, job_id)
+    conn = get_connector(request)
+    signed: SignedIn = request.state.signed_in
+    organisation = one("organisation", 40) or conn.identity.own_member().id
+    await shares.share_run(
+        conn.contracts, conn.peer_client(), signed.principal, job, organisation,
+        one("user", 120), one("note", 2000),
+    )  # fmt: skip
+    return RedirectResponse(f"{PREFIX}/runs/{job.id}?shared=1#share-title", status_code=303)
 
 
 def _runs_of(request: Request, ids: list[str]) -> list[FederatedJob]:
@@ -497,7 +611,7 @@ def compare(
         {
             "id": j.id,
             "label": f"{card(j.model).title(lang)} · {j.created_at.strftime('%Y-%m-%d %H:%M')}",
-            "params": json.dumps(j.params, ensure_ascii=False)[:160],
+            "params": "; ".join(forms.summary(get(j.model), j.params, lang)) or t("run.defaults"),
             "checked": j.id in run,
         }
         for j in mine
@@ -549,7 +663,12 @@ def compare(
         title=t("compare.title"),
         picks=picks,
         runs=[
-            {"id": j.id, "name": n, "params": json.dumps(j.params, ensure_ascii=False)}
+            {
+                "id": j.id,
+                "name": n,
+                "params": "; ".join(forms.summary(get(j.model), j.params, lang))
+                or t("run.defaults"),
+            }
             for j, n in zip(chosen, names, strict=True)
         ],
         headline=headline,
