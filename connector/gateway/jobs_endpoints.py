@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from connector.compute.service import ModelRefused
 from connector.deps import SessionDep
 from connector.errors import BadRequest, Conflict, Problem
-from connector.gateway import provenance, report
+from connector.gateway import provenance, report, shares
 from connector.gateway.catalog_endpoints import gazetteer
 from connector.gateway.jobs import JOB_USERS, JobRunner, job_view, my_job
 from connector.gateway.repository import JobRepository
@@ -24,6 +24,7 @@ from connector.identity.schemas import Principal
 from connector.runtime import get_connector
 from connector.storage import session_scope
 from connector.storage.tables import FederatedJob
+from connector.timestamps import as_utc
 from models import get
 from policy.offers import PUBLIC_PURPOSES
 from privacy import EPSILON_UNIT, at_least_one_unit
@@ -214,3 +215,53 @@ def job_provenance(
         graph = provenance.as_graph(job.provenance)
         return Response(graph.serialize(format="turtle"), media_type="text/turtle")
     return JSONResponse(job.provenance, media_type="application/ld+json")
+
+
+class ShareIn(BaseModel):
+    """Who to share a finished run with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation: str = Field(max_length=40, description="a member handle (own: a colleague)")
+    user: str = Field(default="", max_length=120, description="a user name; '' for everyone")
+    note: str = Field(default="", max_length=2000)
+
+
+class ShareOut(BaseModel):
+    """A share made: to whom, and the holders' decisions that allowed it."""
+
+    id: str
+    job_id: str
+    organisation: str
+    recipient: str
+    note: str
+    decisions: list[dict[str, Any]]
+    created_at: str
+
+
+@router.post(
+    "/{job_id}/shares",
+    status_code=201,
+    response_model=ShareOut,
+    responses={403: {"model": Problem}, 404: {"model": Problem}, 502: {"model": Problem}},
+)
+async def share_job(
+    job_id: JobId, body: ShareIn, request: Request, principal: PrincipalDep
+) -> ShareOut:
+    """Share a finished run: with a colleague (always allowed), or with another organisation
+    (every input dataset's holder decides the ODRL `share` action; one refusal refuses it,
+    naming the dataset and the rule). Recipients see the same released aggregates."""
+    job = await run_in_threadpool(_read_job, request, job_id, principal)
+    conn = get_connector(request)
+    row = await shares.share_run(
+        conn.contracts, conn.peer_client(), principal, job, body.organisation, body.user, body.note
+    )
+    return ShareOut(
+        id=row.id,
+        job_id=row.job_id,
+        organisation=row.organisation,
+        recipient=row.recipient,
+        note=row.note,
+        decisions=list(row.decisions),
+        created_at=as_utc(row.created_at).isoformat(),
+    )

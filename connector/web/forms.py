@@ -293,7 +293,7 @@ def place(fields: list[FieldSpec], errors: Mapping[str, str]) -> None:
     for spec in fields:
         spec.error = errors.get(spec.name, "")
         for ctl in [*spec.controls, *(c for row in spec.rows for c in row)]:
-            if ctl.name in errors and ctl.name != spec.name:
+            if ctl.name in errors and (ctl.name != spec.name or spec.kind == "scalar"):
                 ctl.error = errors[ctl.name]
 
 

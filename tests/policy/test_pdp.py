@@ -130,3 +130,28 @@ def test_canonical_time_keeps_every_comparison_the_policy_makes() -> None:
     assert len({canonical_time({"dateTime": t}, points)["dateTime"] for t in (2_100, 4_000)}) == 1
     assert canonical_time({"purpose": "x"}, points) == {"purpose": "x"}
     assert canonical_time({"dateTime": 7}, ())["dateTime"] == 0
+
+
+@pytest.mark.parametrize(
+    ("privacy", "personal", "purpose", "allowed"),
+    [
+        ("open", False, None, True),
+        ("aggregate-only", False, "planning", True),
+        ("aggregate-only", False, "commercial", False),  # the same purposes as its other uses
+        ("compute-only", False, "research", True),
+        ("aggregate-only", True, "research", False),  # personal data: shared only if a policy says
+        ("compute-only", True, "research", False),
+    ],
+)
+def test_default_offers_allow_sharing_results_only_of_data_about_no_one(
+    adapter: Adapter, privacy: str, personal: bool, purpose: str | None, allowed: bool
+) -> None:
+    from policy.offers import default_offer
+
+    pdp = adapter(PolicySet.from_documents({T: default_offer(T, privacy, personal=personal)}))
+    decision = pdp.decide(
+        UsageRequest(T, "share", NOW, purpose=purpose, recipient="urn:gemello:bologna:comune")
+    )
+    assert decision.allow is allowed, decision.reasons
+    if not allowed and personal:
+        assert any("prohibition" in r and "share" in r for r in decision.reasons), decision.reasons

@@ -215,3 +215,39 @@ def test_model_outputs_get_noise_calibrated_to_their_sensitivity() -> None:
     assert np.std(noisy) == pytest.approx(4.0 * math.sqrt(2), rel=0.2)
     with pytest.raises(ValueError, match="positive"):
         privatise_output(values, l1_sensitivity=0, epsilon=1, bound=1)
+
+
+@pytest.mark.parametrize("aggregate", ["count", "sum", "mean", "variance", "histogram"])
+@pytest.mark.parametrize("limit", [None, 3])
+def test_the_preview_states_the_error_the_answer_then_carries(
+    aggregate: str, limit: int | None
+) -> None:
+    """What the console shows before anything is spent is the error the release reports:
+    per cell for counts, sums and histograms, per row of the group for means and variances."""
+    from dataclasses import replace
+
+    from privacy import expected_error, published_profile
+
+    profile = replace(PROFILE, contributor="person", max_rows=limit) if limit else PROFILE
+    query = q(aggregate=aggregate, group_by=["mode"], epsilon=0.7)
+    expected = expected_error(query, profile)
+    release = run_query(_table(), query, profile, DisclosureRules(min_group_size=1))
+    cells = [c for c in release.cells if c.stderr is not None]
+    assert len(cells) >= 2  # bike and car (walk has no rows)
+    for cell in cells:
+        rows = cell.count if cell.count is not None else 0
+        stated = expected.sd / rows if expected.per_row else expected.sd
+        assert cell.stderr == pytest.approx(stated, rel=0.06), (aggregate, cell)
+    # A consumer reading the published profile previews the same figure.
+    published = {
+        "columns": [{"name": "km", "lower": 0.0, "upper": 10.0}],
+        "dimensions": [{"name": "mode", "values": ["bike", "car", "walk"]}],
+        "contributionLimit": limit,
+    }
+    assert expected_error(query, published_profile("trips", published)) == expected
+
+
+def test_a_quantile_preview_says_its_error_is_not_known_beforehand() -> None:
+    from privacy import expected_error
+
+    assert expected_error(q(aggregate="quantile"), PROFILE).sd is None
