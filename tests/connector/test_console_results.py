@@ -70,9 +70,14 @@ def test_mappings_records_and_choices_become_the_scenarios_structures() -> None:
     fields = forms.specs(ctm, "it")
     forms.fill(fields, {}, ctm)
     sent = _form(
-        **{"speed_limits.street": "30", "speed_limits.minor": "30,0",
-           "closures.0.street": "VIA IRNERIO", "closures.0.lanes": "1",
-           "closures.1.street": "", "closures.1.lanes": ""}  # fmt: skip
+        **{
+            "speed_limits.street": "30",
+            "speed_limits.minor": "30,0",
+            "closures.0.street": "VIA IRNERIO",
+            "closures.0.lanes": "1",
+            "closures.1.street": "",
+            "closures.1.lanes": "",
+        }  # fmt: skip
     )
     params, errors = forms.read(ctm, fields, sent)
     assert errors == {}
@@ -146,7 +151,8 @@ def test_every_area_downloads_as_csv_and_geojson_with_names_and_units(
     first = geo["features"][0]
     assert first["geometry"]["type"] == "MultiPolygon"
     lon, lat = first["geometry"]["coordinates"][0][0][0]
-    assert 11.1 < lon < 11.5 and 44.3 < lat < 44.7  # WGS 84, Bologna
+    assert 11.1 < lon < 11.5
+    assert 44.3 < lat < 44.7
     assert {"code", "name", "district"} <= set(first["properties"])
     assert any(k.startswith("ore sopra la soglia") for k in first["properties"])
 
@@ -174,7 +180,8 @@ def test_a_choropleth_puts_each_area_in_a_class_of_its_value(home: Path) -> None
     seq = choropleth(city, values, "h", diverging=False)
     shades = {a.code: a.shade for a in seq.areas}
     assert shades[codes[0]] == "none"
-    assert shades[codes[1]] == "q0" and shades[max(codes)] == f"q{CLASSES - 1}"
+    assert shades[codes[1]] == "q0"
+    assert shades[max(codes)] == f"q{CLASSES - 1}"
     assert len(seq.legend) == CLASSES
     change = choropleth(city, {c: float(c - 45) for c in codes}, "km/h", diverging=True)
     by_code = {a.code: a for a in change.areas}
