@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlmodel import Session
 
 from connector.errors import BadRequest, GemelloError, NotFound, UsageDenied
 from connector.gateway.repository import ShareRepository
 from connector.identity.schemas import Principal
-from connector.storage import session_scope
+from connector.storage import Session, session_scope
 from connector.storage.tables import FederatedJob, ReceivedRun, RunShare, utcnow
 from connector.timestamps import as_utc
 from policy.request import UsageRequest

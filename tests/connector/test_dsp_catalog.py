@@ -40,7 +40,8 @@ async def test_catalog_request_returns_valid_catalog_with_offers(client: httpx.A
     assert ids == {"bike-counters", "sub-catchments", "wifi-od-flows"}
     by_id = {d["dct:identifier"]: d for d in catalog["dataset"]}
     wifi_offer = by_id["wifi-od-flows"]["hasPolicy"][0]
-    assert {p["action"] for p in wifi_offer["permission"]} == {"aggregate", "compute"}
+    # WiFi flows between zones are about no one: results from them may be shared
+    assert {p["action"] for p in wifi_offer["permission"]} == {"aggregate", "compute", "share"}
     assert wifi_offer["prohibition"] == [{"action": "read"}]
     assert by_id["bike-counters"]["distribution"][0]["format"] == "HttpData-PULL"
 
