@@ -408,6 +408,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": "Nessuno ha ancora condiviso una simulazione con te.",
         "en": "Nobody has shared a run with you yet.",
     },
+    "policy.invalid": {
+        "it": "Questa offerta non rispetta il profilo Gemello:",
+        "en": "This offer does not pass the Gemello profile:",
+    },
     "compare.title": {"it": "Confronta simulazioni", "en": "Compare runs"},
     "compare.pick": {
         "it": "Scegli due o più simulazioni concluse dello stesso modello",
@@ -497,3 +501,42 @@ def translator(lang: str) -> Callable[[str], str]:
 def privacy_label(value: str, lang: str) -> str:
     """A protection class in words (the code itself when it has none)."""
     return PRIVACY.get(value, {}).get(lang, value)
+
+
+# The EU frequency authority's codes in words.
+FREQUENCIES = {
+    "CONT": {"it": "continuo", "en": "continuous"},
+    "UPDATE_CONT": {"it": "aggiornato di continuo", "en": "continuously updated"},
+    "DAILY": {"it": "giornaliero", "en": "daily"},
+    "WEEKLY": {"it": "settimanale", "en": "weekly"},
+    "MONTHLY": {"it": "mensile", "en": "monthly"},
+    "QUARTERLY": {"it": "trimestrale", "en": "quarterly"},
+    "ANNUAL": {"it": "annuale", "en": "annual"},
+    "IRREG": {"it": "irregolare", "en": "irregular"},
+    "NEVER": {"it": "mai (dato fisso)", "en": "never (a fixed dataset)"},
+    "UNKNOWN": {"it": "sconosciuto", "en": "unknown"},
+}
+ROLES = {
+    "researcher": {"it": "ricerca", "en": "researcher"},
+    "steward": {"it": "responsabile dei dati", "en": "data steward"},
+    "auditor": {"it": "revisione", "en": "auditor"},
+    "admin": {"it": "amministrazione", "en": "administrator"},
+}
+
+
+def frequency_label(code: str, lang: str) -> str:
+    """An accrual periodicity code (its IRI's last segment) in words."""
+    return FREQUENCIES.get(code, {}).get(lang, code)
+
+
+def role_label(role: str, lang: str) -> str:
+    """A user role in words."""
+    return ROLES.get(role, {}).get(lang, role)
+
+
+def licence_label(iri: str) -> str:
+    """A licence IRI as its name: the EU licence authority's CC_BY_4_0 reads "CC BY 4.0"."""
+    import re
+
+    code = iri.rstrip("/").rsplit("/", 1)[-1]
+    return re.sub(r"(\d)_(\d)", r"\1.\2", code).replace("_", " ") if code else iri

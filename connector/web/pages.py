@@ -34,6 +34,7 @@ from connector.storage import session_scope
 from connector.web import i18n
 from connector.web.ask import ask
 from connector.web.maps import CityMap, city_map
+from connector.web.policy_words import explain
 from connector.web.runs import runs
 from connector.web.security import (
     CONSOLE_PUBLIC,
@@ -48,7 +49,6 @@ from connector.web.security import (
 )
 from connector.web.shell import language, period, render, text
 from models.cards import card
-from policy.compiler import describe
 from policy.odrl import PolicyInvalid, parse_policy
 from policy.vocabulary import PURPOSES
 
@@ -257,15 +257,21 @@ def _day(text: str, name: str) -> date | None:
         raise BadRequest(f"{name} '{text}' is not a date (YYYY-MM-DD)") from None
 
 
-def _policies(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """The dataset's ODRL offers in plain language (the rules as the holder compiled them)."""
+def _policies(document: dict[str, Any], lang: str, members: dict[str, str]) -> list[dict[str, Any]]:
+    """The dataset's ODRL offers in plain language, in the reader's language (the rules as
+    the holder's PDP compiles them; purposes and members named in words)."""
     offers = document.get("hasPolicy") or document.get("odrl:hasPolicy") or []
+    names = {
+        "purpose": {p: i18n.purpose_label(p, lang) for p in PURPOSES},
+        "recipient": members,
+    }
     out = []
     for offer in offers if isinstance(offers, list) else [offers]:
         try:
-            lines = describe(parse_policy({k: v for k, v in offer.items() if k != "@context"}))
+            policy = parse_policy({k: v for k, v in offer.items() if k != "@context"})
+            lines = explain(policy, lang, names)
         except PolicyInvalid as exc:
-            lines = ["This offer does not pass the Gemello profile:"] + list(exc.errors)
+            lines = [i18n.MESSAGES["policy.invalid"][lang], *exc.errors]
         out.append({"id": offer.get("@id", ""), "lines": lines})
     return out
 
@@ -299,12 +305,17 @@ def dataset_page(request: Request, partner: str, dataset_id: str) -> Response:
         ("field.themes", ", ".join(i18n.theme_label(c, lang) for c in row.themes.split())),
         ("field.keywords", ", ".join(keywords)),
         ("field.period", period(row.start_date, row.end_date)),
-        ("field.frequency", text(doc.get("dct:accrualPeriodicity"), lang).rsplit("/", 1)[-1]),
+        (
+            "field.frequency",
+            i18n.frequency_label(
+                text(doc.get("dct:accrualPeriodicity"), lang).rsplit("/", 1)[-1], lang
+            ),
+        ),
         ("field.modified", row.modified.strftime("%Y-%m-%d") if row.modified else ""),
         ("field.privacy", i18n.privacy_label(row.privacy_class, lang)),
         ("field.personal", flag("containsPersonalData")),
         ("field.synthetic", flag("synthetic")),
-        ("field.license", text(doc.get("dct:license"), lang)),
+        ("field.license", i18n.licence_label(text(doc.get("dct:license"), lang))),
         ("field.identifier", row.dataset_iri),
     ]
     own = row.partner == conn.settings.partner
@@ -345,7 +356,7 @@ def dataset_page(request: Request, partner: str, dataset_id: str) -> Response:
         dataset_id=row.dataset_id,
         stale=row.stale,
         fields=[(k, v) for k, v in fields if v],
-        policies=_policies(doc),
+        policies=_policies(doc, lang, members),
     )
 
 

@@ -48,6 +48,7 @@ def render(request: Request, name: str, status: int = 200, **values: Any) -> HTM
         user=signed.principal if signed else None,
         csrf=signed.csrf if signed else None,
         static=f"{PREFIX}/static",
+        role=i18n.role_label(signed.principal.role.value, lang) if signed else "",
         can_run=signed is not None and signed.principal.role in JOB_USERS,
         **values,
     )
