@@ -37,6 +37,8 @@ class Card:
     # Units of scenario fields, and the known keys (of a mapping) or values (of a list).
     units: dict[str, str] = field(default_factory=dict)
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # What a field means, in both languages (the schema's descriptions are English only).
+    helps: dict[str, Words] = field(default_factory=dict)
 
 
 CARDS: dict[str, Card] = {
@@ -101,6 +103,37 @@ CARDS: dict[str, Card] = {
             "hours": "h",
         },  # fmt: skip
         options={"speed_limits": tuple(mobility.CLASSES)},
+        helps={
+            "speed_limits": Words(
+                "km/h per classe: fast (tangenziale), boulevard (viali), street (strade), "
+                "minor (piazze, vicoli); vuoto: il limite attuale",
+                "km/h per class: fast (ring road), boulevard, street, minor (squares, lanes); "
+                "empty: today's limit",
+            ),
+            "closures": Words(
+                "corsie tolte per senso di marcia, per nome della via",
+                "lanes removed in each direction, by street name",
+            ),
+            "daily_car_trips": Words(
+                "domanda iniziale, prima dell'adattamento ai conteggi delle spire",
+                "the prior demand, before the fit to the loop counts",
+            ),
+            "calibrate": Words(
+                "adatta la domanda ai conteggi delle spire", "fit the demand to the loop counts"
+            ),
+            "route_choice": Words(
+                "ripartizione agli incroci da un'assegnazione sensibile alla congestione",
+                "turning shares from a congestion-aware assignment",
+            ),
+            "trip_length_km": Words(
+                "distanza oltre la quale i viaggi tra due aree calano di un fattore e (ipotesi)",
+                "distance over which trips between two areas fall off by a factor e (assumed)",
+            ),
+            "step_seconds": Words("passo di simulazione", "simulation time step"),
+            "hours": Words(
+                "ore simulate a partire dalla mezzanotte", "hours simulated from midnight"
+            ),
+        },
     ),
     "mobility-gravity": Card(
         Words("Modello gravitazionale degli spostamenti", "Trip gravity model"),
@@ -124,6 +157,11 @@ CARDS: dict[str, Card] = {
         ),
         {"beta_max": Words("Limite superiore della ricerca", "Upper end of the search")},
         units={"beta_max": "1/km"},
+        helps={
+            "beta_max": Words(
+                "estremo superiore della ricerca di beta", "upper end of the search for beta"
+            )
+        },
     ),
     "energy-5r1c": Card(
         Words("Energia degli edifici (5R1C)", "Building energy (5R1C)"),
@@ -174,6 +212,33 @@ CARDS: dict[str, Card] = {
             "upgrades": "W/m²K",
         },  # fmt: skip
         options={"retrofit_archetypes": energy.ARCHETYPES, "upgrades": energy.ARCHETYPES},
+        helps={
+            "year": Words("anno della serie meteo ERG5", "year of the ERG5 weather series"),
+            "heating_setpoint": Words(
+                "temperatura interna di riscaldamento", "indoor heating set-point"
+            ),
+            "cooling_setpoint": Words(
+                "temperatura interna di raffrescamento", "indoor cooling set-point"
+            ),
+            "retrofit_share": Words(
+                "quota degli edifici ammessi che viene riqualificata: 0, o da 0,05 a 1",
+                "share of eligible buildings retrofitted: 0, or 0.05 to 1",
+            ),
+            "retrofit_archetypes": Words(
+                "archetipi ammessi alla riqualificazione", "archetypes eligible for retrofit"
+            ),
+            "u_wall": Words("dopo la riqualificazione", "after retrofit"),
+            "u_roof": Words("dopo la riqualificazione", "after retrofit"),
+            "u_window": Words("dopo la riqualificazione", "after retrofit"),
+            "upgrades": Words(
+                "valori per archetipo, al posto di quelli generali",
+                "values per archetype, replacing the general ones",
+            ),
+            "hourly": Words(
+                "ogni ora dell'anno invece del giorno tipo di ogni mese: circa 5 volte il rumore",
+                "every hour of the year instead of each month's typical day: about 5x the noise",
+            ),
+        },
     ),
     "flood-scs-nash": Card(
         Words("Deflusso urbano e allagamenti", "Urban runoff and flooding"),
@@ -213,6 +278,31 @@ CARDS: dict[str, Card] = {
             "dry_hours": Words("Ore asciutte che chiudono un evento", "Dry hours ending an event"),
         },
         units={"step_minutes": "min", "threshold_m3s_km2": "m³/s per km²", "dry_hours": "h"},
+        helps={
+            "start": Words(
+                "primo giorno (predefinito: l'alluvione del maggio 2023)",
+                "first day (default: the May 2023 flood)",
+            ),
+            "end": Words("ultimo giorno (al massimo un anno)", "last day (one year at most)"),
+            "step_minutes": Words(
+                "passo di instradamento, divisore di un'ora", "routing step, a divisor of an hour"
+            ),
+            "rain_multiplier": Words(
+                "fattore di cambiamento climatico sulla pioggia",
+                "climate-change factor on the rain",
+            ),
+            "permeable_share": Words(
+                "quota delle superfici pavimentate resa permeabile",
+                "share of paved surface made permeable",
+            ),
+            "threshold_m3s_km2": Words(
+                "portata specifica oltre la quale un'area è in allarme",
+                "specific discharge above which an area is on alert",
+            ),
+            "dry_hours": Words(
+                "ore senza pioggia che chiudono un evento", "hours without rain that end an event"
+            ),
+        },
     ),
 }
 

@@ -7,6 +7,7 @@ comparisons (SQLite vs PostgreSQL) are taken in the same run.
 from __future__ import annotations
 
 import platform
+import re
 import shutil
 import statistics
 import tempfile
@@ -33,7 +34,7 @@ from connector.bench.compute import (
     compute_section,
     federated_home,
 )
-from connector.bench.console import bench_pages, console_section
+from connector.bench.console import bench_pages, console_section, sign_in
 from connector.bench.privacy import (
     bench_dp_mean,
     bench_query_throughput,
@@ -174,22 +175,85 @@ def bench_command_line(tmp: Path, repeat: int) -> list[dict[str, object]]:
 
 
 def bench_web_console(tmp: Path, repeat: int) -> list[dict[str, Any]]:
-    """The web console's pages against one real unibo connector, its own catalogue indexed."""
-    with one_unibo_connector(tmp, "console") as (_home_dir, url, token):
+    """The web console's pages against the demo's four connectors (unibo's console): the
+    search, a dataset, the scenario form, a flood and a 30 km/h result, their comparison, the
+    query builder and an answer, and My work."""
+    from connector.bench.compute import federated_home
+    from connector.federation import federation
+
+    home, settings, token = federated_home(tmp / "console")
+    with federation(home, settings) as conns, httpx.Client(timeout=120) as client:
+        url = next(c.url for c in conns if c.settings.partner == "unibo")
         auth = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=url, timeout=60) as client:
-            client.post("/federation/catalog/refresh", headers=auth).raise_for_status()
-            found = client.get("/federation/catalog", params={"partner": "unibo"}, headers=auth)
-            dataset = found.json()["results"][0]["dataset_id"]
+        client.post(f"{url}/federation/catalog/refresh", headers=auth).raise_for_status()
+        runs = []
+        for model, params in (
+            ("flood-scs-nash", {"rain_multiplier": 1.5}),
+            ("mobility-ctm", {"hours": 6}),
+            ("mobility-ctm", {"hours": 6, "speed_limits": {"street": 30, "minor": 30}}),
+        ):
+            body = {"model": model, "params": params, "purpose": "research"}
+            job = client.post(f"{url}/jobs", headers=auth, json=body)
+            job.raise_for_status()
+            runs.append(job.json()["id"])
+        for job_id in runs:
+            while (
+                client.get(f"{url}/jobs/{job_id}", headers=auth, params={"wait": 10}).json()[
+                    "state"
+                ]
+                == "running"
+            ):
+                pass
+        agreement = _agreement(client, url, auth, "fbk", "trips")
+        asked = client.post(f"{url}/privacy/queries", headers=auth, json={
+            "agreement_id": agreement, "query": {"dataset": "trips", "aggregate": "mean",
+            "column": "distance_km", "group_by": ["mode"], "epsilon": 0.5}})  # fmt: skip
+        asked.raise_for_status()
+        with httpx.Client(base_url=url, timeout=30) as browser:
+            sign_in(browser, token)
+            work = browser.get("/console/work").text
+        query = re.search(r'href="/console/queries/([^"]+)"', work)
+        if query is None:
+            raise RuntimeError("the answered query is not in My work")
         pages = {
             "sign-in": "/console/sign-in",
             "discover": "/console/discover",
-            "search by words": "/console/discover?q=bologna",
+            "search by words": "/console/discover?q=traffico",
             "search by district": "/console/discover?area=Navile",
-            "dataset": f"/console/datasets/unibo/{dataset}",
+            "dataset": "/console/datasets/comune/road-graph",
+            "scenarios": "/console/models",
+            "scenario form (mobility)": "/console/models/mobility-ctm/run",
+            "flood result": f"/console/runs/{runs[0]}",
+            "30 km/h result": f"/console/runs/{runs[2]}",
+            "comparison": f"/console/compare?run={runs[1]}&run={runs[2]}",
+            "query builder": "/console/ask/fbk/trips",
+            "answer": f"/console/queries/{query.group(1)}",
             "my work": "/console/work",
         }
-        return bench_pages(url, token, pages, max(50, repeat * 15))
+        rows = bench_pages(url, token, pages, max(30, repeat * 10))
+        charts = {
+            "chart: flood hydrograph": f"/console/runs/{runs[0]}/charts/hydrograph-0.svg",
+            "chart: speed by hour": f"/console/runs/{runs[2]}/charts/speed-by-hour.svg",
+        }
+        return rows + bench_pages(url, token, charts, 10, paint=False)
+
+
+def _agreement(client: httpx.Client, url: str, auth: dict[str, str], partner: str,
+               dataset: str) -> str:  # fmt: skip
+    """A finalized agreement on another member's dataset, negotiated through the API."""
+    body = {"partner": partner, "dataset": dataset, "purpose": "research"}
+    started = client.post(f"{url}/contracts/negotiations", headers=auth, json=body)
+    started.raise_for_status()
+    pid = started.json()["id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        n = client.get(f"{url}/contracts/negotiations/{pid}", headers=auth).json()
+        if n["state"] == "FINALIZED":
+            return str(n["agreement_id"])
+        if n["state"] == "TERMINATED":
+            raise RuntimeError(f"no agreement on {dataset}: {n.get('reason')}")
+        time.sleep(0.2)
+    raise RuntimeError(f"the negotiation for {dataset} did not settle in 60 s")
 
 
 def bench_tokens(tmp: Path) -> dict[str, str]:

@@ -466,6 +466,12 @@ def my_job(session: Session, job_id: str, principal: Principal) -> FederatedJob:
     return job
 
 
+def my_finished_job_exists(session: Session, job_id: str, principal: Principal) -> bool:
+    """Whether a job is the caller's and has ended (a cheap check: its result is not read)."""
+    found = JobRepository(session).owner_and_state(job_id)
+    return found is not None and found[0] == principal.subject and found[1] != "running"
+
+
 HOLDER_DONE = {"succeeded": 1.0, "failed": 1.0, "running": 0.5, "negotiating": 0.2}
 
 

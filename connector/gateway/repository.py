@@ -19,6 +19,12 @@ class JobRepository:
         """A job by id."""
         return self.session.get(FederatedJob, job_id)
 
+    def owner_and_state(self, job_id: str) -> tuple[str, str] | None:
+        """Who asked for a job and its state, without reading its result."""
+        q = select(FederatedJob.requested_by, FederatedJob.state).where(FederatedJob.id == job_id)
+        row = self.session.exec(q).first()
+        return None if row is None else (str(row[0]), str(row[1]))
+
     def add(self, job: FederatedJob) -> None:
         """Store a new job."""
         self.session.add(job)

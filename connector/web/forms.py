@@ -96,7 +96,7 @@ def specs(model: Model, lang: str) -> list[FieldSpec]:
     for name, raw in schema.get("properties", {}).items():
         node = _resolve(schema, raw)
         label = c.fields[name](lang) if name in c.fields else str(node.get("title", name))
-        help = str(raw.get("description", ""))
+        help = c.helps[name](lang) if name in c.helps else str(raw.get("description", ""))
         unit = c.units.get(name, "")
         options = c.options.get(name, ())
         kind = node.get("type")
@@ -198,8 +198,40 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: value}
 
 
+# pydantic's error types in Italian (a validator's own message stays as the model wrote it).
+ITALIAN = {
+    "less_than_equal": "deve essere al massimo {le}",
+    "less_than": "deve essere minore di {lt}",
+    "greater_than_equal": "deve essere almeno {ge}",
+    "greater_than": "deve essere maggiore di {gt}",
+    "int_parsing": "deve essere un numero intero",
+    "int_from_float": "deve essere un numero intero",
+    "float_parsing": "deve essere un numero",
+    "date_from_datetime_parsing": "deve essere una data (AAAA-MM-GG)",
+    "missing": "obbligatorio",
+    "string_too_short": "troppo corto (almeno {min_length} caratteri)",
+    "string_too_long": "troppo lungo (al massimo {max_length} caratteri)",
+    "too_long": "troppi elementi (al massimo {max_length})",
+    "extra_forbidden": "campo sconosciuto",
+}
+NOT_A_NUMBER = {"it": "'{text}' non è un numero", "en": "'{text}' is not a number"}
+NOT_A_DATE = {
+    "it": "'{text}' non è una data (AAAA-MM-GG)",
+    "en": "'{text}' is not a date (YYYY-MM-DD)",
+}
+
+
+def _message(error: Mapping[str, Any], lang: str) -> str:
+    if lang == "it" and error.get("type") in ITALIAN:
+        try:
+            return ITALIAN[str(error["type"])].format(**(error.get("ctx") or {}))
+        except (KeyError, IndexError):
+            pass
+    return str(error.get("msg", "")).removeprefix("Value error, ")
+
+
 def read(
-    model: Model, fields: list[FieldSpec], form: Mapping[str, list[str]]
+    model: Model, fields: list[FieldSpec], form: Mapping[str, list[str]], lang: str = "en"
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The scenario a submitted form describes, and the errors by control name (a field's
     name for errors about the whole field, "" for errors about the whole scenario)."""
@@ -215,7 +247,7 @@ def read(
         try:
             return int(text) if ctl.kind == "integer" else float(text.replace(",", "."))
         except ValueError:
-            errors[ctl.name] = f"'{text}' is not a number"
+            errors[ctl.name] = NOT_A_NUMBER[lang].format(text=text)
             return None
 
     for spec in fields:
@@ -232,7 +264,7 @@ def read(
                 try:
                     params[spec.name] = date.fromisoformat(text).isoformat()
                 except ValueError:
-                    errors[ctl.name] = f"'{text}' is not a date (YYYY-MM-DD)"
+                    errors[ctl.name] = NOT_A_DATE[lang].format(text=text)
             else:
                 params[spec.name] = text
         elif spec.kind == "mapping":
@@ -283,7 +315,7 @@ def read(
             while name and name not in known:
                 loc = loc[:-1]
                 name = ".".join(loc)
-            message = str(e["msg"]).removeprefix("Value error, ")
+            message = _message(e, lang)
             errors[name] = f"{errors[name]}; {message}" if name in errors else message
         return params, errors
 

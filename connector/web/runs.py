@@ -135,7 +135,7 @@ async def run_scenario(request: Request, name: str) -> Response:
     form = await request.form()
     raw = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}
     fields = forms.specs(model, lang)
-    params, errors = forms.read(model, fields, raw)
+    params, errors = forms.read(model, fields, raw, lang)
     purpose = (raw.get("purpose") or [""])[-1]
     epsilon_text = (raw.get("epsilon") or ["1"])[-1].strip()
     if purpose not in PURPOSES:

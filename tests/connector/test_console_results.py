@@ -58,6 +58,10 @@ def test_a_bad_value_is_reported_at_its_field_and_a_whole_scenario_error_in_gene
     _, errors = forms.read(model, fields, _form(rain_multiplier="5"))
     assert list(errors) == ["rain_multiplier"]
     assert "less than or equal to 3" in errors["rain_multiplier"]
+    _, errors = forms.read(model, fields, _form(rain_multiplier="5", dry_hours="x"), "it")
+    assert errors == {"dry_hours": "'x' non è un numero"}  # what is not a number, first
+    _, errors = forms.read(model, fields, _form(rain_multiplier="5"), "it")
+    assert errors == {"rain_multiplier": "deve essere al massimo 3"}
     _, errors = forms.read(model, fields, _form(step_minutes="7"))
     assert errors == {"": "step_minutes must divide an hour"}
     forms.place(fields, {"rain_multiplier": "too wet"})
