@@ -224,7 +224,9 @@ NOT_A_DATE = {
 def _message(error: Mapping[str, Any], lang: str) -> str:
     if lang == "it" and error.get("type") in ITALIAN:
         try:
-            return ITALIAN[str(error["type"])].format(**(error.get("ctx") or {}))
+            ctx = {k: f"{v:g}" if isinstance(v, float) else v
+                   for k, v in (error.get("ctx") or {}).items()}  # fmt: skip
+            return ITALIAN[str(error["type"])].format(**ctx)
         except (KeyError, IndexError):
             pass
     return str(error.get("msg", "")).removeprefix("Value error, ")
