@@ -11,6 +11,7 @@ provider decides, charges and answers.
 from __future__ import annotations
 
 import io
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -103,13 +104,17 @@ def _preview(query: AggregateQuery, profile: DatasetProfile, lang: str) -> dict[
     unit = query.column or t("ask.rows")
     if exp.sd is None:
         return {"lines": [t("ask.preview.quantile")], "sd": None}
+
+    def sd(value: float) -> str:  # three significant figures, as the reader writes them
+        return i18n.number(float(f"{value:.3g}"), max(0, 2 - math.floor(math.log10(value))), lang)
+
     if exp.per_row:
         lines = [
-            t("ask.preview.group").format(n=f"{n:,}", sd=f"{exp.sd / n:,.3g}", unit=unit)
+            t("ask.preview.group").format(n=i18n.number(n, 0, lang), sd=sd(exp.sd / n), unit=unit)
             for n in (100, 1000, 10000)
         ]
     else:
-        lines = [t("ask.preview.cell").format(sd=f"{exp.sd:,.3g}", unit=unit)]
+        lines = [t("ask.preview.cell").format(sd=sd(exp.sd), unit=unit)]
     lines.append(t("ask.preview.ci"))
     return {"lines": lines, "sd": exp.sd}
 

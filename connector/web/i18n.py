@@ -540,3 +540,11 @@ def licence_label(iri: str) -> str:
 
     code = iri.rstrip("/").rsplit("/", 1)[-1]
     return re.sub(r"(\d)_(\d)", r"\1.\2", code).replace("_", " ") if code else iri
+
+
+def number(value: float, digits: int, lang: str, sign: bool = False) -> str:
+    """A figure as its reader writes it: 28.787,5 in Italian, 28,787.5 in English."""
+    text = f"{value:+,.{digits}f}" if sign else f"{value:,.{digits}f}"
+    if lang == "it":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from connector.gateway.gazetteer import Gazetteer
 from connector.settings import Settings
+from connector.web.i18n import number
 
 WIDTH = 640
 
@@ -109,7 +110,12 @@ class Choropleth:
 
 
 def choropleth(
-    city: CityMap, values: dict[int, float | None], unit: str, diverging: bool, digits: int = 0
+    city: CityMap,
+    values: dict[int, float | None],
+    unit: str,
+    diverging: bool,
+    digits: int = 0,
+    lang: str = "en",
 ) -> Choropleth:
     """Colour each area by its value in equal steps: from the lowest to the highest value, or
     for a change symmetric around zero (white in the middle). Areas without a value are grey."""
@@ -125,7 +131,7 @@ def choropleth(
     step = (high - low) / CLASSES
 
     def fmt(v: float) -> str:
-        return f"{v:+,.{digits}f}" if diverging else f"{v:,.{digits}f}"
+        return number(v, digits, lang, sign=diverging)
 
     shaded = []
     for a in city.areas:

@@ -309,6 +309,7 @@ def _result(
                 # a change with both signs around white; one sign reads better in one ramp
                 diverging=show == "change" and _both_signs(values),
                 digits=chosen.digits,
+                lang=lang,
             ),
             "choices": [
                 {
@@ -326,20 +327,20 @@ def _result(
             {
                 "label": h.label(lang),
                 "unit": h.unit,
-                "baseline": _fmt(h.baseline, h.digits),
-                "scenario": _fmt(h.scenario, h.digits),
-                "change": _change(h.baseline, h.scenario, h.digits),
+                "baseline": _fmt(h.baseline, h.digits, lang),
+                "scenario": _fmt(h.scenario, h.digits, lang),
+                "change": _change(h.baseline, h.scenario, h.digits, lang),
             }
             for h in reading.headline
         ],
         "shown": shown,
         "columns": [h for _, h, _ in cols],
         "districts": [
-            [r["district"], *(_fmt(r[k], d) for k, _, d in cols)]
+            [r["district"], *((_fmt(r[k], d, lang), r[k]) for k, _, d in cols)]
             for r in readable.by_district(reading, places.areas)
         ],
         "rows": [
-            [r["name"], r["district"], *((_fmt(r[k], d), r[k]) for k, _, d in cols)]
+            [r["name"], r["district"], *((_fmt(r[k], d, lang), r[k]) for k, _, d in cols)]
             for r in readable.area_rows(reading, places.areas)
         ],
         "charts": [
@@ -358,17 +359,17 @@ def _both_signs(values: Any) -> bool:
     return bool(finite) and min(finite) < 0 < max(finite)
 
 
-def _fmt(v: float | None, digits: int) -> str:
+def _fmt(v: float | None, digits: int, lang: str) -> str:
     if v is None or v != v:
         return "—"
-    return f"{v:,.{digits}f}"
+    return i18n.number(v, digits, lang)
 
 
-def _change(b: float | None, s: float | None, digits: int) -> str:
+def _change(b: float | None, s: float | None, digits: int, lang: str) -> str:
     if b is None or s is None or b != b or s != s:
         return ""
-    pct = f" ({100 * (s / b - 1):+.1f} %)" if b else ""
-    return f"{s - b:+,.{digits}f}{pct}"
+    pct = f" ({i18n.number(100 * (s / b - 1), 1, lang, sign=True)} %)" if b else ""
+    return f"{i18n.number(s - b, digits, lang, sign=True)}{pct}"
 
 
 def _chart_table(chart: readable.Chart, lang: str) -> dict[str, Any]:
@@ -379,7 +380,9 @@ def _chart_table(chart: readable.Chart, lang: str) -> dict[str, Any]:
     idx = list(range(0, n, step))
     return {
         "head": [chart.x_label(lang), *(s.label(lang) for s in chart.series)],
-        "rows": [[str(chart.x[i]), *(_fmt(s.values[i], 2) for s in chart.series)] for i in idx],
+        "rows": [
+            [str(chart.x[i]), *(_fmt(s.values[i], 2, lang) for s in chart.series)] for i in idx
+        ],
         "sampled": step > 1,
     }
 
@@ -412,7 +415,7 @@ def _caveats(conn: Any, job: FederatedJob, reading: readable.Reading, lang: str)
                         "figure": words(lang) if words else name,
                         "mechanism": m.get("mechanism", ""),
                         "epsilon": record.get("epsilon"),
-                        "sd": _fmt(float(std), 1) if isinstance(std, int | float) else "",
+                        "sd": _fmt(float(std), 1, lang) if isinstance(std, int | float) else "",
                     }
                 )
     suppressed = sum(int(v) for h in job.holders for v in (h.get("suppressed") or {}).values())
@@ -627,8 +630,8 @@ def compare(
             {
                 "label": h.label(lang),
                 "unit": h.unit,
-                "values": [_fmt(v, h.digits) for v in values],
-                "diffs": [_change(values[0], v, h.digits) for v in values[1:]],
+                "values": [_fmt(v, h.digits, lang) for v in values],
+                "diffs": [_change(values[0], v, h.digits, lang) for v in values[1:]],
             }
         )
     shown = None
@@ -646,6 +649,7 @@ def compare(
                 f0.unit,
                 diverging=_both_signs(diff),
                 digits=f0.digits,
+                lang=lang,
             ),
             "choices": [
                 {

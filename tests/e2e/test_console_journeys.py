@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
+from connector.web.i18n import number
 from tests.e2e.conftest import Federation
 from tests.e2e.test_console_browser import AXE, axe_violations
 from tests.e2e.test_docs_browser import CHROMIUM, CHROMIUM_ARGS
@@ -127,9 +128,9 @@ def test_a_researcher_asks_a_private_question_and_the_budget_runs_out(
         page.get_by_label("Colonna").select_option("distance_km")
         page.locator("input[name=group_by][value=mode]").check()
         page.get_by_label("ε", exact=True).fill("0.5")
-        page.get_by_text("Un gruppo di 1,000 righe: errore standard ±1.7 distance_km").wait_for()
+        page.get_by_text("Un gruppo di 1.000 righe: errore standard ±1,70 distance_km").wait_for()
         page.get_by_label("ε", exact=True).fill("1")  # the preview follows, spending nothing
-        page.get_by_text("Un gruppo di 1,000 righe: errore standard ±0.849 distance_km").wait_for()
+        page.get_by_text("Un gruppo di 1.000 righe: errore standard ±0,849 distance_km").wait_for()
         c.check("ask")
 
         def remaining() -> float:
@@ -252,7 +253,7 @@ def test_sharing_with_another_organisation_follows_every_input_holders_policy(
         assert "sara-sharer" in page.text
         peak = fed.call("GET", "unibo", f"/jobs/{flood}", token).json()["summary"]
         reno = peak["peak_m3s_base_scen"]["Reno"][1]
-        assert f"{reno:,.1f}" in page.text
+        assert number(reno, 1, "it") in page.text  # in Italian: 85,5
     # both sides' audit logs have it
     for partner, action in (("unibo", "share.run"), ("comune", "share.received")):
         auditor = fed.user(partner, "auditor", f"{partner}-auditor")
