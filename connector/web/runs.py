@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -495,24 +496,43 @@ def _finished(request: Request, job_id: str) -> FederatedJob:
 @runs.get("/runs/{job_id}/charts/{key}.svg")
 def run_chart(request: Request, job_id: str, key: str) -> Response:
     """One chart of a result, as an SVG image."""
-    return _chart(request, _finished(request, job_id), key)
+    conn = get_connector(request)
+    signed: SignedIn = request.state.signed_in
+    with session_scope(conn.engine) as session:  # who may see it, without reading the result
+        if not gateway_jobs.my_finished_job_exists(session, job_id, signed.principal):
+            _finished(request, job_id)  # says why: unknown, another's, or not finished
+    svg = _drawn(job_id, key, language(request), lambda: _finished(request, job_id))
+    return Response(svg, media_type="image/svg+xml", headers=SVG_HEADERS)
 
 
 @runs.get("/shared/{share_id}/charts/{key}.svg")
 def shared_chart(request: Request, share_id: str, key: str) -> Response:
     """One chart of a run shared with me."""
-    return _chart(request, _shared(request, share_id).job, key)
+    job = _shared(request, share_id).job
+    svg = _drawn(f"{share_id}:{job.id}", key, language(request), lambda: job)
+    return Response(svg, media_type="image/svg+xml", headers=SVG_HEADERS)
 
 
-def _chart(request: Request, job: FederatedJob, key: str) -> Response:
-    lang = language(request)
+# A finished run's result never changes: each chart is drawn once per language, then kept.
+_DRAWN: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+DRAWN_KEPT = 64
+
+
+def _drawn(job_id: str, key: str, lang: str, load: Callable[[], FederatedJob]) -> str:
+    cache_key = (job_id, key, lang)
+    if cache_key in _DRAWN:
+        _DRAWN.move_to_end(cache_key)
+        return _DRAWN[cache_key]
+    job = load()
     reading = readable.read(job.model, job.params, (job.result or {}).get("outputs"))
     chart = next((c for c in reading.charts if c.key == key), None)
     if chart is None:
         raise NotFound(f"run {job.id} has no chart '{key}'")
-    return Response(
-        charts.svg([("", chart)], lang), media_type="image/svg+xml", headers=SVG_HEADERS
-    )
+    svg = charts.svg([("", chart)], lang)
+    _DRAWN[cache_key] = svg
+    while len(_DRAWN) > DRAWN_KEPT:
+        _DRAWN.popitem(last=False)
+    return svg
 
 
 @runs.get("/runs/{job_id}/download/{kind}")
