@@ -198,6 +198,18 @@ def test_a_flood_run_shows_hydrographs_and_the_areas_above_the_alarm(
         page.get_by_role("heading", name="Read before using these figures").wait_for()
         c.check("flood-result-en")
 
+        # a run that fails says why on its page, and offers to run again with other values
+        page.goto(f"{c.url}/console/models/mobility-ctm/run?lang=it")
+        page.get_by_label("Ore simulate dalla mezzanotte").fill("1")
+        page.locator("#f-closures-0-street").fill("VIA CHE NON C'E")
+        page.get_by_role("button", name="Avvia la simulazione federata").click()
+        failed = page.get_by_role("heading", name="La simulazione non è riuscita")
+        failed.wait_for(timeout=RUN_S)
+        assert "VIA CHE NON C'E" in page.get_by_role("alert").inner_text()
+        rerun = page.get_by_role("link", name="Rilancia con altri parametri")
+        assert "from=job-" in (rerun.get_attribute("href") or "")
+        c.check("run-failed")
+
 
 def test_sharing_with_another_organisation_follows_every_input_holders_policy(
     shared_federation: Federation,
@@ -254,6 +266,19 @@ def test_sharing_with_another_organisation_follows_every_input_holders_policy(
         peak = fed.call("GET", "unibo", f"/jobs/{flood}", token).json()["summary"]
         reno = peak["peak_m3s_base_scen"]["Reno"][1]
         assert number(reno, 1, "it") in page.text  # in Italian: 85,5
+    # the run's progress, as the console's page follows it (server-sent events): a finished
+    # run sends its last state, at 100 %, then `done`
+    with httpx.Client(base_url=fed.url("unibo"), timeout=30) as browser:
+        form = browser.get("/console/sign-in")
+        nonce = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert nonce is not None
+        browser.post("/console/sign-in", data={"token": token, "csrf": nonce.group(1)})
+        events = browser.get(f"/console/runs/{flood}/events")
+        assert events.headers["content-type"].startswith("text/event-stream")
+        first = json.loads(events.text.split("\n", 1)[0].removeprefix("data: "))
+        assert first["percent"] == 100
+        assert [s["name"] for s in first["stages"]] == ["rain", "catchments"]
+        assert events.text.rstrip().endswith("event: done\ndata: {}")
     # both sides' audit logs have it
     for partner, action in (("unibo", "share.run"), ("comune", "share.received")):
         auditor = fed.user(partner, "auditor", f"{partner}-auditor")
