@@ -217,12 +217,12 @@ def shared_with(session: Session, principal: Principal, own_participant: str) ->
     """Every run shared with this person: by colleagues here, and by other members."""
     repo = ShareRepository(session)
     out = []
-    for s in repo.local_for(own_participant, principal.name):
+    for s in repo.local_for(own_participant, principal.name or ""):
         job = session.get(FederatedJob, s.job_id)
         if job is not None and job.requested_by != principal.subject:
             out.append(Shared(s.id, "local", job, s.shared_by, own_participant, s.note,
                               s.created_at))  # fmt: skip
-    for r in repo.received_for(principal.name):
+    for r in repo.received_for(principal.name or ""):
         out.append(Shared(r.id, "received", job_from_payload(r.job), r.shared_by, r.sender,
                           r.note, r.created_at))  # fmt: skip
     return sorted(out, key=lambda s: as_utc(s.created_at), reverse=True)

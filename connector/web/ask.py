@@ -166,7 +166,8 @@ def _builder(
     form["agreement"] = form["agreement"] or (held[0].id if held else "")
     if not form["column"] and profile is not None:
         form["column"] = next(iter(profile.bounds), "")
-    preview, errors = None, {}
+    preview: dict[str, Any] | None = None
+    errors: dict[str, str] = {}
     if profile is not None:
         query, errors = _query(dataset_id, **{k: v for k, v in form.items() if k != "agreement"})
         if query is not None:
@@ -217,13 +218,13 @@ async def ask_now(request: Request, partner: str, dataset_id: str) -> Response:
     if not agreement:
         errors["agreement"] = i18n.MESSAGES["ask.noagreement"][lang]
     if errors or query is None or profile is None:
-        form = {
+        again: dict[str, Any] = {
             "agreement": agreement, "aggregate": one("aggregate"), "column": one("column"),
             "group_by": values.get("group_by", []), "filter_dim": one("filter_dim"),
             "filter_values": values.get("filter_values", []), "epsilon": one("epsilon"),
             "quantile": one("quantile", "0.5"), "bins": one("bins", "10"),
         }  # fmt: skip
-        return _builder(request, partner, dataset_id, form, errors, status=400)
+        return _builder(request, partner, dataset_id, again, errors, status=400)
     conn = get_connector(request)
     signed: SignedIn = request.state.signed_in
     body = query.model_dump(mode="json")

@@ -237,7 +237,7 @@ def _page(
     lang = language(request)
     now = conn.identity.clock()
     trust = conn.contracts.trust()
-    common = {
+    common: dict[str, Any] = {
         "job": job,
         "base": base,
         "title": card(job.model).title(lang),
@@ -392,7 +392,8 @@ def _caveats(conn: Any, job: FederatedJob, reading: readable.Reading, lang: str)
     """What a reader must know: which inputs are synthetic, the model's assumptions and
     limits, and the noise added to protected outputs."""
     c = card(job.model)
-    synthetic, real = [], []
+    synthetic: list[str] = []
+    real: list[str] = []
     seen = set()
     for h in job.holders:
         for dataset in h.get("datasets") or {}:
