@@ -262,6 +262,7 @@ def create_app(
         compute_api.ledger,
         jobs_api.router,
         audit_api.auditors,
+        audit_api.members,
     ):
         app.include_router(router)
     web_console.mount(app)  # /console: the same services, as pages

@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from connector.audit import repository as store
+from connector.audit import service
 from connector.deps import SessionDep
 from connector.errors import BadRequest, Problem
-from connector.identity.auth import AUTH_RESPONSES, access
+from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Role
 from connector.runtime import get_connector
 from connector.storage.tables import aware
@@ -27,7 +28,13 @@ proofs = APIRouter(
 auditors = APIRouter(
     prefix="/audit",
     tags=["audit"],
-    dependencies=[access(Role.auditor, Role.steward, Role.admin)],
+    dependencies=[access(*service.READERS)],
+    responses=AUTH_RESPONSES,
+)
+members = APIRouter(
+    prefix="/audit/members",
+    tags=["audit"],
+    dependencies=[access(peers=True)],
     responses=AUTH_RESPONSES,
 )
 
@@ -162,3 +169,32 @@ def witnessed(
 ) -> list[dict[str, Any]]:
     """Other members' heads this connector checked and co-signed, newest first."""
     return [r.model_dump(mode="json") for r in store.witnessed(session, partner)]
+
+
+@members.get("/entries", response_model=list[Entry])
+def entries_about_the_caller(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    correlation: Annotated[str, Query(min_length=1, max_length=200)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[Any]:
+    """Another member's auditor follows one of its own organisation's acts here (a federated
+    job, an agreement): the entries of one correlation whose organisation is the caller's, and
+    nothing about anyone else."""
+    store.integrate_all(get_connector(request).audit.engine)
+    filters = {"organisation": principal.organisation, "correlation": correlation}
+    rows = store.entries(session, limit=limit, filters=filters)
+    return [r.model_dump() | {"details": r.detail_map} for r in rows]
+
+
+@members.get("/witnessed")
+def heads_of_the_caller(
+    request: Request, session: SessionDep, principal: PrincipalDep
+) -> list[dict[str, Any]]:
+    """The heads of the caller's own log that this connector checked and co-signed, newest
+    first (what the caller's "verify now" compares its log with)."""
+    member = get_connector(request).contracts.trust().by_participant.get(principal.organisation)
+    if member is None:
+        return []
+    return [r.model_dump(mode="json") for r in store.witnessed(session, member.id)[:50]]

@@ -26,6 +26,7 @@ from connector.audit import merkle
 from connector.audit import repository as store
 from connector.audit.events import LEAF_ORDER, AuditEvent, leaf_bytes
 from connector.identity.keys import SignatureInvalid, detached_kid, sign_detached, verify_detached
+from connector.identity.schemas import Role
 from connector.storage import Session
 from connector.storage.tables import AuditCheckpoint, AuditWitness, aware, utcnow
 
@@ -33,6 +34,9 @@ log = logging.getLogger("gemello.audit")
 
 CHECKPOINT_TYPE = "gemello-checkpoint+jws"
 COSIGNATURE_TYPE = "gemello-cosignature+jws"
+
+# Who may read this connector's log (the API's auditors, and the console's audit pages).
+READERS = (Role.auditor, Role.steward, Role.admin)
 
 
 def checkpoint_text(log_id: str, size: int, root_hex: str, at: datetime) -> bytes:

@@ -33,6 +33,7 @@ from connector.runtime import get_connector
 from connector.storage import session_scope
 from connector.web import i18n
 from connector.web.ask import ask
+from connector.web.audit import pages as audit_pages
 from connector.web.maps import CityMap, city_map
 from connector.web.policy_words import explain
 from connector.web.runs import runs
@@ -551,6 +552,7 @@ def mount(app: Any) -> None:
     app.include_router(pages)
     app.include_router(runs)
     app.include_router(ask)
+    app.include_router(audit_pages)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_middleware(ConsoleHeaders)
 

@@ -1,0 +1,104 @@
+"""The auditor's console pages in a real browser (Debian's Chromium) against the session's
+four-connector federation: an auditor at fbk finds everything unibo did with `trips` and why,
+follows a federated job across the members it touched, and verifies the log now: intact and
+witnessed; after an entry is altered directly in the database, "Verify now" names it.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Federation
+from tests.e2e.test_console_journeys import console
+from tests.e2e.test_hardening import negotiate, run_job
+
+pytestmark = pytest.mark.e2e
+
+
+def test_an_auditor_finds_what_unibo_did_follows_a_job_and_verifies_the_log(
+    shared_federation: Federation, tmp_path: Path
+) -> None:
+    fed = shared_federation
+    researcher = fed.user("unibo", "researcher", "audited-researcher")
+    agreement = negotiate(fed, researcher, "fbk", "trips", "research")
+    assert agreement["state"] == "FINALIZED", agreement
+    query = {"dataset": "trips", "aggregate": "count", "group_by": ["mode"], "epsilon": 0.01}
+    asked = fed.call("POST", "unibo", "/privacy/queries", researcher,
+                     json={"agreement_id": agreement["agreement_id"], "query": query})  # fmt: skip
+    assert asked.status_code == 200, asked.text
+    job = run_job(fed, researcher, "mobility-gravity", {})
+    assert job["state"] in ("succeeded", "partial"), job
+
+    auditor = fed.user("fbk", "auditor", "fbk-auditor")
+    with console(fed, "fbk", tmp_path) as c:
+        page = c.page
+        c.sign_in(auditor)
+        page.get_by_role("link", name="Registro di audit").click()
+        page.get_by_label("Organizzazione").fill("unibo")
+        page.get_by_label("Dataset").fill("trips")
+        page.get_by_role("button", name="Filtra").click()
+        rows = page.locator("#entries tbody tr")
+        rows.first.wait_for()
+        text = page.locator("#entries").inner_text()
+        assert "policy.aggregate" in text  # the decision, allowed, and why (the purpose)
+        assert "privacy.charge" in text
+        assert "research" in text
+        assert "compute.run" in text or "policy.compute" in text  # the gravity job's stage
+        assert all("unibo" in rows.nth(i).inner_text() for i in range(min(rows.count(), 20)))
+        c.check("audit-log")
+
+        page.get_by_role("link", name="Verifica ora").click()
+        page.get_by_role("heading", name="✓ Registro integro").wait_for()
+        witnesses = page.locator("section", has_text="Testimoni").inner_text()
+        assert re.search(r"(comune|cineca|unibo)\s+ok\s+[1-9]", witnesses), witnesses
+        c.check("audit-verify")
+
+        # an entry altered directly in the database: verify names it, then it is put back
+        db = Path(fed.settings("fbk").db_url.removeprefix("sqlite:///"))
+        with sqlite3.connect(db) as raw:
+            seq, reason = raw.execute(
+                "SELECT seq, reason FROM audit_entry WHERE dataset = 'trips' ORDER BY seq LIMIT 1"
+            ).fetchone()
+            raw.execute("UPDATE audit_entry SET reason = ? WHERE seq = ?", ("edited", seq))
+        try:
+            page.reload()
+            page.get_by_role("heading", name="✗ Il registro non si verifica").wait_for()
+            alert = page.get_by_role("alert").inner_text()
+            assert f"Prima voce alterata: {seq}" in alert
+            assert f"entry {seq} was changed" in alert
+            c.check("audit-verify-broken")
+        finally:
+            with sqlite3.connect(db) as raw:
+                raw.execute("UPDATE audit_entry SET reason = ? WHERE seq = ?", (reason, seq))
+        page.reload()
+        page.get_by_role("heading", name="✓ Registro integro").wait_for()
+
+    # unibo's auditor follows the job across the members it touched: unibo drove it, fbk ran
+    # its stage on trips (and shows unibo only what concerns unibo)
+    unibo_auditor = fed.user("unibo", "auditor", "unibo-auditor")
+    with console(fed, "unibo", tmp_path / "unibo") as c:
+        page = c.page
+        c.sign_in(unibo_auditor)
+        page.goto(f"{c.url}/console/audit?correlation={job['id']}")
+        page.locator("#entries a", has_text=job["id"][:40]).first.click()
+        page.get_by_role("heading", name="Un atto in tutti i registri").wait_for()
+        sections = {
+            page.locator("main section h2").nth(i).inner_text().split()[0]: page.locator(
+                "main section"
+            )
+            .nth(i)
+            .inner_text()
+            for i in range(page.locator("main section").count())
+        }
+        assert "compute.job" in sections["unibo"]
+        assert "compute.run" in sections.get("fbk", ""), sections
+        fbk = page.locator("main section").filter(has=page.get_by_role("heading", name="fbk"))
+        fbk_rows = fbk.locator("tbody tr")
+        assert fbk_rows.count() > 0
+        for i in range(fbk_rows.count()):  # fbk shows unibo what concerns unibo, nothing else
+            assert fbk_rows.nth(i).locator("td").nth(4).inner_text() == "unibo"
+        c.check("audit-follow")
