@@ -32,6 +32,7 @@ from connector.privacy import remote
 from connector.runtime import get_connector
 from connector.storage import session_scope
 from connector.web import i18n
+from connector.web.admin import pages as admin_pages
 from connector.web.ask import ask
 from connector.web.audit import pages as audit_pages
 from connector.web.maps import CityMap, city_map
@@ -553,6 +554,7 @@ def mount(app: Any) -> None:
     app.include_router(runs)
     app.include_router(ask)
     app.include_router(audit_pages)
+    app.include_router(admin_pages)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_middleware(ConsoleHeaders)
 

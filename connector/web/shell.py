@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from connector import __version__
 from connector.audit.service import READERS
 from connector.gateway.jobs import JOB_USERS
+from connector.identity.schemas import Role
 from connector.identity.sessions import SignedIn
 from connector.runtime import get_connector
 from connector.web import i18n
@@ -51,6 +52,7 @@ def render(request: Request, name: str, status: int = 200, **values: Any) -> HTM
         static=f"{PREFIX}/static",
         role=i18n.role_label(signed.principal.role.value, lang) if signed else "",
         can_audit=signed is not None and signed.principal.role in READERS,
+        can_admin=signed is not None and signed.principal.role is Role.admin,
         can_run=signed is not None and signed.principal.role in JOB_USERS,
         **values,
     )

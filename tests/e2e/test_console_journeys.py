@@ -218,8 +218,8 @@ def test_sharing_with_another_organisation_follows_every_input_holders_policy(
     token = fed.user("unibo", "researcher", "sara-sharer")
 
     def finished(model: str, params: dict[str, Any]) -> str:
-        r = fed.call("POST", "unibo", "/jobs", token,
-                     json={"model": model, "params": params, "purpose": "research"})  # fmt: skip
+        body = {"model": model, "params": params, "purpose": "research", "epsilon": 0.05}
+        r = fed.call("POST", "unibo", "/jobs", token, json=body)  # small: budgets are shared
         assert r.status_code == 202, r.text
         job = r.json()["id"]
         done = fed.call("GET", "unibo", f"/jobs/{job}?wait=30", token).json()
