@@ -39,6 +39,8 @@ class Card:
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # What a field means, in both languages (the schema's descriptions are English only).
     helps: dict[str, Words] = field(default_factory=dict)
+    # The registry's example scenario in words (the registry says it in English).
+    example: Words | None = None
 
 
 CARDS: dict[str, Card] = {
@@ -103,6 +105,10 @@ CARDS: dict[str, Card] = {
             "hours": "h",
         },  # fmt: skip
         options={"speed_limits": tuple(mobility.CLASSES)},
+        example=Words(
+            "la città a 30 km/h, con una corsia in meno sulle vie della linea rossa del tram",
+            "the 30 km/h city, with one lane less on the red tram line's streets",
+        ),
         helps={
             "speed_limits": Words(
                 "km/h per classe: fast (tangenziale), boulevard (viali), street (strade), "
@@ -157,6 +163,10 @@ CARDS: dict[str, Card] = {
         ),
         {"beta_max": Words("Limite superiore della ricerca", "Upper end of the search")},
         units={"beta_max": "1/km"},
+        example=Words(
+            "un unico decadimento con la distanza stimato da flussi WiFi e spostamenti",
+            "one distance decay fitted from WiFi flows and trips",
+        ),
         helps={
             "beta_max": Words(
                 "estremo superiore della ricerca di beta", "upper end of the search for beta"
@@ -212,6 +222,10 @@ CARDS: dict[str, Card] = {
             "upgrades": "W/m²K",
         },  # fmt: skip
         options={"retrofit_archetypes": energy.ARCHETYPES, "upgrades": energy.ARCHETYPES},
+        example=Words(
+            "il 35 % degli edifici costruiti prima del 1991 riqualificato, riscaldamento a 19 °C",
+            "35 % of the pre-1991 stock retrofitted, heating at 19 °C",
+        ),
         helps={
             "year": Words("anno della serie meteo ERG5", "year of the ERG5 weather series"),
             "heating_setpoint": Words(
@@ -278,6 +292,10 @@ CARDS: dict[str, Card] = {
             "dry_hours": Words("Ore asciutte che chiudono un evento", "Dry hours ending an event"),
         },
         units={"step_minutes": "min", "threshold_m3s_km2": "m³/s per km²", "dry_hours": "h"},
+        example=Words(
+            "maggio 2023 con il 20 % di pioggia in più e un quarto delle superfici reso permeabile",
+            "May 2023 with 20 % more rain, a quarter of the paving made permeable",
+        ),
         helps={
             "start": Words(
                 "primo giorno (predefinito: l'alluvione del maggio 2023)",

@@ -65,13 +65,21 @@ def model_list(request: Request) -> Response:
                 "name": m.name,
                 "title": card(m.name).title(lang),
                 "method": card(m.name).method(lang),
-                "example": EXAMPLES[m.name].what if m.name in EXAMPLES else "",
+                "example": _example(m.name, lang),
                 "stages": [s.name for s in m.stages],
                 "datasets": list(m.datasets),
             }
             for m in MODELS.values()
         ],
     )
+
+
+def _example(model: str, lang: str) -> str:
+    """The registry's example scenario in the reader's language."""
+    words = card(model).example
+    if words is not None:
+        return words(lang)
+    return EXAMPLES[model].what if model in EXAMPLES else ""
 
 
 def _form_page(

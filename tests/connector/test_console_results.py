@@ -193,3 +193,21 @@ def test_a_choropleth_puts_each_area_in_a_class_of_its_value(home: Path) -> None
     assert by_code[1].shade == "d0"
     assert by_code[45].value == "+0 km/h"
     assert np.isfinite([float(v) for v in values.values() if v is not None]).all()
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_speaks_of_itself_in_both_languages(name: str) -> None:
+    from models.cards import CARDS
+
+    card = CARDS[name]
+    words = [card.title, card.method, *card.assumptions, *card.limits, *card.fields.values(),
+             *card.helps.values()]  # fmt: skip
+    assert card.example is not None
+    words.append(card.example)
+    assert card.assumptions
+    assert card.limits
+    for w in words:
+        assert w.it.strip() and w.en.strip(), w
+    fields = set(models.get(name).params.model_fields)
+    assert set(card.fields) <= fields
+    assert set(card.helps) <= fields
