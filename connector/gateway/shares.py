@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -59,8 +60,6 @@ def job_payload(job: FederatedJob) -> dict[str, Any]:
 
 def job_from_payload(payload: dict[str, Any]) -> FederatedJob:
     """A received job, as an unsaved row the result pages can draw."""
-    from datetime import datetime
-
     fields = {k: payload.get(k) for k in SENT}
     fields["created_at"] = datetime.fromisoformat(str(payload["created_at"]))
     finished = payload.get("finished_at")

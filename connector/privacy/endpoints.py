@@ -160,14 +160,14 @@ async def ask(
 async def _forward(request: Request, body: QueryRequest, principal: Any) -> JSONResponse:
     conn = get_connector(request)
     query = body.query.model_dump(mode="json")
-    status, payload = await remote.ask_provider(
+    status, payload, partner = await remote.ask_provider(
         conn.contracts, conn.peer_client(), principal, body.agreement_id, query
     )
     await run_in_threadpool(
         remote.record_asked,
         conn.engine,
         principal.subject,
-        remote.provider_handle(conn.contracts, body.agreement_id),
+        partner,
         body.agreement_id,
         query,
         status,

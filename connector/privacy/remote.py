@@ -28,8 +28,9 @@ class Unreachable(GemelloError):
 
 async def ask_provider(
     contracts: Any, peers: Any, principal: Any, agreement_id: str, query: dict[str, Any]
-) -> tuple[int, dict[str, Any]]:
-    """Send a query under an agreement this connector holds; (status, the provider's JSON)."""
+) -> tuple[int, dict[str, Any], str]:
+    """Send a query under an agreement this connector holds: (status, the provider's JSON,
+    the provider's member handle)."""
     with session_scope(contracts.engine) as session:
         agreement = ContractRepository(session).agreement(agreement_id)
     if agreement is None or agreement.role != "consumer":
@@ -48,17 +49,7 @@ async def ask_provider(
         payload = response.json()
     except ValueError:
         raise Unreachable(f"{member.id} answered {response.status_code} without JSON") from None
-    return response.status_code, payload
-
-
-def provider_handle(contracts: Any, agreement_id: str) -> str:
-    """The member handle of an agreement's provider ('' when unknown)."""
-    with session_scope(contracts.engine) as session:
-        agreement = ContractRepository(session).agreement(agreement_id)
-    if agreement is None:
-        return ""
-    member = contracts.trust().by_participant.get(agreement.provider)
-    return member.id if member else agreement.provider
+    return response.status_code, payload, member.id
 
 
 # Who may ask DP questions (the API and the console admit the same roles).

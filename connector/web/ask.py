@@ -10,13 +10,11 @@ provider decides, charges and answers.
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from matplotlib.figure import Figure
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -28,14 +26,13 @@ from connector.identity.sessions import SignedIn
 from connector.privacy import remote
 from connector.runtime import get_connector
 from connector.storage import session_scope
-from connector.web import i18n
+from connector.web import charts, i18n
 from connector.web.security import PREFIX, console
 from connector.web.shell import language, render, text
 from privacy import Aggregate, AggregateQuery, expected_error, published_profile
 from privacy.query import DatasetProfile
 
 ask = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[console(*remote.QUERY_USERS)])
-SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
 Q = Annotated[str, Query(max_length=60)]
 
 
@@ -228,11 +225,11 @@ async def ask_now(request: Request, partner: str, dataset_id: str) -> Response:
     conn = get_connector(request)
     signed: SignedIn = request.state.signed_in
     body = query.model_dump(mode="json")
-    status, payload = await remote.ask_provider(
+    status, payload, holder = await remote.ask_provider(  # the agreement names the holder
         conn.contracts, conn.peer_client(), signed.principal, agreement, body
     )
     row = await run_in_threadpool(
-        remote.record_asked, conn.engine, signed.principal.subject, partner, agreement, body,
+        remote.record_asked, conn.engine, signed.principal.subject, holder, agreement, body,
         status, payload,
     )  # fmt: skip
     return RedirectResponse(f"{PREFIX}/queries/{row.id}", status_code=303)
@@ -295,32 +292,17 @@ def query_chart(request: Request, query_id: str) -> Response:
         row = remote.my_query(session, query_id, signed.principal.subject)
         answer, query = dict(row.answer), dict(row.query)
     cells = (answer.get("cells") or [])[:60]
-    labels = [_group(c) for c in cells]
     values = [c.get("value") if c.get("value") is not None else c.get("count") for c in cells]
-    errs = [1.96 * float(c.get("stderr") or 0) if v is not None else 0 for c, v in
-            zip(cells, values, strict=True)]  # fmt: skip
-    fig = Figure(figsize=(7.2, 3.4), dpi=100)
-    ax = fig.subplots()
-    xs = list(range(len(cells)))
-    ax.bar(xs, [v if v is not None else 0 for v in values], yerr=errs, capsize=3,
-           color=["#0072B2" if v is not None else "#ffffff" for v in values],
-           edgecolor="#555555")  # fmt: skip
-    for x, v in zip(xs, values, strict=True):
-        if v is None:
-            ax.annotate(i18n.MESSAGES["ask.suppressed"][lang], (x, 0), ha="center",
-                        va="bottom", rotation=90, fontsize=7)  # fmt: skip
-    ax.set_xticks(
-        xs,
-        labels,
-        rotation=45 if len(xs) > 6 else 0,
-        ha="right" if len(xs) > 6 else "center",
-        fontsize=8,
+    errors = [1.96 * float(c.get("stderr") or 0) if v is not None else 0.0
+              for c, v in zip(cells, values, strict=True)]  # fmt: skip
+    aggregate = i18n.MESSAGES[f"agg.{query.get('aggregate', 'count')}"][lang]
+    what = f"{aggregate} {query.get('column') or ''}"
+    svg = charts.bars_with_errors(
+        [_group(c) for c in cells],
+        values,
+        errors,
+        f"{what.strip()} — ±1.96 SE",
+        what.strip(),
+        i18n.MESSAGES["ask.suppressed"][lang],
     )
-    agg = i18n.MESSAGES[f"agg.{query.get('aggregate', 'count')}"][lang]
-    ax.set_ylabel(f"{agg} {query.get('column') or ''}".strip())
-    ax.set_title(f"{agg} {query.get('column') or ''} — ±1.96 SE".strip(), fontsize=11)
-    ax.grid(alpha=0.3, axis="y")
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    svg = buf.getvalue()
-    return Response(svg[svg.index("<svg") :], media_type="image/svg+xml", headers=SVG_HEADERS)
+    return Response(svg, media_type="image/svg+xml", headers=charts.SVG_HEADERS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -24,6 +24,7 @@ from connector.audit import service as audit
 from connector.identity.sessions import SignedIn
 from connector.runtime import get_connector
 from connector.storage import session_scope
+from connector.timestamps import as_utc
 from connector.web import i18n
 from connector.web.security import PREFIX, console
 from connector.web.shell import language, render
@@ -57,7 +58,7 @@ def _when(text: str, name: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{name} '{text}' is not a date or time (YYYY-MM-DD[THH:MM])") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(moment)
 
 
 @pages.get("/audit")

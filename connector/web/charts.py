@@ -14,6 +14,9 @@ from matplotlib.figure import Figure
 
 from connector.gateway.readable import Chart
 
+# A chart is served as an image: it runs no script, and matplotlib styles its marks with inline
+# styles, so its responses carry this policy instead of the pages' one.
+SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
 # Colour-blind safe (Okabe-Ito), dark enough on white.
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 BASELINE = "#555555"
@@ -61,6 +64,38 @@ def svg(charts: Sequence[tuple[str, Chart]], lang: str) -> str:
     ax.set_title(first.title(lang), fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return _svg(fig)
+
+
+def bars_with_errors(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    errors: Sequence[float],
+    title: str,
+    y_label: str,
+    missing: str,
+) -> str:
+    """Bars with error bars as SVG; a bar without a value (a suppressed cell) is left empty
+    and labelled `missing`."""
+    fig = Figure(figsize=(7.2, 3.4), dpi=100)
+    ax = fig.subplots()
+    xs = list(range(len(labels)))
+    ax.bar(xs, [v if v is not None else 0 for v in values], yerr=errors, capsize=3,
+           color=[COLOURS[0] if v is not None else "#ffffff" for v in values],
+           edgecolor="#555555")  # fmt: skip
+    for x, v in zip(xs, values, strict=True):
+        if v is None:
+            ax.annotate(missing, (x, 0), ha="center", va="bottom", rotation=90, fontsize=7)
+    many = len(xs) > 6
+    ax.set_xticks(xs, labels, rotation=45 if many else 0, ha="right" if many else "center",
+                  fontsize=8)  # fmt: skip
+    ax.set_ylabel(y_label)
+    ax.set_title(title, fontsize=11)
+    ax.grid(alpha=0.3, axis="y")
+    return _svg(fig)
+
+
+def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()

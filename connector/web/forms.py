@@ -145,7 +145,7 @@ def _default(model: Model, name: str) -> Any:
         return None
 
 
-def fill(fields: list[FieldSpec], params: Mapping[str, Any], model: Model) -> None:
+def fill(fields: list[FieldSpec], params: Mapping[str, Any]) -> None:
     """Show a scenario's values (a re-run, or a form sent back with errors)."""
     values = _flatten(params)
     for spec in fields:
@@ -173,7 +173,6 @@ def fill(fields: list[FieldSpec], params: Mapping[str, Any], model: Model) -> No
                     ctl.value = str(ctl.default)  # a date field shows no placeholder
                 else:
                     ctl.value = _text(v)
-    del model
 
 
 def _text(v: Any) -> str:

@@ -42,8 +42,6 @@ from privacy import EPSILON_UNIT
 runs = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[console(*JOB_USERS)])
 EVENT_EVERY_S = 0.5
 SHOWS = ("change", "scenario", "baseline")
-# A chart is an image: it runs no script, and matplotlib styles its marks with inline styles.
-SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
 
 
 def _model(name: str) -> Model:
@@ -131,7 +129,7 @@ def scenario_form(
         if job.model != model.name:
             raise BadRequest(f"run {from_} is of {job.model}, not of {model.name}")
         params, purpose, epsilon = dict(job.params), job.purpose, f"{job.epsilon:g}"
-    forms.fill(fields, params, model)
+    forms.fill(fields, params)
     return _form_page(request, model, fields, purpose, epsilon, {})
 
 
@@ -157,7 +155,7 @@ async def run_scenario(request: Request, name: str) -> Response:
         errors["epsilon"] = f"ε must be a number from {EPSILON_UNIT:g} to 10"
         epsilon = 0.0
     if errors:
-        forms.fill(fields, params if isinstance(params, dict) else {}, model)
+        forms.fill(fields, params)
         forms.echo(fields, raw)
         return _form_page(request, model, fields, purpose, epsilon_text, errors, status=400)
     conn = get_connector(request)
@@ -511,7 +509,7 @@ def run_chart(request: Request, job_id: str, key: str) -> Response:
         if not gateway_jobs.my_finished_job_exists(session, job_id, signed.principal):
             _finished(request, job_id)  # says why: unknown, another's, or not finished
     svg = _drawn(job_id, key, language(request), lambda: _finished(request, job_id))
-    return Response(svg, media_type="image/svg+xml", headers=SVG_HEADERS)
+    return Response(svg, media_type="image/svg+xml", headers=charts.SVG_HEADERS)
 
 
 @runs.get("/shared/{share_id}/charts/{key}.svg")
@@ -519,7 +517,7 @@ def shared_chart(request: Request, share_id: str, key: str) -> Response:
     """One chart of a run shared with me."""
     job = _shared(request, share_id).job
     svg = _drawn(f"{share_id}:{job.id}", key, language(request), lambda: job)
-    return Response(svg, media_type="image/svg+xml", headers=SVG_HEADERS)
+    return Response(svg, media_type="image/svg+xml", headers=charts.SVG_HEADERS)
 
 
 # A finished run's result never changes: each chart is drawn once per language, then kept.
@@ -733,4 +731,6 @@ def compare_chart(
                                    chart.x, [s for s in chart.series if s.run != "baseline"]
                                    or chart.series, chart.kind)  # fmt: skip
         layers.append((_run_name(job, k), chart))
-    return Response(charts.svg(layers, lang), media_type="image/svg+xml", headers=SVG_HEADERS)
+    return Response(
+        charts.svg(layers, lang), media_type="image/svg+xml", headers=charts.SVG_HEADERS
+    )

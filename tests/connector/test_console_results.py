@@ -72,7 +72,7 @@ def test_a_bad_value_is_reported_at_its_field_and_a_whole_scenario_error_in_gene
 def test_mappings_records_and_choices_become_the_scenarios_structures() -> None:
     ctm = models.get("mobility-ctm")
     fields = forms.specs(ctm, "it")
-    forms.fill(fields, {}, ctm)
+    forms.fill(fields, {})
     sent = _form(
         **{
             "speed_limits.street": "30",
