@@ -192,6 +192,8 @@ def test_a_flood_run_shows_hydrographs_and_the_areas_above_the_alarm(
         for i in range(heads.count()):
             assert heads.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
         page.get_by_role("link", name=re.compile("ore sopra la soglia.*scenario")).click()
+        page.wait_for_url(re.compile(r"figure=alarm-hours&show=scenario"))
+        page.wait_for_load_state("load")
         assert page.locator(".choro path").count() == 90
         c.check("flood-result")
         page.get_by_role("link", name="English").click()
