@@ -258,6 +258,7 @@ def create_app(
         contracts_api.shares_router,
         federation.shares_router,
         privacy_api.ledger,
+        privacy_api.steward_ledger,
         compute_api.catalogue,
         compute_api.ledger,
         jobs_api.router,

@@ -365,7 +365,9 @@ def _raise_interrupt(_sig: int, _frame: FrameType | None) -> None:
 # Users with their tokens and stewards' policies are kept (a user may have been added in
 # another shell while the demo starts), unless `--reset-all`; keys and tables always are.
 RUN_STATE: dict[str, tuple[str, ...]] = {
-    "privacy budgets and charges": ("epsilon_charge", "epsilon_budget"),
+    "privacy budgets, charges, raises and resets": (
+        "budget_adjustment", "epsilon_charge", "epsilon_budget",
+    ),
     "negotiations, agreements, blocks and transfers": (
         "dsp_outbox", "transfer_process", "agreement_block", "contract_agreement",
         "contract_negotiation",
@@ -377,10 +379,17 @@ RUN_STATE: dict[str, tuple[str, ...]] = {
     ),
     "federated catalogue index": ("federated_entry", "federated_source"),
     "seen connector tokens": ("seen_assertion",),
+    "questions asked and runs shared from the console": (
+        "asked_query", "run_share", "received_run",
+    ),
 }  # fmt: skip
 PEOPLE_AND_POLICIES: dict[str, tuple[str, ...]] = {
     "users and their tokens": ("api_token", "user_account"),
-    "stewards' policies": ("usage_policy",),
+    "stewards' policies, their history and test cases": (
+        "usage_policy",
+        "policy_revision",
+        "policy_cases",
+    ),
 }
 
 

@@ -91,6 +91,45 @@ def load_cases(directory: Path) -> list[dict[str, Any]]:
         cases = tomllib.loads(path.read_text()).get("case", [])
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise PolicyInvalid([f"{path}: {exc}"]) from None
+    return checked_cases(cases)
+
+
+def parse_cases(text: str, dataset: str) -> list[dict[str, Any]]:
+    """Cases written for one dataset (a steward's, in the console): the same table format,
+    where `dataset` may be left out and, if given, must be that dataset."""
+    try:
+        cases = tomllib.loads(text).get("case", [])
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyInvalid([f"the cases are not in the table format: {exc}"]) from None
+    if not isinstance(cases, list):
+        raise PolicyInvalid(["the cases are [[case]] tables"])
+    others = sorted({str(c.get("dataset")) for c in cases if c.get("dataset", dataset) != dataset})
+    if others:
+        raise PolicyInvalid([f"these cases are for '{dataset}', not {', '.join(others)}"])
+    return checked_cases([{**c, "dataset": dataset} for c in cases])
+
+
+def run_on(
+    cases: list[dict[str, Any]],
+    pdp: PolicyDecisionPoint,
+    target: str,
+    now: datetime | None = None,
+) -> list[CaseResult]:
+    """Decide every case on one target with the PDP as loaded."""
+    moment = now or datetime.now(UTC)
+    return [
+        CaseResult(
+            case["name"],
+            case["expect"],
+            pdp.decide(request_for(case, target, moment)),
+            case.get("reason"),
+        )
+        for case in cases
+    ]
+
+
+def checked_cases(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cases with their keys checked (unknown and missing ones refused, every problem named)."""
     errors = []
     for i, case in enumerate(cases, start=1):
         unknown = set(case) - CASE_KEYS

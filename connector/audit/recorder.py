@@ -27,6 +27,7 @@ from connector.storage.tables import (
     AgreementRecord,
     ApiToken,
     AskedQuery,
+    BudgetAdjustment,
     ComputeRun,
     DecisionRecord,
     EpsilonCharge,
@@ -157,6 +158,20 @@ def _policy(row: UsagePolicyRecord, how: str) -> AuditEvent:
     )
 
 
+def _budget_act(row: BudgetAdjustment, _how: str) -> AuditEvent:
+    return AuditEvent(
+        action="privacy.budget",
+        outcome="raised" if row.kind == "raise" else "reset",
+        dataset=row.dataset_id,
+        target=row.organisation,
+        reason=row.reason,
+        correlation=row.id,
+        details={"epsilon_micro": row.credit_micro,
+                 "remaining_before_micro": row.remaining_before_micro,
+                 "remaining_after_micro": row.remaining_after_micro},
+    )  # fmt: skip
+
+
 def _user(row: UserAccount, how: str) -> AuditEvent:
     return AuditEvent(action="admin.user", outcome=how, target=row.id, details={"role": row.role})
 
@@ -251,6 +266,7 @@ DESCRIBE: dict[type, Callable[[Any, str], AuditEvent]] = {
     AgreementBlock: _block,
     TransferRecord: _transfer,
     UsagePolicyRecord: _policy,
+    BudgetAdjustment: _budget_act,
     UserAccount: _user,
     ApiToken: _token,
     ComputeRun: _run,

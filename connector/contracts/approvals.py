@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from connector.contracts.common import (
     REVOCATION_MESSAGE,
@@ -23,6 +25,7 @@ from connector.identity.trustlist import VerifiedTrustList
 from connector.policies.service import (
     PolicyRuntime,
     effective_documents,
+    use_limit,
 )
 from connector.storage import Session
 from connector.storage.tables import (
@@ -33,6 +36,77 @@ from connector.storage.tables import (
     utcnow,
 )
 from policy import negotiation as dsp
+from policy.request import UsageRequest
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What an organisation may still do under an agreement: uses left under the policy in
+    force (None: no limit), and the day its permissions end ('' if they do not)."""
+
+    uses_left: int | None
+    until: str
+
+
+def granted(session: Session, limit: int = 500) -> Sequence[AgreementRecord]:
+    """The agreements this connector granted, newest first (revoked ones too)."""
+    return ContractRepository(session).agreements(role="provider", limit=limit)
+
+
+def past_use(session: Session, organisation: str) -> dict[str, int]:
+    """An organisation's history with this connector: agreements, uses, revocations."""
+    rows = [a for a in granted(session, 10_000) if a.consumer == organisation]
+    return {
+        "agreements": len(rows),
+        "uses": sum(a.use_count for a in rows),
+        "revoked": sum(1 for a in rows if a.revoked_at is not None),
+    }
+
+
+def _end_day(document: dict[str, Any]) -> str:
+    """The earliest day a permission's `dateTime` before/at-most constraint ends it."""
+    ends = [
+        str(c.get("rightOperand"))[:10]
+        for rule in document.get("permission") or []
+        for c in rule.get("constraint") or []
+        if isinstance(c, dict)
+        and c.get("leftOperand") == "dateTime"
+        and c.get("operator") in ("lt", "lteq")
+    ]
+    return min(ends) if ends else ""
+
+
+def standing(
+    session: Session, runtime: PolicyRuntime, agreements: Sequence[AgreementRecord]
+) -> dict[str, Standing]:
+    """agreement id -> what its organisation may still do, for each live agreement: the
+    policy in force decides each kind of use with the agreement's purpose and count."""
+    documents = effective_documents(session, runtime.publisher)
+    pdp = runtime.sync(session)
+    out = {}
+    for a in agreements:
+        if a.revoked_at is not None:
+            continue
+        limits = []
+        for action in ("read", "aggregate", "compute", "share"):
+            decision = pdp.decide(
+                UsageRequest(
+                    target=a.target,
+                    action=action,
+                    at=utcnow(),
+                    purpose=a.purpose,
+                    recipient=a.consumer,
+                    use_count=a.use_count,
+                    epsilon=0.1 if action == "aggregate" else None,
+                    epsilon_spent=0.0 if action == "aggregate" else None,
+                )  # fmt: skip
+            )
+            limit = use_limit(decision) if decision.allow else None
+            if limit is not None:
+                limits.append(limit)
+        left = max(min(limits) - a.use_count, 0) if limits else None
+        out[a.id] = Standing(left, _end_day(documents.get(a.target, {})))
+    return out
 
 
 def pending_approvals(session: Session) -> Sequence[NegotiationRecord]:

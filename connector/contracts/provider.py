@@ -48,6 +48,7 @@ from connector.storage.tables import (
 from policy import Decision
 from policy import negotiation as dsp
 from policy.request import UsageRequest
+from privacy.query import EPSILON_UNIT
 
 
 def receive_request(
@@ -127,6 +128,11 @@ def decide_negotiation(
             recipient=row.counterparty,
             recipient_role=row.requested_role,
             use_count=0,
+            # A first question, as small as the ledger counts, with nothing spent yet: a
+            # policy with per-question or total epsilon limits can be agreed to (each real
+            # question is decided with its own epsilon and what was spent).
+            epsilon=EPSILON_UNIT if action == "aggregate" else None,
+            epsilon_spent=0.0 if action == "aggregate" else None,
         )
         decision = pdp.decide(request)
         if block is not None:

@@ -147,9 +147,12 @@ def set_policy(
 
 
 @steward_router.delete("/{dataset_id}", responses=NOT_FOUND)
-def reset_policy(dataset_id: DatasetId, session: WriteSessionDep, rt: RuntimeDep) -> PolicyOut:
+def reset_policy(
+    dataset_id: DatasetId, session: WriteSessionDep, rt: RuntimeDep, principal: PrincipalDep
+) -> PolicyOut:
     """Drop the steward's policy: the dataset carries its privacy class's default offer again."""
-    return _out(service.reset_policy(session, _publisher(rt), dataset_id))
+    who = principal.name or principal.subject
+    return _out(service.reset_policy(session, _publisher(rt), dataset_id, who))
 
 
 @audit_router.post("/policies/{dataset_id}/check", responses=NOT_FOUND)

@@ -10,7 +10,13 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from connector.storage.engine import append_row
-from connector.storage.tables import CatalogRecord, DecisionRecord, UsagePolicyRecord
+from connector.storage.tables import (
+    CatalogRecord,
+    DecisionRecord,
+    PolicyCases,
+    PolicyRevision,
+    UsagePolicyRecord,
+)
 
 # Statements on every decision's path: built once, executed with bound parameters.
 _P: Any = UsagePolicyRecord.__table__  # type: ignore[attr-defined]
@@ -53,6 +59,28 @@ class PolicyRepository:
         self.session.delete(row)
         self.session.flush()
         return True
+
+    def add_revision(self, revision: PolicyRevision) -> None:
+        """Keep one revision in the dataset's history."""
+        self.session.add(revision)
+        self.session.flush()
+
+    def revisions(self, dataset_id: str) -> Sequence[PolicyRevision]:
+        """A dataset's policy history, newest first."""
+        return self.session.exec(
+            select(PolicyRevision)
+            .where(PolicyRevision.dataset_id == dataset_id)
+            .order_by(col(PolicyRevision.id).desc())
+        ).all()
+
+    def cases(self, dataset_id: str) -> PolicyCases | None:
+        """The steward's test cases for a dataset's policy."""
+        return self.session.get(PolicyCases, dataset_id)
+
+    def put_cases(self, cases: PolicyCases) -> None:
+        """Store (or replace) a dataset's test cases."""
+        self.session.merge(cases)
+        self.session.flush()
 
     def privacy_classes(self) -> dict[str, str]:
         """dataset id -> privacy class, for every published dataset."""

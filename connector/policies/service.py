@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,13 @@ from catalog.model import Publisher
 from connector.errors import DatasetNotFound, PolicyRejected
 from connector.policies.repository import DecisionRepository, PolicyRepository
 from connector.storage import Session
-from connector.storage.tables import DecisionRecord, UsagePolicyRecord, utcnow
+from connector.storage.tables import (
+    DecisionRecord,
+    PolicyCases,
+    PolicyRevision,
+    UsagePolicyRecord,
+    utcnow,
+)
 from connector.timestamps import as_utc
 from policy import Decision, PolicyDecisionPoint, default_offer
 from policy.compiler import compile_policy
@@ -198,6 +204,12 @@ def get_policy(session: Session, publisher: Publisher, dataset_id: str) -> Polic
     return PolicyView(dataset_id, iri, "steward", row.version, row.document, row.set_by, row.set_at)
 
 
+def all_policies(session: Session, publisher: Publisher) -> list[PolicyView]:
+    """The policy in force for every published dataset, by dataset id."""
+    classes = PolicyRepository(session).privacy_classes()
+    return [get_policy(session, publisher, d) for d in sorted(classes)]
+
+
 def unknown_recipients(policy: UsagePolicy, members: Mapping[str, str]) -> list[str]:
     """Every `recipient` a policy names that is no member of the dataspace, with a hint (a
     handle such as 'unibo' is not a participant id, and a policy naming it would always deny).
@@ -238,6 +250,7 @@ def set_policy(
     document: Any,
     who: str,
     members: Mapping[str, str] | None = None,
+    note: str = "",
 ) -> PolicyView:
     """Store a steward's policy after checking it against the profile and compiling it; with
     `members` (handle -> participant id), every organisation it names must be one of them."""
@@ -266,14 +279,49 @@ def set_policy(
         set_at=utcnow(),
     )
     repo.put(record)
+    repo.add_revision(
+        PolicyRevision(
+            dataset_id=dataset_id,
+            version=record.version,
+            document=record.document,
+            set_by=who,
+            set_at=record.set_at,
+            note=note,
+        )
+    )
     return get_policy(session, publisher, dataset_id)
 
 
-def reset_policy(session: Session, publisher: Publisher, dataset_id: str) -> PolicyView:
+def reset_policy(
+    session: Session, publisher: Publisher, dataset_id: str, who: str = "", note: str = ""
+) -> PolicyView:
     """Drop the steward's policy: the dataset carries its privacy-class default again."""
     _known_dataset(session, dataset_id)
-    PolicyRepository(session).delete(dataset_id)
+    repo = PolicyRepository(session)
+    if repo.delete(dataset_id):
+        repo.add_revision(PolicyRevision(dataset_id=dataset_id, version=0, document=None,
+                                         set_by=who, note=note))  # fmt: skip
     return get_policy(session, publisher, dataset_id)
+
+
+def revisions(session: Session, dataset_id: str) -> Sequence[PolicyRevision]:
+    """A dataset's policy history, newest first (a revision without a document went back to
+    the default offer)."""
+    _known_dataset(session, dataset_id)
+    return PolicyRepository(session).revisions(dataset_id)
+
+
+def test_cases(session: Session, dataset_id: str) -> str:
+    """The steward's stored test cases for a dataset's policy ('' if none)."""
+    row = PolicyRepository(session).cases(dataset_id)
+    return row.cases if row else ""
+
+
+def keep_test_cases(session: Session, dataset_id: str, cases: str, who: str) -> None:
+    """Store a dataset's test cases (the `policy test` table format)."""
+    PolicyRepository(session).put_cases(
+        PolicyCases(dataset_id=dataset_id, cases=cases, updated_by=who, updated_at=utcnow())
+    )
 
 
 # --- what a decision asks for -----------------------------------------------------------------

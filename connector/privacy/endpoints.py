@@ -9,16 +9,18 @@ the provider's answer (or problem) comes back unchanged.
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from connector.deps import SessionDep
+from connector.deps import SessionDep, WriteSessionDep
 from connector.errors import (
     PROBLEM_MEDIA_TYPE,
+    BadRequest,
     Problem,
     Unauthenticated,
 )
@@ -47,6 +49,12 @@ ledger = APIRouter(
     dependencies=[access(Role.steward, Role.auditor, Role.admin)],
     responses=AUTH_RESPONSES,
 )
+steward_ledger = APIRouter(
+    prefix="/privacy",
+    tags=["privacy"],
+    dependencies=[access(Role.steward, Role.admin)],
+    responses=AUTH_RESPONSES,
+)
 
 
 class QueryRequest(BaseModel):
@@ -68,6 +76,34 @@ class Budget(BaseModel):
     reserved: float = Field(description="held by queries still running")
     remaining: float
     queries: int
+    credit: float = Field(0.0, description="given back by stewards' raises and resets")
+
+
+class BudgetAct(BaseModel):
+    """A steward raises or resets an organisation's budget on a dataset, with a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset_id: str = Field(max_length=120)
+    organisation: str = Field(max_length=200, description="the organisation's participant id")
+    kind: Literal["raise", "reset"]
+    epsilon: float | None = Field(None, gt=0, le=100, description="for a raise: how much")
+    reason: str = Field(min_length=10, max_length=2000, description="published with the act")
+
+
+class BudgetActOut(BaseModel):
+    """A recorded raise or reset."""
+
+    id: str
+    dataset_id: str
+    organisation: str
+    kind: str
+    epsilon: float
+    remaining_before: float
+    remaining_after: float
+    reason: str
+    made_by: str
+    made_at: datetime
 
 
 class QueryAnswer(BaseModel):
@@ -183,6 +219,32 @@ def list_budgets(
 ) -> list[Budget]:
     """Every privacy budget on this connector (per dataset and organisation)."""
     return [Budget(**b) for b in service.budgets(session, dataset)]
+
+
+@ledger.get("/budgets/acts")
+def list_budget_acts(
+    session: SessionDep, dataset: Annotated[str | None, Query(max_length=120)] = None
+) -> list[BudgetActOut]:
+    """Stewards' raises and resets of budgets, newest first, each with its reason."""
+    return [BudgetActOut(**a) for a in service.adjustments(session, dataset)]
+
+
+@steward_ledger.post("/budgets/acts", status_code=201, responses={400: {"model": Problem}})
+def act_on_budget(
+    body: BudgetAct, session: WriteSessionDep, principal: PrincipalDep, request: Request
+) -> BudgetActOut:
+    """Raise or reset an organisation's budget on a dataset of this connector: a recorded act,
+    with its reason, in the audit log."""
+    conn = get_connector(request)
+    known = {m.participant_id for m in conn.contracts.trust().by_handle.values()}
+    if body.organisation not in known:
+        raise BadRequest(f"'{body.organisation}' is not a member of the dataspace")
+    act = service.adjust_budget(
+        session, body.dataset_id, body.organisation, body.kind, body.reason,
+        principal.name or principal.subject, epsilon=body.epsilon,
+        default_total=conn.settings.privacy_default_epsilon_total,
+    )  # fmt: skip
+    return BudgetActOut(**service.adjustment_view(act))
 
 
 @ledger.get("/charges")

@@ -1,6 +1,7 @@
 """The epsilon ledger's SQL: the only place that touches `epsilon_budget` and `epsilon_charge`.
 
-A reservation is one conditional UPDATE (`spent + reserved + e <= total`): PostgreSQL re-checks
+A reservation is one conditional UPDATE (`spent + reserved + e <= total + credit`, the credit
+being what stewards gave back by raising or resetting the budget): PostgreSQL re-checks
 the condition on the locked row, SQLite runs it under the write lock, so of concurrent queries
 for the last of a budget exactly the ones that fit get it.
 
@@ -25,6 +26,7 @@ from sqlmodel import Session, col, select
 from connector.storage.engine import append_row
 from connector.storage.tables import (
     AskedQuery,
+    BudgetAdjustment,
     EpsilonBudget,
     EpsilonCharge,
     utcnow,
@@ -41,9 +43,10 @@ _COLUMNS = (
     _B.spent_micro,
     _B.reserved_micro,
     _B.queries,
+    _B.credit_micro,
 )
 _READ = sa_select(*_COLUMNS).where(_ROW)
-_FITS = _B.spent_micro + _B.reserved_micro + bindparam("m") <= bindparam("t")
+_FITS = _B.spent_micro + _B.reserved_micro + bindparam("m") <= bindparam("t") + _B.credit_micro
 
 
 def _take_statement(into: dict[str, Any]) -> Any:
@@ -113,11 +116,22 @@ class Budget:
     spent_micro: int
     reserved_micro: int
     queries: int
+    credit_micro: int = 0
 
     @property
     def used_micro(self) -> int:
         """Spent plus held."""
         return self.spent_micro + self.reserved_micro
+
+    @property
+    def counted_micro(self) -> int:
+        """What counts against the total: spent plus held, less what stewards gave back."""
+        return self.used_micro - self.credit_micro
+
+    @property
+    def remaining_micro(self) -> int:
+        """What is left to spend."""
+        return self.total_micro - self.counted_micro
 
 
 class LedgerRepository:
@@ -136,10 +150,60 @@ class LedgerRepository:
         row = self.session.execute(_READ, {"d": dataset_id, "o": organisation}).first()
         return None if row is None else Budget(*row)
 
-    def used(self, dataset_id: str, organisation: str) -> int:
-        """Spent plus reserved (what the PDP is told has been spent)."""
+    def counted(self, dataset_id: str, organisation: str) -> int:
+        """Spent plus reserved, less what stewards gave back: what the PDP is told has been
+        spent against the policy's total."""
         row = self.budget(dataset_id, organisation)
-        return 0 if row is None else row.used_micro
+        return 0 if row is None else row.counted_micro
+
+    def credit(self, dataset_id: str, organisation: str, micro: int, total: int) -> Budget:
+        """Give back `micro` to a budget (made if the organisation never spent on the dataset,
+        with `total` until its next use sets the policy's)."""
+        self._ensure(dataset_id, organisation, total)
+        row = self.session.execute(
+            update(_BUDGETS)
+            .where(_ROW)
+            .values(credit_micro=_B.credit_micro + bindparam("m"), updated_at=bindparam("now"))
+            .returning(*_COLUMNS),
+            {"d": dataset_id, "o": organisation, "m": micro, "now": utcnow()},
+        ).one()
+        return Budget(*row)
+
+    def add_adjustment(self, adjustment: BudgetAdjustment) -> None:
+        """Record a steward's raise or reset."""
+        append_row(self.session, adjustment)
+
+    def adjustments(self, dataset_id: str | None = None) -> Sequence[BudgetAdjustment]:
+        """Stewards' raises and resets, newest first."""
+        q = select(BudgetAdjustment)
+        if dataset_id:
+            q = q.where(col(BudgetAdjustment.dataset_id) == dataset_id)
+        return self.session.exec(q.order_by(col(BudgetAdjustment.made_at).desc())).all()
+
+    def charge_history(self, dataset_id: str | None = None) -> Sequence[EpsilonCharge]:
+        """Every committed charge, oldest first (for budgets over time)."""
+        q = select(EpsilonCharge).where(col(EpsilonCharge.state) == "committed")
+        if dataset_id:
+            q = q.where(col(EpsilonCharge.dataset_id) == dataset_id)
+        return self.session.exec(q.order_by(col(EpsilonCharge.created_at))).all()
+
+    def _ensure(self, dataset_id: str, organisation: str, total: int) -> None:
+        if self.budget(dataset_id, organisation) is not None:
+            return
+        self.session.execute(
+            self._insert()(EpsilonBudget)
+            .values(
+                dataset_id=dataset_id,
+                organisation=organisation,
+                total_micro=total,
+                spent_micro=0,
+                reserved_micro=0,
+                queries=0,
+                credit_micro=0,
+                updated_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["dataset_id", "organisation"])
+        )
 
     def _take(
         self, statement: Any, dataset_id: str, organisation: str, micro: int, total: int
@@ -149,19 +213,7 @@ class LedgerRepository:
         params = {"d": dataset_id, "o": organisation, "m": micro, "t": total, "now": utcnow()}
         row = self.session.execute(statement, params).first()
         if row is None and self.budget(dataset_id, organisation) is None:
-            self.session.execute(
-                self._insert()(EpsilonBudget)
-                .values(
-                    dataset_id=dataset_id,
-                    organisation=organisation,
-                    total_micro=total,
-                    spent_micro=0,
-                    reserved_micro=0,
-                    queries=0,
-                    updated_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["dataset_id", "organisation"])
-            )
+            self._ensure(dataset_id, organisation, total)
             row = self.session.execute(statement, params).first()
         return None if row is None else Budget(*row)
 

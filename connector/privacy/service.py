@@ -42,7 +42,8 @@ from connector.privacy.repository import (
 from connector.publishing.service import dataset_description, dataset_stamp
 from connector.settings import Settings
 from connector.storage import Session, session_scope
-from connector.storage.tables import EpsilonCharge, utcnow
+from connector.storage.tables import BudgetAdjustment, EpsilonCharge, utcnow
+from connector.timestamps import as_utc
 from policy import Decision
 from privacy import (
     AggregateQuery,
@@ -198,7 +199,8 @@ def budget_view(b: Budget) -> dict[str, Any]:
         "total": from_micro(b.total_micro),
         "spent": from_micro(b.spent_micro),
         "reserved": from_micro(b.reserved_micro),
-        "remaining": from_micro(b.total_micro - b.used_micro),
+        "credit": from_micro(b.credit_micro),
+        "remaining": from_micro(b.remaining_micro),
         "queries": b.queries,
     }
 
@@ -273,7 +275,7 @@ def _reserve(
         total = _budget_total(decision, rt.default_total)
         out.budget = ledger.reserve(dataset, org, micro, total)
         if out.budget is None:
-            left = from_micro(max(total - ledger.used(dataset, org), 0))
+            left = from_micro(max(total - ledger.counted(dataset, org), 0))
             out.error = BudgetExhausted(
                 f"the privacy budget of {org} on '{dataset}' has {left:g} epsilon left; "
                 f"the query asks for {query.epsilon:g}",
@@ -302,7 +304,7 @@ def _denial(
 ) -> GemelloError:
     """The error for a PDP denial; one on the policy's epsilonTotal says what is left."""
     row = ledger.budget(query.dataset, caller.organisation)
-    left = None if row is None else from_micro(row.total_micro - row.used_micro)
+    left = None if row is None else from_micro(row.remaining_micro)
     why = "; ".join(reasons)
     if not any(r.startswith("epsilonTotal") for r in reasons):
         return UsageDenied(why, decision_id=decision_id, epsilon_remaining=left)
@@ -347,7 +349,7 @@ def answer_query(
                 f"agreement {agreement_id} covers dataset '{agreement.dataset_id}', "
                 f"not '{query.dataset}'"
             )
-        spent = from_micro(LedgerRepository(session).used(query.dataset, org))
+        spent = from_micro(LedgerRepository(session).counted(query.dataset, org))
         prepared = prepare_use(
             session, policies, agreement_id, "aggregate", org,
             subject=caller.subject, role=caller.role,
@@ -411,7 +413,7 @@ def reserve_for_run(
     ledger = LedgerRepository(session)
     micro, total = to_micro(epsilon), _budget_total(decision, default_total)
     if ledger.reserve(dataset_id, caller.organisation, micro, total) is None:
-        left = from_micro(max(total - ledger.used(dataset_id, caller.organisation), 0))
+        left = from_micro(max(total - ledger.counted(dataset_id, caller.organisation), 0))
         raise BudgetExhausted(
             f"the privacy budget of {caller.organisation} on '{dataset_id}' has {left:g} "
             f"epsilon left; the run asks for {epsilon:g}",
@@ -499,6 +501,103 @@ def cancel_run(engine: Engine, run_id: str, reason: str) -> Budget:
 def budgets(session: Session, dataset_id: str | None = None) -> list[dict[str, Any]]:
     """Every budget in epsilon (stewards and auditors)."""
     return [budget_view(b) for b in LedgerRepository(session).budgets(dataset_id)]
+
+
+# A budget raise or reset is a steward's recorded act: its reason is public (audit log and the
+# transparency portal), so it must say something.
+MIN_REASON = 10
+MAX_RAISE = 100.0
+
+
+def adjust_budget(
+    session: Session,
+    dataset_id: str,
+    organisation: str,
+    kind: str,
+    reason: str,
+    who: str,
+    *,
+    epsilon: float | None = None,
+    default_total: float = 5.0,
+) -> BudgetAdjustment:
+    """Raise an organisation's budget on a dataset by `epsilon`, or reset it (what it spent
+    stops counting against the policy's total). The ledger keeps every charge; the act is a
+    record with its reason, audited in this transaction."""
+    why = " ".join(reason.split())
+    if len(why) < MIN_REASON:
+        raise BadRequest(
+            f"a budget {kind or 'change'} needs its reason (at least {MIN_REASON} characters): "
+            "it is published in the audit log and on the transparency portal"
+        )
+    if not dataset_description(session, dataset_id):
+        raise DatasetNotFound(f"no published dataset '{dataset_id}' on this connector")
+    ledger = LedgerRepository(session)
+    before = ledger.budget(dataset_id, organisation)
+    total = before.total_micro if before else total_to_micro(default_total)
+    remaining_before = before.remaining_micro if before else total
+    if kind == "raise":
+        if epsilon is None or not math.isfinite(epsilon) or not 0 < epsilon <= MAX_RAISE:
+            raise BadRequest(f"a raise is an epsilon above 0 and at most {MAX_RAISE:g}")
+        micro = total_to_micro(epsilon)
+    elif kind == "reset":
+        micro = before.counted_micro if before else 0
+        if micro <= 0:
+            raise BadRequest(
+                f"{organisation} has spent nothing on '{dataset_id}' since its budget was last "
+                "reset: there is nothing to reset"
+            )
+    else:
+        raise BadRequest(f"unknown budget act '{kind}': raise or reset")
+    after = ledger.credit(dataset_id, organisation, micro, total)
+    act = BudgetAdjustment(
+        id=f"urn:gemello:budget-act:{uuid.uuid4()}",
+        dataset_id=dataset_id,
+        organisation=organisation,
+        kind=kind,
+        credit_micro=micro,
+        remaining_before_micro=remaining_before,
+        remaining_after_micro=after.remaining_micro,
+        reason=why,
+        made_by=who,
+        made_at=utcnow(),
+    )
+    ledger.add_adjustment(act)
+    return act
+
+
+def adjustment_view(a: BudgetAdjustment) -> dict[str, Any]:
+    """A raise or reset in epsilon."""
+    return {
+        "id": a.id,
+        "dataset_id": a.dataset_id,
+        "organisation": a.organisation,
+        "kind": a.kind,
+        "epsilon": from_micro(a.credit_micro),
+        "remaining_before": from_micro(a.remaining_before_micro),
+        "remaining_after": from_micro(a.remaining_after_micro),
+        "reason": a.reason,
+        "made_by": a.made_by,
+        "made_at": a.made_at,
+    }
+
+
+def adjustments(session: Session, dataset_id: str | None = None) -> list[dict[str, Any]]:
+    """Stewards' raises and resets, newest first."""
+    return [adjustment_view(a) for a in LedgerRepository(session).adjustments(dataset_id)]
+
+
+def spending_over_time(
+    session: Session, dataset_id: str | None = None
+) -> dict[tuple[str, str], list[tuple[Any, float]]]:
+    """(dataset, organisation) -> [(time, epsilon spent so far)], from the committed charges."""
+    series: dict[tuple[str, str], list[tuple[Any, float]]] = {}
+    totals: dict[tuple[str, str], int] = {}
+    for c in LedgerRepository(session).charge_history(dataset_id):
+        key = (c.dataset_id, c.organisation)
+        totals[key] = totals.get(key, 0) + c.epsilon_micro
+        at = as_utc(c.settled_at or c.created_at)
+        series.setdefault(key, []).append((at, from_micro(totals[key])))
+    return series
 
 
 def charges(

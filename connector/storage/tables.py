@@ -191,6 +191,33 @@ class UsagePolicyRecord(SQLModel, table=True):
     set_at: datetime = _ts(default_factory=utcnow)
 
 
+class PolicyRevision(SQLModel, table=True):
+    """One revision of a dataset's policy, kept for its history: the document a steward set,
+    or none when the dataset went back to its default offer."""
+
+    __tablename__ = "policy_revision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: str = Field(max_length=120, index=True)
+    version: int = Field(ge=0, description="the policy's version after this change (0: default)")
+    document: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    set_by: str = Field(default="", max_length=120)
+    set_at: datetime = _ts(default_factory=utcnow)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class PolicyCases(SQLModel, table=True):
+    """A steward's test cases for a dataset's policy (the `policy test` table format), run
+    against every draft in the console before it is saved."""
+
+    __tablename__ = "policy_cases"
+
+    dataset_id: str = Field(primary_key=True, max_length=120)
+    cases: str = Field(default="", sa_column=Column(Text, nullable=False))
+    updated_by: str = Field(default="", max_length=120)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
 class DecisionRecord(SQLModel, table=True):
     """One PDP decision in OPA's decision-log shape (personal input fields masked)."""
 
@@ -339,6 +366,12 @@ class EpsilonBudget(SQLModel, table=True):
     spent_micro: int = Field(default=0, ge=0)
     reserved_micro: int = Field(default=0, ge=0)
     queries: int = Field(default=0, ge=0, description="releases charged")
+    credit_micro: int = Field(
+        default=0,
+        ge=0,
+        description="what stewards gave back by raising or resetting the budget: spending "
+        "counts against the total less this",
+    )
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
@@ -365,6 +398,24 @@ class EpsilonCharge(SQLModel, table=True):
         sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
     )
     settled_at: datetime | None = _ts_null()
+
+
+class BudgetAdjustment(SQLModel, table=True):
+    """A steward raised or reset an organisation's privacy budget on a dataset: a recorded act
+    with its reason (audited, and public on the transparency portal)."""
+
+    __tablename__ = "budget_adjustment"
+
+    id: str = Field(primary_key=True, max_length=80)
+    dataset_id: str = Field(max_length=120, index=True)
+    organisation: str = Field(max_length=200)
+    kind: str = Field(max_length=12, description="raise or reset")
+    credit_micro: int = Field(ge=0, description="epsilon given back, in micro-epsilon")
+    remaining_before_micro: int = Field(description="what was left before the act")
+    remaining_after_micro: int = Field(description="what is left after it")
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    made_by: str = Field(max_length=120)
+    made_at: datetime = _ts(default_factory=utcnow)
 
 
 class ComputeRun(SQLModel, table=True):

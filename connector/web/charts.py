@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -92,6 +94,36 @@ def bars_with_errors(
     ax.set_ylabel(y_label)
     ax.set_title(title, fontsize=11)
     ax.grid(alpha=0.3, axis="y")
+    return _svg(fig)
+
+
+def steps_over_time(
+    series: Sequence[tuple[str, Sequence[tuple[datetime, float]], float | None]],
+    title: str,
+    y_label: str,
+    limit_label: str,
+) -> str:
+    """Running totals over time as steps (one line per series), each with its limit dashed
+    in the same colour when it has one (a budget's total)."""
+    fig = Figure(figsize=(7.2, 3.3), dpi=100)
+    ax = fig.subplots()
+    now = datetime.now(UTC)
+    first = min((p[0][0] for _, p, _ in series if p), default=now)
+    span: Any = (min(first, now - timedelta(days=1)), now + timedelta(hours=1))
+    ax.set_xlim(*span)
+    for k, (label, points, limit) in enumerate(series):
+        colour = COLOURS[k % len(COLOURS)]
+        # The last total holds until now; a day at least is shown, so one charge is a step.
+        xs: Any = [t for t, _ in points] + [max(now, points[-1][0])]
+        ys = [v for _, v in points] + [points[-1][1]]
+        ax.step(xs, ys, where="post", color=colour, lw=1.5, marker="o", ms=3, label=label)
+        if limit is not None:
+            ax.axhline(limit, color=colour, ls="--", lw=1, label=f"{label}: {limit_label}")
+    ax.set_ylabel(y_label)
+    ax.set_title(title, fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.autofmt_xdate()
     return _svg(fig)
 
 

@@ -458,6 +458,255 @@ MESSAGES: dict[str, dict[str, str]] = {
     "audit.latest": {"it": "Ultimi punti di controllo firmati", "en": "Latest signed checkpoints"},
     "audit.size": {"it": "Voci", "en": "Entries"},
     "audit.root": {"it": "Radice Merkle", "en": "Merkle root"},
+    "steward.title": {"it": "Governo dei dati", "en": "Data governance"},
+    "steward.lead": {
+        "it": (
+            "Le politiche d'uso dei dataset di questo connettore, le richieste che aspettano "
+            "un responsabile, gli accordi e i budget di privacy."
+        ),
+        "en": (
+            "The usage policies of this connector's datasets, the requests waiting for a "
+            "steward, the agreements and the privacy budgets."
+        ),
+    },
+    "steward.requests": {"it": "Richieste e accordi", "en": "Requests and agreements"},
+    "steward.waiting": {"it": "in attesa", "en": "waiting"},
+    "steward.budgets": {"it": "Budget di privacy", "en": "Privacy budgets"},
+    "steward.policies": {"it": "Politiche d'uso", "en": "Usage policies"},
+    "steward.default": {
+        "it": "Offerta predefinita della classe di privacy",
+        "en": "The privacy class's default offer",
+    },
+    "steward.version": {"it": "Versione", "en": "Version"},
+    "steward.edit": {"it": "Modifica la politica", "en": "Edit the policy"},
+    "steward.policy": {"it": "Politica d'uso", "en": "Usage policy"},
+    "steward.saved": {
+        "it": "Salvata: ora vale la versione",
+        "en": "Saved: in force now is version",
+    },
+    "steward.now": {"it": "In vigore", "en": "In force"},
+    "steward.history": {"it": "Storia delle revisioni", "en": "Revision history"},
+    "steward.nohistory": {
+        "it": "Nessuna revisione: il dataset ha sempre avuto l'offerta predefinita.",
+        "en": "No revisions: the dataset has always carried the default offer.",
+    },
+    "steward.backdefault": {
+        "it": "Tornata all'offerta predefinita",
+        "en": "Back to the default offer",
+    },
+    "steward.added": {"it": "Aggiunto:", "en": "Added:"},
+    "steward.removed": {"it": "Tolto:", "en": "Removed:"},
+    "steward.samewords": {
+        "it": "Nessuna differenza nelle regole.",
+        "en": "No difference in the rules.",
+    },
+    "steward.editor": {"it": "Editor della politica", "en": "Policy editor"},
+    "steward.editor.lead": {
+        "it": (
+            "Componete la politica scegliendo regole e condizioni dal profilo ODRL di "
+            "Gemello: nessun JSON da scrivere. «Verifica» controlla la bozza, esegue i casi "
+            "di prova e mostra cosa cambierebbe per gli accordi in essere; «Salva» crea una "
+            "nuova revisione solo se tutto passa."
+        ),
+        "en": (
+            "Compose the policy from rules and conditions of the Gemello ODRL profile: no "
+            "JSON to write. “Check” validates the draft, runs the test cases and shows what "
+            "would change for the existing agreements; “Save” makes a new revision only if "
+            "everything passes."
+        ),
+    },
+    "steward.problems": {"it": "Da correggere prima di salvare", "en": "To fix before saving"},
+    "steward.uid": {"it": "Identificativo della politica", "en": "Policy identifier"},
+    "steward.uid.help": {
+        "it": (
+            "Proposto per la prossima revisione; resta nella storia e nei registri delle decisioni."
+        ),
+        "en": (
+            "Proposed for the next revision; it stays in the history and in the decision records."
+        ),
+    },
+    "steward.permission": {"it": "Permesso", "en": "Permission"},
+    "steward.prohibition": {"it": "Divieto", "en": "Prohibition"},
+    "steward.kind": {"it": "Tipo di regola", "en": "Kind of rule"},
+    "steward.action": {"it": "Azione", "en": "Action"},
+    "steward.conditions": {
+        "it": "Condizioni (tutte devono valere)",
+        "en": "Conditions (all must hold)",
+    },
+    "steward.noconditions": {
+        "it": "Nessuna condizione: la regola vale per chiunque, per qualsiasi finalità.",
+        "en": "No conditions: the rule holds for anyone, for any purpose.",
+    },
+    "steward.values": {"it": "Valori", "en": "Values"},
+    "steward.value": {"it": "Valore", "en": "Value"},
+    "steward.dropc": {"it": "Togli la condizione", "en": "Remove the condition"},
+    "steward.newc": {"it": "Nuova condizione su", "en": "New condition on"},
+    "steward.addc": {"it": "Aggiungi la condizione", "en": "Add the condition"},
+    "steward.duties": {"it": "Doveri", "en": "Duties"},
+    "steward.dropr": {"it": "Togli la regola", "en": "Remove rule"},
+    "steward.addp": {"it": "Aggiungi un permesso", "en": "Add a permission"},
+    "steward.addx": {"it": "Aggiungi un divieto", "en": "Add a prohibition"},
+    "steward.cases": {"it": "Casi di prova", "en": "Test cases"},
+    "steward.cases.help": {
+        "it": (
+            "Nel formato della tabella di «gemello policy test»: un [[case]] per richiesta, "
+            "con action, purpose, organisation (anche per nome breve, es. unibo), uses (usi "
+            'già fatti), epsilon, spent, e expect = "allow" o "deny". Vengono eseguiti sulla '
+            "bozza prima di ogni salvataggio."
+        ),
+        "en": (
+            "In the table format of “gemello policy test”: one [[case]] per request, with "
+            "action, purpose, organisation (a handle such as unibo will do), uses (earlier "
+            'uses), epsilon, spent, and expect = "allow" or "deny". They run against the '
+            "draft before every save."
+        ),
+    },
+    "steward.cases.label": {"it": "Casi (tabella TOML)", "en": "Cases (TOML table)"},
+    "steward.results": {"it": "Esito dei casi sulla bozza", "en": "The cases on the draft"},
+    "steward.case": {"it": "Caso", "en": "Case"},
+    "steward.expected": {"it": "Atteso", "en": "Expected"},
+    "steward.got": {"it": "Decisione", "en": "Decision"},
+    "steward.reasons": {"it": "Motivi", "en": "Reasons"},
+    "steward.pass": {"it": "passa", "en": "passes"},
+    "steward.fail": {"it": "non passa", "en": "fails"},
+    "steward.preview": {"it": "La bozza in parole", "en": "The draft in words"},
+    "steward.impact": {
+        "it": "Cosa cambierebbe per gli accordi in essere",
+        "en": "What would change for the existing agreements",
+    },
+    "steward.noagreements": {
+        "it": "Nessun accordo in essere su questo dataset.",
+        "en": "No live agreement on this dataset.",
+    },
+    "steward.usessofar": {"it": "usi finora", "en": "uses so far"},
+    "steward.unchanged": {"it": "nulla cambia", "en": "nothing changes"},
+    "steward.nowallowed": {"it": "diventerebbe permesso", "en": "would become allowed"},
+    "steward.nolonger": {"it": "non sarebbe più permesso", "en": "would no longer be allowed"},
+    "steward.note": {
+        "it": "Nota sulla revisione (facoltativa, resta nella storia)",
+        "en": "Note on this revision (optional, kept in the history)",
+    },
+    "steward.check": {"it": "Verifica", "en": "Check"},
+    "steward.save": {"it": "Salva come versione", "en": "Save as version"},
+    "steward.combined": {
+        "it": (
+            "La politica in vigore combina condizioni con e/oppure, che l'editor non compone:"
+            " parte da una bozza nuova (la CLI e l'API accettano anche quelle politiche)."
+        ),
+        "en": (
+            "The policy in force combines conditions with and/or, which the editor does not "
+            "compose: it starts from a new draft (the CLI and the API take such policies "
+            "too)."
+        ),
+    },
+    "steward.notsaved": {"it": "Non salvata.", "en": "Not saved."},
+    "steward.failing": {
+        "it": "Un caso di prova non passa: correggete la bozza o il caso.",
+        "en": "A test case fails: fix the draft or the case.",
+    },
+    "steward.inbox": {"it": "Richieste da approvare", "en": "Requests to approve"},
+    "steward.inbox.empty": {"it": "Nessuna richiesta in attesa.", "en": "No request is waiting."},
+    "steward.who": {"it": "Chi chiede", "en": "Who asks"},
+    "steward.forwhat": {"it": "Per quale finalità", "en": "For what purpose"},
+    "steward.asked": {"it": "Richiesta il", "en": "Asked on"},
+    "steward.past": {"it": "Uso passato", "en": "Past use"},
+    "steward.past.agreements": {"it": "accordi", "en": "agreements"},
+    "steward.past.uses": {"it": "usi", "en": "uses"},
+    "steward.past.revoked": {"it": "revocati", "en": "revoked"},
+    "steward.underpolicy": {"it": "Sotto la politica", "en": "Under the policy"},
+    "steward.approve": {"it": "Approva", "en": "Approve"},
+    "steward.reject": {"it": "Rifiuta", "en": "Reject"},
+    "steward.rejectwhy": {"it": "Motivo del rifiuto", "en": "Why it is rejected"},
+    "steward.agreements": {"it": "Accordi concessi", "en": "Agreements granted"},
+    "steward.agreements.lead": {
+        "it": (
+            "Cosa può ancora fare ogni organizzazione: usi rimasti sotto la politica in "
+            "vigore, ε rimasto, data di fine."
+        ),
+        "en": (
+            "What each organisation may still do: uses left under the policy in force, ε "
+            "left, end date."
+        ),
+    },
+    "steward.agreed": {"it": "Concesso", "en": "Agreed"},
+    "steward.approvedby": {"it": "approvato da", "en": "approved by"},
+    "steward.uses": {"it": "Usi", "en": "Uses"},
+    "steward.usesleft": {"it": "Usi rimasti", "en": "Uses left"},
+    "steward.epsleft": {"it": "ε rimasto", "en": "ε left"},
+    "steward.until": {"it": "Fino al", "en": "Until"},
+    "steward.nolimit": {"it": "senza limite", "en": "no limit"},
+    "steward.noend": {"it": "nessuna scadenza", "en": "no end date"},
+    "steward.revoke": {"it": "Revoca", "en": "Revoke"},
+    "steward.revokewhy": {"it": "Motivo della revoca", "en": "Why it is revoked"},
+    "steward.budgets.lead": {
+        "it": (
+            "L'ε speso da ogni organizzazione su ogni dataset, nel tempo, con gli addebiti "
+            "che lo hanno speso. Alzare o azzerare un budget è un atto registrato, con il suo"
+            " motivo, nel registro di audit e sul portale pubblico."
+        ),
+        "en": (
+            "The ε each organisation spent on each dataset, over time, with the charges that "
+            "spent it. Raising or resetting a budget is a recorded act, with its reason, in "
+            "the audit log and on the public portal."
+        ),
+    },
+    "steward.budgets.now": {"it": "Budget oggi", "en": "Budgets now"},
+    "steward.b.total": {"it": "Totale della politica", "en": "The policy's total"},
+    "steward.b.credit": {"it": "Restituito", "en": "Given back"},
+    "steward.b.spent": {"it": "Speso", "en": "Spent"},
+    "steward.b.reserved": {"it": "Riservato", "en": "Held"},
+    "steward.b.left": {"it": "Rimasto", "en": "Left"},
+    "steward.b.queries": {"it": "Rilasci", "en": "Releases"},
+    "steward.overtime": {"it": "ε speso nel tempo", "en": "ε spent over time"},
+    "steward.spent": {"it": "ε speso", "en": "ε spent"},
+    "steward.total": {"it": "totale", "en": "total"},
+    "steward.act": {"it": "Alzare o azzerare un budget", "en": "Raise or reset a budget"},
+    "steward.act.lead": {
+        "it": (
+            "Alzare aggiunge ε al budget; azzerare fa ripartire da zero ciò che conta contro "
+            "il totale. Gli addebiti restano tutti nel registro."
+        ),
+        "en": (
+            "Raising adds ε to the budget; resetting starts what counts against the total "
+            "from zero. Every charge stays in the ledger."
+        ),
+    },
+    "steward.act.kind": {"it": "Atto", "en": "Act"},
+    "steward.raise": {"it": "alza", "en": "raise"},
+    "steward.reset": {"it": "azzera", "en": "reset"},
+    "steward.act.eps": {"it": "Di quanto alzare", "en": "Raise by"},
+    "steward.act.reason": {"it": "Motivo", "en": "Reason"},
+    "steward.act.reason.help": {
+        "it": (
+            "Obbligatorio (almeno 10 caratteri): è pubblicato nel registro di audit e sul "
+            "portale di trasparenza."
+        ),
+        "en": (
+            "Required (at least 10 characters): it is published in the audit log and on the "
+            "transparency portal."
+        ),
+    },
+    "steward.act.do": {"it": "Registra l'atto", "en": "Record the act"},
+    "steward.done.raise": {
+        "it": "Budget alzato e atto registrato.",
+        "en": "Budget raised and the act recorded.",
+    },
+    "steward.done.reset": {
+        "it": "Budget azzerato e atto registrato.",
+        "en": "Budget reset and the act recorded.",
+    },
+    "steward.acts": {"it": "Atti sui budget", "en": "Acts on budgets"},
+    "steward.acts.none": {
+        "it": "Nessun budget è stato alzato o azzerato.",
+        "en": "No budget has been raised or reset.",
+    },
+    "steward.before": {"it": "Rimasto prima (ε)", "en": "Left before (ε)"},
+    "steward.after": {"it": "Rimasto dopo (ε)", "en": "Left after (ε)"},
+    "steward.by": {"it": "Da", "en": "By"},
+    "steward.charges": {"it": "Ultimi addebiti", "en": "Latest charges"},
+    "steward.ch.kind": {"it": "Tipo", "en": "Kind"},
+    "steward.ch.what": {"it": "Cosa è stato rilasciato", "en": "What was released"},
+    "steward.ch.id": {"it": "Domanda o lavoro", "en": "Query or job"},
     "admin.title": {"it": "Amministrazione", "en": "Administration"},
     "admin.issued": {"it": "Nuovo token per", "en": "New token for"},
     "admin.once": {

@@ -50,6 +50,7 @@ from connector.web.security import (
     limits,
 )
 from connector.web.shell import language, period, render, text
+from connector.web.steward import pages as steward_pages
 from models.cards import card
 from policy.odrl import PolicyInvalid, parse_policy
 from policy.vocabulary import PURPOSES
@@ -555,6 +556,7 @@ def mount(app: Any) -> None:
     app.include_router(ask)
     app.include_router(audit_pages)
     app.include_router(admin_pages)
+    app.include_router(steward_pages)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_middleware(ConsoleHeaders)
 

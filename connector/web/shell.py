@@ -53,6 +53,7 @@ def render(request: Request, name: str, status: int = 200, **values: Any) -> HTM
         role=i18n.role_label(signed.principal.role.value, lang) if signed else "",
         can_audit=signed is not None and signed.principal.role in READERS,
         can_admin=signed is not None and signed.principal.role is Role.admin,
+        can_steward=signed is not None and signed.principal.role in (Role.steward, Role.admin),
         can_run=signed is not None and signed.principal.role in JOB_USERS,
         **values,
     )

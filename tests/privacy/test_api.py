@@ -55,6 +55,7 @@ async def test_a_member_gets_noisy_cells_under_its_agreement(
         "total": 5.0,
         "spent": 0.5,
         "reserved": 0.0,
+        "credit": 0.0,
         "remaining": 4.5,
         "queries": 1,
     }
