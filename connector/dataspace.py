@@ -10,26 +10,22 @@ request. No production module imports this one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from datetime import timedelta
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from joserfc.jwk import OKPKey
 from rich.console import Console
 
 from connector import PARTNERS
 from connector.identity.keys import Clock, KeyRing
+from connector.identity.membership import authority_of, change_trust_list, keys_of
 from connector.identity.trustlist import (
     Member,
-    MemberKey,
     TrustList,
     TrustListInvalid,
-    ensure_authority_key,
     load_trust_list,
     sign,
     template_path,
-    update_trust_list,
     verify,
     write_trust_list,
 )
@@ -39,15 +35,6 @@ from connector.storage.tables import utcnow
 log = logging.getLogger("gemello.identity")
 
 
-def _authority(home: Path, handle: str) -> tuple[Settings, OKPKey]:
-    settings = load_settings(handle, home)
-    return settings, ensure_authority_key(settings.resolved_data_dir, settings.trust_anchor_path)
-
-
-def _keys_of(ring: KeyRing, clock: Clock) -> list[MemberKey]:
-    return [MemberKey.of(info) for info in ring.published(clock())]
-
-
 def establish_trust(home: Path, partners: Sequence[Settings], clock: Clock = utcnow) -> TrustList:
     """Keys for each partner, the authority key, and a signed trust list listing their keys.
 
@@ -55,7 +42,7 @@ def establish_trust(home: Path, partners: Sequence[Settings], clock: Clock = utc
     `remove-member`); starts from `deploy/dataspace.toml` otherwise. Re-signs only on change.
     """
     template = load_trust_list(template_path(home))
-    authority, key = _authority(home, template.authority)
+    authority, key = authority_of(home, template.authority)
     path = authority.trust_list_path
     current: TrustList | None = None
     if path.exists():
@@ -77,7 +64,7 @@ def establish_trust(home: Path, partners: Sequence[Settings], clock: Clock = utc
                 "%s is not on the trust list; its connector will be refused", settings.partner
             )
             continue
-        keys = _keys_of(ring, clock)
+        keys = keys_of(ring, clock)
         if member.keys != keys:
             member.keys = keys
             changed = True
@@ -87,17 +74,6 @@ def establish_trust(home: Path, partners: Sequence[Settings], clock: Clock = utc
     signed = sign(space, key, clock)
     write_trust_list(signed, path)
     return signed
-
-
-def change_trust_list(
-    home: Path, change: Callable[[TrustList], None], clock: Clock = utcnow
-) -> TrustList:
-    """Apply one change to the signed list, as the authority."""
-    template = load_trust_list(template_path(home))
-    authority, key = _authority(home, template.authority)
-    if not authority.trust_list_path.exists():
-        raise ConfigError(f"no trust list at {authority.trust_list_path}; run `gemello init` first")
-    return update_trust_list(authority.trust_list_path, key, change, clock)
 
 
 def add_member(home: Path, member: Member, clock: Clock = utcnow) -> TrustList:
@@ -135,22 +111,6 @@ def set_member_urls(home: Path, urls: dict[str, str], clock: Clock = utcnow) -> 
             space.member(handle).connector_url = url
 
     return change_trust_list(home, change, clock)
-
-
-def rotate_keys(
-    home: Path, partner: Settings, overlap: timedelta, clock: Clock = utcnow
-) -> tuple[str, str, TrustList]:
-    """New active key for a partner; both keys on the trust list until the overlap ends."""
-    ring = KeyRing.ensure(partner.resolved_data_dir, clock)
-    # Publish first, sign with the new key second: peers know it before they see it.
-    old, new = ring.rotate(overlap, clock, activate=False)
-
-    def change(space: TrustList) -> None:
-        space.member(partner.partner).keys = _keys_of(ring, clock)
-
-    signed = change_trust_list(home, change, clock)
-    ring.activate(new)
-    return old, new, signed
 
 
 def prepare_partner(settings: Settings, progress: Any = None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,6 +21,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from connector.audit.report import summarise
 from connector.cli.kit import (
     PARTNERS,
     HomeOpt,
@@ -222,38 +223,6 @@ def report(
     period = f"{from_ or 'the start'} to {to or 'now'}"
     (output / "report.html").write_text(render_report(partner, period, len(rows), tables))
     out.print(f"report of {len(rows):,} entries ({period}): {output / 'report.html'}")
-
-
-def summarise(rows: list[Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
-    """The report's tables, from entries."""
-    access: Counter[tuple[str, str, str]] = Counter()
-    purposes: Counter[str] = Counter()
-    denied: list[list[Any]] = []
-    epsilon: defaultdict[tuple[str, str], float] = defaultdict(float)
-    runs: list[list[Any]] = []
-    for r in rows:
-        if r.action.startswith("policy."):
-            access[(r.dataset, r.organisation, r.outcome)] += 1
-            if r.purpose:
-                purposes[r.purpose] += 1
-        if r.outcome == "denied":
-            denied.append([r.seq, r.at.isoformat(), r.action, r.organisation, r.dataset, r.reason])
-        if r.action == "privacy.charge" and r.outcome == "committed":
-            epsilon[(r.dataset, r.organisation)] += float(r.detail_map.get("epsilon") or 0)
-        if r.action in ("compute.run", "compute.job") and r.outcome in (
-            "succeeded", "failed", "partial", "cancelled"
-        ):  # fmt: skip
-            runs.append([r.seq, r.at.isoformat(), r.action, r.outcome, r.correlation,
-                         r.detail_map.get("model"), r.organisation])  # fmt: skip
-    return {
-        "accesses": (["dataset", "organisation", "outcome", "decisions"],
-                     [[*k, v] for k, v in sorted(access.items())]),
-        "purposes": (["purpose", "decisions"], [[p, c] for p, c in sorted(purposes.items())]),
-        "denied": (["seq", "time", "action", "organisation", "dataset", "reason"], denied),
-        "epsilon": (["dataset", "organisation", "epsilon spent"],
-                    [[d, o, round(e, 6)] for (d, o), e in sorted(epsilon.items())]),
-        "runs": (["seq", "time", "kind", "outcome", "job", "model", "organisation"], runs),
-    }  # fmt: skip
 
 
 def _chart(title: str, labels: list[str], values: list[float]) -> str:

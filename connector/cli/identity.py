@@ -231,7 +231,7 @@ def rotate(
     home: HomeOpt = None,
 ) -> None:
     """Add a new signing key, publish both for the overlap window, then sign with the new one."""
-    from connector.dataspace import rotate_keys
+    from connector.identity.membership import rotate_keys
     from connector.settings import ConfigError
 
     settings = settings_for(partner, home)

@@ -9,6 +9,8 @@ are asked over signed requests as the signed-in auditor, whose role their own ru
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import time
 from datetime import datetime
 from typing import Annotated, Any
@@ -21,11 +23,14 @@ from starlette.concurrency import run_in_threadpool
 
 from connector.audit import repository as store
 from connector.audit import service as audit
+from connector.audit.report import NAMES, Table, summarise
+from connector.errors import BadRequest, NotFound
 from connector.identity.sessions import SignedIn
 from connector.runtime import get_connector
 from connector.storage import session_scope
 from connector.timestamps import as_utc
 from connector.web import i18n
+from connector.web.charts import SVG_HEADERS, bars
 from connector.web.security import PREFIX, console
 from connector.web.shell import language, render
 
@@ -33,6 +38,8 @@ pages = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[console(
 FILTERS = ("action", "actor", "organisation", "dataset", "purpose", "correlation")
 Q = Annotated[str, Query(max_length=200)]
 PEER_TIMEOUT_S = 10.0
+Day = Annotated[str, Query(max_length=30)]
+CHARTED = ("accesses", "purposes", "epsilon")
 
 
 def _row(e: Any, names: dict[str, str]) -> dict[str, Any]:
@@ -117,7 +124,7 @@ def log_browser(
     )
 
 
-async def _ask_members(request: Request, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+async def ask_members(request: Request, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """GET `path` at every other member, signed as the signed-in person: their answers or why
     there is none."""
     conn = get_connector(request)
@@ -156,7 +163,7 @@ async def follow(request: Request, correlation: str) -> Response:
             return [_row(e, names) for e in found]
 
     own = await run_in_threadpool(here)
-    answers = await _ask_members(request, "/audit/members/entries",
+    answers = await ask_members(request, "/audit/members/entries",
                                  {"correlation": correlation, "limit": 1000})  # fmt: skip
     members = [{"member": conn.identity.own_member().id, "status": "ok", "rows": own}]
     for a in answers:
@@ -176,6 +183,97 @@ async def follow(request: Request, correlation: str) -> Response:
     )
 
 
+def _report(request: Request, since: str, until: str) -> dict[str, Table]:
+    """The report's tables for a period (the whole log when no dates are given)."""
+    start, end = _when(since, "from"), _when(until, "until")
+    conn = get_connector(request)
+    store.integrate_all(conn.audit.engine)
+    with session_scope(conn.engine) as session:
+        rows = list(store.entries(session, limit=10_000_000, since=start, until=end))
+    return summarise(rows)
+
+
+def _period_query(since: str, until: str) -> str:
+    return urlencode({k: v for k, v in (("since", since), ("until", until)) if v})
+
+
+@pages.get("/audit/report")
+def report_page(request: Request, since: Day = "", until: Day = "") -> Response:
+    """The audit report as a page: charts, the tables, and each table as CSV."""
+    lang = language(request)
+    try:
+        tables = _report(request, since, until)
+        problem = ""
+    except ValueError as exc:
+        tables, problem = {}, str(exc)
+    query = _period_query(since, until)
+    return render(
+        request,
+        "audit_report.html",
+        status=400 if problem else 200,
+        problem=problem,
+        since=since,
+        until=until,
+        query=query,
+        tables=[
+            {
+                "name": name,
+                "title": i18n.MESSAGES[f"audit.r.{name}"][lang],
+                "header": header,
+                "rows": rows[:200],
+                "count": len(rows),
+            }  # fmt: skip
+            for name, (header, rows) in tables.items()
+        ],
+        charts=[(name, i18n.MESSAGES[f"audit.r.{name}"][lang]) for name in CHARTED],
+    )
+
+
+@pages.get("/audit/report/{name}.csv")
+def report_csv(request: Request, name: str, since: Day = "", until: Day = "") -> Response:
+    """One of the report's tables as CSV (UTF-8, a header row)."""
+    if name not in NAMES:
+        raise NotFound(f"no report table '{name}'; known: {', '.join(NAMES)}")
+    try:
+        header, rows = _report(request, since, until)[name]
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    stamp = f"{since or 'start'}_{until or 'now'}".replace(":", "")
+    filename = f"audit-{get_connector(request).settings.partner}-{name}-{stamp}.csv"
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=disposition)
+
+
+@pages.get("/audit/report/{name}.svg")
+def report_chart(request: Request, name: str, since: Day = "", until: Day = "") -> Response:
+    """A chart of the report: decisions per dataset and organisation, purposes, or epsilon."""
+    if name not in CHARTED:
+        raise NotFound(f"no report chart '{name}'; known: {', '.join(CHARTED)}")
+    lang = language(request)
+    try:
+        _, rows = _report(request, since, until)[name]
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    trust = get_connector(request).contracts.trust()
+    names = {pid: m.id for pid, m in trust.by_participant.items()}
+    totals: dict[str, float] = {}
+    for row in rows:
+        if name == "accesses":  # dataset, organisation, outcome, decisions
+            key = f"{row[0] or '—'} · {names.get(row[1], row[1])} · {row[2]}"
+        elif name == "purposes":
+            key = i18n.purpose_label(row[0], lang)
+        else:  # dataset, organisation, epsilon
+            key = f"{row[0]} · {names.get(row[1], row[1])}"
+        totals[key] = totals.get(key, 0.0) + float(row[-1])
+    unit = "ε" if name == "epsilon" else i18n.MESSAGES["audit.r.decisions"][lang]
+    body = bars(list(totals), list(totals.values()), i18n.MESSAGES[f"audit.r.{name}"][lang], unit)
+    return Response(body, media_type="image/svg+xml", headers=SVG_HEADERS)
+
+
 @pages.get("/audit/verify")
 async def verify_now(request: Request) -> Response:
     """Replay this connector's whole log now: every entry's hash, every tree node, every
@@ -185,7 +283,7 @@ async def verify_now(request: Request) -> Response:
     me = conn.identity.own_member()
     member = conn.contracts.trust().by_handle[me.id]
     keys = {k.kid: k.public_key() for k in member.keys}
-    answers = await _ask_members(request, "/audit/members/witnessed", {})
+    answers = await ask_members(request, "/audit/members/witnessed", {})
     heads = [
         {"size": int(h["size"]), "root": str(h["root"]), "witness": a["member"]}
         for a in answers

@@ -97,6 +97,21 @@ def bars_with_errors(
     return _svg(fig)
 
 
+def bars(labels: Sequence[str], values: Sequence[float], title: str, x_label: str) -> str:
+    """Horizontal bars, largest first (a report's counts and totals)."""
+    pairs = sorted(zip(labels, values, strict=True), key=lambda p: p[1], reverse=True)[:25]
+    fig = Figure(figsize=(7.2, max(1.8, 0.32 * len(pairs) + 1.0)), dpi=100)
+    ax = fig.subplots()
+    ys = list(range(len(pairs)))
+    ax.barh(ys, [v for _, v in pairs], color=COLOURS[0])
+    ax.set_yticks(ys, [label for label, _ in pairs], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(x_label)
+    ax.set_title(title, fontsize=11)
+    ax.grid(alpha=0.3, axis="x")
+    return _svg(fig)
+
+
 def steps_over_time(
     series: Sequence[tuple[str, Sequence[tuple[datetime, float]], float | None]],
     title: str,

@@ -707,6 +707,110 @@ MESSAGES: dict[str, dict[str, str]] = {
     "steward.ch.kind": {"it": "Tipo", "en": "Kind"},
     "steward.ch.what": {"it": "Cosa è stato rilasciato", "en": "What was released"},
     "steward.ch.id": {"it": "Domanda o lavoro", "en": "Query or job"},
+    "audit.report": {"it": "Rapporto di audit", "en": "Audit report"},
+    "audit.report.lead": {
+        "it": (
+            "Ciò che il registro contiene in un periodo: accessi per dataset e "
+            "organizzazione, finalità, tentativi negati, ε speso, esecuzioni di modelli e "
+            "atti sui budget. Ogni tabella si scarica in CSV."
+        ),
+        "en": (
+            "What the log holds over a period: accesses per dataset and organisation, "
+            "purposes, denied attempts, ε spent, model runs and budget acts. Each table "
+            "downloads as CSV."
+        ),
+    },
+    "audit.report.period": {"it": "Periodo del rapporto", "en": "The report's period"},
+    "audit.report.show": {"it": "Mostra il rapporto", "en": "Show the report"},
+    "audit.report.charts": {"it": "Grafici", "en": "Charts"},
+    "audit.report.csv": {"it": "Scarica in CSV", "en": "Download as CSV"},
+    "audit.report.first": {"it": "Sono mostrate le prime", "en": "Shown: the first"},
+    "audit.report.csvall": {"it": "il CSV le contiene tutte", "en": "the CSV holds them all"},
+    "audit.report.none": {"it": "Niente in questo periodo.", "en": "Nothing in this period."},
+    "audit.r.accesses": {
+        "it": "Decisioni per dataset, organizzazione ed esito",
+        "en": "Decisions per dataset, organisation and outcome",
+    },
+    "audit.r.purposes": {"it": "Finalità dichiarate", "en": "Declared purposes"},
+    "audit.r.denied": {"it": "Tentativi negati", "en": "Denied attempts"},
+    "audit.r.epsilon": {
+        "it": "ε speso per dataset e organizzazione",
+        "en": "ε spent per dataset and organisation",
+    },
+    "audit.r.runs": {"it": "Esecuzioni e lavori federati", "en": "Runs and federated jobs"},
+    "audit.r.budget_acts": {"it": "Budget alzati o azzerati", "en": "Budgets raised or reset"},
+    "audit.r.decisions": {"it": "decisioni", "en": "decisions"},
+    "admin.health": {"it": "Salute del connettore", "en": "Connector health"},
+    "admin.rotated": {"it": "Nuova chiave di firma in uso:", "en": "New signing key in use:"},
+    "admin.signing": {"it": "Chiavi di firma", "en": "Signing keys"},
+    "admin.signing.lead": {
+        "it": (
+            "Il connettore firma le sue chiamate agli altri membri e i punti di controllo del"
+            " registro. Ruotare la chiave pubblica la nuova sulla lista di fiducia insieme "
+            "alla vecchia, che resta valida per la sovrapposizione scelta, poi firma con la "
+            "nuova."
+        ),
+        "en": (
+            "The connector signs its calls to the other members and its log's checkpoints. "
+            "Rotating publishes the new key on the trust list alongside the old one, which "
+            "stays valid for the chosen overlap, then signs with the new one."
+        ),
+    },
+    "admin.kid": {"it": "Chiave", "en": "Key"},
+    "admin.age": {"it": "Età (giorni)", "en": "Age (days)"},
+    "admin.activekey": {"it": "in uso", "en": "in use"},
+    "admin.retires": {"it": "valida fino al", "en": "valid until"},
+    "admin.overlap": {"it": "Sovrapposizione (secondi)", "en": "Overlap (seconds)"},
+    "admin.overlap.help": {
+        "it": (
+            "Quanto a lungo la chiave vecchia resta valida per le richieste già firmate (10 "
+            "minuti di norma, al massimo 7 giorni)."
+        ),
+        "en": (
+            "How long the old key stays valid for requests already signed (10 minutes by "
+            "default, 7 days at most)."
+        ),
+    },
+    "admin.rotate": {"it": "Ruota la chiave", "en": "Rotate the key"},
+    "admin.norotate": {
+        "it": (
+            "Chiave non ruotata: questo connettore non può aggiornare la lista di fiducia "
+            "firmata (serve la chiave dell'autorità dello spazio dati; chiedetele di "
+            "pubblicare la nuova chiave)."
+        ),
+        "en": (
+            "Key not rotated: this connector cannot update the signed trust list (that takes "
+            "the dataspace authority's key; ask it to publish the new key)."
+        ),
+    },
+    "health.lead": {
+        "it": (
+            "Lo stato delle parti del connettore adesso, e fin dove gli altri membri hanno "
+            "co-firmato il suo registro di audit."
+        ),
+        "en": (
+            "The state of the connector's parts now, and how far the other members have co-"
+            "signed its audit log."
+        ),
+    },
+    "health.parts": {"it": "Parti", "en": "Parts"},
+    "health.part": {"it": "Parte", "en": "Part"},
+    "health.detail": {"it": "Dettagli", "en": "Details"},
+    "health.state.ok": {"it": "funziona", "en": "working"},
+    "health.state.warn": {"it": "da guardare", "en": "needs a look"},
+    "health.state.down": {"it": "ferma", "en": "down"},
+    "health.database": {"it": "Base dati", "en": "Database"},
+    "health.policy engine": {"it": "Motore delle politiche", "en": "Policy engine"},
+    "health.executor": {"it": "Esecutore dei modelli", "en": "Model executor"},
+    "health.outbox": {"it": "Messaggi in uscita", "en": "Outbox"},
+    "health.audit log": {"it": "Registro di audit", "en": "Audit log"},
+    "health.witnesses": {"it": "Testimoni del registro", "en": "The log's witnesses"},
+    "health.witnesses.lead": {
+        "it": "Voci dell'ultimo punto di controllo firmato da questo connettore:",
+        "en": "Entries in this connector's latest signed checkpoint:",
+    },
+    "health.cosigned": {"it": "Co-firmato fino a (voci)", "en": "Co-signed up to (entries)"},
+    "health.lag": {"it": "Ritardo (voci)", "en": "Behind (entries)"},
     "admin.title": {"it": "Amministrazione", "en": "Administration"},
     "admin.issued": {"it": "Nuovo token per", "en": "New token for"},
     "admin.once": {

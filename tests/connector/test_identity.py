@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from connector.app import create_app
-from connector.dataspace import establish_trust, rotate_keys
+from connector.dataspace import establish_trust
 from connector.errors import Unauthenticated
 from connector.identity.assertions import (
     MAX_SKEW_S,
@@ -21,6 +21,7 @@ from connector.identity.assertions import (
 )
 from connector.identity.auth import Access, public
 from connector.identity.keys import KeyFileSigner, KeyRing
+from connector.identity.membership import rotate_keys
 from connector.identity.schemas import Role
 from connector.identity.trustlist import (
     MemberKey,

@@ -81,6 +81,22 @@ def test_an_auditor_finds_what_unibo_did_follows_a_job_and_verifies_the_log(
         page.reload()
         page.get_by_role("heading", name="✓ Registro integro").wait_for()
 
+        # The audit report: charts, tables, and each table as CSV.
+        page.get_by_role("link", name="Registro di audit").first.click()
+        page.get_by_role("link", name="Rapporto di audit").click()
+        page.get_by_role("heading", name=re.compile("^Decisioni per dataset")).wait_for()
+        page.wait_for_function("() => Array.from(document.images).every(i => i.complete)")
+        for i in range(page.locator("main img").count()):
+            assert page.locator("main img").nth(i).evaluate("i => i.naturalWidth > 0")
+        accesses = page.locator("section[aria-labelledby=rt-accesses]").inner_text()
+        assert "trips" in accesses
+        c.check("audit-report")
+        with page.expect_download() as got:
+            page.get_by_role("link", name=re.compile("Scarica in CSV: Decisioni per")).click()
+        csv_text = Path(got.value.path()).read_text()
+        assert csv_text.startswith("dataset,organisation,outcome,decisions")
+        assert "trips,urn:gemello:bologna:unibo,allowed," in csv_text
+
     # unibo's auditor follows the job across the members it touched: unibo drove it, fbk ran
     # its stage on trips (and shows unibo only what concerns unibo)
     unibo_auditor = fed.user("unibo", "auditor", "unibo-auditor")
@@ -147,3 +163,29 @@ def test_an_admin_creates_a_user_whose_token_works_and_revokes_it(
         refused = fed.call("GET", "cineca", "/identity/whoami", token)
         assert refused.status_code == 401
         assert "revoked" in refused.json()["detail"]
+
+        # Keys: rotated with an overlap; the trust list carries both, the new one signs.
+        before = page.locator("section", has_text="Chiavi di firma").locator("tbody tr").count()
+        page.get_by_label("Sovrapposizione (secondi)").fill("900")
+        page.get_by_role("button", name="Ruota la chiave").click()
+        page.get_by_text("Nuova chiave di firma in uso:").wait_for()
+        new_kid = page.locator("div.ok span.id").inner_text()
+        keys = page.locator("section", has_text="Chiavi di firma").locator("tbody tr")
+        assert keys.count() == before + 1
+        assert "in uso" in keys.filter(has_text=new_kid).inner_text()
+        c.check("admin-keys-rotated")
+        jwks = fed.client.get(f"{c.url}/.well-known/jwks.json").json()
+        assert new_kid in {k["kid"] for k in jwks["keys"]}
+        assert len(jwks["keys"]) >= 2  # the old key, in its overlap, too
+
+        page.get_by_role("link", name="Salute del connettore").click()
+        parts = page.locator("section", has_text="Parti").inner_text()
+        for part in ("Base dati", "Motore delle politiche", "Esecutore dei modelli",
+                     "Messaggi in uscita", "Registro di audit"):  # fmt: skip
+            assert part in parts
+        assert "schema 0013 (attuale)" in parts
+        # Asked now with the new key: every other member accepts the signed call.
+        witnesses = page.locator("section", has_text="Testimoni del registro").inner_text()
+        for member in ("comune", "unibo", "fbk"):
+            assert re.search(rf"{member}\s+ok\s", witnesses), witnesses
+        c.check("admin-health")
