@@ -235,7 +235,34 @@ def bench_web_console(tmp: Path, repeat: int) -> list[dict[str, Any]]:
             "chart: flood hydrograph": f"/console/runs/{runs[0]}/charts/hydrograph-0.svg",
             "chart: speed by hour": f"/console/runs/{runs[2]}/charts/speed-by-hour.svg",
         }
-        return rows + bench_pages(url, token, charts, 10, paint=False)
+        rows += bench_pages(url, token, charts, 10, paint=False)
+        # The governance half, at fbk (which holds trips, where unibo just asked and agreed).
+        fbk = next(c for c in conns if c.settings.partner == "fbk")
+        people = _people(fbk.settings, ("steward", "auditor", "admin"))
+        steward = {
+            "steward: datasets": "/console/steward",
+            "steward: policy and history": "/console/steward/policies/trips",
+            "steward: policy editor": "/console/steward/policies/trips/edit",
+            "steward: requests and agreements": "/console/steward/requests",
+            "steward: budgets": "/console/steward/budgets",
+        }
+        rows += bench_pages(fbk.url, people["steward"], steward, max(30, repeat * 10))
+        audit = {"auditor: audit report": "/console/audit/report"}
+        rows += bench_pages(fbk.url, people["auditor"], audit, max(10, repeat * 4))
+        admin = {"admin: users and keys": "/console/admin",
+                 "admin: health (asks 3 members)": "/console/admin/health"}  # fmt: skip
+        rows += bench_pages(fbk.url, people["admin"], admin, max(10, repeat * 4))
+        return rows
+
+
+def _people(settings: Any, roles: tuple[str, ...]) -> dict[str, str]:
+    """A user of each role on a connector (made through the identity service); their tokens."""
+    from connector.identity import service as users
+    from connector.identity.schemas import Role
+    from connector.storage import migrated_session
+
+    with migrated_session(settings.db_url) as session:
+        return {r: users.add_user(session, f"bench-{r}", Role(r), "bench").token for r in roles}
 
 
 def _agreement(client: httpx.Client, url: str, auth: dict[str, str], partner: str,

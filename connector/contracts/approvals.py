@@ -25,6 +25,7 @@ from connector.identity.trustlist import VerifiedTrustList
 from connector.policies.service import (
     PolicyRuntime,
     effective_documents,
+    needs_approval,
     use_limit,
 )
 from connector.storage import Session
@@ -42,10 +43,13 @@ from policy.request import UsageRequest
 @dataclass(frozen=True)
 class Standing:
     """What an organisation may still do under an agreement: uses left under the policy in
-    force (None: no limit), and the day its permissions end ('' if they do not)."""
+    force (None: no limit), the day its permissions end ('' if they do not), and why it may
+    do nothing: 'approval' (the policy wants a steward's approval it lacks), 'no-use' (the
+    policy in force allows none), '' if it may."""
 
     uses_left: int | None
     until: str
+    blocked: str = ""
 
 
 def granted(session: Session, limit: int = 500) -> Sequence[AgreementRecord]:
@@ -87,25 +91,36 @@ def standing(
     for a in agreements:
         if a.revoked_at is not None:
             continue
-        limits = []
+        limits, usable, unapproved = [], False, False
         for action in ("read", "aggregate", "compute", "share"):
-            decision = pdp.decide(
+            decision = pdp.decide(  # the policy's own limits: as for a first use
                 UsageRequest(
                     target=a.target,
                     action=action,
                     at=utcnow(),
                     purpose=a.purpose,
                     recipient=a.consumer,
-                    use_count=a.use_count,
+                    use_count=0,
                     epsilon=0.1 if action == "aggregate" else None,
                     epsilon_spent=0.0 if action == "aggregate" else None,
                 )  # fmt: skip
             )
-            limit = use_limit(decision) if decision.allow else None
+            if not decision.allow:
+                continue
+            if needs_approval(decision) and not a.approved_by:
+                unapproved = True
+                continue
+            usable = True
+            limit = use_limit(decision)
             if limit is not None:
                 limits.append(limit)
+        end = _end_day(documents.get(a.target, {}))
+        if not usable:
+            why = "approval" if unapproved else "no-use"
+            out[a.id] = Standing(0, end, why)
+            continue
         left = max(min(limits) - a.use_count, 0) if limits else None
-        out[a.id] = Standing(left, _end_day(documents.get(a.target, {})))
+        out[a.id] = Standing(left, end)
     return out
 
 

@@ -635,6 +635,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "steward.epsleft": {"it": "ε rimasto", "en": "ε left"},
     "steward.until": {"it": "Fino al", "en": "Until"},
     "steward.nolimit": {"it": "senza limite", "en": "no limit"},
+    "steward.blocked.approval": {
+        "it": "manca l'approvazione che la politica chiede",
+        "en": "lacks the approval the policy asks for",
+    },
+    "steward.blocked.no-use": {
+        "it": "la politica in vigore non permette alcun uso",
+        "en": "the policy in force allows no use",
+    },
     "steward.noend": {"it": "nessuna scadenza", "en": "no end date"},
     "steward.revoke": {"it": "Revoca", "en": "Revoke"},
     "steward.revokewhy": {"it": "Motivo della revoca", "en": "Why it is revoked"},

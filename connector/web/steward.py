@@ -519,6 +519,7 @@ def requests_page(request: Request, error: str = "", status: int = 200) -> Respo
                 "uses": a.use_count,
                 "uses_left": "" if left is None or left.uses_left is None else left.uses_left,
                 "until": left.until if left and left.until else "",
+                "blocked": left.blocked if left else "",
                 "epsilon_left": i18n.number(budget["remaining"], 2, lang) if budget else "",
                 "revoked": a.revoked_at.strftime("%Y-%m-%d %H:%M") if a.revoked_at else "",
                 "revoke_reason": a.revoke_reason,

@@ -209,8 +209,11 @@ def _journey(fed: Federation, steward: str, researcher: str, tmp_path: Path) -> 
         assert "count '4' is above 3" in fourth.json()["detail"]
         page.get_by_role("navigation").get_by_role("link", name="Governo dei dati").click()
         page.get_by_role("link", name="Richieste e accordi").click()
-        table = page.locator("section", has_text="Accordi concessi").inner_text()
-        assert "unibo" in table
+        row = page.locator("tr", has_text="approvato da fbk-sara-steward")
+        cells = [row.locator("td").nth(i).inner_text() for i in range(row.locator("td").count())]
+        assert cells[:3] == ["unibo", "trips", "ricerca"], cells
+        assert cells[4:6] == ["3", "0"], cells  # three uses, none left
+        assert cells[7] == "nessuna scadenza", cells
         c.check("steward-agreements")
         page.get_by_role("link", name="English").click()
         page.get_by_role("heading", name="Requests and agreements").wait_for()
