@@ -5,6 +5,7 @@ e2e tests share it; no production module imports it.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -68,8 +69,11 @@ def choose_ports(settings: list[Settings]) -> dict[str, str]:
     return urls
 
 
-def start_connector(settings: Settings, home: Path, log_dir: Path, url: str) -> RunningConnector:
-    """Spawn `gemello connector serve` for one partner, listening at `url`."""
+def start_connector(
+    settings: Settings, home: Path, log_dir: Path, url: str, env: dict[str, str] | None = None
+) -> RunningConnector:
+    """Spawn `gemello connector serve` for one partner, listening at `url` (`env`: settings
+    given as `GEMELLO_*` variables, over the partner's TOML)."""
     port = int(url.rsplit(":", 1)[1])
     log_path = log_dir / f"{settings.partner}.log"
     log_file = log_path.open("wb")
@@ -95,6 +99,7 @@ def start_connector(settings: Settings, home: Path, log_dir: Path, url: str) -> 
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
+        env={**os.environ, **env} if env else None,
     )
     return RunningConnector(settings, url, proc, log_path, log_file)
 
@@ -137,7 +142,9 @@ def stop(conns: list[RunningConnector], grace: float = 10.0) -> None:
 
 
 @contextmanager
-def federation(home: Path, settings: list[Settings]) -> Iterator[list[RunningConnector]]:
+def federation(
+    home: Path, settings: list[Settings], env: dict[str, str] | None = None
+) -> Iterator[list[RunningConnector]]:
     """Start the connectors, wait for all to be ready, and always stop them on the way out.
 
     The trust list is what members use to find each other, so the URLs actually used are
@@ -152,7 +159,7 @@ def federation(home: Path, settings: list[Settings]) -> Iterator[list[RunningCon
     conns: list[RunningConnector] = []
     try:
         for s in settings:
-            conns.append(start_connector(s, home, log_dir, urls[s.partner]))
+            conns.append(start_connector(s, home, log_dir, urls[s.partner], env))
         with httpx.Client() as client:
             for c in conns:
                 wait_ready(c, client, READY_TIMEOUT_S)

@@ -98,6 +98,7 @@ def _journey(fed: Federation, steward: str, researcher: str, tmp_path: Path) -> 
         page = c.page
         c.sign_in(steward)
         page.get_by_role("navigation").get_by_role("link", name="Governo dei dati").click()
+        c.check("steward-home")
         page.get_by_role("link", name="Modifica la politica: trips").click()
         page.get_by_role("heading", name="Editor della politica: trips").wait_for()
         while page.get_by_role("button", name=re.compile("^Togli la regola")).count():
