@@ -819,6 +819,90 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "health.cosigned": {"it": "Co-firmato fino a (voci)", "en": "Co-signed up to (entries)"},
     "health.lag": {"it": "Ritardo (voci)", "en": "Behind (entries)"},
+    "portal.brand": {"it": "Gemello trasparenza", "en": "Gemello transparency"},
+    "portal.home": {"it": "Portale", "en": "Portal"},
+    "portal.title": {
+        "it": "Trasparenza del gemello digitale",
+        "en": "The digital twin's transparency",
+    },
+    "portal.lead": {
+        "it": (
+            "Questo portale pubblica ciò che il sistema in funzione dice di sé: quali "
+            "algoritmi usa e con quali dati, chi li ha usati e per cosa, in forma aggregata. "
+            "Nessun accesso richiesto."
+        ),
+        "en": (
+            "This portal publishes what the running system says about itself: which "
+            "algorithms it uses and on which data, who used them and what for, aggregated. No"
+            " sign-in needed."
+        ),
+    },
+    "portal.algorithms": {"it": "Registro degli algoritmi", "en": "Algorithm register"},
+    "portal.algorithms.lead": {
+        "it": (
+            "Una scheda per ogni versione di modello installata, nei campi dello standard "
+            "ATRS 3.0, generata dal registro dei modelli, dalle loro schede e dalle "
+            "esecuzioni nel registro di audit. L'impronta del codice identifica esattamente "
+            "cosa gira."
+        ),
+        "en": (
+            "One record per installed model version, in the fields of the ATRS 3.0 standard, "
+            "generated from the model registry, the models' cards and the runs in the audit "
+            "log. The code hash identifies exactly what runs."
+        ),
+    },
+    "portal.nonames": {
+        "it": (
+            "Il portale non mostra nomi di persone, token, testi di domande né risultati non "
+            "pubblicati."
+        ),
+        "en": "The portal shows no person's name, token, question text or unpublished result.",
+    },
+    "portal.model": {"it": "Modello", "en": "Model"},
+    "portal.version": {"it": "Versione", "en": "Version"},
+    "portal.hash": {"it": "Impronta del codice", "en": "Code hash"},
+    "portal.runs": {"it": "Esecuzioni", "en": "Runs"},
+    "portal.runs.lower": {"it": "esecuzioni federate", "en": "federated runs"},
+    "portal.phase": {"it": "Fase", "en": "Phase"},
+    "portal.fields": {"it": "Campi ATRS", "en": "ATRS fields"},
+    "portal.filled": {"it": "compilati", "en": "filled"},
+    "portal.leftcount": {"it": "da scrivere", "en": "to write"},
+    "portal.exports": {"it": "Scarica il registro", "en": "Download the register"},
+    "portal.json": {"it": "JSON (nomi degli attributi ATRS)", "en": "JSON (ATRS attribute names)"},
+    "portal.csv": {"it": "CSV (nomi degli attributi ATRS)", "en": "CSV (ATRS attribute names)"},
+    "portal.schema": {"it": "Lo schema JSON dei record", "en": "The records' JSON Schema"},
+    "portal.exports.lead": {
+        "it": (
+            "Le esportazioni sono in inglese, come lo standard; aggiungete ?lang=it per "
+            "l'italiano. Lo schema è scritto dalla tabella dei campi ATRS."
+        ),
+        "en": (
+            "Exports are in English, as the standard is; add ?lang=it for Italian. The schema"
+            " is written from the ATRS field table."
+        ),
+    },
+    "portal.use": {"it": "Uso", "en": "Use"},
+    "portal.last": {"it": "l'ultima il", "en": "the latest on"},
+    "portal.left": {
+        "it": "Campi che una persona deve ancora scrivere",
+        "en": "Fields a person must still write",
+    },
+    "portal.left.lead": {
+        "it": (
+            "Il sistema non li conosce e non li inventa: restano vuoti finché un responsabile"
+            " non li scrive e li rivede."
+        ),
+        "en": (
+            "The system does not know them and does not invent them: they stay empty until "
+            "someone responsible writes and reviews them."
+        ),
+    },
+    "portal.field": {"it": "Campo", "en": "Field"},
+    "portal.value": {"it": "Valore", "en": "Value"},
+    "portal.source": {"it": "Fonte", "en": "Source"},
+    "portal.source.system": {"it": "dal sistema", "en": "from the system"},
+    "portal.source.declared": {"it": "dichiarato e rivisto", "en": "declared and reviewed"},
+    "portal.source.people": {"it": "da scrivere", "en": "to be written"},
     "admin.title": {"it": "Amministrazione", "en": "Administration"},
     "admin.issued": {"it": "Nuovo token per", "en": "New token for"},
     "admin.once": {

@@ -37,12 +37,14 @@ from connector.web.ask import ask
 from connector.web.audit import pages as audit_pages
 from connector.web.maps import CityMap, city_map
 from connector.web.policy_words import explain
+from connector.web.portal import portal
 from connector.web.runs import runs
 from connector.web.security import (
     CONSOLE_PUBLIC,
     COOKIE,
     EVERY_ROLE,
     LOGIN_CSRF_COOKIE,
+    PORTAL,
     PREFIX,
     ConsoleRefused,
     SignInNeeded,
@@ -557,6 +559,7 @@ def mount(app: Any) -> None:
     app.include_router(audit_pages)
     app.include_router(admin_pages)
     app.include_router(steward_pages)
+    app.include_router(portal)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_middleware(ConsoleHeaders)
 
@@ -564,8 +567,9 @@ def mount(app: Any) -> None:
         api = app.exception_handlers[kind]
 
         async def handle(request: Request, exc: Exception) -> Response:
-            if request.url.path.startswith(PREFIX + "/") and not request.url.path.startswith(
-                f"{PREFIX}/static"
+            path = request.url.path
+            if (path.startswith(PREFIX + "/") and not path.startswith(f"{PREFIX}/static")) or (
+                path == PORTAL or path.startswith(PORTAL + "/")
             ):
                 return error_page(request, exc)
             response: Response = await api(request, exc)

@@ -27,6 +27,7 @@ COOKIE = "gemello_session"
 LOGIN_CSRF_COOKIE = "gemello_signin"
 LANG_COOKIE = "gemello_lang"
 PREFIX = "/console"
+PORTAL = "/public"  # the transparency portal: no sign-in, the same shell and headers
 
 # No inline script or style, nothing from another origin, no framing, forms post only here.
 CSP = (
@@ -133,6 +134,17 @@ def console_public() -> None:
 
 
 CONSOLE_PUBLIC = Depends(console_public)
+
+
+def portal_page() -> None:
+    """Marker: a page of the public portal (anyone may read it; it shows no person)."""
+
+
+def public_page() -> DependsParam:
+    """The dependency every portal route declares."""
+    return Depends(portal_page)
+
+
 EVERY_ROLE = tuple(Role)
 
 
@@ -148,7 +160,7 @@ class ConsoleHeaders:
         receive: Callable[[], Awaitable[Any]],
         send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
     ) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+        if scope["type"] != "http" or not scope["path"].startswith((PREFIX, PORTAL)):
             await self.app(scope, receive, send)
             return
 

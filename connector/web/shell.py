@@ -18,7 +18,7 @@ from connector.identity.schemas import Role
 from connector.identity.sessions import SignedIn
 from connector.runtime import get_connector
 from connector.web import i18n
-from connector.web.security import LANG_COOKIE, PREFIX
+from connector.web.security import LANG_COOKIE, PORTAL, PREFIX
 
 HERE = Path(__file__).parent
 templates = Environment(
@@ -44,6 +44,7 @@ def render(request: Request, name: str, status: int = 200, **values: Any) -> HTM
         lang=lang,
         other_lang="en" if lang == "it" else "it",
         path=request.url.path,
+        portal=request.url.path.startswith(PORTAL),
         partner=conn.settings.partner,
         organisation=conn.settings.legal_name or conn.settings.partner,
         version=__version__,
@@ -59,8 +60,9 @@ def render(request: Request, name: str, status: int = 200, **values: Any) -> HTM
     )
     response = HTMLResponse(html, status_code=status)
     if request.query_params.get("lang") in i18n.LANGUAGES:
+        where = PORTAL if request.url.path.startswith(PORTAL) else PREFIX
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict",
-                            path=PREFIX, secure=request.url.scheme == "https")  # fmt: skip
+                            path=where, secure=request.url.scheme == "https")  # fmt: skip
     return response
 
 

@@ -36,7 +36,7 @@ from connector.identity.trustlist import (
 )
 from connector.settings import Settings, load_settings
 from connector.storage import make_engine, upgrade
-from connector.web.security import ConsoleAccess, console_public
+from connector.web.security import ConsoleAccess, console_public, portal_page
 from tests.conftest import bearer, client_for, path_operations
 
 pytestmark = pytest.mark.anyio
@@ -189,11 +189,12 @@ def test_every_route_declares_who_may_call_it(unibo_settings: Settings) -> None:
     routes = path_operations(app)
     assert len(routes) > 60, "the walk must reach the included routers' routes"
     for route in routes:
-        if route.path.startswith("/console"):  # the web console's pages: their own rules
+        if route.path.startswith(("/console", "/public")):  # pages: their own rules
             rules = [
                 d.dependency
                 for d in route.dependencies
-                if isinstance(d.dependency, ConsoleAccess) or d.dependency is console_public
+                if isinstance(d.dependency, ConsoleAccess)
+                or d.dependency in (console_public, portal_page)
             ]
             assert len(rules) == 1, f"{route.path} declares {len(rules)} console rules"
             assert route.description, f"{route.path} has no docstring"
