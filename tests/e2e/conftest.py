@@ -134,14 +134,15 @@ def shared_federation(
 ) -> Iterator[Federation]:
     """The four partners as deployed (noise on), started once for every test that only reads
     or adds its own records. Catalogue crawls are on demand; checkpoints and witnessing every
-    second, so audit tests need not wait."""
+    2 s, so audit tests need not wait long (every second, the two workers' idle federations
+    took a third of a core between them)."""
     home = tmp_path_factory.mktemp("shared")
     shutil.copytree(dataspace_template, home, dirs_exist_ok=True)
     for partner in PARTNERS:
         toml = home / "deploy" / "partners" / f"{partner}.toml"
         toml.write_text(
-            toml.read_text() + "\ncatalog_refresh_seconds = 0\naudit_checkpoint_seconds = 1\n"
-            "audit_witness_seconds = 1\n"
+            toml.read_text() + "\ncatalog_refresh_seconds = 0\naudit_checkpoint_seconds = 2\n"
+            "audit_witness_seconds = 2\n"
         )
     settings = [load_settings(p, home) for p in PARTNERS]
     with federation(home, settings) as conns, httpx.Client(timeout=60) as client:
