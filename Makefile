@@ -25,12 +25,10 @@ demo: $(STAMP)  ## set up and run the four-partner local federation
 	$(VENV)/bin/gemello demo
 
 # Both cores: one pytest-xdist worker each, a test module never split across two (its module
-# fixtures start servers once), the longest modules handed out first (tests/conftest.py:
-# LONGEST_FIRST, kept in that order by --no-loadscope-reorder); `make test JOBS=0` runs
-# serially (decision 0021).
+# fixtures start servers once); `make test JOBS=0` runs serially (decision 0021).
 JOBS ?= 2
 test: $(STAMP) chromium $(NODE)  ## set up and run the test suite on both cores
-	$(PY) -m pytest $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadscope --no-loadscope-reorder)
+	$(PY) -m pytest $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadscope)
 
 # Front-end packages (package.json: axe-core for the accessibility checks) come from npm at
 # install time, never committed; without npm the checks that need them skip and say why.

@@ -27,33 +27,6 @@ from connector.storage import migrated_session, pgcluster
 
 REPO = source_root()
 
-# The modules that take longest (seconds of one worker, measured with `--durations=0`), longest
-# first. pytest-xdist hands modules out in collection order, so starting these first keeps
-# the two workers finishing together instead of one waiting on a long module started last.
-LONGEST_FIRST = (
-    "tests/e2e/test_demo.py",
-    "tests/e2e/test_federated_catalog.py",
-    "tests/e2e/test_compute.py",
-    "tests/connector/test_cli.py",
-    "tests/models/test_routes.py",
-    "tests/connector/test_cli_policy.py",
-    "tests/e2e/test_hardening.py",
-    "tests/e2e/test_console_journeys.py",
-    "tests/connector/test_openapi_conformance.py",
-    "tests/e2e/test_console_audit.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest modules first (a stable sort: every module keeps its own test order)."""
-    rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
-
-    def key(item: pytest.Item) -> int:
-        path = item.nodeid.split("::", 1)[0]
-        return rank.get(path, len(rank))
-
-    items.sort(key=key)
-
 
 @pytest.fixture
 def anyio_backend() -> str:
