@@ -471,9 +471,13 @@ def _save(request: Request, dataset_id: str, draft: PolicyDraft, cases: str, not
 
 
 @pages.get("/steward/requests")
-def requests_page(request: Request, error: str = "", status: int = 200) -> Response:
+def requests_page(request: Request) -> Response:
     """The approvals inbox, the agreements granted (with revocation), and what each
     organisation may still do under them."""
+    return _requests(request)
+
+
+def _requests(request: Request, error: str = "", status: int = 200) -> Response:
     conn = get_connector(request)
     lang = language(request)
     members = _members(conn)
@@ -551,7 +555,7 @@ async def decide_request(request: Request, pid: str, verdict: str) -> Response:
             else:
                 approvals.reject(session, rt.trust(), pid, _who(request), _form_reason(form))
     except GemelloError as exc:
-        return requests_page(request, error=exc.detail, status=exc.status)
+        return _requests(request, error=exc.detail, status=exc.status)
     rt.wake()
     return RedirectResponse(f"{PREFIX}/steward/requests#inbox-title", status_code=303)
 
@@ -567,7 +571,7 @@ async def revoke_agreement(request: Request, agreement_id: str) -> Response:
         with session_scope(conn.engine, write=True) as session:
             approvals.revoke(session, rt.trust(), agreement_id, _who(request), _form_reason(form))
     except GemelloError as exc:
-        return requests_page(request, error=exc.detail, status=exc.status)
+        return _requests(request, error=exc.detail, status=exc.status)
     rt.wake()
     return RedirectResponse(f"{PREFIX}/steward/requests#agreements-title", status_code=303)
 
@@ -576,9 +580,14 @@ async def revoke_agreement(request: Request, agreement_id: str) -> Response:
 
 
 @pages.get("/steward/budgets")
-def budgets_page(request: Request, error: str = "", status: int = 200, done: str = "") -> Response:
+def budgets_page(request: Request) -> Response:
     """Budgets per dataset and organisation, spending over time, the latest charges, and the
     raises and resets stewards made (each with its reason)."""
+    done = request.query_params.get("done", "")
+    return _budgets(request, done=done if done in ("raise", "reset") else "")
+
+
+def _budgets(request: Request, error: str = "", status: int = 200, done: str = "") -> Response:
     conn = get_connector(request)
     lang = language(request)
     members = _members(conn)
@@ -698,5 +707,5 @@ async def budget_act(request: Request) -> Response:
                 default_total=conn.settings.privacy_default_epsilon_total,
             )  # fmt: skip
     except GemelloError as exc:
-        return budgets_page(request, error=exc.detail, status=exc.status)
+        return _budgets(request, error=exc.detail, status=exc.status)
     return RedirectResponse(f"{PREFIX}/steward/budgets?done={kind}#acts-title", status_code=303)
