@@ -104,9 +104,6 @@ def serve(
     import logging
     import os
 
-    import uvicorn
-
-    from connector.app import create_app
     from connector.dataspace import prepare_partner
     from connector.identity.keys import KeyRing
     from connector.storage import DatabaseUnreachable, open_database
@@ -132,6 +129,12 @@ def serve(
     except DatabaseUnreachable as exc:
         raise database_failure(settings, exc) from None
     prepare_partner(settings)
+    # The app (seconds of imports) only once the settings, the key and the database passed:
+    # a broken configuration is refused at once.
+    import uvicorn
+
+    from connector.app import create_app
+
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     # What the server does by itself (the worker, the job runner, the reaper) is the
     # connector's act, not the operator's who started it.
