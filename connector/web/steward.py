@@ -10,7 +10,7 @@ The pages call the services the API and the CLI call (`policies.service`, `contr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -64,6 +64,11 @@ def _members(conn: Connector) -> dict[str, tuple[str, str]]:
     """participant id -> (handle, legal name), for every member of the dataspace."""
     trust = conn.contracts.trust()
     return {m.participant_id: (m.id, m.legal_name) for m in trust.by_handle.values()}
+
+
+def _handle_of(members: Mapping[str, tuple[str, str]]) -> Callable[[str], str]:
+    """A participant id as its member's handle (the id itself for a stranger)."""
+    return lambda pid: members.get(pid, (pid, ""))[0]
 
 
 def _names(conn: Connector, lang: str) -> dict[str, dict[str, str]]:
@@ -481,9 +486,7 @@ def _requests(request: Request, error: str = "", status: int = 200) -> Response:
     conn = get_connector(request)
     lang = language(request)
     members = _members(conn)
-
-    def org(pid: str) -> str:
-        return members.get(pid, (pid, ""))[0]
+    org = _handle_of(members)
 
     with session_scope(conn.engine) as session:
         pending = approvals.pending_approvals(session)
@@ -591,9 +594,7 @@ def _budgets(request: Request, error: str = "", status: int = 200, done: str = "
     conn = get_connector(request)
     lang = language(request)
     members = _members(conn)
-
-    def org(pid: str) -> str:
-        return members.get(pid, (pid, ""))[0]
+    org = _handle_of(members)
 
     with session_scope(conn.engine) as session:
         rows = ledger.budgets(session)
