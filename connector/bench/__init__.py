@@ -175,9 +175,10 @@ def bench_command_line(tmp: Path, repeat: int) -> list[dict[str, object]]:
 
 
 def bench_web_console(tmp: Path, repeat: int) -> list[dict[str, Any]]:
-    """The web console's pages against the demo's four connectors (unibo's console): the
-    search, a dataset, the scenario form, a flood and a 30 km/h result, their comparison, the
-    query builder and an answer, and My work."""
+    """The web console's pages against the demo's four connectors: at unibo the search, a
+    dataset, the scenario form, a flood and a 30 km/h result, their comparison, the query
+    builder and an answer, and My work; at fbk the steward's pages (policies, the editor,
+    requests, budgets), the audit report, and the admin's pages (health asks every member)."""
     from connector.bench.compute import federated_home
     from connector.federation import federation
 

@@ -131,7 +131,8 @@ def first_paints(
 def console_section(rows: list[dict[str, Any]]) -> list[str]:
     """The markdown section for docs/benchmarks.md."""
     lines = [
-        "## Web console (unibo, real uvicorn process on loopback, signed in)",
+        "## Web console (real uvicorn processes on loopback, signed in: the researcher's pages "
+        "at unibo, the steward's, auditor's and admin's at fbk)",
         "",
         f"Targets (issue 26): server time p95 <= {P95_TARGET_MS:.0f} ms per page, first "
         f"contentful paint <= {FCP_TARGET_MS / 1000:g} s in headless Chromium (median of 5 "
