@@ -61,8 +61,10 @@ _INTEGRATION = Words(
 RECORDS: dict[str, Record] = {
     "mobility-ctm": Record(
         owner="comune",
-        team=Words("Mobilità e pianificazione, Comune di Bologna", "Mobility and planning, "
-                   "Comune di Bologna"),  # fmt: skip
+        team=Words(
+            "Mobilità e pianificazione, Comune di Bologna",
+            "Mobility and planning, Comune di Bologna",
+        ),  # fmt: skip
         contact_email="gemello-mobilita@comune.bologna.it",
         function=Words("Trasporti", "Transport"),
         purpose=Words(
@@ -97,8 +99,10 @@ RECORDS: dict[str, Record] = {
     ),
     "mobility-gravity": Record(
         owner="unibo",
-        team=Words("Gruppo di ricerca sulla mobilità, Università di Bologna",
-                   "Mobility research group, University of Bologna"),  # fmt: skip
+        team=Words(
+            "Gruppo di ricerca sulla mobilità, Università di Bologna",
+            "Mobility research group, University of Bologna",
+        ),  # fmt: skip
         contact_email="gemello-mobility@unibo.it",
         function=Words("Trasporti", "Transport"),
         purpose=Words(
@@ -155,8 +159,10 @@ RECORDS: dict[str, Record] = {
     ),
     "flood-scs-nash": Record(
         owner="fbk",
-        team=Words("Rischio idrologico, Fondazione Bruno Kessler",
-                   "Hydrological risk, Fondazione Bruno Kessler"),  # fmt: skip
+        team=Words(
+            "Rischio idrologico, Fondazione Bruno Kessler",
+            "Hydrological risk, Fondazione Bruno Kessler",
+        ),  # fmt: skip
         contact_email="gemello-clima@fbk.eu",
         function=Words("Clima e protezione civile", "Climate and civil protection"),
         purpose=Words(
