@@ -903,6 +903,31 @@ MESSAGES: dict[str, dict[str, str]] = {
     "portal.source.system": {"it": "dal sistema", "en": "from the system"},
     "portal.source.declared": {"it": "dichiarato e rivisto", "en": "declared and reviewed"},
     "portal.source.people": {"it": "da scrivere", "en": "to be written"},
+    "portal.datause": {"it": "Registro dell'uso dei dati", "en": "Data-use register"},
+    "portal.datause.lead": {
+        "it": (
+            "Per ogni dataset tenuto da questo membro: quali organizzazioni lo hanno usato, "
+            "per quali finalità, quante volte (usi permessi e negati), quanto ε hanno speso e"
+            " quando. Contato dal registro di audit; nessun nome di persona."
+        ),
+        "en": (
+            "For each dataset this member holds: which organisations used it, for which "
+            "purposes, how often (uses allowed and denied), how much ε they spent and when. "
+            "Counted from the audit log; no person's name."
+        ),
+    },
+    "portal.datause.none": {"it": "Nessun uso registrato finora.", "en": "No use recorded so far."},
+    "portal.allowed": {"it": "Usi permessi", "en": "Uses allowed"},
+    "portal.denied": {"it": "Negati", "en": "Denied"},
+    "portal.epsilon": {"it": "ε speso", "en": "ε spent"},
+    "portal.first": {"it": "Primo", "en": "First"},
+    "portal.lastday": {"it": "Ultimo", "en": "Last"},
+    "portal.acts": {
+        "it": "Budget alzati o azzerati, con il motivo",
+        "en": "Budgets raised or reset, with the reason",
+    },
+    "portal.act.raised": {"it": "alzato", "en": "raised"},
+    "portal.act.reset": {"it": "azzerato", "en": "reset"},
     "admin.title": {"it": "Amministrazione", "en": "Administration"},
     "admin.issued": {"it": "Nuovo token per", "en": "New token for"},
     "admin.once": {

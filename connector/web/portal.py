@@ -2,7 +2,8 @@
 shell and assets. It shows what the running system says about itself, aggregated, with no
 person's name: the algorithm register (ATRS v3.0 records generated from the registry, the
 model cards, the reviewed records and the runs in the audit log) with JSON and CSV exports in
-the standard's attribute names and the JSON Schema they follow.
+the standard's attribute names and the JSON Schema they follow; and the data-use register
+(who used each dataset held here, for what, how often, how much epsilon, and when).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from connector.errors import NotFound, ServiceUnavailable
-from connector.publishing import algorithms
+from connector.publishing import algorithms, datause
 from connector.publishing.atrs import AtrsField, AtrsMissing, json_schema, read_fields, table_path
 from connector.runtime import Connector, get_connector
 from connector.storage import session_scope
+from connector.web import i18n
 from connector.web.security import PORTAL, public_page
 from connector.web.shell import language, render
 
@@ -115,6 +117,36 @@ def register_schema(request: Request) -> Response:
     """The JSON Schema each exported record follows, written from the ATRS field table."""
     schema = json_schema(_fields(get_connector(request)))
     return Response(json.dumps(schema, indent=2), media_type="application/schema+json")
+
+
+@portal.get("/data-use")
+def data_use_register(request: Request) -> Response:
+    """Each dataset held here: who used it, for which purposes, how often, how much epsilon,
+    and when; and the budget raises and resets, with their reasons."""
+    conn = get_connector(request)
+    names = _publisher(request).names
+    with session_scope(conn.engine) as session:
+        datasets = datause.data_use(session, names)
+    lang = language(request)
+    return render(
+        request,
+        "portal_data_use.html",
+        datasets=[
+            {
+                "id": d.dataset,
+                "uses": [
+                    {
+                        **u.__dict__,
+                        "epsilon": i18n.number(u.epsilon, 2, lang),
+                        "purpose": i18n.purpose_label(u.purpose, lang) if u.purpose != "—" else "—",
+                    }
+                    for u in sorted(d.uses.values(), key=lambda u: (u.organisation, u.purpose))
+                ],  # fmt: skip
+                "acts": d.acts,
+            }
+            for d in datasets
+        ],
+    )
 
 
 @portal.get("/algorithms/{model}")

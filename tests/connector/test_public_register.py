@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, date, datetime
 
 import httpx
@@ -127,3 +128,40 @@ async def test_use_is_counted_by_organisation_and_purpose_with_no_names(
         json.dumps("usr_0123456789abcdef")
         not in (await anon_client.get("/public/algorithms.json")).text
     )
+
+
+async def test_data_use_counts_uses_and_epsilon_by_organisation_and_purpose(
+    atrs: Settings, anon_client: httpx.AsyncClient
+) -> None:
+    unibo, cineca = "urn:gemello:bologna:unibo", "urn:gemello:bologna:cineca"
+    events = [
+        AuditEvent(action="policy.aggregate", outcome="allowed", organisation=unibo,
+                   purpose="research", dataset="bike-counters", actor="usr_feedfacefeedface",
+                   details={"context": "aggregate"}),
+        AuditEvent(action="policy.aggregate", outcome="denied", organisation=unibo,
+                   purpose="research", dataset="bike-counters", details={"context": "aggregate"}),
+        AuditEvent(action="policy.read", outcome="allowed", organisation=cineca,
+                   purpose="research", dataset="bike-counters",
+                   details={"context": "negotiation"}),  # an agreement, not a use
+        AuditEvent(action="privacy.charge", outcome="committed", organisation=unibo,
+                   purpose="research", dataset="bike-counters",
+                   details={"epsilon": 0.25, "name": "Anna Rossi"}),
+        AuditEvent(action="privacy.budget", outcome="raised", dataset="bike-counters",
+                   target=unibo, reason="Progetto ciclabili approvato dal comitato",
+                   details={"epsilon_micro": 1_500_000}),
+    ]  # fmt: skip
+    with migrated_session(atrs.db_url) as session:
+        for event in events:
+            store.append(session, event, datetime.now(UTC))
+        store.integrate(session)
+        session.commit()
+    page = await anon_client.get("/public/data-use?lang=en")
+    assert page.status_code == 200
+    row = re.search(r"<tr><td>unibo</td><td>research</td>(.*?)</tr>", page.text)
+    assert row, page.text[-3000:]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1))
+    assert cells[:3] == ["1", "1", "0.25"], cells  # allowed, denied, epsilon
+    assert "cineca" not in page.text  # its negotiation is not a use
+    assert "Progetto ciclabili approvato dal comitato" in page.text
+    for secret in ("usr_feedfacefeedface", "Anna Rossi"):
+        assert secret not in page.text

@@ -1,7 +1,8 @@
 """The public transparency portal in a real browser (Debian's Chromium) against the session's
 four-connector federation, as an anonymous citizen: the algorithm register, then the
-`mobility-ctm` record, whose code hash is the one `gemello models` prints; in Italian and in
-English, each page passing axe-core, the strict Content-Security-Policy, and loading nothing
+`mobility-ctm` record, whose code hash is the one `gemello models` prints; and, on fbk's
+portal, the epsilon unibo spent on its trips. In Italian and in English, each page passing
+axe-core, the strict Content-Security-Policy, and loading nothing
 from elsewhere.
 """
 
@@ -16,6 +17,7 @@ import pytest
 
 from tests.e2e.conftest import Federation
 from tests.e2e.test_console_journeys import console
+from tests.e2e.test_hardening import negotiate
 
 pytestmark = pytest.mark.e2e
 
@@ -49,3 +51,26 @@ def test_a_citizen_reads_the_algorithm_register(
         page.get_by_role("link", name="English").click()
         page.get_by_role("heading", name="Fields a person must still write").wait_for()
         c.check("portal-record-en")
+
+
+def test_a_citizen_sees_the_epsilon_unibo_spent_on_fbks_trips(
+    shared_federation: Federation, tmp_path: Path
+) -> None:
+    fed = shared_federation
+    researcher = fed.user("unibo", "researcher", "portal-researcher")
+    agreement = negotiate(fed, researcher, "fbk", "trips", "research")
+    assert agreement["state"] == "FINALIZED", agreement
+    query = {"dataset": "trips", "aggregate": "count", "epsilon": 0.01}
+    asked = fed.call("POST", "unibo", "/privacy/queries", researcher,
+                     json={"agreement_id": agreement["agreement_id"], "query": query})  # fmt: skip
+    assert asked.status_code == 200, asked.text
+    with console(fed, "fbk", tmp_path) as c:
+        page = c.page
+        page.goto(f"{c.url}/public/data-use")
+        trips = page.locator("section", has=page.get_by_role("heading", name="trips", exact=True))
+        row = trips.locator("tr", has_text="unibo").filter(has_text="ricerca")
+        cells = [row.locator("td").nth(i).inner_text() for i in range(row.locator("td").count())]
+        assert cells[0] == "unibo", cells
+        assert float(cells[4].replace(".", "").replace(",", ".")) > 0, cells  # ε spent
+        assert "portal-researcher" not in page.content()
+        c.check("portal-data-use")
