@@ -211,6 +211,7 @@ def _journey(fed: Federation, steward: str, researcher: str, tmp_path: Path) -> 
         page.get_by_role("navigation").get_by_role("link", name="Governo dei dati").click()
         page.get_by_role("link", name="Richieste e accordi").click()
         row = page.locator("tr", has_text="approvato da fbk-sara-steward")
+        row.wait_for()  # the page the click opened, not the one before it
         cells = [row.locator("td").nth(i).inner_text() for i in range(row.locator("td").count())]
         assert cells[:3] == ["unibo", "trips", "ricerca"], cells
         assert cells[4:6] == ["3", "0"], cells  # three uses, none left
