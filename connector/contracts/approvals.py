@@ -14,6 +14,7 @@ from connector.contracts.common import (
     _queue,
     terminate,
 )
+from connector.contracts.impact import CHECKED, trial_use
 from connector.contracts.provider import agree
 from connector.contracts.repository import (
     ContractRepository,
@@ -37,7 +38,6 @@ from connector.storage.tables import (
     utcnow,
 )
 from policy import negotiation as dsp
-from policy.request import UsageRequest
 
 
 @dataclass(frozen=True)
@@ -92,19 +92,9 @@ def standing(
         if a.revoked_at is not None:
             continue
         limits, usable, unapproved = [], False, False
-        for action in ("read", "aggregate", "compute", "share"):
-            decision = pdp.decide(  # the policy's own limits: as for a first use
-                UsageRequest(
-                    target=a.target,
-                    action=action,
-                    at=utcnow(),
-                    purpose=a.purpose,
-                    recipient=a.consumer,
-                    use_count=0,
-                    epsilon=0.1 if action == "aggregate" else None,
-                    epsilon_spent=0.0 if action == "aggregate" else None,
-                )  # fmt: skip
-            )
+        for action in CHECKED:
+            # the policy's own limits: as for a first use
+            decision = pdp.decide(trial_use(a, a.target, action, utcnow(), 0))
             if not decision.allow:
                 continue
             if needs_approval(decision) and not a.approved_by:

@@ -17,7 +17,7 @@ from typing import Any
 from connector.contracts.repository import ContractRepository
 from connector.policies.service import needs_approval, use_limit
 from connector.storage import Session
-from connector.storage.tables import utcnow
+from connector.storage.tables import AgreementRecord, utcnow
 from policy import Decision
 from policy.pdp import PolicySet, RegoPDP
 from policy.request import UsageRequest
@@ -47,6 +47,18 @@ class AgreementImpact:
     uses: int
     agreed_at: datetime
     changes: tuple[Change, ...]
+
+
+def trial_use(
+    agreement: AgreementRecord, target: str, action: str, at: datetime, uses: int
+) -> UsageRequest:
+    """A use under an agreement, as a policy is tried on it: the agreement's purpose and
+    organisation, `uses` earlier uses, and for a question a small ε with nothing spent."""
+    asks = action == "aggregate"
+    return UsageRequest(target=target, action=action, at=at, purpose=agreement.purpose,
+                        recipient=agreement.consumer, use_count=uses,
+                        epsilon=TRIAL_EPSILON if asks else None,
+                        epsilon_spent=0.0 if asks else None)  # fmt: skip
 
 
 def trial_pdp(target: str, document: Mapping[str, Any]) -> RegoPDP:
@@ -87,16 +99,7 @@ def draft_impact(
             continue
         changes = []
         for action in CHECKED:
-            request = UsageRequest(
-                target=target,
-                action=action,
-                at=moment,
-                purpose=a.purpose,
-                recipient=a.consumer,
-                use_count=a.use_count,
-                epsilon=TRIAL_EPSILON if action == "aggregate" else None,
-                epsilon_spent=0.0 if action == "aggregate" else None,
-            )
+            request = trial_use(a, target, action, moment, a.use_count)
             approved = bool(a.approved_by)
             before, _ = _effective(before_pdp.decide(request), approved, a.use_count)
             after, why = _effective(after_pdp.decide(request), approved, a.use_count)

@@ -183,14 +183,24 @@ async def follow(request: Request, correlation: str) -> Response:
     )
 
 
+# A report page asks for its tables four times (the page and its three charts): each period's
+# tables are kept until the log grows, so the log is read once per page, not four times.
+_REPORTS: dict[tuple[str, int, str, str], dict[str, Table]] = {}
+
+
 def _report(request: Request, since: str, until: str) -> dict[str, Table]:
     """The report's tables for a period (the whole log when no dates are given)."""
     start, end = _when(since, "from"), _when(until, "until")
     conn = get_connector(request)
     store.integrate_all(conn.audit.engine)
     with session_scope(conn.engine) as session:
-        rows = list(store.entries(session, limit=10_000_000, since=start, until=end))
-    return summarise(rows)
+        key = (conn.settings.db_url, store.size(session), since, until)
+        if key not in _REPORTS:
+            rows = list(store.entries(session, limit=10_000_000, since=start, until=end))
+            if len(_REPORTS) >= 8:
+                _REPORTS.pop(next(iter(_REPORTS)))
+            _REPORTS[key] = summarise(rows)
+    return _REPORTS[key]
 
 
 def _period_query(since: str, until: str) -> str:
