@@ -368,6 +368,31 @@ class Publisher(BaseModel):
         return f"{self.participant_id}:connector"
 
 
+class DerivedDownload(BaseModel):
+    """One file a derived dataset is offered as."""
+
+    url: str
+    media_type: str
+    title: str
+
+
+class DerivedDataset(BaseModel):
+    """A published result: a dataset derived from others by a model run (its released, noised
+    outputs), listed in the publisher's catalogue with `prov:wasDerivedFrom` its inputs."""
+
+    id: Slug
+    title: LangText
+    description: LangText
+    themes: list[Theme] = Field(min_length=1)
+    issued: datetime
+    landing_page: str
+    downloads: list[DerivedDownload] = Field(min_length=1)
+    derived_from: list[str] = Field(min_length=1, description="the input datasets' IRIs")
+    generated_by: str = Field(description="the IRI of the run (its PROV activity)")
+    synthetic: bool = Field(description="whether any input is synthetic")
+    license: str = CC_BY_4_0
+
+
 class CatalogEntry(BaseModel):
     """A published dataset: the steward's description plus the connector's facts."""
 

@@ -256,6 +256,7 @@ def create_app(
         contracts_api.consumer_router,
         contracts_api.steward_router,
         contracts_api.shares_router,
+        contracts_api.publications_router,
         federation.shares_router,
         privacy_api.ledger,
         privacy_api.steward_ledger,

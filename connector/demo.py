@@ -384,8 +384,8 @@ RUN_STATE: dict[str, tuple[str, ...]] = {
     ),
     "federated catalogue index": ("federated_entry", "federated_source"),
     "seen connector tokens": ("seen_assertion",),
-    "questions asked and runs shared from the console": (
-        "asked_query", "run_share", "received_run",
+    "questions asked, runs shared and results published from the console": (
+        "asked_query", "run_share", "received_run", "published_result",
     ),
 }  # fmt: skip
 PEOPLE_AND_POLICIES: dict[str, tuple[str, ...]] = {

@@ -2,9 +2,10 @@
 
 Compact JSON-LD in the DSP 2025-1 ODRL profile. Actions are Gemello's: `read` (rows leave),
 `aggregate` (differentially private queries), `compute` (approved model runs at the holder),
-`share` (released results shown to another organisation). Sharing is permitted by default for
-data about no one, on the same purposes as its other uses, and prohibited for personal data: a
-steward who wants results derived from personal data shared says so in a policy.
+`share` (released results shown to another organisation), `publish` (released results put on
+the public portal). Sharing and publishing are permitted by default for data about no one, on
+the same purposes as its other uses, and prohibited for personal data: a steward who wants
+results derived from personal data shared or published says so in a policy.
 """
 
 from __future__ import annotations
@@ -51,10 +52,11 @@ def default_offer(
         offer["assigner"] = assigner
     for kind, items in rules.items():
         offer[kind] = [dict(rule) for rule in items]
-    if personal:
-        offer["prohibition"] = [*offer.get("prohibition", []), {"action": "share"}]
-    else:
-        constraint = [] if privacy_class == "open" else [_PURPOSE]
-        share = {"action": "share", **({"constraint": constraint} if constraint else {})}
-        offer["permission"] = [*offer.get("permission", []), share]
+    for action in ("share", "publish"):
+        if personal:
+            offer["prohibition"] = [*offer.get("prohibition", []), {"action": action}]
+        else:
+            constraint = [] if privacy_class == "open" else [_PURPOSE]
+            rule = {"action": action, **({"constraint": constraint} if constraint else {})}
+            offer["permission"] = [*offer.get("permission", []), rule]
     return offer

@@ -19,6 +19,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "aggregate": ("use",),
     "compute": ("use",),
     "share": ("use",),
+    "publish": ("use",),
 }
 ACTION_TEXT = {
     "use": "use in any way below",
@@ -26,6 +27,7 @@ ACTION_TEXT = {
     "aggregate": "ask differentially private aggregate questions",
     "compute": "run approved models at the holder",
     "share": "share released results with another organisation",
+    "publish": "publish released results on the public portal, for anyone",
 }
 
 

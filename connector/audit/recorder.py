@@ -33,6 +33,7 @@ from connector.storage.tables import (
     EpsilonCharge,
     FederatedJob,
     NegotiationRecord,
+    PublishedResult,
     ReceivedRun,
     RunShare,
     TransferRecord,
@@ -246,6 +247,19 @@ def _share(row: RunShare, _how: str) -> AuditEvent:
     )
 
 
+def _published(row: PublishedResult, _how: str) -> AuditEvent:
+    return AuditEvent(
+        action="publish.run",
+        outcome="published",
+        actor=row.published_by,
+        organisation=row.organisation,
+        purpose=row.purpose,
+        target=row.id,
+        correlation=row.job_id,
+        details={"model": row.model, "decisions": row.decisions},
+    )
+
+
 def _received(row: ReceivedRun, _how: str) -> AuditEvent:
     return AuditEvent(
         action="share.received",
@@ -273,6 +287,7 @@ DESCRIBE: dict[type, Callable[[Any, str], AuditEvent]] = {
     FederatedJob: _job,
     AskedQuery: _asked,
     RunShare: _share,
+    PublishedResult: _published,
     ReceivedRun: _received,
 }
 # Changes that are bookkeeping, not events (a job's progress, a use count going up).

@@ -233,6 +233,16 @@ def batches(session: Session, fields: Sequence[str], batch: int = 20_000) -> Ite
         after = rows[-1][0]
 
 
+def rows_by_seq(session: Session, seqs: Sequence[int], fields: Sequence[str]) -> list[Any]:
+    """Some entries, in sequence order, as rows of (seq, at, leaf_hash, *fields)."""
+    t = _ENTRIES
+    columns = [t.c.seq, t.c.at, t.c.leaf_hash, *(t.c[f] for f in fields)]
+    wanted = sorted(set(seqs))
+    return list(
+        session.execute(sa_select(*columns).where(t.c.seq.in_(wanted)).order_by(t.c.seq)).all()
+    )
+
+
 def level_range(session: Session, level: int, lo: int, hi: int) -> dict[int, str]:
     """Stored nodes of one level with index in [lo, hi): index -> hash hex."""
     base = key(level, 0)

@@ -196,6 +196,33 @@ def job_report(
         out.print(f"provenance: {provenance}")
 
 
+@jobs_app.command("publish")
+def publish_job(
+    job_id: Annotated[str, typer.Argument(help="job-… (or its first characters)")],
+    title: Annotated[str, typer.Option(help="the public page's title (at least 5 characters)")],
+    note: Annotated[str, typer.Option(help="what the result shows, in words")] = "",
+    partner: YourPartnerOpt = "unibo",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Publish a finished run on your connector's public portal, for anyone to read: its
+    released (noised) results and provenance, without your name. Each input dataset's holder
+    decides under its policy (results from personal data are refused unless it allows them)."""
+    base, headers = connector_target(partner, url, token, home)
+    job_id = _job_id(base, headers, job_id)
+    made = _call(
+        "POST", f"{base}/jobs/{job_id}/publications", headers, json={"title": title, "note": note}
+    ).json()
+    if as_json:
+        print_json(made)
+        return
+    out.print(f"published: {made['url']}")
+    for d in made["decisions"]:
+        out.print(f"  {d['partner']} · {d['dataset']}: allowed ({d['decision_id']})")
+
+
 def models(
     name: Annotated[
         str | None, typer.Argument(help="a model: list its scenario parameters")

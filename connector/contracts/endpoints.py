@@ -338,3 +338,43 @@ def decide_share(
         decision_id=outcome.decision.decision_id,
         reasons=list(outcome.reasons),
     )
+
+
+publications_router = APIRouter(
+    prefix="/contracts/publications",
+    tags=["contracts"],
+    dependencies=[access(peers=True)],
+    responses=AUTH_RESPONSES,
+)
+
+
+class PublishAsk(BaseModel):
+    """May results made under this agreement be published for anyone to read?"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agreement_id: str = Field(max_length=80)
+    job_id: str = Field(default="", max_length=80)
+
+
+@publications_router.post("/decide", response_model=ShareAnswer)
+def decide_publish(
+    body: PublishAsk, session: WriteSessionDep, principal: PrincipalDep, request: Request
+) -> ShareAnswer:
+    """Another member asks, for one of its users, whether results derived from this
+    connector's dataset under their agreement may be published on its public portal: the
+    dataset's policy decides the `publish` action; the use is counted and the decision
+    recorded, allowed or not."""
+    outcome = uses.decide_publish(
+        session,
+        get_connector(request).contracts.policies,
+        body.agreement_id,
+        principal.organisation,
+        subject=principal.subject,
+        job_id=body.job_id,
+    )
+    return ShareAnswer(
+        allow=outcome.allowed,
+        decision_id=outcome.decision.decision_id,
+        reasons=list(outcome.reasons),
+    )

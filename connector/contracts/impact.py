@@ -22,7 +22,7 @@ from policy import Decision
 from policy.pdp import PolicySet, RegoPDP
 from policy.request import UsageRequest
 
-CHECKED = ("read", "aggregate", "compute", "share")
+CHECKED = ("read", "aggregate", "compute", "share", "publish")
 # A question's epsilon when none is known: the draft's per-question limits are tested with it.
 TRIAL_EPSILON = 0.1
 

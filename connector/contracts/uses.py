@@ -172,3 +172,21 @@ def decide_share(
         session, runtime, agreement_id, "share", organisation,
         subject=subject, extra={"recipient": recipient}, context=f"share {job_id}".strip(),
     )  # fmt: skip
+
+
+def decide_publish(
+    session: Session,
+    runtime: PolicyRuntime,
+    agreement_id: str,
+    organisation: str,
+    *,
+    subject: str | None = None,
+    job_id: str = "",
+) -> UseOutcome:
+    """May results made under this agreement be published on the consumer's public portal,
+    for anyone to read? A use of the dataset with the action `publish`: the dataset's policy
+    decides, the use is counted and the decision recorded, as for every other use."""
+    return authorise_use(
+        session, runtime, agreement_id, "publish", organisation,
+        subject=subject, context=f"publish {job_id}".strip(),
+    )  # fmt: skip

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from connector.compute.service import ModelRefused
 from connector.deps import SessionDep
 from connector.errors import BadRequest, Conflict, Problem
-from connector.gateway import provenance, report, shares
+from connector.gateway import provenance, publications, report, shares
 from connector.gateway.catalog_endpoints import gazetteer
 from connector.gateway.jobs import JOB_USERS, JobRunner, job_view, my_job
 from connector.gateway.repository import JobRepository
@@ -264,4 +264,56 @@ async def share_job(
         note=row.note,
         decisions=list(row.decisions),
         created_at=as_utc(row.created_at).isoformat(),
+    )
+
+
+class PublishIn(BaseModel):
+    """What a publication says about the run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=5, max_length=200, description="shown as the page's title")
+    note: str = Field(default="", max_length=4000, description="what the result shows, in words")
+
+
+class PublishOut(BaseModel):
+    """A publication made: its stable address and the holders' decisions that allowed it."""
+
+    id: str
+    job_id: str
+    title: str
+    url: str = Field(description="the public page, stable")
+    decisions: list[dict[str, Any]]
+    published_at: str
+
+
+@router.post(
+    "/{job_id}/publications",
+    status_code=201,
+    response_model=PublishOut,
+    responses={
+        400: {"model": Problem}, 403: {"model": Problem}, 404: {"model": Problem},
+        502: {"model": Problem},
+    },
+)  # fmt: skip
+async def publish_job(
+    job_id: JobId, body: PublishIn, request: Request, principal: PrincipalDep
+) -> PublishOut:
+    """Publish a finished run on this connector's public portal, with a title and a note:
+    its released (noised) outputs, scenario, provenance with no person named, the model's
+    code hash, epsilon and agreements. Every input dataset's holder decides the ODRL
+    `publish` action (denied by default for personal data); one refusal refuses it, naming
+    the dataset and the rule."""
+    job = await run_in_threadpool(_read_job, request, job_id, principal)
+    conn = get_connector(request)
+    row = await publications.publish_run(
+        conn.contracts, conn.peer_client(), principal, job, body.title, body.note
+    )
+    return PublishOut(
+        id=row.id,
+        job_id=row.job_id,
+        title=row.title,
+        url=f"{conn.identity.own_member().connector_url}/public/results/{row.id}",
+        decisions=list(row.decisions),
+        published_at=as_utc(row.published_at).isoformat(),
     )

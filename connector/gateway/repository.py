@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from connector.storage.tables import FederatedJob, ReceivedRun, RunShare
+from connector.storage.tables import FederatedJob, PublishedResult, ReceivedRun, RunShare
 
 
 class JobRepository:
@@ -77,3 +77,28 @@ class ShareRepository:
         """Shares received for everyone here, or for `name`."""
         q = select(ReceivedRun).where(col(ReceivedRun.recipient).in_(("", name)))
         return list(self.session.exec(q).all())
+
+
+class PublicationRepository:
+    """Runs published on the public portal (`published_result`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: PublishedResult) -> None:
+        """Store a new publication."""
+        self.session.add(row)
+
+    def get(self, publication_id: str) -> PublishedResult | None:
+        """One publication by id."""
+        return self.session.get(PublishedResult, publication_id)
+
+    def all(self, limit: int = 500) -> list[PublishedResult]:
+        """Every publication, newest first."""
+        q = select(PublishedResult).order_by(col(PublishedResult.published_at).desc())
+        return list(self.session.exec(q.limit(limit)).all())
+
+    def of_job(self, job_id: str) -> list[PublishedResult]:
+        """The publications of one run, oldest first."""
+        q = select(PublishedResult).where(PublishedResult.job_id == job_id)
+        return list(self.session.exec(q.order_by(col(PublishedResult.published_at))).all())

@@ -67,10 +67,17 @@ def job_from_payload(payload: dict[str, Any]) -> FederatedJob:
     return FederatedJob(**{k: v for k, v in fields.items() if v is not None})
 
 
-async def _verdicts(
-    contracts: Any, peers: Any, principal: Principal, job: FederatedJob, recipient: str
+async def verdicts(
+    contracts: Any,
+    peers: Any,
+    principal: Principal,
+    job: FederatedJob,
+    action: str,
+    recipient: str | None = None,
 ) -> list[Verdict]:
-    """Every input holder's decision on sharing the run with `recipient` (participant id)."""
+    """Every input holder's decision on releasing the run further: `share` with `recipient`
+    (a participant id), or `publish` for anyone. The gateway's own datasets are decided here,
+    the others' by their holders over a signed request under the run's agreements."""
     me = peers.ctx.own_member()
     trust = contracts.trust()
     out: list[Verdict] = []
@@ -84,12 +91,13 @@ async def _verdicts(
                 out.append(Verdict(partner, dataset, False, "", (f"'{partner}' left",)))
             elif member.participant_id == me.participant_id:
                 request = UsageRequest(
-                    target=iri, action="share", at=utcnow(), purpose=job.purpose,
-                    recipient=recipient, recipient_role=principal.role.value,
+                    target=iri, action=action, at=utcnow(), purpose=job.purpose,
+                    recipient=recipient or me.participant_id,
+                    recipient_role=principal.role.value,
                 )  # fmt: skip
                 with session_scope(contracts.engine, write=True) as session:
                     d = contracts.policies.decide(
-                        session, request, context=f"share {job.id}",
+                        session, request, context=f"{action} {job.id}",
                         organisation=me.participant_id, subject=principal.subject,
                         correlation=job.id,
                     )  # fmt: skip
@@ -99,12 +107,16 @@ async def _verdicts(
                 if not agreement:
                     out.append(Verdict(partner, dataset, False, "", ("no agreement on record",)))
                     continue
-                body = {"agreement_id": agreement, "recipient": recipient, "job_id": job.id}
+                body = {"agreement_id": agreement, "job_id": job.id}
+                if action == "share":
+                    body["recipient"] = recipient or ""
+                path = (
+                    "/contracts/shares/decide"
+                    if action == "share"
+                    else ("/contracts/publications/decide")
+                )
                 try:
-                    r = await peers.request(
-                        "POST", member, "/contracts/shares/decide", principal, json=body,
-                        timeout=30,
-                    )  # fmt: skip
+                    r = await peers.request("POST", member, path, principal, json=body, timeout=30)
                 except httpx.HTTPError as exc:
                     raise ShareFailed(f"{partner} could not be asked: {exc}") from exc
                 answer = r.json() if r.headers.get("content-type", "").find("json") >= 0 else {}
@@ -116,6 +128,17 @@ async def _verdicts(
                                        str(answer.get("decision_id", "")),
                                        tuple(answer.get("reasons") or ())))  # fmt: skip
     return out
+
+
+def refuse_unless_all_allow(found: list[Verdict], what: str) -> None:
+    """UsageDenied naming each refusing dataset and rule, if any holder refused."""
+    refusals = [v for v in found if not v.allow]
+    if refusals:
+        raise UsageDenied(
+            f"{what} is refused: "
+            + "; ".join(f"{v.partner}'s '{v.dataset}': {' '.join(v.reasons)}" for v in refusals),
+            decisions=[v.decision_id for v in refusals if v.decision_id],
+        )
 
 
 async def share_run(
@@ -145,19 +168,9 @@ async def share_run(
         purpose=job.purpose,
     )
     if member.participant_id != me.participant_id:
-        verdicts = await _verdicts(contracts, peers, principal, job, member.participant_id)
-        refusals = [v for v in verdicts if not v.allow]
-        share.decisions = [v.__dict__ | {"reasons": list(v.reasons)} for v in verdicts]
-        if refusals:
-            raise UsageDenied(
-                "sharing with "
-                + member.id
-                + " is refused: "
-                + "; ".join(
-                    f"{v.partner}'s '{v.dataset}': {' '.join(v.reasons)}" for v in refusals
-                ),
-                decisions=[v.decision_id for v in refusals if v.decision_id],
-            )
+        found = await verdicts(contracts, peers, principal, job, "share", member.participant_id)
+        share.decisions = [v.__dict__ | {"reasons": list(v.reasons)} for v in found]
+        refuse_unless_all_allow(found, f"sharing with {member.id}")
         payload = {
             "share_id": share.id,
             "shared_by": share.shared_by,

@@ -26,10 +26,12 @@ class Use:
     epsilon: float = 0.0
     first: str = ""
     last: str = ""
+    seqs: list[int] = field(default_factory=list)  # the audit entries it was counted from
 
-    def seen(self, day: str) -> None:
+    def seen(self, day: str, seq: int) -> None:
         self.first = min(self.first or day, day)
         self.last = max(self.last, day)
+        self.seqs.append(seq)
 
 
 @dataclass
@@ -38,7 +40,7 @@ class DatasetUse:
 
     dataset: str
     uses: dict[tuple[str, str], Use] = field(default_factory=dict)
-    acts: list[dict[str, str | float]] = field(default_factory=list)
+    acts: list[dict[str, str | float | int]] = field(default_factory=list)
 
     def use(self, organisation: str, purpose: str) -> Use:
         key = (organisation, purpose)
@@ -54,7 +56,7 @@ def data_use(session: Session, names: Mapping[str, str]) -> list[DatasetUse]:
                "details")  # fmt: skip
     for batch in store.batches(session, columns):
         for (
-            _seq,
+            seq,
             at,
             _leaf,
             action,
@@ -74,16 +76,17 @@ def data_use(session: Session, names: Mapping[str, str]) -> list[DatasetUse]:
                 use = ds.use(who, purpose or "—")
                 use.allowed += outcome == "allowed"
                 use.denied += outcome == "denied"
-                use.seen(day)
+                use.seen(day, seq)
             elif action == "privacy.charge" and outcome == "committed":
                 use = ds.use(who, purpose or "—")
                 use.epsilon += _number(details, "epsilon")
-                use.seen(day)
+                use.seen(day, seq)
             elif action == "privacy.budget":
                 micro = _number(details, "epsilon_micro")
                 whom = names.get(target, target)
                 ds.acts.append({"day": day, "act": outcome, "organisation": whom,
-                                "epsilon": micro / 1_000_000, "reason": reason})  # fmt: skip
+                                "epsilon": micro / 1_000_000, "reason": reason,
+                                "seq": seq})  # fmt: skip
     return [found[d] for d in sorted(found) if found[d].uses or found[d].acts]
 
 

@@ -12,6 +12,7 @@ from rdflib import Graph
 from catalog.rdf import catalog_graph, dataset_graph
 from connector.deps import SessionDep, SettingsDep, WriteSessionDep
 from connector.errors import NotAcceptable, Problem
+from connector.gateway import publications
 from connector.identity.auth import ANY_LOCAL_ROLE, AUTH_RESPONSES, PrincipalDep, access
 from connector.identity.schemas import Role
 from connector.publishing import service
@@ -92,10 +93,17 @@ def rdf_response(graph: Graph, accept: str | None) -> Response:
 def dcat_catalog(
     request: Request, session: SessionDep, ctx: ContextDep, settings: SettingsDep
 ) -> Response:
-    """The whole catalogue as DCAT-AP 3 (Turtle, JSON-LD or RDF/XML by content negotiation)."""
+    """The whole catalogue as DCAT-AP 3 (Turtle, JSON-LD or RDF/XML by content negotiation):
+    the datasets held here, and the results published here as datasets derived from their
+    inputs (`prov:wasDerivedFrom`)."""
     negotiate(request.headers.get("accept"))  # refuse before doing the work
+    publisher = ctx.publisher()
+    derived = [
+        publications.as_derived(row, publisher.connector_url)
+        for row in publications.all_published(session)
+    ]
     graph = catalog_graph(
-        ctx.publisher(), service.all_entries(session), service.series_of(settings.partner)
+        publisher, service.all_entries(session), service.series_of(settings.partner), derived
     )
     return rdf_response(graph, request.headers.get("accept"))
 

@@ -616,6 +616,27 @@ class RunShare(SQLModel, table=True):
     created_at: datetime = _ts(default_factory=utcnow)
 
 
+class PublishedResult(SQLModel, table=True):
+    """A finished run published on the public portal by its owner, after every input holder's
+    policy allowed the `publish` action: a frozen copy of what was released (the same noisy
+    aggregates), its provenance with no person named, and the decisions that allowed it. Its
+    id is the stable address `/public/results/{id}`."""
+
+    __tablename__ = "published_result"
+
+    id: str = Field(primary_key=True, max_length=80)
+    job_id: str = Field(max_length=80, index=True)
+    title: str = Field(max_length=200)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    published_by: str = Field(max_length=120, description="who published it (never shown)")
+    organisation: str = Field(max_length=200, description="the publisher's participant id")
+    model: str = Field(max_length=80)
+    purpose: str = Field(max_length=40)
+    released: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    decisions: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    published_at: datetime = _ts(default_factory=utcnow)
+
+
 class ReceivedRun(SQLModel, table=True):
     """A run another organisation shared with this one (or with one of its users): its
     released result as the owner's connector sent it."""

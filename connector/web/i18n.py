@@ -819,6 +819,135 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "health.cosigned": {"it": "Co-firmato fino a (voci)", "en": "Co-signed up to (entries)"},
     "health.lag": {"it": "Ritardo (voci)", "en": "Behind (entries)"},
+    "pub.list": {"it": "Risultati pubblicati", "en": "Published results"},
+    "pub.list.lead": {
+        "it": (
+            "Risultati di scenari che i ricercatori di questa organizzazione hanno pubblicato: "
+            "solo ciò che è stato rilasciato, già con il rumore della privacy differenziale, con "
+            "la sua provenienza e le decisioni delle politiche d'uso che lo hanno permesso."
+        ),
+        "en": (
+            "Scenario results researchers of this organisation published: only what was released,"
+            " already with differential-privacy noise, with its provenance and the usage-policy "
+            "decisions that allowed it."
+        ),
+    },
+    "pub.none": {"it": "Nessun risultato pubblicato finora.", "en": "No result published so far."},
+    "pub.title": {"it": "Titolo", "en": "Title"},
+    "pub.day": {"it": "Pubblicato il", "en": "Published on"},
+    "pub.by": {"it": "Pubblicato da", "en": "Published by"},
+    "pub.epsilon": {"it": "ε speso dall'esecuzione", "en": "ε the run spent"},
+    "pub.stable": {"it": "Indirizzo stabile", "en": "Stable address"},
+    "pub.decisions": {
+        "it": "Chi ha permesso la pubblicazione",
+        "en": "Who allowed the publication",
+    },
+    "pub.decisions.lead": {
+        "it": (
+            "Ogni detentore dei dati di ingresso ha deciso l'azione ODRL «pubblicare» secondo la "
+            "propria politica d'uso."
+        ),
+        "en": (
+            "Each holder of the input data decided the ODRL action “publish” under its own usage "
+            "policy."
+        ),
+    },
+    "pub.dataset": {"it": "Dataset", "en": "Dataset"},
+    "pub.allowed": {"it": "Permesso", "en": "Allowed"},
+    "pub.decision": {"it": "Decisione", "en": "Decision"},
+    "pub.researcher_of": {"it": "un ricercatore di {org}", "en": "a researcher of {org}"},
+    "pub.download.release": {
+        "it": "Il rilascio pubblicato (JSON)",
+        "en": "The published release (JSON)",
+    },
+    "pub.form.title": {"it": "Pubblica sul portale pubblico", "en": "Publish on the public portal"},
+    "pub.form.intro": {
+        "it": (
+            "Chiunque potrà leggere i risultati rilasciati di questa esecuzione (già con rumore),"
+            " con la sua provenienza, senza il tuo nome. Ogni detentore dei dati decide secondo "
+            "la propria politica: i dati personali non si pubblicano, salvo che la politica lo "
+            "permetta."
+        ),
+        "en": (
+            "Anyone will be able to read this run's released results (already noised), with its "
+            "provenance, without your name. Each data holder decides under its own policy: "
+            "results from personal data are not published unless the policy allows it."
+        ),
+    },
+    "pub.form.name": {"it": "Titolo", "en": "Title"},
+    "pub.form.name.help": {
+        "it": "Almeno 5 caratteri; diventa il titolo della pagina.",
+        "en": "At least 5 characters; it becomes the page's title.",
+    },
+    "pub.form.note": {
+        "it": "Nota: che cosa mostra il risultato",
+        "en": "Note: what the result shows",
+    },
+    "pub.form.go": {"it": "Pubblica", "en": "Publish"},
+    "pub.form.done": {"it": "Pubblicato:", "en": "Published:"},
+    "verify.col": {"it": "Verifica", "en": "Verify"},
+    "verify.go": {"it": "Verifica nel tuo browser", "en": "Verify in your browser"},
+    "verify.title": {"it": "Verificalo tu stesso", "en": "Verify it yourself"},
+    "verify.lead": {
+        "it": (
+            "Il tuo browser controlla che le voci del registro di audit di questo risultato siano"
+            " nell'albero di Merkle che gli altri membri hanno co-firmato (SHA-256 e l'algoritmo "
+            "della RFC 9162). Non devi fidarti della parola di questo server: una voce modificata"
+            " non supererebbe il controllo."
+        ),
+        "en": (
+            "Your browser checks that this result's audit entries are in the Merkle tree the "
+            "other members co-signed (SHA-256 and the RFC 9162 algorithm). You need not trust "
+            "this server's word: an altered entry would fail the check."
+        ),
+    },
+    "verify.head": {
+        "it": "Testa del registro co-firmata: {size} voci, radice {root}, co-firmata da {who}.",
+        "en": "Co-signed head of the log: {size} entries, root {root}, co-signed by {who}.",
+    },
+    "verify.ok": {
+        "it": "Verificato: ogni voce ({n}) è nel registro co-firmato.",
+        "en": "Verified: every entry ({n}) is in the co-signed log.",
+    },
+    "verify.fail": {
+        "it": (
+            "Verifica fallita: voci che non sono nel registro co-firmato: {n}. Il registro è "
+            "stato alterato, oppure questo server non dice il vero."
+        ),
+        "en": (
+            "Verification failed: entries not in the co-signed log: {n}. The log was altered, or "
+            "this server is not telling the truth."
+        ),
+    },
+    "verify.pending": {
+        "it": "Voci più recenti non ancora co-firmate: {n}; riprova tra qualche secondo.",
+        "en": "Newer entries not co-signed yet: {n}; try again in a few seconds.",
+    },
+    "verify.nohead": {
+        "it": "Nessun altro membro ha ancora co-firmato questo registro: riprova tra poco.",
+        "en": "No other member has co-signed this log yet: try again shortly.",
+    },
+    "verify.error": {
+        "it": "Le prove non si sono potute leggere:",
+        "en": "The proofs could not be read:",
+    },
+    "verify.noscript": {
+        "it": (
+            "Senza JavaScript puoi scaricare le prove e verificarle con lo script per gli auditor:"
+        ),
+        "en": (
+            "Without JavaScript you can download the proofs and check them with the auditors' "
+            "script:"
+        ),
+    },
+    "pub.download.dcat": {"it": "La scheda DCAT-AP (Turtle)", "en": "The DCAT-AP entry (Turtle)"},
+    "verify.rolledback": {
+        "it": (
+            "Il registro è più corto di una testa che gli altri membri hanno co-firmato: ha perso"
+            " delle voci."
+        ),
+        "en": "The log is shorter than a head the other members co-signed: it lost entries.",
+    },
     "portal.brand": {"it": "Gemello trasparenza", "en": "Gemello transparency"},
     "portal.home": {"it": "Portale", "en": "Portal"},
     "portal.title": {

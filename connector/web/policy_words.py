@@ -32,6 +32,10 @@ ACTIONS: dict[str, W] = {
         "it": "condividere i risultati con un'altra organizzazione",
         "en": "share results with another organisation",
     },
+    "publish": {
+        "it": "pubblicare i risultati sul portale pubblico, per chiunque",
+        "en": "publish results on the public portal, for anyone",
+    },
 }
 OPERANDS: dict[str, W] = {
     "purpose": {"it": "la finalità", "en": "the purpose"},

@@ -3,28 +3,42 @@ shell and assets. It shows what the running system says about itself, aggregated
 person's name: the algorithm register (ATRS v3.0 records generated from the registry, the
 model cards, the reviewed records and the runs in the audit log) with JSON and CSV exports in
 the standard's attribute names and the JSON Schema they follow; and the data-use register
-(who used each dataset held here, for what, how often, how much epsilon, and when).
+(who used each dataset held here, for what, how often, how much epsilon, and when); and the
+results researchers published here, each at a stable address, drawn from the frozen copy of
+what was released (the same noisy aggregates), with no person named.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+import httpx
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
+from catalog.model import Publisher
+from catalog.rdf import add_derived, new_graph
+from connector.audit import public
+from connector.audit import repository as store
 from connector.errors import NotFound, ServiceUnavailable
+from connector.gateway import publications
+from connector.identity.schemas import Principal, Role
 from connector.publishing import algorithms, datause
 from connector.publishing.atrs import AtrsField, AtrsMissing, json_schema, read_fields, table_path
 from connector.runtime import Connector, get_connector
 from connector.storage import session_scope
-from connector.web import i18n
+from connector.storage.tables import PublishedResult
+from connector.web import charts, i18n
+from connector.web.runs import SHOWS, download_file, drawn_chart, result_view, scenario_words
 from connector.web.security import PORTAL, public_page
 from connector.web.shell import language, render
+from models.cards import card
 
 portal = APIRouter(prefix=PORTAL, include_in_schema=False, dependencies=[public_page()])
 CATEGORY_ORDER = ("Metadata", "Title Information", "Tier 1 Information")
@@ -137,6 +151,7 @@ def data_use_register(request: Request) -> Response:
                 "uses": [
                     {
                         **u.__dict__,
+                        "purpose_code": u.purpose,
                         "epsilon": i18n.number(u.epsilon, 2, lang),
                         "purpose": i18n.purpose_label(u.purpose, lang) if u.purpose != "—" else "—",
                     }
@@ -186,3 +201,278 @@ def algorithm_record(request: Request, model: str) -> Response:
             "last": usage.last if usage else "",
         },
     )
+
+
+PUBLIC_DOWNLOADS = ("areas.csv", "areas.geojson", "prov.jsonld")
+
+
+def _publication(request: Request, publication_id: str) -> PublishedResult:
+    conn = get_connector(request)
+    with session_scope(conn.engine) as session:
+        row = publications.published(session, publication_id)
+        if row is None:
+            raise NotFound(f"no published result '{publication_id}'")
+        session.expunge(row)
+    return row
+
+
+def _organisation(request: Request, participant: str) -> tuple[str, str]:
+    """(handle, legal name) of a member."""
+    member = get_connector(request).contracts.trust().by_participant.get(participant)
+    if member is None:
+        return participant, participant
+    return member.id, getattr(member, "legal_name", member.id) or member.id
+
+
+@portal.get("/results")
+def published_results(request: Request) -> Response:
+    """The results researchers of this organisation published, newest first."""
+    lang = language(request)
+    conn = get_connector(request)
+    with session_scope(conn.engine) as session:
+        rows = publications.all_published(session)
+    return render(
+        request,
+        "portal_results.html",
+        results=[
+            {
+                "id": r.id,
+                "title": r.title,
+                "model": card(r.model).title(lang),
+                "organisation": _organisation(request, r.organisation)[1],
+                "purpose": i18n.purpose_label(r.purpose, lang),
+                "day": r.published_at.strftime("%Y-%m-%d"),
+            }
+            for r in rows
+        ],
+    )
+
+
+@portal.get("/results/{publication_id}")
+def published_result(
+    request: Request,
+    publication_id: str,
+    figure: Annotated[str, Query(max_length=40)] = "",
+    show: Annotated[str, Query(max_length=10)] = "change",
+) -> Response:
+    """A published result at its stable address: the title and note, what was released
+    (maps, districts, every area, charts), its caveats, provenance with no person named, the
+    epsilon it spent, the agreements and decisions it ran and was published under."""
+    lang = language(request)
+    row = _publication(request, publication_id)
+    job = publications.as_job(row)
+    handle, legal = _organisation(request, row.organisation)
+    view = result_view(request, job, lang, figure, show if show in SHOWS else "change")
+    t = i18n.translator(lang)
+    view["provenance"]["requested_by"] = t("pub.researcher_of").format(org=legal)
+    return render(
+        request,
+        "portal_result.html",
+        pub=row,
+        job=job,
+        base=f"{PORTAL}/results/{row.id}",
+        public=True,
+        title=row.title,
+        model_title=card(row.model).title(lang),
+        scenario=scenario_words(job, lang),
+        publisher_name=legal,
+        handle=handle,
+        purpose=i18n.purpose_label(row.purpose, lang),
+        epsilon=i18n.number(float(job.epsilon or 0), 3, lang),
+        published=row.published_at.strftime("%Y-%m-%d %H:%M"),
+        decisions=[
+            {**d, "allow": bool(d.get("allow")), "reasons": list(d.get("reasons") or [])}
+            for d in row.decisions
+        ],
+        **view,
+    )
+
+
+@portal.get("/results/{publication_id}/release.json")
+def published_release(request: Request, publication_id: str) -> Response:
+    """Exactly what the publication holds: the released outputs, scenario, model and code
+    hash, epsilon, holders' datasets, agreements and decisions, and the provenance."""
+    row = _publication(request, publication_id)
+    body = {
+        "id": row.id,
+        "title": row.title,
+        "note": row.note,
+        "publisher": row.organisation,
+        "published_at": row.published_at.isoformat(),
+        "decisions": row.decisions,
+        "run": row.released,
+    }
+    return JSONResponse(body)
+
+
+@portal.get("/results/{publication_id}/charts/{key}.svg")
+def published_chart(request: Request, publication_id: str, key: str) -> Response:
+    """One chart of a published result, as an SVG image."""
+    row = _publication(request, publication_id)
+    job = publications.as_job(row)
+    svg = drawn_chart(f"pub:{row.id}", key, language(request), lambda: job)
+    return Response(svg, media_type="image/svg+xml", headers=charts.SVG_HEADERS)
+
+
+@portal.get("/results/{publication_id}/download/{kind}")
+def published_download(request: Request, publication_id: str, kind: str) -> Response:
+    """A published result as a file: `areas.csv`, `areas.geojson` or `prov.jsonld`."""
+    row = _publication(request, publication_id)
+    return download_file(request, publications.as_job(row), kind, PUBLIC_DOWNLOADS)
+
+
+@portal.get("/results/{publication_id}/dcat")
+def published_dcat(request: Request, publication_id: str) -> Response:
+    """The publication's DCAT-AP entry (Turtle): a dataset derived from the run's inputs, as
+    the publisher's catalogue lists it."""
+    row = _publication(request, publication_id)
+    me = get_connector(request).identity.own_member()
+    publisher = Publisher(
+        participant_id=me.participant_id,
+        name=me.legal_name or me.id,
+        connector_url=me.connector_url,
+    )
+    graph = new_graph()
+    add_derived(graph, publications.as_derived(row, me.connector_url), publisher)
+    return Response(graph.serialize(format="turtle"), media_type="text/turtle")
+
+
+# --- verify it yourself ---------------------------------------------------------------------
+
+PEER_TIMEOUT_S = 10
+
+
+def _portal_principal(conn: Connector) -> Principal:
+    """Who the portal asks other members as: this connector, for no person."""
+    me = conn.identity.own_member()
+    return Principal(
+        kind="user", organisation=me.participant_id, partner=me.id, subject="public-portal",
+        role=Role.auditor, credential="internal",
+    )  # fmt: skip
+
+
+async def cosigned_heads(conn: Connector) -> tuple[dict[tuple[int, str], list[Any]], Any]:
+    """Every head of this connector's log the other members say they co-signed, (size, root)
+    -> co-signers with time and co-signature; and the members that could not say, with why."""
+    me = conn.identity.own_member()
+    peers = conn.peer_client()
+    principal = _portal_principal(conn)
+    others = sorted(
+        (m for m in conn.contracts.trust().by_handle.values() if m.id != me.id), key=lambda m: m.id
+    )
+
+    async def one(member: Any) -> tuple[str, list[dict[str, Any]] | str]:
+        try:
+            r = await peers.request("GET", member, "/audit/members/witnessed", principal,
+                                    timeout=PEER_TIMEOUT_S)  # fmt: skip
+        except httpx.HTTPError as exc:
+            return member.id, f"unreachable: {str(exc)[:120]}"
+        if r.status_code != 200:
+            return member.id, f"refused ({r.status_code})"
+        return member.id, list(r.json())
+
+    answers = await asyncio.gather(*(one(m) for m in others))
+    heads: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for member, items in answers:
+        for h in items if isinstance(items, list) else []:
+            heads.setdefault((int(h["size"]), str(h["root"])), []).append(
+                {"member": member, "at": h.get("at"), "cosignature": h.get("cosignature")}
+            )
+    silent = {m: why for m, why in answers if isinstance(why, str)}
+    return heads, (silent, [m.id for m in others])
+
+
+def choose_head(
+    heads: dict[tuple[int, str], list[Any]], silent: dict[str, str], others: list[str], size: int
+) -> dict[str, Any]:
+    """Of the co-signed heads within a log of `size` entries, the one the most members
+    co-signed, latest first; `rolled_back` when a co-signed head is longer than the log (the
+    log lost entries the members saw)."""
+    within = {k: v for k, v in heads.items() if k[0] <= size}
+    rolled_back = any(k[0] > size for k in heads)
+    if not within:
+        return {"size": 0, "root": "", "cosigners": [], "silent": silent,
+                "rolled_back": rolled_back}  # fmt: skip
+    (chosen, root), cosigners = max(within.items(), key=lambda kv: (len(kv[1]), kv[0][0]))
+    signed = {c["member"] for c in cosigners}
+    silent = dict(silent)
+    for m in others:
+        if m not in signed and m not in silent:
+            silent[m] = "has not co-signed this head"
+    return {"size": chosen, "root": root, "cosigners": cosigners, "silent": silent,
+            "rolled_back": rolled_back}  # fmt: skip
+
+
+async def _bundle(request: Request, seqs: list[int]) -> Response:
+    """The proofs a reader's browser checks: the co-signed head, and each entry's public
+    fields, leaf hash and audit path in that head's tree."""
+    conn = get_connector(request)
+    heads, (silent, others) = await cosigned_heads(conn)
+    names = _publisher(request).names
+
+    def work() -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
+        store.integrate_all(conn.audit.engine)
+        with session_scope(conn.engine) as session:
+            size = public.log_size(session)
+            head = choose_head(heads, silent, others, size)
+            if not head["size"]:
+                return [], size, head
+            return public.inclusion_proofs(session, seqs, head["size"], names), size, head
+
+    entries, size, head = await run_in_threadpool(work)
+    return JSONResponse(
+        {
+            "log": conn.identity.own_member().participant_id,
+            "log_size": size,
+            "checkpoint": head,
+            "entries": entries,
+            "pending": len({s for s in seqs if s >= head["size"]}),
+            "algorithm": "RFC 9162 2.1.3.2, SHA-256",
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@portal.get("/data-use/proofs")
+async def data_use_proofs(
+    request: Request,
+    dataset: Annotated[str, Query(max_length=120)],
+    organisation: Annotated[str, Query(max_length=200)] = "",
+    purpose: Annotated[str, Query(max_length=40)] = "",
+    acts: bool = False,
+) -> Response:
+    """Inclusion proofs of the audit entries one row of the data-use register was counted from
+    (a dataset's uses by one organisation for one purpose, or its budget acts)."""
+    conn = get_connector(request)
+    names = _publisher(request).names
+
+    def seqs() -> list[int]:
+        with session_scope(conn.engine) as session:
+            found = {d.dataset: d for d in datause.data_use(session, names)}
+        d = found.get(dataset)
+        if d is None:
+            raise NotFound(f"no recorded use of '{dataset}'")
+        if acts:
+            return [int(a["seq"]) for a in d.acts]
+        use = d.uses.get((organisation, purpose or "—"))
+        if use is None:
+            raise NotFound(f"no use of '{dataset}' by '{organisation}' for '{purpose}'")
+        return use.seqs
+
+    return await _bundle(request, await run_in_threadpool(seqs))
+
+
+@portal.get("/results/{publication_id}/proofs")
+async def published_proofs(request: Request, publication_id: str) -> Response:
+    """Inclusion proofs of a published result's audit entries in this connector's log: the
+    run as it started and ended, and its publication."""
+    conn = get_connector(request)
+    row = _publication(request, publication_id)
+
+    def seqs() -> list[int]:
+        store.integrate_all(conn.audit.engine)
+        with session_scope(conn.engine) as session:
+            found = store.entries(session, limit=1000, filters={"correlation": row.job_id})
+        return [e.seq for e in found if e.action in ("compute.job", "publish.run")]
+
+    return await _bundle(request, await run_in_threadpool(seqs))

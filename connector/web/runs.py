@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from catalog.dsp import G
 from connector.errors import BadRequest, NotFound
-from connector.gateway import index, readable, report, shares
+from connector.gateway import index, publications, readable, report, shares
 from connector.gateway import jobs as gateway_jobs
 from connector.gateway.gazetteer import Gazetteer
 from connector.gateway.jobs import JOB_USERS, job_view
@@ -212,7 +212,8 @@ def shared_page(
     return _page(request, shared.job, f"{PREFIX}/shared/{share_id}", figure, show, shared)
 
 
-def _scenario_words(job: FederatedJob, lang: str) -> list[str]:
+def scenario_words(job: FederatedJob, lang: str) -> list[str]:
+    """The run's scenario in words (its changes from the defaults)."""
     try:
         words = forms.summary(get(job.model), job.params, lang)
     except KeyError:
@@ -250,7 +251,7 @@ def _page(
         "progress": _progress_view(job, lang, now),
         "purpose": i18n.purpose_label(job.purpose, lang),
         "started": job.created_at.strftime("%Y-%m-%d %H:%M"),
-        "scenario": _scenario_words(job, lang),
+        "scenario": scenario_words(job, lang),
         "shared": None
         if shared is None
         else {
@@ -267,6 +268,7 @@ def _page(
     if shared is None:
         with session_scope(conn.engine) as session:
             made = shares.shares_of(session, job.id)
+            published = publications.of_job(session, job.id)
         me = conn.identity.own_member()
         extra = {
             "shares": [
@@ -281,16 +283,22 @@ def _page(
                 for s in made
             ],
             "members": [(m.id, m.legal_name) for m in trust.by_handle.values()],
+            "published": [
+                {"id": p.id, "title": p.title, "when": p.published_at.strftime("%Y-%m-%d %H:%M")}
+                for p in published
+            ],
             "own": me.id,
         }
     return render(
-        request, "result.html", **common, **extra, **_result(request, job, lang, figure, show)
+        request, "result.html", **common, **extra, **result_view(request, job, lang, figure, show)
     )
 
 
-def _result(
+def result_view(
     request: Request, job: FederatedJob, lang: str, figure: str, show: str
 ) -> dict[str, Any]:
+    """What a result page shows: headline figures, the chosen map, districts, every area,
+    charts, caveats and provenance, in the reader's language."""
     conn = get_connector(request)
     places = Gazetteer.cached(conn.settings)
     reading = readable.read(job.model, job.params, (job.result or {}).get("outputs"))
@@ -508,7 +516,7 @@ def run_chart(request: Request, job_id: str, key: str) -> Response:
     with session_scope(conn.engine) as session:  # who may see it, without reading the result
         if not gateway_jobs.my_finished_job_exists(session, job_id, signed.principal):
             _finished(request, job_id)  # says why: unknown, another's, or not finished
-    svg = _drawn(job_id, key, language(request), lambda: _finished(request, job_id))
+    svg = drawn_chart(job_id, key, language(request), lambda: _finished(request, job_id))
     return Response(svg, media_type="image/svg+xml", headers=charts.SVG_HEADERS)
 
 
@@ -516,7 +524,7 @@ def run_chart(request: Request, job_id: str, key: str) -> Response:
 def shared_chart(request: Request, share_id: str, key: str) -> Response:
     """One chart of a run shared with me."""
     job = _shared(request, share_id).job
-    svg = _drawn(f"{share_id}:{job.id}", key, language(request), lambda: job)
+    svg = drawn_chart(f"{share_id}:{job.id}", key, language(request), lambda: job)
     return Response(svg, media_type="image/svg+xml", headers=charts.SVG_HEADERS)
 
 
@@ -525,7 +533,8 @@ _DRAWN: OrderedDict[tuple[str, str, str], str] = OrderedDict()
 DRAWN_KEPT = 64
 
 
-def _drawn(job_id: str, key: str, lang: str, load: Callable[[], FederatedJob]) -> str:
+def drawn_chart(job_id: str, key: str, lang: str, load: Callable[[], FederatedJob]) -> str:
+    """One chart of a finished result as SVG, drawn once per language and kept."""
     cache_key = (job_id, key, lang)
     if cache_key in _DRAWN:
         _DRAWN.move_to_end(cache_key)
@@ -543,18 +552,23 @@ def _drawn(job_id: str, key: str, lang: str, load: Callable[[], FederatedJob]) -
 
 
 @runs.get("/runs/{job_id}/download/{kind}")
-def run_download(request: Request, job_id: str, kind: str) -> Response:
+def rundownload_file(request: Request, job_id: str, kind: str) -> Response:
     """The result as a file: `areas.csv`, `areas.geojson`, `report.html` or `prov.jsonld`."""
-    return _download(request, _finished(request, job_id), kind)
+    return download_file(request, _finished(request, job_id), kind)
 
 
 @runs.get("/shared/{share_id}/download/{kind}")
-def shared_download(request: Request, share_id: str, kind: str) -> Response:
+def shareddownload_file(request: Request, share_id: str, kind: str) -> Response:
     """A shared run's result as a file (as `run_download`)."""
-    return _download(request, _shared(request, share_id).job, kind)
+    return download_file(request, _shared(request, share_id).job, kind)
 
 
-def _download(request: Request, job: FederatedJob, kind: str) -> Response:
+def download_file(
+    request: Request, job: FederatedJob, kind: str, kinds: tuple[str, ...] = ()
+) -> Response:
+    """A result as a file (`kinds`, when given, limits which)."""
+    if kinds and kind not in kinds:
+        raise NotFound(f"no download '{kind}': {', '.join(kinds)}")
     lang = language(request)
     conn = get_connector(request)
     places = Gazetteer.cached(conn.settings)
@@ -601,6 +615,22 @@ async def share(request: Request, job_id: str) -> Response:
         one("user", 120), one("note", 2000),
     )  # fmt: skip
     return RedirectResponse(f"{PREFIX}/runs/{job.id}?shared=1#share-title", status_code=303)
+
+
+@runs.post("/runs/{job_id}/publish")
+async def publish(request: Request, job_id: str) -> Response:
+    """Publish a finished run on this connector's public portal (every input holder's policy
+    decides; a refusal names the dataset and the rule), then open its public page."""
+    form = await request.form()
+    title, note = form.get("title"), form.get("note")
+    job = await run_in_threadpool(_finished, request, job_id)
+    conn = get_connector(request)
+    signed: SignedIn = request.state.signed_in
+    row = await publications.publish_run(
+        conn.contracts, conn.peer_client(), signed.principal, job,
+        title if isinstance(title, str) else "", note if isinstance(note, str) else "",
+    )  # fmt: skip
+    return RedirectResponse(f"/public/results/{row.id}", status_code=303)
 
 
 def _runs_of(request: Request, ids: list[str]) -> list[FederatedJob]:

@@ -129,3 +129,50 @@ def test_cli_validate_reports_and_sets_the_exit_code(tmp_path: Path) -> None:
     assert unreadable.returncode == 2
     assert "not valid turtle" in unreadable.stderr
     assert "Traceback" not in unreadable.stderr
+
+
+def _derived() -> Graph:
+    from datetime import UTC, datetime
+
+    from catalog.model import DerivedDataset, DerivedDownload, LangText, Publisher, Theme
+    from catalog.rdf import add_derived, new_graph
+
+    page = "http://127.0.0.1:8003/public/results/flood-scs-nash-0123456789ab"
+    derived = DerivedDataset(
+        id="flood-scs-nash-0123456789ab",
+        title=LangText(it="Pioggia x1,5", en="Rain x1.5"),
+        description=LangText(it="Le aree sopra l'allerta.", en="The areas above the alarm."),
+        themes=[Theme.ENVI, Theme.REGI],
+        issued=datetime(2026, 12, 7, 9, tzinfo=UTC),
+        landing_page=page,
+        downloads=[
+            DerivedDownload(
+                url=f"{page}/release.json", media_type="application/json", title="the release"
+            )
+        ],  # fmt: skip
+        derived_from=[
+            "urn:gemello:bologna:cineca:dataset:rainfall-daily",
+            "urn:gemello:bologna:unibo:dataset:sub-catchments",
+        ],  # fmt: skip
+        generated_by="urn:gemello:job-1",
+        synthetic=True,
+    )
+    publisher = Publisher(participant_id="urn:gemello:bologna:unibo", name="Università di Bologna",
+                          connector_url="http://127.0.0.1:8003")  # fmt: skip
+    graph = new_graph()
+    add_derived(graph, derived, publisher)
+    return graph
+
+
+def test_a_published_result_is_a_derived_dataset_that_conforms_to_both_shapes(
+    ours: CatalogValidator, official: CatalogValidator
+) -> None:
+    graph = _derived()
+    prov = "http://www.w3.org/ns/prov#"
+    ds = URIRef("urn:gemello:bologna:unibo:dataset:flood-scs-nash-0123456789ab")
+    assert {str(o) for o in graph.objects(ds, URIRef(prov + "wasDerivedFrom"))} == {
+        "urn:gemello:bologna:cineca:dataset:rainfall-daily",
+        "urn:gemello:bologna:unibo:dataset:sub-catchments",
+    }
+    assert ours.validate(graph).conforms, ours.validate(graph).results
+    assert official.validate(graph).violations == []

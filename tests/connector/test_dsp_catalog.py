@@ -41,7 +41,12 @@ async def test_catalog_request_returns_valid_catalog_with_offers(client: httpx.A
     by_id = {d["dct:identifier"]: d for d in catalog["dataset"]}
     wifi_offer = by_id["wifi-od-flows"]["hasPolicy"][0]
     # WiFi flows between zones are about no one: results from them may be shared
-    assert {p["action"] for p in wifi_offer["permission"]} == {"aggregate", "compute", "share"}
+    assert {p["action"] for p in wifi_offer["permission"]} == {
+        "aggregate",
+        "compute",
+        "share",
+        "publish",
+    }
     assert wifi_offer["prohibition"] == [{"action": "read"}]
     assert by_id["bike-counters"]["distribution"][0]["format"] == "HttpData-PULL"
 

@@ -61,13 +61,15 @@ class Console:
 
 
 @contextmanager
-def console(fed: Federation, partner: str, tmp_path: Path) -> Iterator[Console]:
+def console(
+    fed: Federation, partner: str, tmp_path: Path, url: str | None = None
+) -> Iterator[Console]:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     if CHROMIUM is None:
         pytest.skip("no Chromium here (Debian package 'chromium'; make test installs it)")
     if not AXE.exists():
         pytest.skip("axe-core is not installed (`make test` installs it with npm)")
-    url = fed.url(partner)
+    url = url or fed.url(partner)
     requested: list[str] = []
     csp_errors: list[str] = []
     with sync_api.sync_playwright() as pw:
@@ -237,6 +239,16 @@ def test_sharing_with_another_organisation_follows_every_input_holders_policy(
     assert "fbk's 'trips'" in detail
     assert "prohibition" in detail
     assert "share" in detail
+    # publishing it for anyone is refused too, for the same reason, and nothing is published
+    published = fed.call("POST", "unibo", f"/jobs/{gravity}/publications", token,
+                         json={"title": "Flows by gravity", "note": "for everyone"})  # fmt: skip
+    assert published.status_code == 403, published.text
+    detail = published.json()["detail"]
+    assert "fbk's 'trips'" in detail
+    assert "prohibition" in detail
+    assert "publish" in detail
+    listed = httpx.get(f"{fed.url('unibo')}/public/results", timeout=30).text
+    assert "Flows by gravity" not in listed
     # inside unibo it is always allowed
     inside = fed.call("POST", "unibo", f"/jobs/{gravity}/shares", token,
                       json={"organisation": "unibo", "user": "marco-colleague"})  # fmt: skip

@@ -1,20 +1,40 @@
-"""The public transparency portal in a real browser (Debian's Chromium) against the session's
-four-connector federation, as an anonymous citizen: the algorithm register, then the
-`mobility-ctm` record, whose code hash is the one `gemello models` prints; and, on fbk's
-portal, the epsilon unibo spent on its trips. In Italian and in English, each page passing
-axe-core, the strict Content-Security-Policy, and loading nothing
-from elsewhere.
+"""The public transparency portal against the session's four-connector federation, as an
+anonymous citizen, in a real browser (Debian's Chromium) where a page is read:
+
+- the algorithm register, then the `mobility-ctm` record, whose code hash is the one
+  `gemello models` prints; on fbk's portal, the epsilon unibo spent on its trips;
+- a flood run a planner published with `gemello jobs publish`: its page and map, and "verify",
+  which checks the audit entries' inclusion proofs in the browser against the head the other
+  members co-signed; the data-use register's rows verified the same way;
+- a copy of unibo's connector over a copy of its database with one audit entry altered: the
+  same page, and the auditors' script, report the failure;
+- over HTTP: the published page shows exactly the released values; the publication is a
+  DCAT-AP dataset derived from its inputs; no /public route reveals a user's name, token,
+  query or an unpublished run.
+
+Each page passes axe-core and the strict Content-Security-Policy, and loads nothing from
+elsewhere, in Italian and in English.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from rdflib import Graph, URIRef
 
+from connector.federation import free_port, start_connector, stop, wait_ready
+from connector.gateway import readable
+from connector.gateway.gazetteer import Gazetteer
+from connector.settings import source_root
 from tests.e2e.conftest import Federation
 from tests.e2e.test_console_journeys import console
 from tests.e2e.test_hardening import negotiate
@@ -74,3 +94,188 @@ def test_a_citizen_sees_the_epsilon_unibo_spent_on_fbks_trips(
         assert float(cells[4].replace(".", "").replace(",", ".")) > 0, cells  # ε spent
         assert "portal-researcher" not in page.content()
         c.check("portal-data-use")
+
+
+TITLE = "Pioggia ×1,5: le aree sopra l'allerta"
+NOTE = "Prima settimana di maggio 2023, con la pioggia aumentata della metà."
+SCRIPT = source_root() / "docs" / "auditors" / "verify_proofs.py"
+
+
+@pytest.fixture(scope="module")
+def published(shared_federation: Federation) -> dict[str, Any]:
+    """A flood run (rain x1.5) a planner at unibo published with the CLI."""
+    fed = shared_federation
+    planner = fed.user("unibo", "researcher", "portal-planner")
+    body = {"model": "flood-scs-nash", "params": {"end": "2023-05-05", "rain_multiplier": 1.5},
+            "purpose": "research", "epsilon": 0.05}  # fmt: skip
+    made = fed.call("POST", "unibo", "/jobs", planner, json=body)
+    assert made.status_code == 202, made.text
+    job_id = made.json()["id"]
+    done = fed.until(
+        lambda: fed.call("GET", "unibo", f"/jobs/{job_id}", planner, params={"wait": 20}).json(),
+        lambda j: j["state"] != "running",
+        f"job {job_id}",
+        timeout=240,
+    )
+    assert done["state"] == "succeeded", done
+    cli = subprocess.run(
+        [sys.executable, "-m", "connector.cli", "jobs", "publish", job_id[4:14], "--title", TITLE,
+         "--note", NOTE, "--url", fed.url("unibo"), "--token", planner, "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    pub = json.loads(cli.stdout)
+    assert pub["url"] == f"{fed.url('unibo')}/public/results/{pub['id']}"
+    assert {d["partner"] for d in pub["decisions"]} == {"cineca", "unibo"}
+    return {"job": job_id, "pub": pub, "planner": planner}
+
+
+def _cosigned(fed: Federation, proofs_url: str) -> dict[str, Any]:
+    """The proof bundle, once the other members have co-signed every entry in it."""
+    return dict(
+        fed.until(
+            lambda: httpx.get(proofs_url, timeout=30).json(),
+            lambda b: b["entries"] and not b["pending"] and len(b["checkpoint"]["cosigners"]) == 3,
+            f"co-signed proofs at {proofs_url}",
+            timeout=60,
+        )
+    )
+
+
+def test_a_published_page_shows_exactly_what_was_released(
+    shared_federation: Federation, published: dict[str, Any]
+) -> None:
+    fed = shared_federation
+    url = published["pub"]["url"]
+    page = httpx.get(url, timeout=30)
+    assert page.status_code == 200, page.text
+    release = httpx.get(f"{url}/release.json", timeout=30).json()
+    owner = fed.call("GET", "unibo", f"/jobs/{published['job']}/result", published["planner"])
+    assert owner.status_code == 200, owner.text
+    # the frozen copy is the released result itself, and its scenario
+    assert release["run"]["result"]["outputs"] == owner.json()["outputs"]
+    assert release["run"]["result"]["summary"] == owner.json()["summary"]
+    assert release["run"]["params"] == owner.json()["params"]
+    assert release["run"]["model_hash"] == owner.json()["model_hash"]
+    # every figure in the districts' and areas' tables is a released value (or a district's
+    # sum of them), and every released value is there
+    reading = readable.read("flood-scs-nash", release["run"]["params"],
+                            release["run"]["result"]["outputs"])  # fmt: skip
+    areas = Gazetteer.cached(fed.settings("unibo")).areas
+    cols = [k for k, _, _ in readable.columns(reading, "it")]
+    expected = [r[k] for r in readable.by_district(reading, areas) for k in cols]
+    expected += [r[k] for r in readable.area_rows(reading, areas) for k in cols]
+    shown = re.findall(r'<td class="num" data-value="([^"]*)"', page.text)
+    assert len(shown) == len(expected) > 90
+    assert sorted(float(v) for v in shown if v) == pytest.approx(
+        sorted(float(v) for v in expected if v is not None), rel=1e-12
+    )
+    # nothing names the planner, in the page, the release or its provenance
+    for text in (page.text, json.dumps(release)):
+        assert "portal-planner" not in text
+        assert "requested_by" not in text
+        assert "run_id" not in text
+
+
+def test_a_publication_is_a_dataset_derived_from_its_inputs(
+    shared_federation: Federation, published: dict[str, Any]
+) -> None:
+    fed = shared_federation
+    pub = published["pub"]
+    listed = fed.call("GET", "unibo", "/dcat/catalog", published["planner"])
+    assert listed.status_code == 200, listed.text
+    graph = Graph().parse(data=listed.text, format="turtle")
+    ds = URIRef(f"urn:gemello:bologna:unibo:dataset:{pub['id']}")
+    catalog = URIRef("urn:gemello:bologna:unibo:catalog")
+    assert (catalog, URIRef("http://www.w3.org/ns/dcat#dataset"), ds) in graph
+    derived = {
+        str(o) for o in graph.objects(ds, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"))
+    }
+    assert derived == {
+        "urn:gemello:bologna:cineca:dataset:rainfall-daily",
+        "urn:gemello:bologna:unibo:dataset:sub-catchments",
+    }
+    alone = Graph().parse(data=httpx.get(f"{pub['url']}/dcat", timeout=30).text, format="turtle")
+    assert set(alone.objects(ds, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"))) == {
+        URIRef(i) for i in derived
+    }
+
+
+def test_a_citizen_opens_a_published_result_and_verifies_it_in_the_browser(
+    shared_federation: Federation, published: dict[str, Any], tmp_path: Path
+) -> None:
+    fed = shared_federation
+    pub = published["pub"]
+    _cosigned(fed, f"{pub['url']}/proofs")
+    with console(fed, "unibo", tmp_path) as c:
+        page = c.page
+        page.goto(f"{c.url}/public")
+        page.get_by_role("navigation").get_by_role("link", name="Risultati pubblicati").click()
+        page.get_by_role("heading", name="Risultati pubblicati").wait_for()
+        c.check("portal-results")
+        page.get_by_role("link", name=TITLE).click()
+        page.get_by_role("heading", name=TITLE).wait_for()
+        assert page.locator("figure.choro svg path").count() == 90
+        assert NOTE in page.locator("main").inner_text()
+        page.get_by_role("button", name="Verifica nel tuo browser").click()
+        verdict = page.locator("#verify-result p.ok, #verify-result p.bad")
+        verdict.wait_for()
+        box = page.locator("#verify-result").inner_text()
+        assert "Verificato: ogni voce (3)" in verdict.inner_text(), box
+        assert "publish.run" in page.locator("#verify-result").inner_text()
+        c.check("portal-result-verified")
+        page.get_by_role("link", name="English").click()
+        page.get_by_role("heading", name="Verify it yourself").wait_for()
+        c.check("portal-result-en")
+        page.goto(f"{c.url}/public/data-use")
+        section = page.locator("section", has=page.get_by_role("heading", name="sub-catchments"))
+        section.get_by_role("button", name="Verify in your browser").first.click()
+        verdict = section.locator(".verify p.ok, .verify p.bad")
+        verdict.wait_for()
+        assert "Verified" in verdict.inner_text(), section.inner_text()
+        c.check("portal-data-use-verified")
+
+
+def test_an_altered_audit_entry_fails_the_check_in_the_browser_and_in_the_script(
+    shared_federation: Federation, published: dict[str, Any], tmp_path: Path
+) -> None:
+    fed = shared_federation
+    pub = published["pub"]
+    bundle = _cosigned(fed, f"{pub['url']}/proofs")
+    honest = subprocess.run([sys.executable, str(SCRIPT), f"{pub['url']}/proofs"],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert honest.returncode == 0, honest.stdout + honest.stderr
+    # a copy of unibo's data and database, with the publication's audit entry saying another
+    # purpose, served by a second unibo connector
+    live_dir = fed.settings("unibo").resolved_data_dir
+    twin_dir = tmp_path / "unibo-twin"
+    shutil.copytree(
+        live_dir, twin_dir, ignore=shutil.ignore_patterns("connector.db*", "server.json")
+    )
+    with sqlite3.connect(live_dir / "connector.db") as live:
+        with sqlite3.connect(twin_dir / "connector.db") as altered:
+            live.backup(altered)
+    seq = next(e["seq"] for e in bundle["entries"] if e["action"] == "publish.run")
+    with sqlite3.connect(twin_dir / "connector.db") as altered:
+        altered.execute("UPDATE audit_entry SET purpose = 'commercial' WHERE seq = ?", (seq,))
+    url = f"http://127.0.0.1:{free_port()}"
+    quiet = ("AUDIT_CHECKPOINT_SECONDS", "AUDIT_WITNESS_SECONDS", "CATALOG_REFRESH_SECONDS")
+    env = {"GEMELLO_DATA_DIR": str(twin_dir), **{f"GEMELLO_{k}": "0" for k in quiet}}
+    twin = start_connector(fed.settings("unibo"), fed.home, tmp_path, url, env=env)
+    try:
+        wait_ready(twin, fed.client, 60)
+        proofs = f"{url}/public/results/{pub['id']}/proofs"
+        script = subprocess.run([sys.executable, str(SCRIPT), proofs],
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert script.returncode == 1, script.stdout + script.stderr
+        assert f"BAD #{seq} " in script.stdout
+        with console(fed, "unibo", tmp_path, url=url) as c:
+            c.page.goto(f"{url}/public/results/{pub['id']}")
+            c.page.get_by_role("button", name="Verifica nel tuo browser").click()
+            verdict = c.page.locator("#verify-result p.bad", has_text="Verifica fallita")
+            verdict.wait_for()
+            assert "registro co-firmato: 1." in verdict.inner_text()
+            assert f"✗ #{seq} " in c.page.locator("#verify-result").inner_text()
+            c.check("portal-altered")
+    finally:
+        stop([twin])

@@ -155,3 +155,25 @@ def test_default_offers_allow_sharing_results_only_of_data_about_no_one(
     assert decision.allow is allowed, decision.reasons
     if not allowed and personal:
         assert any("prohibition" in r and "share" in r for r in decision.reasons), decision.reasons
+
+
+@pytest.mark.parametrize(
+    ("privacy", "personal", "purpose", "allowed"),
+    [
+        ("open", False, None, True),
+        ("aggregate-only", False, "research", True),
+        ("aggregate-only", False, "commercial", False),
+        ("aggregate-only", True, "research", False),  # personal data: published only if a
+        ("compute-only", True, "public-policy", False),  # steward's policy says so
+    ],
+)
+def test_default_offers_allow_publishing_results_only_of_data_about_no_one(
+    adapter: Adapter, privacy: str, personal: bool, purpose: str | None, allowed: bool
+) -> None:
+    from policy.offers import default_offer
+
+    pdp = adapter(PolicySet.from_documents({T: default_offer(T, privacy, personal=personal)}))
+    decision = pdp.decide(UsageRequest(T, "publish", NOW, purpose=purpose))
+    assert decision.allow is allowed, decision.reasons
+    if personal:
+        assert any("prohibition" in r and "publish" in r for r in decision.reasons)
