@@ -279,3 +279,80 @@ def test_an_altered_audit_entry_fails_the_check_in_the_browser_and_in_the_script
             c.check("portal-altered")
     finally:
         stop([twin])
+
+
+def test_no_public_route_reveals_a_name_a_token_a_query_or_an_unpublished_run(
+    shared_federation: Federation, published: dict[str, Any]
+) -> None:
+    """Every /public route, walked as anonymous at unibo (the publisher) and fbk (the trips'
+    holder), after a named researcher asked fbk a question with a marked filter and ran a
+    flood scenario nobody published."""
+    from connector.web.portal import PUBLIC_DOWNLOADS, portal
+    from models.registry import MODELS
+
+    fed = shared_federation
+    name = "unibo-walker-q"
+    walker = fed.user("unibo", "researcher", "walker-q")
+    agreement = negotiate(fed, walker, "fbk", "trips", "research")
+    marker = "zz-private-query-marker"
+    for query in (
+        {"dataset": "trips", "aggregate": "count", "epsilon": 0.01, "group_by": ["mode"]},
+        {"dataset": "trips", "aggregate": "count", "epsilon": 0.01,
+         "filters": [{"dimension": "mode", "values": [marker]}]},
+    ):  # fmt: skip
+        fed.call("POST", "unibo", "/privacy/queries", walker,
+                 json={"agreement_id": agreement["agreement_id"], "query": query})  # fmt: skip
+    body = {"model": "flood-scs-nash", "params": {"end": "2023-05-02", "rain_multiplier": 1.7},
+            "purpose": "research", "epsilon": 0.05}  # fmt: skip
+    unpublished = fed.call("POST", "unibo", "/jobs", walker, json=body).json()["id"]
+    fed.until(
+        lambda: fed.call(
+            "GET", "unibo", f"/jobs/{unpublished}", walker, params={"wait": 20}
+        ).json(),
+        lambda j: j["state"] != "running",
+        f"job {unpublished}",
+        timeout=240,
+    )
+    secrets = {
+        name,
+        "portal-planner",
+        walker,
+        published["planner"],
+        marker,
+        unpublished,
+        unpublished.removeprefix("job-"),
+    }
+    routes = {r.path for r in portal.routes}  # type: ignore[attr-defined]
+    walked: set[str] = set()
+    pub_id = published["pub"]["id"]
+    page = httpx.get(published["pub"]["url"], timeout=30).text
+    values = {
+        "model": sorted(MODELS),
+        "publication_id": [pub_id],
+        "key": sorted(set(re.findall(r"/charts/([^/\"]+)\.svg", page))),
+        "kind": list(PUBLIC_DOWNLOADS),
+    }
+    with httpx.Client(timeout=60) as anonymous:
+        for partner in ("unibo", "fbk"):
+            base = fed.url(partner)
+            rows = re.findall(r'data-proofs="(/public/data-use/proofs\?[^"]+)"',
+                              anonymous.get(f"{base}/public/data-use").text)  # fmt: skip
+            for path in sorted(routes):
+                names = re.findall(r"{(\w+)}", path)
+                unknown = [n for n in names if n not in values]
+                assert not unknown, f"{path}: no values to walk {unknown} with"
+                fills: list[str] = [path]
+                for n in names:
+                    fills = [f.replace("{" + n + "}", v) for f in fills for v in values[n]]
+                if path.endswith("/data-use/proofs"):
+                    fills = [r.replace("&amp;", "&") for r in rows] or [f"{path}?dataset=trips"]
+                for url in fills:
+                    r = anonymous.get(base + url)
+                    publisher_only = "{publication_id}" in path and partner != "unibo"
+                    assert r.status_code == (404 if publisher_only else 200), (url, r.text[:300])
+                    text = r.text.lower()
+                    leaked = [s for s in secrets if s.lower() in text]
+                    assert not leaked, f"{partner} {url} shows {leaked}"
+                    assert "gmo_" not in r.text, f"{partner} {url} shows a token"
+                walked.add(path)
+    assert walked == routes
