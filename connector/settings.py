@@ -178,6 +178,11 @@ class Settings(BaseSettings):
         ge=0,
         description="sign a tree head this often when the log grew (0: only on demand)",
     )
+    portal_federation: bool = Field(
+        default=False,
+        description="the public portal also shows every member's published results and data "
+        "use on one page, /public/federation (the comune's does)",
+    )
     console_idle_minutes: float = Field(
         default=30, gt=0, le=24 * 60, description="a console session ends after this idle time"
     )

@@ -948,6 +948,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "en": "The log is shorter than a head the other members co-signed: it lost entries.",
     },
+    "fed.title": {"it": "La federazione", "en": "The federation"},
+    "fed.lead": {
+        "it": (
+            "I risultati pubblicati e l'uso dei dati di ogni membro dello spazio dei dati, letti "
+            "adesso dai loro portali. Ogni riga si verifica sul portale del membro che la tiene."
+        ),
+        "en": (
+            "Every member's published results and data use, read now from their portals. Each row"
+            " is verified on the portal of the member that holds it."
+        ),
+    },
+    "fed.portal": {"it": "Il portale del membro", "en": "The member's portal"},
+    "fed.unreachable": {
+        "it": "Il portale di questo membro non ha risposto:",
+        "en": "This member's portal did not answer:",
+    },
     "portal.brand": {"it": "Gemello trasparenza", "en": "Gemello transparency"},
     "portal.home": {"it": "Portale", "en": "Portal"},
     "portal.title": {

@@ -34,11 +34,13 @@ from connector.publishing.atrs import AtrsField, AtrsMissing, json_schema, read_
 from connector.runtime import Connector, get_connector
 from connector.storage import session_scope
 from connector.storage.tables import PublishedResult
+from connector.timestamps import as_utc
 from connector.web import charts, i18n
 from connector.web.runs import SHOWS, download_file, drawn_chart, result_view, scenario_words
 from connector.web.security import PORTAL, public_page
 from connector.web.shell import language, render
 from models.cards import card
+from models.registry import MODELS
 
 portal = APIRouter(prefix=PORTAL, include_in_schema=False, dependencies=[public_page()])
 CATEGORY_ORDER = ("Metadata", "Title Information", "Tier 1 Information")
@@ -476,3 +478,96 @@ async def published_proofs(request: Request, publication_id: str) -> Response:
         return [e.seq for e in found if e.action in ("compute.job", "publish.run")]
 
     return await _bundle(request, await run_in_threadpool(seqs))
+
+
+# --- the federation on one page (the comune's portal) ---------------------------------------
+
+FEDERATION_TIMEOUT_S = 5.0
+
+
+def _results_doc(request: Request) -> list[dict[str, Any]]:
+    conn = get_connector(request)
+    me = conn.identity.own_member()
+    with session_scope(conn.engine) as session:
+        rows = publications.all_published(session)
+    return [
+        {"id": r.id, "title": r.title, "model": r.model, "purpose": r.purpose,
+         "published_at": as_utc(r.published_at).isoformat(),
+         "url": f"{me.connector_url}{PORTAL}/results/{r.id}"}
+        for r in rows
+    ]  # fmt: skip
+
+
+def _data_use_doc(request: Request) -> list[dict[str, Any]]:
+    conn = get_connector(request)
+    with session_scope(conn.engine) as session:
+        found = datause.data_use(session, _publisher(request).names)
+    return [
+        {
+            "dataset": d.dataset,
+            "uses": [
+                {k: v for k, v in u.__dict__.items() if k != "seqs"}
+                for u in sorted(d.uses.values(), key=lambda u: (u.organisation, u.purpose))
+            ],
+            "acts": [{k: v for k, v in a.items() if k != "seq"} for a in d.acts],
+        }
+        for d in found
+    ]
+
+
+@portal.get("/results.json")
+def published_results_json(request: Request) -> Response:
+    """The results published here, newest first, as JSON (what the federation page reads)."""
+    return JSONResponse(_results_doc(request))
+
+
+@portal.get("/data-use.json")
+def data_use_json(request: Request) -> Response:
+    """The data-use register as JSON: per dataset held here, its uses by organisation and
+    purpose and its budget acts (what the federation page reads)."""
+    return JSONResponse(_data_use_doc(request))
+
+
+@portal.get("/federation")
+async def federation_page(request: Request) -> Response:
+    """Every member's published results and data use on one page, read from their portals
+    now (only where `portal_federation` is on: the comune's)."""
+    conn = get_connector(request)
+    if not conn.settings.portal_federation:
+        raise NotFound("this connector's portal does not show the federation: see the comune's")
+    lang = language(request)
+    me = conn.identity.own_member()
+    members = sorted(conn.contracts.trust().by_handle.values(), key=lambda m: m.id)
+
+    async def one(client: httpx.AsyncClient, member: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": member.id, "name": member.legal_name,
+                               "portal": f"{member.connector_url}{PORTAL}"}  # fmt: skip
+        if member.id == me.id:
+            results = await run_in_threadpool(_results_doc, request)
+            use = await run_in_threadpool(_data_use_doc, request)
+            return out | {"results": results, "use": use, "error": ""}
+        try:
+            base = f"{member.connector_url}{PORTAL}"
+            r1, r2 = await asyncio.gather(
+                client.get(f"{base}/results.json"), client.get(f"{base}/data-use.json")
+            )
+            r1.raise_for_status()
+            r2.raise_for_status()
+            return out | {"results": r1.json(), "use": r2.json(), "error": ""}
+        except (httpx.HTTPError, ValueError) as exc:
+            return out | {"results": [], "use": [], "error": str(exc)[:160] or type(exc).__name__}
+
+    async with httpx.AsyncClient(timeout=FEDERATION_TIMEOUT_S) as client:
+        found = await asyncio.gather(*(one(client, m) for m in members))
+    for m in found:
+        for r in m["results"]:
+            r["model_title"] = card(r["model"]).title(lang) if r["model"] in MODELS else r["model"]
+            r["purpose_label"] = i18n.purpose_label(r["purpose"], lang)
+            r["day"] = str(r["published_at"])[:10]
+        for d in m["use"]:
+            for u in d["uses"]:
+                u["epsilon_text"] = i18n.number(float(u["epsilon"]), 2, lang)
+                u["purpose_label"] = (
+                    i18n.purpose_label(u["purpose"], lang) if u["purpose"] != "—" else "—"
+                )
+    return render(request, "portal_federation.html", members=found)

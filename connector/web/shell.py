@@ -45,6 +45,7 @@ def render(request: Request, name: str, status: int = 200, **values: Any) -> HTM
         other_lang="en" if lang == "it" else "it",
         path=request.url.path,
         portal=request.url.path.startswith(PORTAL),
+        federation=conn.settings.portal_federation,
         partner=conn.settings.partner,
         organisation=conn.settings.legal_name or conn.settings.partner,
         version=__version__,

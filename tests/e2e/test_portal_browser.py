@@ -236,6 +236,32 @@ def test_a_citizen_opens_a_published_result_and_verifies_it_in_the_browser(
         c.check("portal-data-use-verified")
 
 
+def test_the_comunes_portal_shows_every_members_results_and_data_use(
+    shared_federation: Federation, published: dict[str, Any], tmp_path: Path
+) -> None:
+    fed = shared_federation
+    researcher = fed.user("unibo", "researcher", "portal-researcher")
+    agreement = negotiate(fed, researcher, "fbk", "trips", "research")
+    query = {"dataset": "trips", "aggregate": "count", "epsilon": 0.01}
+    asked = fed.call("POST", "unibo", "/privacy/queries", researcher,
+                     json={"agreement_id": agreement["agreement_id"], "query": query})  # fmt: skip
+    assert asked.status_code == 200, asked.text
+    with console(fed, "comune", tmp_path) as c:
+        page = c.page
+        page.goto(f"{c.url}/public")
+        page.get_by_role("navigation").get_by_role("link", name="La federazione").click()
+        page.get_by_role("heading", name="La federazione").wait_for()
+        unibo = page.locator(
+            "section", has=page.get_by_role("heading", name=re.compile("Università"))
+        )
+        link = unibo.get_by_role("link", name=TITLE)
+        assert link.get_attribute("href") == published["pub"]["url"]
+        fbk = page.locator("section", has=page.get_by_role("heading", name=re.compile("Kessler")))
+        row = fbk.locator("tr", has_text="trips").filter(has_text="unibo").first
+        assert "ricerca" in row.inner_text()
+        c.check("portal-federation")
+
+
 def test_an_altered_audit_entry_fails_the_check_in_the_browser_and_in_the_script(
     shared_federation: Federation, published: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -284,9 +310,9 @@ def test_an_altered_audit_entry_fails_the_check_in_the_browser_and_in_the_script
 def test_no_public_route_reveals_a_name_a_token_a_query_or_an_unpublished_run(
     shared_federation: Federation, published: dict[str, Any]
 ) -> None:
-    """Every /public route, walked as anonymous at unibo (the publisher) and fbk (the trips'
-    holder), after a named researcher asked fbk a question with a marked filter and ran a
-    flood scenario nobody published."""
+    """Every /public route, walked as anonymous at unibo (the publisher), fbk (the trips'
+    holder) and the comune (the federation's page), after a named researcher asked fbk a
+    question with a marked filter and ran a flood scenario nobody published."""
     from connector.web.portal import PUBLIC_DOWNLOADS, portal
     from models.registry import MODELS
 
@@ -333,7 +359,7 @@ def test_no_public_route_reveals_a_name_a_token_a_query_or_an_unpublished_run(
         "kind": list(PUBLIC_DOWNLOADS),
     }
     with httpx.Client(timeout=60) as anonymous:
-        for partner in ("unibo", "fbk"):
+        for partner in ("unibo", "fbk", "comune"):
             base = fed.url(partner)
             rows = re.findall(r'data-proofs="(/public/data-use/proofs\?[^"]+)"',
                               anonymous.get(f"{base}/public/data-use").text)  # fmt: skip
@@ -348,8 +374,12 @@ def test_no_public_route_reveals_a_name_a_token_a_query_or_an_unpublished_run(
                     fills = [r.replace("&amp;", "&") for r in rows] or [f"{path}?dataset=trips"]
                 for url in fills:
                     r = anonymous.get(base + url)
-                    publisher_only = "{publication_id}" in path and partner != "unibo"
-                    assert r.status_code == (404 if publisher_only else 200), (url, r.text[:300])
+                    elsewhere = (
+                        ("{publication_id}" in path and partner != "unibo")
+                        or (path.endswith("/federation") and partner != "comune")
+                        or (path.endswith("/data-use/proofs") and not rows)
+                    )
+                    assert r.status_code == (404 if elsewhere else 200), (url, r.text[:300])
                     text = r.text.lower()
                     leaked = [s for s in secrets if s.lower() in text]
                     assert not leaked, f"{partner} {url} shows {leaked}"
