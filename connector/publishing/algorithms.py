@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from connector.audit import repository as store
+from connector.partnerdata.catalogmeta import META
 from connector.publishing.atrs import VERSION, AtrsField
 from connector.storage import Session
 from models.base import Model
@@ -86,6 +87,64 @@ def usage(session: Session) -> dict[str, Usage]:
     }
 
 
+def agreements(session: Session) -> Counter[str]:
+    """dataset id -> the DSP agreements recorded in this connector's log (as provider or
+    consumer), each counted once."""
+    seen: dict[str, str] = {}
+    for e in store.entries(session, limit=1_000_000, filters={"action": "contract.agreement"}):
+        if e.outcome == "agreed":
+            seen[e.correlation] = e.dataset
+    return Counter(seen.values())
+
+
+def _sensitive(model: Model, lang: str) -> str:
+    """The model's inputs that hold personal data (from the datasets' descriptions), with the
+    column that identifies a person, and how they leave."""
+    out = []
+    for d in dict.fromkeys(model.datasets):
+        meta = META.get(d)
+        if meta is None or not meta.personal_data:
+            continue
+        who = meta.contribution.column if meta.contribution else ""
+        if lang == "it":
+            out.append(f"{d}: dati personali (pseudonimi{f', colonna «{who}»' if who else ''}); "
+                       "escono solo aggregati con privacy differenziale")  # fmt: skip
+        else:
+            out.append(f"{d}: personal data (pseudonymous{f', column “{who}”' if who else ''}); "
+                       "only differentially private aggregates leave")  # fmt: skip
+    if not out:
+        return (
+            "Nessun dato personale tra gli ingressi."
+            if lang == "it"
+            else "No personal data among the inputs."
+        )
+    return "; ".join(out) + "."
+
+
+def _purposes(model: Model, lang: str) -> str:
+    """How each dataset is used: as the input of which stage (no model is trained)."""
+    used: dict[str, list[str]] = {}
+    for s in model.stages:
+        for d in s.datasets:
+            used.setdefault(d, []).append(s.name)
+    word = "ingresso dello stadio" if lang == "it" else "input of the stage"
+    return "; ".join(f"{d}: {word} {', '.join(stages)}" for d, stages in used.items()) + "."
+
+
+def _agreement_words(model: Model, counted: Counter[str], lang: str) -> str:
+    per = ", ".join(f"{d} ({counted.get(d, 0)})" for d in dict.fromkeys(model.datasets))
+    if lang == "it":
+        return (
+            "Ogni uso avviene sotto un contratto DSP tra chi chiede e chi detiene il dataset, "
+            "con la politica ODRL del dataset; contratti registrati qui per dataset: " + per + "."
+        )
+    return (
+        "Every use is made under a DSP contract agreement between the asker and the dataset's "
+        "holder, under the dataset's ODRL policy; agreements recorded here per dataset: "
+        + per + "."
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Publisher:
     """Who publishes the register, and where."""
@@ -124,6 +183,7 @@ def values(
     pub: Publisher,
     lang: str,
     today: date,
+    counted: Counter[str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The record's values by ATRS attribute, and where each came from ('system' or
     'declared'); attributes not given are left to people."""
@@ -161,6 +221,9 @@ def values(
         "source_data_url": f"{pub.portal_url}/data-use",
         "data_access_and_storage": ACCESS(lang),
         "risks_and_mitigations": RISKS(lang),
+        "sensitive_attributes": _sensitive(model, lang),
+        "dataset_purposes": _purposes(model, lang),
+        "data_sharing_agreements": _agreement_words(model, counted or Counter(), lang),
     }
     if owner is not None:
         system["organisation_type"] = owner(lang)
@@ -210,9 +273,10 @@ def register(
     attribute: a field no one has written is an empty string and is named in
     `left_to_people`."""
     used = usage(session)
+    counted = agreements(session)
     out = []
     for number, (model, _example) in enumerate(INSTALLED, start=1):
-        known, sources = values(model, number, used.get(model.hash), pub, lang, today)
+        known, sources = values(model, number, used.get(model.hash), pub, lang, today, counted)
         atrs = {f.attribute: known.get(f.attribute, "") for f in fields}
         left = tuple(f.attribute for f in fields if f.attribute not in known)
         out.append(Entry(model.name, model.version, model.hash, atrs, sources, left,

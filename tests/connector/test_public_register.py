@@ -30,8 +30,8 @@ LEFT_TO_PEOPLE = {
     "senior_responsible_owner", "external_supplier", "companies_house_number",
     "external_supplier_role", "procurement_procedure_type", "data_access_terms",
     "previous_process", "alternatives_considered", "required_training", "appeals_and_review",
-    "dataset_purposes", "data_description", "data_quantities", "sensitive_attributes",
-    "data_collection", "data_cleaning", "data_sharing_agreements", "impact_assessment",
+    "data_description", "data_quantities", "data_collection", "data_cleaning",
+    "impact_assessment",
 }  # fmt: skip
 
 
@@ -99,6 +99,13 @@ def test_every_field_is_from_the_system_declared_or_left_to_people(atrs: Setting
         assert set(entry.sources) | left == {f.attribute for f in fields}
         assert all(entry.atrs[a] != "" for a in entry.sources if a != "date_archived")
         assert tiered - left <= set(entry.sources)
+    # what the system knows of the inputs: personal data only in fbk's trips (the gravity model)
+    by_model = {e.model: e.atrs for e in entries}
+    assert "trips: personal data" in by_model["mobility-gravity"]["sensitive_attributes"]
+    assert (
+        by_model["flood-scs-nash"]["sensitive_attributes"] == "No personal data among the inputs."
+    )
+    assert "rainfall-daily: input of the stage" in by_model["flood-scs-nash"]["dataset_purposes"]
 
 
 async def test_use_is_counted_by_organisation_and_purpose_with_no_names(
