@@ -892,13 +892,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it": (
             "Il tuo browser controlla che le voci del registro di audit di questo risultato siano"
             " nell'albero di Merkle che gli altri membri hanno co-firmato (SHA-256 e l'algoritmo "
-            "della RFC 9162). Non devi fidarti della parola di questo server: una voce modificata"
-            " non supererebbe il controllo."
+            "della RFC 9162), senza prendere per buona la parola di questo server sull'integrità "
+            "del registro: una voce alterata nel suo database non supererebbe il controllo."
         ),
         "en": (
             "Your browser checks that this result's audit entries are in the Merkle tree the "
-            "other members co-signed (SHA-256 and the RFC 9162 algorithm). You need not trust "
-            "this server's word: an altered entry would fail the check."
+            "other members co-signed (SHA-256 and the RFC 9162 algorithm), without taking this "
+            "server's word that its log is intact: an entry altered in its database would fail "
+            "the check."
         ),
     },
     "verify.head": {

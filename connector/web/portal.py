@@ -273,6 +273,7 @@ def published_result(
         pub=row,
         job=job,
         base=f"{PORTAL}/results/{row.id}",
+        stable_url=f"{get_connector(request).identity.own_member().connector_url}{PORTAL}/results/{row.id}",
         public=True,
         title=row.title,
         model_title=card(row.model).title(lang),
