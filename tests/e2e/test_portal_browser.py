@@ -262,6 +262,47 @@ def test_the_comunes_portal_shows_every_members_results_and_data_use(
         c.check("portal-federation")
 
 
+def test_the_browsers_check_agrees_with_the_logs_proofs_and_refuses_wrong_ones(
+    shared_federation: Federation, tmp_path: Path
+) -> None:
+    """verify.js's RFC 9162 check, run in Chromium on proofs from the log's own Merkle code,
+    for every leaf of every tree up to 40 leaves: each proof verifies, and the same proof with
+    one bit flipped, for the neighbouring leaf, or against the root of the tree with one more
+    leaf, does not."""
+    from connector.audit import merkle
+
+    cases = []
+    for size in range(1, 41):
+        leaves = [merkle.leaf_hash(bytes([i])) for i in range(size)]
+        root = merkle.root(leaves).hex()
+        grown = merkle.root([*leaves, merkle.leaf_hash(b"one more")]).hex()
+        for index in range(size):
+            proof = [h.hex() for h in merkle.inclusion_proof(index, leaves)]
+            leaf = leaves[index].hex()
+            cases.append((index, size, leaf, proof, root, True))
+            if proof:
+                bad = proof[0][:-1] + ("0" if proof[0][-1] != "0" else "1")
+                cases.append((index, size, leaf, [bad, *proof[1:]], root, False))
+            if size > 1:
+                cases.append(((index + 1) % size, size, leaf, proof, root, False))
+            cases.append((index, size, leaf, proof, grown, False))
+    with console(shared_federation, "unibo", tmp_path) as c:
+        c.page.goto(f"{c.url}/public/data-use")
+        got = c.page.evaluate(
+            """async (cases) => {
+                const out = [];
+                for (const [i, n, leaf, proof, root] of cases) {
+                    out.push(await verifyInclusion(i, n, leaf, proof, root));
+                }
+                return out;
+            }""",
+            [list(k[:5]) for k in cases],
+        )
+    wrong = [k[:2] + (k[5],) for k, g in zip(cases, got, strict=True) if g is not k[5]]
+    assert not wrong, wrong[:10]
+    assert sum(k[5] for k in cases) == sum(range(1, 41))
+
+
 def test_an_altered_audit_entry_fails_the_check_in_the_browser_and_in_the_script(
     shared_federation: Federation, published: dict[str, Any], tmp_path: Path
 ) -> None:
