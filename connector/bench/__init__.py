@@ -253,6 +253,23 @@ def bench_web_console(tmp: Path, repeat: int) -> list[dict[str, Any]]:
         admin = {"admin: users and keys": "/console/admin",
                  "admin: health (asks 3 members)": "/console/admin/health"}  # fmt: skip
         rows += bench_pages(fbk.url, people["admin"], admin, max(10, repeat * 4))
+        # The public portal, at unibo (which publishes the flood run) and the comune.
+        made = client.post(f"{url}/jobs/{runs[0]}/publications", headers=auth,
+                           json={"title": "Pioggia x1,5", "note": "benchmark"})  # fmt: skip
+        made.raise_for_status()
+        pub = made.json()["id"]
+        portal = {
+            "portal: algorithm register": "/public/algorithms",
+            "portal: a record": "/public/algorithms/flood-scs-nash",
+            "portal: data-use register": "/public/data-use",
+            "portal: published result": f"/public/results/{pub}",
+            "portal: proofs (asks 3 members)": f"/public/results/{pub}/proofs",
+        }
+        rows += bench_pages(url, token, portal, max(10, repeat * 4))
+        comune = next(c for c in conns if c.settings.partner == "comune")
+        federation_page = {"portal: federation (reads 3 portals)": "/public/federation"}
+        rows += bench_pages(comune.url, _people(comune.settings, ("steward",))["steward"],
+                            federation_page, max(10, repeat * 4))  # fmt: skip
         return rows
 
 

@@ -293,6 +293,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "result.provenance": {"it": "Provenienza", "en": "Provenance"},
     "result.prov.model": {"it": "Modello e impronta del codice", "en": "Model and code hash"},
     "result.prov.by": {"it": "Richiesta da", "en": "Requested by"},
+    "result.prov.agreements": {"it": "Contratti (DSP)", "en": "Agreements (DSP)"},
+    "result.prov.own": {"it": "dati propri", "en": "own data"},
     "result.prov.datasets": {"it": "Dati letti (impronta)", "en": "Data read (digest)"},
     "result.prov.decisions": {"it": "Decisioni di policy", "en": "Policy decisions"},
     "result.prov.signature": {"it": "Risultato firmato (impronta)", "en": "Signed result (digest)"},

@@ -476,7 +476,11 @@ async def published_proofs(request: Request, publication_id: str) -> Response:
         store.integrate_all(conn.audit.engine)
         with session_scope(conn.engine) as session:
             found = store.entries(session, limit=1000, filters={"correlation": row.job_id})
-        return [e.seq for e in found if e.action in ("compute.job", "publish.run")]
+        return [
+            e.seq
+            for e in found
+            if e.action == "compute.job" or (e.action == "publish.run" and e.target == row.id)
+        ]
 
     return await _bundle(request, await run_in_threadpool(seqs))
 
@@ -572,3 +576,25 @@ async def federation_page(request: Request) -> Response:
                     i18n.purpose_label(u["purpose"], lang) if u["purpose"] != "—" else "—"
                 )
     return render(request, "portal_federation.html", members=found)
+
+
+@portal.get("/algorithms/{model}/proofs")
+async def algorithm_proofs(request: Request, model: str) -> Response:
+    """Inclusion proofs of the runs an algorithm record counts: the `compute.job` entries of
+    this model version's finished federated runs in this connector's log (the latest 100)."""
+    conn = get_connector(request)
+    if model not in MODELS:
+        raise NotFound(f"no model '{model}' in the register")
+    code = MODELS[model].hash
+
+    def seqs() -> list[int]:
+        store.integrate_all(conn.audit.engine)
+        with session_scope(conn.engine) as session:
+            found = store.entries(session, limit=1_000_000, filters={"action": "compute.job"})
+        return [
+            e.seq
+            for e in found
+            if e.outcome in ("succeeded", "partial") and e.detail_map.get("model_hash") == code
+        ]
+
+    return await _bundle(request, await run_in_threadpool(seqs))

@@ -98,7 +98,7 @@ def test_a_planner_runs_the_30_kmh_city_compares_it_and_shares_it(
         # share it with a named colleague, who signs in and finds it
         page.goto(f"{c.url}/console/runs/{job}")
         page.get_by_label("Persona (nome utente)").fill("unibo-marco-colleague")
-        page.get_by_label("Nota").fill("guarda Navile")
+        page.get_by_label("Nota", exact=True).fill("guarda Navile")
         page.get_by_role("button", name="Condividi", exact=True).click()
         page.wait_for_url(re.compile(r".*shared=1.*"))
         assert "marco-colleague" in page.locator("section", has_text="Condividi").inner_text()

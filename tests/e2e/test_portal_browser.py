@@ -177,6 +177,37 @@ def test_a_published_page_shows_exactly_what_was_released(
         assert "run_id" not in text
 
 
+def test_the_console_publishes_a_run_with_the_planners_title_and_note(
+    shared_federation: Federation, published: dict[str, Any]
+) -> None:
+    fed = shared_federation
+    job = published["job"]
+    with httpx.Client(base_url=fed.url("unibo"), timeout=60) as browser:
+        form = browser.get("/console/sign-in")
+        nonce = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert nonce is not None
+        browser.post("/console/sign-in", data={"token": published["planner"],
+                                                "csrf": nonce.group(1)})  # fmt: skip
+        page = browser.get(f"/console/runs/{job}")
+        assert page.status_code == 200, page.text[:300]
+        assert "Pubblica sul portale pubblico" in page.text
+        assert published["pub"]["id"] in page.text  # the run's earlier publication is listed
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        short = browser.post(f"/console/runs/{job}/publish",
+                             data={"title": "x", "note": "", "csrf": csrf.group(1)})  # fmt: skip
+        assert short.status_code == 400, short.text[:300]
+        assert "at least 5 characters" in short.text
+        fields = {"title": "Seconda lettura", "note": "<b>non</b> è HTML", "csrf": csrf.group(1)}
+        made = browser.post(f"/console/runs/{job}/publish", data=fields)
+        assert made.status_code == 303, made.text[:300]
+        where = made.headers["location"]
+        assert where.startswith("/public/results/flood-scs-nash-")
+    shown = httpx.get(fed.url("unibo") + where, timeout=30).text
+    assert "Seconda lettura" in shown
+    assert "&lt;b&gt;non&lt;/b&gt; è HTML" in shown
+
+
 def test_a_publication_is_a_dataset_derived_from_its_inputs(
     shared_federation: Federation, published: dict[str, Any]
 ) -> None:
@@ -234,6 +265,14 @@ def test_a_citizen_opens_a_published_result_and_verifies_it_in_the_browser(
         verdict.wait_for()
         assert "Verified" in verdict.inner_text(), section.inner_text()
         c.check("portal-data-use-verified")
+        # the algorithm register's count of runs, verified the same way
+        page.goto(f"{c.url}/public/algorithms/flood-scs-nash")
+        page.get_by_role("button", name="Verify in your browser").click()
+        verdict = page.locator("#verify-runs p.ok, #verify-runs p.bad")
+        verdict.wait_for()
+        assert "Verified" in verdict.inner_text(), page.locator("#verify-runs").inner_text()
+        assert "compute.job" in page.locator("#verify-runs").inner_text()
+        c.check("portal-record-verified")
 
 
 def test_the_comunes_portal_shows_every_members_results_and_data_use(
