@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from catalog import (
 )
 from connector.settings import source_root
 from tests.catalog.examples import BROKEN, TRIPS, broken
+from tests.clirun import run_cli
 
 SHARED = source_root().parent / "shared"
 
@@ -109,8 +109,7 @@ def test_unreadable_files_are_one_clear_error(
 
 
 def _gemello(*args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "connector.cli", "catalog", "validate", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return run_cli(["catalog", "validate", *args])
 
 
 def test_cli_validate_reports_and_sets_the_exit_code(tmp_path: Path) -> None:

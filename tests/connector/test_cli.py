@@ -11,15 +11,13 @@ from pathlib import Path
 import pytest
 
 from connector.identity.trustlist import load_anchor, load_trust_list, verify
+from tests.clirun import run_cli
 
 
 def gemello(
     *args: str, home: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "connector.cli", *args]
-    if home is not None:
-        cmd += ["--home", str(home)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return run_cli([*args, *(["--home", str(home)] if home is not None else [])], timeout)
 
 
 def test_help_lists_the_commands() -> None:
@@ -122,15 +120,7 @@ def test_an_unreachable_database_is_one_line_naming_the_setting(
 
 
 def _gemello_env(env: dict[str, str], *args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "connector.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=os.environ | env,
-    )
+    return run_cli([*args, "--home", str(home)], env=env)
 
 
 def test_the_cli_refuses_to_write_where_the_running_server_does_not_read(
@@ -286,7 +276,6 @@ def test_dataspace_membership_changes_are_signed(inited: Path, tmp_path: Path) -
 
 
 def test_models_lists_each_scenario_parameter_with_default_and_range() -> None:
-    import os
 
     from rich.console import Console
 
@@ -299,10 +288,7 @@ def test_models_lists_each_scenario_parameter_with_default_and_range() -> None:
         lines = console.export_text().splitlines()[4:-1]
         rows = {line.split("│")[1].strip() for line in lines}
         assert set(model.params.model_fields) <= rows, (model.name, lines)
-    flood = subprocess.run(  # and one as a user runs it
-        [sys.executable, "-m", "connector.cli", "models", "flood-scs-nash"],
-        capture_output=True, text=True, timeout=120, env=os.environ | {"COLUMNS": "250"},
-    )  # fmt: skip
+    flood = run_cli(["models", "flood-scs-nash"], env={"COLUMNS": "250"})  # as a user runs it
     assert flood.returncode == 0, flood.stderr
     row = [line for line in flood.stdout.splitlines() if "rain_multiplier" in line][0]
     cells = [c.strip() for c in row.split("│")[1:-1]]

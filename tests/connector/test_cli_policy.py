@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from connector.identity.schemas import Role
+from tests.clirun import run_cli
 
 pytestmark = pytest.mark.anyio
 
@@ -18,13 +18,7 @@ CASES = Path(__file__).parents[1] / "policy" / "cases"
 
 
 def policy(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "connector.cli", "policy", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"COLUMNS": "200", "PATH": ""},
-    )
+    return run_cli(["policy", *args], only_env={"COLUMNS": "200", "PATH": ""})
 
 
 def test_the_case_table_passes_and_a_wrong_expectation_fails(tmp_path: Path) -> None:

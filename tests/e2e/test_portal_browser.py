@@ -35,6 +35,7 @@ from connector.federation import free_port, start_connector, stop, wait_ready
 from connector.gateway import readable
 from connector.gateway.gazetteer import Gazetteer
 from connector.settings import source_root
+from tests.clirun import run_cli
 from tests.e2e.conftest import Federation
 from tests.e2e.test_console_journeys import console
 from tests.e2e.test_hardening import negotiate
@@ -46,8 +47,7 @@ def test_a_citizen_reads_the_algorithm_register(
     shared_federation: Federation, tmp_path: Path
 ) -> None:
     fed = shared_federation
-    listed = subprocess.run([sys.executable, "-m", "connector.cli", "models", "--json"],
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    listed = run_cli(["models", "--json"])
     assert listed.returncode == 0, listed.stderr
     hashes = {m["name"]: m["hash"] for m in json.loads(listed.stdout)}
     with console(fed, "comune", tmp_path) as c:
@@ -118,11 +118,8 @@ def published(shared_federation: Federation) -> dict[str, Any]:
         timeout=240,
     )
     assert done["state"] == "succeeded", done
-    cli = subprocess.run(
-        [sys.executable, "-m", "connector.cli", "jobs", "publish", job_id[4:14], "--title", TITLE,
-         "--note", NOTE, "--url", fed.url("unibo"), "--token", planner, "--json"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    cli = run_cli(["jobs", "publish", job_id[4:14], "--title", TITLE, "--note", NOTE,
+                   "--url", fed.url("unibo"), "--token", planner, "--json"])  # fmt: skip
     assert cli.returncode == 0, cli.stderr
     pub = json.loads(cli.stdout)
     assert pub["url"] == f"{fed.url('unibo')}/public/results/{pub['id']}"
