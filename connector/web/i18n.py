@@ -888,6 +888,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "pub.form.go": {"it": "Pubblica", "en": "Publish"},
     "pub.form.done": {"it": "Pubblicato:", "en": "Published:"},
     "verify.col": {"it": "Verifica", "en": "Verify"},
+    "verify.proofs": {"it": "le prove (JSON)", "en": "the proofs (JSON)"},
     "verify.go": {"it": "Verifica nel tuo browser", "en": "Verify in your browser"},
     "verify.title": {"it": "Verificalo tu stesso", "en": "Verify it yourself"},
     "verify.lead": {

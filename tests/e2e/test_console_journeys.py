@@ -62,8 +62,14 @@ class Console:
 
 @contextmanager
 def console(
-    fed: Federation, partner: str, tmp_path: Path, url: str | None = None
+    fed: Federation,
+    partner: str,
+    tmp_path: Path,
+    url: str | None = None,
+    also: tuple[str, ...] = (),
 ) -> Iterator[Console]:
+    """A browser on `partner`'s connector (or `url`) that checks every page it is asked to;
+    `also`: other members' URLs the pages may load from (a journey across portals)."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     if CHROMIUM is None:
         pytest.skip("no Chromium here (Debian package 'chromium'; make test installs it)")
@@ -91,7 +97,7 @@ def console(
     print("screenshots:", *c.shots, sep="\n  ")
     assert all(not v for v in c.problems.values()), json.dumps(c.problems, indent=1)
     assert not csp_errors, csp_errors
-    elsewhere = [u for u in requested if not u.startswith(url)]
+    elsewhere = [u for u in requested if not u.startswith((url, *also))]
     assert not elsewhere, elsewhere
 
 

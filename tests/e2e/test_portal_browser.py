@@ -1,21 +1,22 @@
-"""The public transparency portal against the session's four-connector federation, as an
-anonymous citizen, in a real browser (Debian's Chromium) where a page is read:
+"""The public transparency portal against the session's four-connector federation.
 
-- the algorithm register, then the `mobility-ctm` record, whose code hash is the one
-  `gemello models` prints; on fbk's portal, the epsilon unibo spent on its trips;
-- a flood run a planner published with `gemello jobs publish`: its page and map, and "verify",
-  which checks the audit entries' inclusion proofs in the browser against the head the other
-  members co-signed; the data-use register's rows verified the same way;
-- a copy of unibo's connector over a copy of its database with one audit entry altered: the
-  same page, and the auditors' script, report the failure;
-- over HTTP: the published page shows exactly the released values; the publication is a
-  DCAT-AP dataset derived from its inputs; no /public route reveals a user's name, token,
-  query or an unpublished run.
+- One anonymous citizen, in a real browser (Debian's Chromium), across three portals: the
+  comune's algorithm register and the `mobility-ctm` record, whose code hash is the one
+  `gemello models` prints; the comune's federation page; the flood result a planner published
+  with `gemello jobs publish` on unibo's portal, with its map, and "verify", which checks its
+  audit entries' inclusion proofs in the browser against the head the other members
+  co-signed; the flood record's runs verified the same way; on fbk's portal, the epsilon unibo
+  spent on its trips, and that row verified; and the browser's RFC 9162 check run on the log's
+  own proofs, right and wrong.
+- A copy of unibo's connector over a copy of its database with one audit entry altered: the
+  same page, and the auditors' script, report the failure.
+- Over HTTP: the published page shows exactly the released values; the console's publish form;
+  the publication is a DCAT-AP dataset derived from its inputs; no /public route reveals a
+  user's name, token, query or an unpublished run.
 
 Each page passes axe-core and the strict Content-Security-Policy, and loads nothing from
-elsewhere, in Italian and in English.
+outside the federation, in Italian and in English.
 """
-
 from __future__ import annotations
 
 import json
@@ -41,59 +42,6 @@ from tests.e2e.test_console_journeys import console
 from tests.e2e.test_hardening import negotiate
 
 pytestmark = pytest.mark.e2e
-
-
-def test_a_citizen_reads_the_algorithm_register(
-    shared_federation: Federation, tmp_path: Path
-) -> None:
-    fed = shared_federation
-    listed = run_cli(["models", "--json"])
-    assert listed.returncode == 0, listed.stderr
-    hashes = {m["name"]: m["hash"] for m in json.loads(listed.stdout)}
-    with console(fed, "comune", tmp_path) as c:
-        page = c.page
-        page.goto(f"{c.url}/public")
-        page.get_by_role("heading", name="Trasparenza del gemello digitale").wait_for()
-        c.check("portal-home")
-        page.get_by_role("link", name="Registro degli algoritmi").first.click()
-        table = page.locator("table").inner_text()
-        for name, code in hashes.items():
-            assert name in table
-            assert code in table
-        c.check("portal-algorithms")
-        page.get_by_role("link", name="Traffico stradale (modello a celle)").click()
-        page.get_by_role("heading", name="Traffico stradale (modello a celle)").wait_for()
-        shown = page.locator("dl.fields dd.id").inner_text()
-        assert shown == hashes["mobility-ctm"]
-        left = page.locator("section", has_text="Campi che una persona deve ancora scrivere")
-        assert "senior_responsible_owner" in left.inner_text()
-        c.check("portal-record")
-        page.get_by_role("link", name="English").click()
-        page.get_by_role("heading", name="Fields a person must still write").wait_for()
-        c.check("portal-record-en")
-
-
-def test_a_citizen_sees_the_epsilon_unibo_spent_on_fbks_trips(
-    shared_federation: Federation, tmp_path: Path
-) -> None:
-    fed = shared_federation
-    researcher = fed.user("unibo", "researcher", "portal-researcher")
-    agreement = negotiate(fed, researcher, "fbk", "trips", "research")
-    assert agreement["state"] == "FINALIZED", agreement
-    query = {"dataset": "trips", "aggregate": "count", "epsilon": 0.01}
-    asked = fed.call("POST", "unibo", "/privacy/queries", researcher,
-                     json={"agreement_id": agreement["agreement_id"], "query": query})  # fmt: skip
-    assert asked.status_code == 200, asked.text
-    with console(fed, "fbk", tmp_path) as c:
-        page = c.page
-        page.goto(f"{c.url}/public/data-use")
-        trips = page.locator("section", has=page.get_by_role("heading", name="trips", exact=True))
-        row = trips.locator("tr", has_text="unibo").filter(has_text="ricerca")
-        cells = [row.locator("td").nth(i).inner_text() for i in range(row.locator("td").count())]
-        assert cells[0] == "unibo", cells
-        assert float(cells[4].replace(".", "").replace(",", ".")) > 0, cells  # ε spent
-        assert "portal-researcher" not in page.content()
-        c.check("portal-data-use")
 
 
 TITLE = "Pioggia ×1,5: le aree sopra l'allerta"
@@ -229,82 +177,9 @@ def test_a_publication_is_a_dataset_derived_from_its_inputs(
     }
 
 
-def test_a_citizen_opens_a_published_result_and_verifies_it_in_the_browser(
-    shared_federation: Federation, published: dict[str, Any], tmp_path: Path
-) -> None:
-    fed = shared_federation
-    pub = published["pub"]
-    _cosigned(fed, f"{pub['url']}/proofs")
-    with console(fed, "unibo", tmp_path) as c:
-        page = c.page
-        page.goto(f"{c.url}/public")
-        page.get_by_role("navigation").get_by_role("link", name="Risultati pubblicati").click()
-        page.get_by_role("heading", name="Risultati pubblicati").wait_for()
-        c.check("portal-results")
-        page.get_by_role("link", name=TITLE).click()
-        page.get_by_role("heading", name=TITLE).wait_for()
-        assert page.locator("figure.choro svg path").count() == 90
-        assert NOTE in page.locator("main").inner_text()
-        page.get_by_role("button", name="Verifica nel tuo browser").click()
-        verdict = page.locator("#verify-result p.ok, #verify-result p.bad")
-        verdict.wait_for()
-        box = page.locator("#verify-result").inner_text()
-        assert "Verificato: ogni voce (3)" in verdict.inner_text(), box
-        assert "publish.run" in page.locator("#verify-result").inner_text()
-        c.check("portal-result-verified")
-        page.get_by_role("link", name="English").click()
-        page.get_by_role("heading", name="Verify it yourself").wait_for()
-        c.check("portal-result-en")
-        page.goto(f"{c.url}/public/data-use")
-        section = page.locator("section", has=page.get_by_role("heading", name="sub-catchments"))
-        section.get_by_role("button", name="Verify in your browser").first.click()
-        verdict = section.locator(".verify p.ok, .verify p.bad")
-        verdict.wait_for()
-        assert "Verified" in verdict.inner_text(), section.inner_text()
-        c.check("portal-data-use-verified")
-        # the algorithm register's count of runs, verified the same way
-        page.goto(f"{c.url}/public/algorithms/flood-scs-nash")
-        page.get_by_role("button", name="Verify in your browser").click()
-        verdict = page.locator("#verify-runs p.ok, #verify-runs p.bad")
-        verdict.wait_for()
-        assert "Verified" in verdict.inner_text(), page.locator("#verify-runs").inner_text()
-        assert "compute.job" in page.locator("#verify-runs").inner_text()
-        c.check("portal-record-verified")
-
-
-def test_the_comunes_portal_shows_every_members_results_and_data_use(
-    shared_federation: Federation, published: dict[str, Any], tmp_path: Path
-) -> None:
-    fed = shared_federation
-    researcher = fed.user("unibo", "researcher", "portal-researcher")
-    agreement = negotiate(fed, researcher, "fbk", "trips", "research")
-    query = {"dataset": "trips", "aggregate": "count", "epsilon": 0.01}
-    asked = fed.call("POST", "unibo", "/privacy/queries", researcher,
-                     json={"agreement_id": agreement["agreement_id"], "query": query})  # fmt: skip
-    assert asked.status_code == 200, asked.text
-    with console(fed, "comune", tmp_path) as c:
-        page = c.page
-        page.goto(f"{c.url}/public")
-        page.get_by_role("navigation").get_by_role("link", name="La federazione").click()
-        page.get_by_role("heading", name="La federazione").wait_for()
-        unibo = page.locator(
-            "section", has=page.get_by_role("heading", name=re.compile("Università"))
-        )
-        link = unibo.get_by_role("link", name=TITLE)
-        assert link.get_attribute("href") == published["pub"]["url"]
-        fbk = page.locator("section", has=page.get_by_role("heading", name=re.compile("Kessler")))
-        row = fbk.locator("tr", has_text="trips").filter(has_text="unibo").first
-        assert "ricerca" in row.inner_text()
-        c.check("portal-federation")
-
-
-def test_the_browsers_check_agrees_with_the_logs_proofs_and_refuses_wrong_ones(
-    shared_federation: Federation, tmp_path: Path
-) -> None:
-    """verify.js's RFC 9162 check, run in Chromium on proofs from the log's own Merkle code,
-    for every leaf of every tree up to 40 leaves: each proof verifies, and the same proof with
-    one bit flipped, for the neighbouring leaf, or against the root of the tree with one more
-    leaf, does not."""
+def _rfc_cases() -> list[tuple[int, int, str, list[str], str, bool]]:
+    """Proofs from the log's own Merkle code for every leaf of every tree up to 40 leaves, and
+    wrong ones: a flipped bit, the neighbouring leaf, the root of the tree with one more leaf."""
     from connector.audit import merkle
 
     cases = []
@@ -322,9 +197,97 @@ def test_the_browsers_check_agrees_with_the_logs_proofs_and_refuses_wrong_ones(
             if size > 1:
                 cases.append(((index + 1) % size, size, leaf, proof, root, False))
             cases.append((index, size, leaf, proof, grown, False))
-    with console(shared_federation, "unibo", tmp_path) as c:
-        c.page.goto(f"{c.url}/public/data-use")
-        got = c.page.evaluate(
+    return cases
+
+
+def _verified(page: Any, box: str) -> str:
+    """Click the verify button that fills `box` and return its verdict's text."""
+    page.locator(f'button[data-target="{box}"]').first.click()
+    verdict = page.locator(f"#{box} p.ok, #{box} p.bad")
+    verdict.wait_for()
+    return str(verdict.inner_text()) + "\n" + str(page.locator(f"#{box}").inner_text())
+
+
+def test_a_citizen_checks_the_register_a_published_result_and_the_data_use_herself(
+    shared_federation: Federation, published: dict[str, Any], tmp_path: Path
+) -> None:
+    """One anonymous citizen, one browser, three members' portals: the comune's register and
+    federation page, unibo's published result (verified in the browser), fbk's data use."""
+    fed = shared_federation
+    listed = run_cli(["models", "--json"])
+    assert listed.returncode == 0, listed.stderr
+    hashes = {m["name"]: m["hash"] for m in json.loads(listed.stdout)}
+    researcher = fed.user("unibo", "researcher", "portal-researcher")
+    agreement = negotiate(fed, researcher, "fbk", "trips", "research")
+    assert agreement["state"] == "FINALIZED", agreement
+    query = {"dataset": "trips", "aggregate": "count", "epsilon": 0.01}
+    asked = fed.call("POST", "unibo", "/privacy/queries", researcher,
+                     json={"agreement_id": agreement["agreement_id"], "query": query})  # fmt: skip
+    assert asked.status_code == 200, asked.text
+    pub = published["pub"]
+    _cosigned(fed, f"{pub['url']}/proofs")
+    others = (fed.url("unibo"), fed.url("fbk"))
+    with console(fed, "comune", tmp_path, also=others) as c:
+        page = c.page
+        # the algorithm register, and a record whose code hash is the one the CLI prints
+        page.goto(f"{c.url}/public")
+        page.get_by_role("heading", name="Trasparenza del gemello digitale").wait_for()
+        c.check("portal-home")
+        page.get_by_role("link", name="Registro degli algoritmi").first.click()
+        page.get_by_role("heading", name="Registro degli algoritmi").wait_for()
+        table = page.locator("table").inner_text()
+        for name, code in hashes.items():
+            assert name in table
+            assert code in table
+        c.check("portal-algorithms")
+        page.get_by_role("link", name="Traffico stradale (modello a celle)").click()
+        page.get_by_role("heading", name="Traffico stradale (modello a celle)").wait_for()
+        assert page.locator("dl.fields dd.id").inner_text() == hashes["mobility-ctm"]
+        left = page.locator("section", has_text="Campi che una persona deve ancora scrivere")
+        assert "senior_responsible_owner" in left.inner_text()
+        c.check("portal-record")
+        # the federation page: unibo's publication and fbk's trips, read from their portals
+        page.get_by_role("navigation").get_by_role("link", name="La federazione").click()
+        page.get_by_role("heading", name="La federazione").wait_for()
+        fbk = page.locator("section", has=page.get_by_role("heading", name=re.compile("Kessler")))
+        row = fbk.locator("tr", has_text="trips").filter(has_text="unibo").first
+        assert "ricerca" in row.inner_text()
+        c.check("portal-federation")
+        unibo = page.locator("section", has=page.get_by_role("heading", name=re.compile("Univ")))
+        link = unibo.get_by_role("link", name=TITLE)
+        assert link.get_attribute("href") == pub["url"]
+        # unibo's published result, with its map, verified in the browser
+        link.click()
+        page.get_by_role("heading", name=TITLE).wait_for()
+        assert page.locator("figure.choro svg path").count() == 90
+        assert NOTE in page.locator("main").inner_text()
+        said = _verified(page, "verify-result")
+        assert "Verificato: ogni voce (3)" in said, said
+        assert "publish.run" in said
+        c.check("portal-result-verified")
+        page.get_by_role("link", name="English").click()
+        page.get_by_role("heading", name="Verify it yourself").wait_for()
+        c.check("portal-result-en")
+        # the register's count of the flood model's runs, verified the same way
+        page.goto(f"{fed.url('unibo')}/public/algorithms/flood-scs-nash")
+        said = _verified(page, "verify-runs")
+        assert "Verified" in said, said
+        assert "compute.job" in said
+        c.check("portal-record-verified")
+        # fbk's data use: the epsilon unibo spent on trips, and its entries verified
+        page.goto(f"{fed.url('fbk')}/public/data-use?lang=it")
+        trips = page.locator("section", has=page.get_by_role("heading", name="trips", exact=True))
+        row = trips.locator("tr", has_text="unibo").filter(has_text="ricerca")
+        cells = [row.locator("td").nth(i).inner_text() for i in range(row.locator("td").count())]
+        assert cells[0] == "unibo", cells
+        assert float(cells[4].replace(".", "").replace(",", ".")) > 0, cells  # ε spent
+        assert "portal-researcher" not in page.content()
+        said = _verified(page, "verify-trips")
+        assert "Verificato" in said, said
+        c.check("portal-data-use-verified")
+        # the browser's RFC 9162 check agrees with the log's own proofs, and refuses wrong ones
+        cases = _rfc_cases()
+        got = page.evaluate(
             """async (cases) => {
                 const out = [];
                 for (const [i, n, leaf, proof, root] of cases) {
@@ -334,9 +297,9 @@ def test_the_browsers_check_agrees_with_the_logs_proofs_and_refuses_wrong_ones(
             }""",
             [list(k[:5]) for k in cases],
         )
-    wrong = [k[:2] + (k[5],) for k, g in zip(cases, got, strict=True) if g is not k[5]]
-    assert not wrong, wrong[:10]
-    assert sum(k[5] for k in cases) == sum(range(1, 41))
+        wrong = [k[:2] + (k[5],) for k, g in zip(cases, got, strict=True) if g is not k[5]]
+        assert not wrong, wrong[:10]
+        assert sum(k[5] for k in cases) == sum(range(1, 41))
 
 
 def test_an_altered_audit_entry_fails_the_check_in_the_browser_and_in_the_script(

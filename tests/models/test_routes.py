@@ -105,8 +105,9 @@ def test_assigned_shares_keep_the_flows_and_make_no_u_turns(table_for: TableFor)
     dead = g.dead_end[g.tail[t["dst"]]]
     assert flows.turn[u_turn & ~dead].max() == 0.0
     share = routes.shares(flows, t["src"], net.even_share, even_weight=0.0)
-    # f = d + T f, solved through the loop operator on every arc
-    arcs = np.arange(n // 2)
+    # f = d + T f, solved through the loop operator, on every 8th arc (all 8,014 take ~12 s:
+    # the operator's rows are independent, so a spread sample checks the same algebra)
+    arcs = np.arange(0, n // 2, 8)
     op = mobility.loop_operator(net, arcs, share)
     np.testing.assert_allclose(
         op @ entering, (flows.link[2 * arcs] + flows.link[2 * arcs + 1]) / 2, rtol=1e-6, atol=1e-6
