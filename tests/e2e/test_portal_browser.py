@@ -17,6 +17,7 @@
 Each page passes axe-core and the strict Content-Security-Policy, and loads nothing from
 outside the federation, in Italian and in English.
 """
+
 from __future__ import annotations
 
 import json
@@ -250,8 +251,10 @@ def test_a_citizen_checks_the_register_a_published_result_and_the_data_use_herse
         page.get_by_role("navigation").get_by_role("link", name="La federazione").click()
         page.get_by_role("heading", name="La federazione").wait_for()
         fbk = page.locator("section", has=page.get_by_role("heading", name=re.compile("Kessler")))
-        row = fbk.locator("tr", has_text="trips").filter(has_text="unibo").first
-        assert "ricerca" in row.inner_text()
+        row = (
+            fbk.locator("tr", has_text="trips").filter(has_text="unibo").filter(has_text="ricerca")
+        )
+        assert row.count() == 1, fbk.inner_text()
         c.check("portal-federation")
         unibo = page.locator("section", has=page.get_by_role("heading", name=re.compile("Univ")))
         link = unibo.get_by_role("link", name=TITLE)
