@@ -199,7 +199,9 @@ def algorithm_record(request: Request, model: str) -> Response:
             "organisations": [(names.get(o, o), n) for o, n in usage.organisations.most_common()]
             if usage
             else [],
-            "purposes": usage.purposes.most_common() if usage else [],
+            "purposes": [(i18n.purpose_label(p, lang), n) for p, n in usage.purposes.most_common()]
+            if usage
+            else [],
             "last": usage.last if usage else "",
         },
     )

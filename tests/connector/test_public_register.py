@@ -125,7 +125,7 @@ async def test_use_is_counted_by_organisation_and_purpose_with_no_names(
         store.integrate(session)
         session.commit()
     page = (await anon_client.get("/public/algorithms/flood-scs-nash?lang=en")).text
-    assert "3 federated runs" in page
+    assert "Runs: 3" in page
     assert "unibo (2)" in page or "unibo: 2" in page
     assert "research (2)" in page
     assert "planning (1)" in page
