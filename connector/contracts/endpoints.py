@@ -309,11 +309,20 @@ class ShareAsk(BaseModel):
 
 
 class ShareAnswer(BaseModel):
-    """The provider's decision on a share (recorded on its side)."""
+    """The provider's decision on a share or a publication (recorded on its side)."""
 
     allow: bool
     decision_id: str
     reasons: list[str]
+
+    @classmethod
+    def of(cls, outcome: uses.UseOutcome) -> ShareAnswer:
+        """A use's outcome as the answer sent back."""
+        return cls(
+            allow=outcome.allowed,
+            decision_id=outcome.decision.decision_id,
+            reasons=list(outcome.reasons),
+        )
 
 
 @shares_router.post("/decide", response_model=ShareAnswer)
@@ -333,11 +342,7 @@ def decide_share(
         subject=principal.subject,
         job_id=body.job_id,
     )
-    return ShareAnswer(
-        allow=outcome.allowed,
-        decision_id=outcome.decision.decision_id,
-        reasons=list(outcome.reasons),
-    )
+    return ShareAnswer.of(outcome)
 
 
 publications_router = APIRouter(
@@ -373,8 +378,4 @@ def decide_publish(
         subject=principal.subject,
         job_id=body.job_id,
     )
-    return ShareAnswer(
-        allow=outcome.allowed,
-        decision_id=outcome.decision.decision_id,
-        reasons=list(outcome.reasons),
-    )
+    return ShareAnswer.of(outcome)

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from catalog.dsp import DSP_CONTEXT, NotADataset, summary_from_dataset
+from catalog.dsp import DSP_CONTEXT, G, NotADataset, summary_from_dataset
 from catalog.model import BBox, Theme
 from connector.errors import BadRequest, Forbidden
 from connector.gateway.gazetteer import Gazetteer
@@ -267,6 +267,26 @@ def find(engine: Engine, ref: str, partner: str | None = None) -> list[Federated
         for row in rows:
             session.expunge(row)
     return rows
+
+
+def inputs_by_synthetic(
+    engine: Engine, holders: Sequence[dict[str, Any]]
+) -> tuple[list[str], list[str]]:
+    """A run's input datasets as `dataset (partner)`, each once in the holders' order: those
+    the federated catalogue marks synthetic, and the others."""
+    synthetic: list[str] = []
+    real: list[str] = []
+    seen = set()
+    for h in holders:
+        for dataset in h.get("datasets") or {}:
+            key = (h.get("partner"), dataset)
+            if key in seen:
+                continue
+            seen.add(key)
+            rows = find(engine, dataset, str(h.get("partner")))
+            flag = rows[0].document.get(G + "synthetic") if rows else None
+            (synthetic if flag else real).append(f"{dataset} ({h.get('partner')})")
+    return synthetic, real
 
 
 def parse_bbox(text: str) -> BBox:

@@ -16,7 +16,6 @@ import re
 import uuid
 from typing import Any
 
-from catalog.dsp import G
 from catalog.model import DerivedDataset, DerivedDownload, LangText, Theme
 from connector.errors import BadRequest
 from connector.gateway import index
@@ -63,17 +62,6 @@ def release_of(job: FederatedJob, organisation_handle: str) -> dict[str, Any]:
     return dict(_scrub(out, job.requested_by, anonymous))
 
 
-def synthetic_inputs(engine: Any, job: FederatedJob) -> list[str]:
-    """The run's input datasets the federated catalogue marks synthetic, as `dataset (partner)`."""
-    out = []
-    for h in job.holders:
-        for dataset in h.get("datasets") or {}:
-            rows = index.find(engine, dataset, str(h.get("partner")))
-            if rows and rows[0].document.get(G + "synthetic"):
-                out.append(f"{dataset} ({h.get('partner')})")
-    return sorted(set(out))
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "result"
 
@@ -100,7 +88,9 @@ async def publish_run(
     decisions = [v.__dict__ | {"reasons": list(v.reasons)} for v in found]
     refuse_unless_all_allow(found, "publishing this run")
     released = release_of(job, me.id)
-    released["synthetic_inputs"] = synthetic_inputs(contracts.engine, job)
+    released["synthetic_inputs"] = sorted(
+        index.inputs_by_synthetic(contracts.engine, job.holders)[0]
+    )
     row = PublishedResult(
         id=f"{_slug(job.model)}-{uuid.uuid4().hex[:12]}",
         job_id=job.id,

@@ -124,18 +124,22 @@ def log_browser(
     )
 
 
-async def ask_members(request: Request, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """GET `path` at every other member, signed as the signed-in person: their answers or why
-    there is none."""
+async def ask_members(
+    request: Request, path: str, params: dict[str, Any], principal: Any = None
+) -> list[dict[str, Any]]:
+    """GET `path` at every other member, signed as the signed-in person (or `principal`): their
+    answers or why there is none."""
     conn = get_connector(request)
-    signed: SignedIn = request.state.signed_in
+    if principal is None:
+        signed: SignedIn = request.state.signed_in
+        principal = signed.principal
     me = conn.identity.own_member()
     peers = conn.peer_client()
     others = [m for m in conn.contracts.trust().by_handle.values() if m.id != me.id]
 
     async def one(member: Any) -> dict[str, Any]:
         try:
-            r = await peers.request("GET", member, path, signed.principal, params=params,
+            r = await peers.request("GET", member, path, principal, params=params,
                                     timeout=PEER_TIMEOUT_S)  # fmt: skip
         except httpx.HTTPError as exc:
             return {"member": member.id, "status": "unreachable", "detail": str(exc)[:200]}

@@ -36,6 +36,7 @@ from connector.storage import session_scope
 from connector.storage.tables import PublishedResult
 from connector.timestamps import as_utc
 from connector.web import charts, i18n
+from connector.web.audit import ask_members
 from connector.web.runs import SHOWS, download_file, drawn_chart, result_view, scenario_words
 from connector.web.security import PORTAL, public_page
 from connector.web.shell import language, render
@@ -225,7 +226,7 @@ def _organisation(request: Request, participant: str) -> tuple[str, str]:
     member = get_connector(request).contracts.trust().by_participant.get(participant)
     if member is None:
         return participant, participant
-    return member.id, getattr(member, "legal_name", member.id) or member.id
+    return member.id, member.legal_name
 
 
 @portal.get("/results")
@@ -265,7 +266,7 @@ def published_result(
     lang = language(request)
     row = _publication(request, publication_id)
     job = publications.as_job(row)
-    handle, legal = _organisation(request, row.organisation)
+    _, legal = _organisation(request, row.organisation)
     view = result_view(request, job, lang, figure, show if show in SHOWS else "change")
     t = i18n.translator(lang)
     view["provenance"]["requested_by"] = t("pub.researcher_of").format(org=legal)
@@ -281,14 +282,10 @@ def published_result(
         model_title=card(row.model).title(lang),
         scenario=scenario_words(job, lang),
         publisher_name=legal,
-        handle=handle,
         purpose=i18n.purpose_label(row.purpose, lang),
         epsilon=i18n.number(float(job.epsilon or 0), 3, lang),
         published=row.published_at.strftime("%Y-%m-%d %H:%M"),
-        decisions=[
-            {**d, "allow": bool(d.get("allow")), "reasons": list(d.get("reasons") or [])}
-            for d in row.decisions
-        ],
+        decisions=row.decisions,
         **view,
     )
 
@@ -344,8 +341,6 @@ def published_dcat(request: Request, publication_id: str) -> Response:
 
 # --- verify it yourself ---------------------------------------------------------------------
 
-PEER_TIMEOUT_S = 10
-
 
 def _portal_principal(conn: Connector) -> Principal:
     """Who the portal asks other members as: this connector, for no person."""
@@ -356,86 +351,22 @@ def _portal_principal(conn: Connector) -> Principal:
     )  # fmt: skip
 
 
-async def cosigned_heads(conn: Connector) -> tuple[dict[tuple[int, str], list[Any]], Any]:
-    """Every head of this connector's log the other members say they co-signed, (size, root)
-    -> co-signers with time and co-signature; and the members that could not say, with why."""
-    me = conn.identity.own_member()
-    peers = conn.peer_client()
-    principal = _portal_principal(conn)
-    others = sorted(
-        (m for m in conn.contracts.trust().by_handle.values() if m.id != me.id), key=lambda m: m.id
-    )
-
-    async def one(member: Any) -> tuple[str, list[dict[str, Any]] | str]:
-        try:
-            r = await peers.request("GET", member, "/audit/members/witnessed", principal,
-                                    timeout=PEER_TIMEOUT_S)  # fmt: skip
-        except httpx.HTTPError as exc:
-            return member.id, f"unreachable: {str(exc)[:120]}"
-        if r.status_code != 200:
-            return member.id, f"refused ({r.status_code})"
-        return member.id, list(r.json())
-
-    answers = await asyncio.gather(*(one(m) for m in others))
-    heads: dict[tuple[int, str], list[dict[str, Any]]] = {}
-    for member, items in answers:
-        for h in items if isinstance(items, list) else []:
-            heads.setdefault((int(h["size"]), str(h["root"])), []).append(
-                {"member": member, "at": h.get("at"), "cosignature": h.get("cosignature")}
-            )
-    silent = {m: why for m, why in answers if isinstance(why, str)}
-    return heads, (silent, [m.id for m in others])
-
-
-def choose_head(
-    heads: dict[tuple[int, str], list[Any]], silent: dict[str, str], others: list[str], size: int
-) -> dict[str, Any]:
-    """Of the co-signed heads within a log of `size` entries, the one the most members
-    co-signed, latest first; `rolled_back` when a co-signed head is longer than the log (the
-    log lost entries the members saw)."""
-    within = {k: v for k, v in heads.items() if k[0] <= size}
-    rolled_back = any(k[0] > size for k in heads)
-    if not within:
-        return {"size": 0, "root": "", "cosigners": [], "silent": silent,
-                "rolled_back": rolled_back}  # fmt: skip
-    (chosen, root), cosigners = max(within.items(), key=lambda kv: (len(kv[1]), kv[0][0]))
-    signed = {c["member"] for c in cosigners}
-    silent = dict(silent)
-    for m in others:
-        if m not in signed and m not in silent:
-            silent[m] = "has not co-signed this head"
-    return {"size": chosen, "root": root, "cosigners": cosigners, "silent": silent,
-            "rolled_back": rolled_back}  # fmt: skip
-
-
 async def _bundle(request: Request, seqs: list[int]) -> Response:
-    """The proofs a reader's browser checks: the co-signed head, and each entry's public
-    fields, leaf hash and audit path in that head's tree."""
+    """The proofs a reader's browser checks: the head the other members co-signed (asked of
+    them now), and each entry's public fields, leaf hash and audit path in that head's tree."""
     conn = get_connector(request)
-    heads, (silent, others) = await cosigned_heads(conn)
+    principal = _portal_principal(conn)
+    answers = await ask_members(request, "/audit/members/witnessed", {}, principal)
     names = _publisher(request).names
 
-    def work() -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
+    def work() -> dict[str, Any]:
         store.integrate_all(conn.audit.engine)
         with session_scope(conn.engine) as session:
-            size = public.log_size(session)
-            head = choose_head(heads, silent, others, size)
-            if not head["size"]:
-                return [], size, head
-            return public.inclusion_proofs(session, seqs, head["size"], names), size, head
+            return public.bundle(session, seqs, public.Witnessed.of(answers), names)
 
-    entries, size, head = await run_in_threadpool(work)
-    return JSONResponse(
-        {
-            "log": conn.identity.own_member().participant_id,
-            "log_size": size,
-            "checkpoint": head,
-            "entries": entries,
-            "pending": len({s for s in seqs if s >= head["size"]}),
-            "algorithm": "RFC 9162 2.1.3.2, SHA-256",
-        },
-        headers={"Cache-Control": "no-store"},
-    )
+    body = await run_in_threadpool(work)
+    body["log"] = conn.identity.own_member().participant_id
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @portal.get("/data-use/proofs")

@@ -19,7 +19,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from catalog.dsp import G
 from connector.errors import BadRequest, NotFound
 from connector.gateway import index, publications, readable, report, shares
 from connector.gateway import jobs as gateway_jobs
@@ -406,18 +405,7 @@ def _caveats(conn: Any, job: FederatedJob, reading: readable.Reading, lang: str)
     """What a reader must know: which inputs are synthetic, the model's assumptions and
     limits, and the noise added to protected outputs."""
     c = card(job.model)
-    synthetic: list[str] = []
-    real: list[str] = []
-    seen = set()
-    for h in job.holders:
-        for dataset in h.get("datasets") or {}:
-            key = (h.get("partner"), dataset)
-            if key in seen:
-                continue
-            seen.add(key)
-            rows = index.find(conn.engine, dataset, str(h.get("partner")))
-            flag = rows[0].document.get(G + "synthetic") if rows else None
-            (synthetic if flag else real).append(f"{dataset} ({h.get('partner')})")
+    synthetic, real = index.inputs_by_synthetic(conn.engine, job.holders)
     noise = []
     for h in job.holders:
         for record in h.get("privacy") or []:
