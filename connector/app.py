@@ -31,6 +31,7 @@ from connector.errors import GemelloError, install_problem_handlers
 from connector.gateway import catalog_endpoints as federated_catalog
 from connector.gateway import endpoints as federation
 from connector.gateway import jobs_endpoints as jobs_api
+from connector.gateway import ogc_endpoints as ogc_api
 from connector.gateway.index import refresh as refresh_index
 from connector.gateway.jobs import JobRunner
 from connector.identity import endpoints as identity
@@ -263,6 +264,8 @@ def create_app(
         compute_api.catalogue,
         compute_api.ledger,
         jobs_api.router,
+        ogc_api.docs,
+        ogc_api.jobs,
         audit_api.auditors,
         audit_api.members,
     ):

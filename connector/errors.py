@@ -223,7 +223,17 @@ def _problem_for(
         for key in ("providerPid", "consumerPid"):
             dsp[key] = str(extensions.get(key) or "unknown")
     extensions |= dsp
-    return problem_response(status, title, detail, type_uri, path, headers, **extensions)
+    response = problem_response(status, title, detail, type_uri, path, headers, **extensions)
+    if _json_only(request.headers.get("accept", "")):
+        response.headers["content-type"] = "application/json"
+    return response
+
+
+def _json_only(accept: str) -> bool:
+    """Whether a client accepts JSON but not problem+json (or anything): it gets the same
+    problem document as `application/json` (OGC clients ask so)."""
+    kinds = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    return "application/json" in kinds and not kinds & {PROBLEM_MEDIA_TYPE, "*/*", "application/*"}
 
 
 async def _gemello_error(request: Request, exc: Exception) -> JSONResponse:

@@ -166,6 +166,13 @@ class Settings(BaseSettings):
     job_holder_timeout_seconds: float = Field(
         default=900.0, gt=0, description="gateway: longest wait for one holder's partial"
     )
+    ogc_sync_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=600,
+        description="OGC API - Processes: longest wait of a synchronous execution; a longer run "
+        "answers 201 with the job's status, as an asynchronous one",
+    )
     audit_sequence_seconds: float = Field(
         default=0.2,
         gt=0,

@@ -73,7 +73,13 @@ FLOORS: dict[str, dict[str, set[str]]] = {
     },
 }
 FLOOR_OF = {room: i for i, rooms in enumerate(FLOORS.values()) for room in rooms}
-FACE_FILES = ("endpoints.py", "dsp_endpoints.py", "catalog_endpoints.py", "jobs_endpoints.py")
+FACE_FILES = (
+    "endpoints.py",
+    "dsp_endpoints.py",
+    "catalog_endpoints.py",
+    "jobs_endpoints.py",
+    "ogc_endpoints.py",
+)
 
 
 def _imports(path: Path, members: bool = False) -> list[str]:

@@ -18,6 +18,7 @@ The job row is saved after every step, so a restarted gateway resumes where it s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -32,12 +33,12 @@ from connector.compute import service as compute
 from connector.compute import wire
 from connector.compute.schemas import PartialBody, RunRequest, RunState
 from connector.contracts import consumer
-from connector.errors import GemelloError, NotFound
+from connector.errors import Conflict, GemelloError, NotFound
 from connector.gateway import provenance
 from connector.gateway.holders import POLL_S, Holder, HolderFailed, LocalHolder, RemoteHolder
 from connector.gateway.index import refresh as refresh_index
 from connector.gateway.index_repository import IndexRepository
-from connector.gateway.repository import JobRepository
+from connector.gateway.repository import JobRepository, ShareRepository
 from connector.identity.keys import SignatureInvalid, detached_kid, verify_detached
 from connector.identity.peers import PeerClient
 from connector.identity.schemas import Principal, Role
@@ -51,6 +52,8 @@ from models import Model, Partial, get
 log = logging.getLogger("gemello.jobs")
 
 
+# A holder's states while its part of a stage is under way.
+BUSY = ("pending", "negotiating", "running")
 # What a running job changes (the rest is fixed when it is created).
 PERSISTED = ("state", "stage", "context", "holders", "result", "provenance", "error", "finished_at")
 
@@ -137,6 +140,59 @@ class JobRunner:
             except (asyncio.CancelledError, Exception):
                 pass
 
+    async def dismiss(self, job_id: str, principal: Principal) -> FederatedJob:
+        """Dismiss one of the caller's jobs. A running job is stopped everywhere: its task
+        here, and its runs at every holder (each gives its held ε back). A finished job's
+        stored outputs are erased, unless it was shared (the recipients read them). Either
+        way it ends `dismissed`; its audit entries and provenance stay."""
+        with session_scope(self.engine) as session:
+            job = my_job(session, job_id, principal)
+            if job.state != "running" and job.state != "dismissed":
+                shared = ShareRepository(session).of_job(job_id)
+                if shared:
+                    raise Conflict(
+                        f"job {job_id} is shared ({len(shared)} share(s)); its results stay for "
+                        "the recipients and it cannot be dismissed"
+                    )
+            session.expunge(job)
+        if job.state == "dismissed":
+            return job
+        running = job.state == "running"
+        task = self.tasks.get(job_id)
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if running:
+            job = self._load(job_id)  # the holders as the task left them
+            busy = [h for h in job.holders if h.get("state") in BUSY]
+            await asyncio.gather(*(self._cancel_run(job, h) for h in busy))
+        changes: dict[str, Any] = {"state": "dismissed", "finished_at": job.finished_at or utcnow()}
+        if running:  # the resume point goes: nothing is to be resumed
+            changes |= {"error": "dismissed by the requester while running", "context": {}}
+        else:  # the released figures the requester no longer wants
+            changes["result"] = None
+        await asyncio.to_thread(self._write, job_id, changes, True)
+        return self._load(job_id)
+
+    async def _cancel_run(self, job: FederatedJob, entry: dict[str, Any]) -> None:
+        """Stop one holder's run of a dismissed job (an unreachable holder ends it by its own
+        timeout)."""
+        trust = self.contracts.trust()
+        member = trust.by_handle.get(str(entry.get("partner")))
+        if member is None:
+            return
+        path = f"/compute/runs/{entry['run_id']}"
+        if member.participant_id == self.peers.ctx.own_member().participant_id:
+            own = self.peers.ctx.own_member().participant_id
+            with contextlib.suppress(GemelloError):
+                await run_in_threadpool(
+                    compute.cancel, self.engine, self.compute, entry["run_id"], own
+                )
+            return
+        with contextlib.suppress(httpx.HTTPError):
+            await self.peers.request("DELETE", member, path, self._principal(job), timeout=10)
+
     # --- the job -------------------------------------------------------------------------------
 
     def _load(self, job_id: str) -> FederatedJob:
@@ -177,12 +233,12 @@ class JobRunner:
             state = {k: getattr(job, k) for k in keys}
             await asyncio.to_thread(self._write, job.id, state)
 
-    def _write(self, job_id: str, state: dict[str, Any]) -> None:
+    def _write(self, job_id: str, state: dict[str, Any], dismissing: bool = False) -> None:
         with session_scope(self.engine, write=True) as session:
             repo = JobRepository(session)
             row = repo.get(job_id)
-            if row is None:
-                return
+            if row is None or (row.state == "dismissed" and not dismissing):
+                return  # a dismissed job stays so, whichever process still drives it
             for key, value in state.items():
                 setattr(row, key, value)
             row.updated_at = utcnow()

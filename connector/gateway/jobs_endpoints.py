@@ -25,7 +25,7 @@ from connector.runtime import get_connector
 from connector.storage import session_scope
 from connector.storage.tables import FederatedJob
 from connector.timestamps import as_utc
-from models import get
+from models import Model, get
 from policy.offers import PUBLIC_PURPOSES
 from privacy import EPSILON_UNIT, at_least_one_unit
 
@@ -104,22 +104,28 @@ def _scenario_error(error: Any, fields: dict[str, Any]) -> str:
     return text
 
 
-@router.post("", status_code=202, response_model=JobOut, responses={422: {"model": Problem}})
-async def create_job(body: JobIn, principal: PrincipalDep, request: Request) -> dict[str, Any]:
-    """Run a model across the federation: the datasets are found in the federated catalogue,
-    agreements reused or negotiated, every holder runs its stage next to its data, and the
-    partials are combined here. Follow it with GET /jobs/{id}."""
+def scenario(name: str, given: dict[str, Any]) -> tuple[Model, dict[str, Any]]:
+    """The installed model and the scenario, validated (422 saying what is wrong)."""
     try:
-        model = get(body.model)
+        model = get(name)
     except KeyError as exc:
         raise ModelRefused(str(exc.args[0])) from None
     try:
-        params = model.parse(body.params).model_dump(mode="json")
+        params = model.parse(given).model_dump(mode="json")
     except ValidationError as exc:
         raise ModelRefused(
             f"invalid scenario for {model.name}: "
             + "; ".join(_scenario_error(e, model.params.model_fields) for e in exc.errors())
         ) from None
+    return model, params
+
+
+@router.post("", status_code=202, response_model=JobOut, responses={422: {"model": Problem}})
+async def create_job(body: JobIn, principal: PrincipalDep, request: Request) -> dict[str, Any]:
+    """Run a model across the federation: the datasets are found in the federated catalogue,
+    agreements reused or negotiated, every holder runs its stage next to its data, and the
+    partials are combined here. Follow it with GET /jobs/{id}."""
+    model, params = scenario(body.model, body.params)
     runner = _runner(request)
     job = await run_in_threadpool(
         runner.create, model, params, body.purpose, body.epsilon, principal

@@ -41,6 +41,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "state.succeeded": {"it": "completata", "en": "succeeded"},
     "state.partial": {"it": "parziale", "en": "partial"},
     "state.failed": {"it": "non riuscita", "en": "failed"},
+    "state.dismissed": {"it": "annullata", "en": "dismissed"},
     "state.refused": {"it": "rifiutata", "en": "refused"},
     "state.answered": {"it": "risposta ricevuta", "en": "answered"},
     "signin.title": {"it": "Accedi", "en": "Sign in"},

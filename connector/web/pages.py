@@ -422,6 +422,7 @@ STATE_KEYS = {
     "succeeded": "state.succeeded",
     "partial": "state.partial",
     "failed": "state.failed",
+    "dismissed": "state.dismissed",
 }
 
 

@@ -1,13 +1,17 @@
-"""The OGC API – Processes documents Gemello will serve, checked against the official schemas
-(issue 30, first part: the documents; the HTTP face comes next)."""
+"""The OGC API – Processes documents Gemello serves, checked against the official schemas; the
+execute request's inputs; the face's OpenAPI 3.0 definition. The HTTP face itself, with OWSLib,
+is tested against the federation in tests/e2e/test_ogc_api.py."""
 
 from __future__ import annotations
 
 import copy
 
 import pytest
+from openapi_spec_validator import validate as validate_openapi
 
+from connector.app import create_app
 from connector.gateway import ogc
+from connector.settings import Settings
 from models.registry import INSTALLED, MODELS
 from tests.ogc import schemas
 
@@ -78,3 +82,36 @@ def test_a_wrong_document_is_refused_by_the_official_schemas() -> None:
     bad_input["inputs"]["rain_multiplier"]["schema"]["exclusiveMinimum"] = 0
     with pytest.raises(AssertionError):
         schemas.validate(bad_input, "process.yaml")
+
+
+def test_inputs_come_bare_or_qualified_and_never_by_reference() -> None:
+    purpose, epsilon, params = ogc.split_inputs({
+        "purpose": {"value": "research", "mediaType": "text/plain"},
+        "rain_multiplier": 1.3,
+        "speed_limits": {"value": {"street": 30}},
+        "closures": [{"street": "Via Irnerio"}],
+    })  # fmt: skip
+    assert (purpose, epsilon) == ("research", 1.0)
+    assert params == {"rain_multiplier": 1.3, "speed_limits": {"street": 30},
+                      "closures": [{"street": "Via Irnerio"}]}  # fmt: skip
+    assert ogc.split_inputs({"purpose": "planning", "epsilon": 0.5})[:2] == ("planning", 0.5)
+    with pytest.raises(ogc.InvalidInput, match="'purpose' is required"):
+        ogc.split_inputs({"rain_multiplier": 1.3})
+    with pytest.raises(ogc.InvalidInput, match="by reference"):
+        ogc.split_inputs({"purpose": "research", "rain": {"href": "http://example.org/r"}})
+    with pytest.raises(ogc.InvalidInput, match="'epsilon' must be a number"):
+        ogc.split_inputs({"purpose": "research", "epsilon": True})
+
+
+def test_the_faces_openapi_30_definition_is_valid(unibo_settings: Settings) -> None:
+    """Made from the app's OpenAPI 3.1 document: only /ogcapi paths, the components they
+    use, every schema converted; a valid OpenAPI 3.0.3 document."""
+    doc = ogc.openapi30(create_app(unibo_settings).openapi(), "/ogcapi")
+    validate_openapi(doc)
+    assert doc["openapi"] == "3.0.3"
+    assert all(p.startswith("/ogcapi") for p in doc["paths"])
+    assert "ExecuteIn" in doc["components"]["schemas"]
+    assert "JobIn" not in doc["components"]["schemas"]  # /jobs is not part of the face
+    text = str(doc)
+    assert "'type': 'null'" not in text
+    assert "$defs" not in text
