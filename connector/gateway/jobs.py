@@ -543,7 +543,9 @@ def progress(job: FederatedJob, now: Any) -> dict[str, Any]:
     current = 0.0
     for i, name in enumerate(stages):
         holders = [h for h in job.holders if h.get("stage") == name]
-        if job.state != "running" or i < job.stage:
+        if job.state == "dismissed" and i >= job.stage:
+            state = "stopped"  # dismissed while this stage ran, or before it began
+        elif job.state != "running" or i < job.stage:
             state = "done" if holders or job.state != "failed" else "skipped"
         elif i == job.stage:
             state = "running"
@@ -565,6 +567,8 @@ def progress(job: FederatedJob, now: Any) -> dict[str, Any]:
     finished = as_utc(job.finished_at) if job.finished_at else None
     elapsed = ((finished or as_utc(now)) - as_utc(job.created_at)).total_seconds()
     percent = 100.0 if job.state != "running" else 100.0 * (job.stage + current) / n
+    if job.state == "dismissed":  # as far as it got
+        percent = 100.0 * min(job.stage, n) / n
     return {
         "id": job.id,
         "state": job.state,

@@ -242,6 +242,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stage.running": {"it": "in corso", "en": "running"},
     "stage.waiting": {"it": "in attesa", "en": "waiting"},
     "stage.skipped": {"it": "non eseguita", "en": "not run"},
+    "stage.stopped": {"it": "fermata", "en": "stopped"},
     "holder.pending": {"it": "in coda", "en": "queued"},
     "holder.negotiating": {"it": "accordo in negoziazione", "en": "negotiating an agreement"},
     "holder.running": {"it": "calcolo presso il detentore", "en": "computing at the holder"},
@@ -968,6 +969,27 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fed.unreachable": {
         "it": "Il portale di questo membro non ha risposto:",
         "en": "This member's portal did not answer:",
+    },
+    "run.dismissed": {"it": "Esecuzione annullata", "en": "Run dismissed"},
+    "run.dismissed.stopped": {
+        "it": (
+            "Annullata mentre era in corso: è stata fermata presso ogni partner, e l'ε che "
+            "avevano riservato è tornato disponibile."
+        ),
+        "en": (
+            "Dismissed while running: it was stopped at every partner, and the ε they held was "
+            "given back."
+        ),
+    },
+    "run.dismissed.erased": {
+        "it": (
+            "Annullata da chi l'aveva chiesta: i risultati salvati sono stati cancellati. La "
+            "provenienza e le voci del registro restano."
+        ),
+        "en": (
+            "Dismissed by whoever asked for it: its stored results were erased. Its provenance "
+            "and audit entries stay."
+        ),
     },
     "portal.brand": {"it": "Gemello trasparenza", "en": "Gemello transparency"},
     "portal.home": {"it": "Portale", "en": "Portal"},

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from connector.gateway import ogc, readable
 from connector.gateway.gazetteer import Gazetteer
 from tests.clirun import gemello
 from tests.e2e.conftest import Federation
+from tests.e2e.test_console_journeys import console
 from tests.ogc import schemas
 
 pytestmark = [
@@ -237,6 +239,23 @@ def test_every_response_follows_the_official_schemas(fed: Federation) -> None:
     assert gone.json()["status"] == "dismissed"
     problem(_get(fed, f"/jobs/{job_id}/results", token), 409, "job-failed")
     assert fed.call("GET", "unibo", f"/jobs/{job_id}/result", token).status_code == 409
+
+
+def test_the_console_says_a_run_was_dismissed(fed: Federation, tmp_path: Path) -> None:
+    """A job dismissed through /ogcapi, on the console's run page (Italian, then English)."""
+    token = fed.user("unibo", "researcher", "ogc-console")
+    started = _execute(fed, token, "mobility-ctm", {"purpose": "research", "hours": 24})
+    job_id = started.json()["jobID"]
+    fed.client.delete(f"{_ogc(fed)}/jobs/{job_id}", headers={"Authorization": f"Bearer {token}"})
+    with console(fed, "unibo", tmp_path) as c:
+        c.sign_in(token)
+        c.page.goto(f"{c.url}/console/runs/{job_id}")
+        c.page.get_by_role("heading", name="Esecuzione annullata").wait_for()
+        assert "fermata presso ogni partner" in c.page.inner_text("main")
+        c.check("run-dismissed")
+        c.page.get_by_role("link", name="English").click()
+        c.page.get_by_role("heading", name="Run dismissed").wait_for()
+        c.check("run-dismissed-en")
 
 
 def test_refusals_are_those_of_post_jobs_and_are_audited(fed: Federation) -> None:
