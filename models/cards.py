@@ -8,7 +8,7 @@ change the model's hash (and the policies that allow the model by hash).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from models import energy, mobility
@@ -41,6 +41,8 @@ class Card:
     helps: dict[str, Words] = field(default_factory=dict)
     # The registry's example scenario in words (the registry says it in English).
     example: Words | None = None
+    # How the model was checked against the field's reference tools (docs/models.md).
+    validation: tuple[Words, ...] = ()
 
 
 CARDS: dict[str, Card] = {
@@ -323,6 +325,43 @@ CARDS: dict[str, Card] = {
         },
     ),
 }
+
+
+# How each model was checked, with the command that checks it again (issue 29).
+VALIDATION: dict[str, tuple[Words, ...]] = {
+    "flood-scs-nash": (
+        Words(
+            "Confrontato con EPA SWMM 5 sugli stessi sottobacini e sulla pioggia di maggio "
+            "2023: efficienza di Nash–Sutcliffe 0,90–0,94 per fiume, colmi entro il 6 %, stessa "
+            "ora del colmo (`gemello validate flood-scs-nash`).",
+            "Checked against EPA SWMM 5 on the same sub-catchments and the May 2023 rain: "
+            "Nash–Sutcliffe efficiency 0.90–0.94 per river, peaks within 6 %, the same hour of "
+            "peak (`gemello validate flood-scs-nash`).",
+        ),
+    ),
+    "mobility-ctm": (
+        Words(
+            "Adattato ai conteggi delle spire; sulle spire escluse la correlazione oraria è "
+            "intorno a 0,5. Il confronto con SUMO non è ancora fatto.",
+            "Fitted to the loop counts; on loops left out of the fit the hourly correlation is "
+            "about 0.5. Not yet compared with SUMO.",
+        ),
+    ),
+    "energy-5r1c": (
+        Words(
+            "Il confronto con una tipologia edilizia pubblicata (TABULA) non è ancora fatto.",
+            "Not yet compared with a published building typology (TABULA).",
+        ),
+    ),
+    "mobility-gravity": (
+        Words(
+            "Il decadimento con la distanza è stimato dagli spostamenti stessi; nessuno "
+            "strumento di riferimento.",
+            "The distance decay is fitted to the trips themselves; there is no reference tool.",
+        ),
+    ),
+}
+CARDS = {name: replace(c, validation=VALIDATION.get(name, ())) for name, c in CARDS.items()}
 
 
 def card(model: str) -> Card:

@@ -34,6 +34,7 @@ from connector.cli.kit import (
 from connector.cli.policy import policy_app
 from connector.cli.privacy import budget_app
 from connector.cli.privacy import query as query_command
+from connector.cli.validate import validate as validate_command
 
 app = typer.Typer(
     help="Gemello: the federated data space of the Bologna city digital twin.",
@@ -59,6 +60,7 @@ app.command("negotiate")(negotiate)
 app.command("pull")(pull)
 app.command("run")(run_command)
 app.command("models")(models_command)
+app.command("validate")(validate_command)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(audit_app, name="audit")
 

@@ -17,6 +17,7 @@ from connector.deps import SessionDep
 from connector.errors import BadRequest, Conflict, Problem
 from connector.gateway import provenance, publications, report, shares
 from connector.gateway.catalog_endpoints import gazetteer
+from connector.gateway.index import inputs_by_synthetic
 from connector.gateway.jobs import JOB_USERS, JobRunner, job_view, my_job
 from connector.gateway.repository import JobRepository
 from connector.identity.auth import AUTH_RESPONSES, PrincipalDep, access
@@ -197,7 +198,9 @@ def job_report(
     provenance."""
     job = _job(session, job_id, principal)
     areas = gazetteer(request).areas
-    return HTMLResponse(report.render(job_view(job, with_result=True), job.provenance, areas))
+    synthetic, _ = inputs_by_synthetic(get_connector(request).engine, job.holders)
+    view = job_view(job, with_result=True)
+    return HTMLResponse(report.render(view, job.provenance, areas, synthetic))
 
 
 @router.get(

@@ -423,6 +423,11 @@ def figures(
         "epsilon": job.epsilon,
         "state": job.state,
         "synthetic_inputs": synthetic,
+        "caveats": {
+            "assumptions": [_words(w) for w in card(model.name).assumptions],
+            "limits": [_words(w) for w in card(model.name).limits],
+            "validation": [_words(w) for w in card(model.name).validation],
+        },
         "headline": [{"title": _words(h.label), "unit": h.unit, "baseline": h.baseline,
                       "scenario": h.scenario} for h in reading.headline],
         "fields": fields,

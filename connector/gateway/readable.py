@@ -37,7 +37,7 @@ class AreaFigure:
     unit: str
     baseline: np.ndarray | None
     scenario: np.ndarray
-    # How areas add up to a district: "sum", "max", or "ratio" of two other figures' sums.
+    # How areas add up to a district: "sum", "max", "min", or "ratio" of two other figures' sums.
     total: str = "sum"
     ratio: tuple[str, str] | None = None
     digits: int = 0
@@ -181,6 +181,17 @@ def _flood(out: dict[str, Any], params: dict[str, Any]) -> Reading:
                                         f"hours above the alarm level{level}"), "h",
                    _arr(out, "exceed_h_base"), _arr(out, "exceed_h_scen"), total="max", digits=1),
     ]  # fmt: skip
+    if "first_alarm_h_scen" in out:  # which areas flood first, and how close the others came
+        r.areas += [
+            AreaFigure("first-alarm", Words("prima ora sopra la soglia (ore dall'inizio)",
+                                            "first hour above the alarm (hours from the start)"),
+                       "h", _arr(out, "first_alarm_h_base"), _arr(out, "first_alarm_h_scen"),
+                       total="min", digits=0),
+            AreaFigure("peak-specific", Words("portata specifica al colmo",
+                                              "peak specific discharge"), "m³/s/km²",
+                       _arr(out, "peak_q_base"), _arr(out, "peak_q_scen"), total="max",
+                       digits=2),
+        ]  # fmt: skip
     hb, hs = _arr(out, "exceed_h_base"), _arr(out, "exceed_h_scen")
     r.headline = [
         Headline(Words("aree sopra la soglia d'allarme", "areas above the alarm level"), "",
@@ -363,10 +374,11 @@ def by_district(reading: Reading, areas: Sequence[Area]) -> list[dict[str, Any]]
                                 for k in f.ratio)  # fmt: skip
                     n, d = float(np.nansum(num[idx])), float(np.nansum(den[idx]))  # type: ignore[index]
                     row[f"{f.key}.{run}"] = n / d if d else None
-                elif f.total == "max":
+                elif f.total in ("max", "min"):
                     picked = values[idx]
+                    pick = np.nanmax if f.total == "max" else np.nanmin
                     row[f"{f.key}.{run}"] = (
-                        float(np.nanmax(picked)) if np.isfinite(picked).any() else None
+                        float(pick(picked)) if np.isfinite(picked).any() else None
                     )
                 else:
                     row[f"{f.key}.{run}"] = float(np.nansum(values[idx]))

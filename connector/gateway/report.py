@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from connector.compute import wire
 from connector.gateway.headline import figure_grid, figure_text
+from models.cards import card
 
 if TYPE_CHECKING:
     from connector.gateway.gazetteer import Area
@@ -396,10 +397,25 @@ def _value(v: Any) -> str:
 
 
 def render(
-    view: dict[str, Any], provenance: dict[str, Any] | None, areas: Sequence[Area] = ()
+    view: dict[str, Any],
+    provenance: dict[str, Any] | None,
+    areas: Sequence[Area] = (),
+    synthetic: Sequence[str] = (),
 ) -> str:
-    """The HTML report of a job view (with outputs); `areas` (names, outlines) add maps."""
+    """The HTML report of a job view (with outputs); `areas` (names, outlines) add maps;
+    `synthetic` names the inputs the federated catalogue marks synthetic."""
     esc = html.escape
+    c = card(view["model"])
+    told = [
+        ("Synthetic inputs", [", ".join(synthetic) if synthetic else "none"]),
+        ("Assumptions", [w.en for w in c.assumptions]),
+        ("Limits", [w.en for w in c.limits]),
+        ("Validation", [w.en for w in c.validation] or ["not checked against a reference tool"]),
+    ]
+    caveats = "".join(
+        f"<dt>{esc(k)}</dt><dd><ul>{''.join(f'<li>{esc(v)}</li>' for v in vs)}</ul></dd>"
+        for k, vs in told
+    )
     outputs = wire.decode_value(view.get("outputs") or {})
     section = SECTIONS.get(view["model"])
     ctx = ReportContext(params=dict(view.get("params") or {}), areas=areas)
@@ -438,6 +454,7 @@ def render(
 model hash <code>{esc(view["model_hash"])}</code>. Parameters:
 <code>{esc(json.dumps(view["params"], ensure_ascii=False))}</code></p>
 {missing}
+<h2>Caveats</h2><dl id="caveats">{caveats}</dl>
 <h2>Headline figures</h2><table>{rows}</table>
 <h2>Plots and tables</h2>{figures or "<p>No plot for this model.</p>"}
 <h2>Holders</h2>

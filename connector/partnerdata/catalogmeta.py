@@ -35,7 +35,7 @@ from catalog.model import (
     TimePart,
 )
 from connector.partnerdata.prepare import TableEntry
-from connector.partnerdata.specs import identifier_columns
+from connector.partnerdata.specs import identifier_columns, partner_specs
 
 BOLOGNA = Location(
     iri="https://sws.geonames.org/3181928/",
@@ -302,6 +302,42 @@ def _day(value: Any) -> date:
     return value.date() if hasattr(value, "date") and callable(value.date) else value
 
 
+# What a generated stand-in holds that the real table does not (said in its description).
+STAND_IN_NOTES: dict[str, tuple[str, str]] = {
+    "rainfall-daily": (
+        "Ogni maggio contiene un temporale di tre giorni generato (45, 80 e 55 mm), perché il "
+        "modello delle piene abbia un evento da mostrare.",
+        "Each May holds a generated three-day storm (45, 80 and 55 mm), so that the flood "
+        "model has an event to show.",
+    ),
+}
+
+
+def stands_in(partner: str, dataset_id: str) -> bool:
+    """Whether a synthetic table stands in for a real one that is not installed (the tables
+    that are synthetic by nature already say so in their own words)."""
+    spec = next((s for s in partner_specs(partner) if s.id == dataset_id), None)
+    return spec is not None and spec.real is not None
+
+
+def stand_in_words(dataset_id: str, real: LangText) -> tuple[LangText, LangText]:
+    """The title and description of a generated stand-in: what it stands for, and that it
+    is generated, with no source, place, person or event of the real one's."""
+    it_title = real.it or real.en
+    note_it, note_en = STAND_IN_NOTES.get(dataset_id, ("", ""))
+    return (
+        LangText(en=f"{real.en} (synthetic stand-in)", it=f"{it_title} (sostituto sintetico)"),
+        LangText(
+            en="Synthetic: generated, not observed. It stands in for a real table that is not "
+            "installed on this connector, with its schema and typical magnitudes; it records no "
+            f"real measurement or event. {note_en}".strip(),
+            it="Sintetico: generato, non osservato. Sostituisce una tabella reale che su questo "
+            "connettore non è installata, con il suo schema e i suoi ordini di grandezza; non "
+            f"registra misure né eventi reali. {note_it}".strip(),
+        ),
+    )
+
+
 def describe(
     entry: TableEntry, data_dir: Path, partner: str, legal_name: str
 ) -> DatasetDescription:
@@ -312,10 +348,14 @@ def describe(
     if bbox is not None:
         spatial.append(Location(label=f"extent of {entry.id}", bbox=bbox))
     themes = [Theme(entry.theme), *(meta.extra_themes if meta else ())]
+    title = LangText(en=entry.title, it=meta.title_it if meta else None)
+    description = LangText(en=entry.description, it=meta.description_it if meta else None)
+    if entry.synthetic and stands_in(partner, entry.id):
+        title, description = stand_in_words(entry.id, title)
     return DatasetDescription(
         id=entry.id,
-        title=LangText(en=entry.title, it=meta.title_it if meta else None),
-        description=LangText(en=entry.description, it=meta.description_it if meta else None),
+        title=title,
+        description=description,
         themes=themes,
         keywords={"it": list(meta.keywords_it), "en": list(meta.keywords_en)} if meta else {},
         contact_point=contact_for(partner, legal_name),

@@ -20,7 +20,7 @@ from scipy.sparse.csgraph import connected_components
 
 # Raise when a generator's output changes: partner tables made by an older one are made again
 # (2: the road graph became a connected street plan, the loops sit on its arcs).
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 CENTRE_LAT, CENTRE_LON = 44.494, 11.343
 DISTRICTS = [
     "Borgo Panigale - Reno",
@@ -422,11 +422,22 @@ def temperature_daily(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
     )
 
 
+STORM_MM = (45.0, 80.0, 55.0)  # the generated spring storm, day by day
+
+
 def rainfall_daily(rng: Rng, _areas: np.ndarray) -> pd.DataFrame:
-    """Daily rain: wet on ~30% of days, gamma amounts, ~700 mm a year."""
+    """Daily rain: wet on ~30% of days, gamma amounts, ~700 mm a year; and each spring one
+    generated three-day storm (45, 80 and 55 mm, starting on a random day from 1 to 25 May),
+    so that the flood model has an event to show on synthetic data. It is no real event."""
     days = _daily_dates()
     wet = rng.random(len(days)) < 0.3
     amount = np.where(wet, rng.gamma(0.7, 9.5, len(days)), 0.0)
+    stamps = pd.DatetimeIndex(days)
+    for year in sorted(set(stamps.year)):
+        first = pd.Timestamp(year, 5, 1) + pd.Timedelta(days=int(rng.integers(0, 25)))
+        for k, mm in enumerate(STORM_MM):
+            at = np.flatnonzero(stamps == first + pd.Timedelta(days=k))
+            amount[at] = mm
     return pd.DataFrame(
         {"date": days, "rain_mm": amount.round(1), "season": [_season(d) for d in days]}
     )

@@ -281,6 +281,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "result.none": {"it": "nessuno", "en": "none"},
     "result.assumptions": {"it": "Ipotesi del modello", "en": "The model's assumptions"},
     "result.limits": {"it": "Limiti", "en": "Limits"},
+    "result.validation": {"it": "Validazione", "en": "Validation"},
     "result.noise": {"it": "Rumore di privacy differenziale", "en": "Differential-privacy noise"},
     "result.nonoise": {
         "it": "Nessun rumore: nessun dato d'ingresso è protetto.",

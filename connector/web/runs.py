@@ -428,6 +428,7 @@ def _caveats(conn: Any, job: FederatedJob, reading: readable.Reading, lang: str)
         "real": real,
         "assumptions": [a(lang) for a in c.assumptions],
         "limits": [w(lang) for w in c.limits],
+        "validation": [w(lang) for w in c.validation],
         "noise": noise,
         "suppressed": suppressed,
         "missing": job.error if job.state == "partial" else "",
@@ -570,7 +571,10 @@ def download_file(
         body = readable.geojson_text(reading, places.areas, lang)
         media = "application/geo+json"
     elif kind == "report.html":
-        body = report.render(job_view(job, with_result=True), job.provenance, places.areas)
+        synthetic, _ = index.inputs_by_synthetic(conn.engine, job.holders)
+        body = report.render(
+            job_view(job, with_result=True), job.provenance, places.areas, synthetic
+        )
         media = "text/html; charset=utf-8"
     elif kind == "prov.jsonld":
         body = json.dumps(job.provenance or {}, ensure_ascii=False, indent=1)

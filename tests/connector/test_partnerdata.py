@@ -11,7 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from connector.partnerdata import bologna
-from connector.partnerdata.prepare import file_sha256, prepare_partner_data, read_manifest
+from connector.partnerdata.catalogmeta import describe
+from connector.partnerdata.prepare import (
+    TableEntry,
+    file_sha256,
+    prepare_partner_data,
+    read_manifest,
+)
 from connector.partnerdata.specs import PARTNER_DATASETS
 
 
@@ -35,6 +41,32 @@ def test_synthetic_tables_fit_their_schema_and_are_seeded(partner: str, tmp_path
         assert table.num_rows == entry.row_count > 0
         assert entry.synthetic
         assert "synthetic" in entry.source
+    _says_synthetic(partner, a, tmp_path / "a")
+    if partner == "cineca":  # the flood demo on synthetic data has an event to show
+        rain = next(e for e in a if e.id == "rainfall-daily")
+        frame = pq.read_table(tmp_path / "a" / rain.table_path).to_pandas()
+        may = frame[pd.to_datetime(frame["date"]).dt.strftime("%Y-%m") == "2023-05"]
+        assert may["rain_mm"].max() == 80.0
+        assert (may["rain_mm"].rolling(3).sum() == 180.0).any()
+
+
+REAL_CLAIMS = ("ERG5", "ARPAE", "May 2023", "maggio 2023", "2023 flood", "alluvione di")
+
+
+def _says_synthetic(partner: str, entries: list[TableEntry], data_dir: Path) -> None:
+    """Each generated table's catalogue description says it is synthetic in both languages,
+    and none names a real source or event (issue 29)."""
+    for entry in entries:
+        d = describe(entry, data_dir, partner, "Partner")
+        words = [d.title.en, d.title.it or "", d.description.en, d.description.it or ""]
+        assert "synthetic" in d.title.en.lower(), d.title
+        assert "sintetic" in (d.title.it or "").lower(), d.title
+        assert "Synthetic: generated, not observed" in d.description.en, d.description
+        assert "Sintetico: generato, non osservato" in (d.description.it or ""), d.description
+        assert d.governance.synthetic
+        for claim in REAL_CLAIMS:
+            assert not any(claim in w for w in words), (entry.id, claim, words)
+            assert claim not in d.provenance, (entry.id, d.provenance)
 
 
 def test_prepare_is_idempotent_and_repairs_a_tampered_table(tmp_path: Path) -> None:
@@ -152,3 +184,15 @@ def test_personal_identifiers_are_keyed_hashes_that_differ_between_connectors(
     key = tmp_path / "a" / "keys" / "pseudonym.key"
     assert key.stat().st_mode & 0o777 == 0o600
     assert "pseudonymised" in a[0].source
+
+
+REAL_CLAIMS = ("ERG5", "ARPAE", "May 2023", "maggio 2023", "2023 flood", "alluvione di")
+
+
+def test_real_tables_keep_their_own_descriptions(bologna_dir: Path, tmp_path: Path) -> None:
+    rain = next(e for e in prepare_partner_data("cineca", tmp_path, bologna_dir, seed=7)
+                if e.id == "rainfall-daily")  # fmt: skip
+    d = describe(rain, tmp_path, "cineca", "CINECA")
+    assert not rain.synthetic
+    assert "ERG5" in d.description.en
+    assert "synthetic" not in d.title.en.lower()

@@ -71,6 +71,13 @@ def test_flood_report_has_peaks_times_and_area_maps(flood_view: dict[str, Any], 
     assert all(r[0] in names for r in longest)
     scen_hours = [float(r[2]) for r in longest]
     assert scen_hours == sorted(scen_hours, reverse=True)
+    # the caveats: no input named synthetic here, the card's limits and its validation
+    caveats = page.split('<dl id="caveats">')[1].split("</dl>")[0]
+    assert "<dt>Synthetic inputs</dt><dd><ul><li>none</li>" in caveats
+    assert "EPA SWMM 5" in caveats
+    assert "sub-catchments (unibo)" in report.render(
+        flood_view, None, (), ["sub-catchments (unibo)"]
+    )
     # without outlines there is no map, and areas are named by code
     bare = report.render(flood_view, None)
     assert bare.count("<figure>") == 1

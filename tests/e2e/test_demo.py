@@ -56,6 +56,23 @@ def test_demo_prints_every_section_and_keeps_running(demo: DemoRun) -> None:
     assert "Connectors are up" in printed
 
 
+def test_every_demo_report_says_which_inputs_are_synthetic(demo: DemoRun) -> None:
+    """Issue 29: each report the demo writes has its caveats; the tables that are synthetic
+    by nature (building stock, sub-catchments, trips) are named where a model read them."""
+    reports = demo.log.parent / "var" / "reports"
+    pages = {p.stem: p.read_text() for p in reports.glob("*.html")}
+    assert set(pages) == {"mobility-ctm", "mobility-gravity", "energy-5r1c", "flood-scs-nash"}
+    must = {"energy-5r1c": "building-stock", "flood-scs-nash": "sub-catchments",
+            "mobility-gravity": "trips"}  # fmt: skip
+    for name, page in pages.items():
+        caveats = page.split('<dl id="caveats">')[1].split("</dl>")[0]
+        said = caveats.split("<dt>Synthetic inputs</dt>")[1].split("</dd>")[0]
+        if name in must:
+            assert must[name] in said, (name, said)
+        assert "<dt>Validation</dt>" in caveats
+        assert "<dt>Limits</dt>" in caveats
+
+
 def test_keep_running_serves_real_http(demo: DemoRun) -> None:
     assert set(demo.urls) == PARTNERS
     with httpx.Client(timeout=10) as client:

@@ -70,16 +70,17 @@ def test_flood_kernel_equals_numpy_and_keeps_mass(table_for: TableFor) -> None:
     params = flood.catchment_parameters(table, scen, scenario_land=False)
     rain = np.zeros(4 * 24 * 20)
     rain[40:80] = 5.0  # 10 hours of heavy rain, then 19 days of drainage
-    group = np.arange(len(params[0])) % 7
+    group = np.arange(table.num_rows) % 7
     fast = flood.simulate(rain, params, group, 7, dry_steps=10_000)
     slow = flood.simulate(rain, params, group, 7, dry_steps=10_000, numpy=True)
     np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-9)
     # everything that ran off has left the cascade after 19 days: the outflow volume equals the
-    # SCS runoff of 200 mm on each catchment
-    s_mm, _, _, to_flow = params
+    # SCS runoff of 200 mm on each sub-area (a catchment's impervious and pervious parts)
+    assert len(params.s_mm) == 2 * table.num_rows
+    s_mm, to_flow = params.s_mm, params.to_flow
     p = rain.sum()
     runoff_mm = np.where(p > 0.2 * s_mm, (p - 0.2 * s_mm) ** 2 / (p + 0.8 * s_mm), 0.0)
-    expected = np.bincount(group, runoff_mm * to_flow, 7)
+    expected = np.bincount(group[params.catchment], runoff_mm * to_flow, 7)
     np.testing.assert_allclose(fast.sum(axis=1), expected, rtol=1e-6)
 
 
