@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 NODE   := node_modules/.package-lock.json
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test bench lint clean help chromium
+.PHONY: demo test bench lint clean help chromium slurm
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ demo: $(STAMP)  ## set up and run the four-partner local federation
 # Both cores: one pytest-xdist worker each, a test module never split across two (its module
 # fixtures start servers once); `make test JOBS=0` runs serially (decision 0021).
 JOBS ?= 2
-test: $(STAMP) chromium $(NODE)  ## set up and run the test suite on both cores
+test: $(STAMP) chromium slurm $(NODE)  ## set up and run the test suite on both cores
 	$(PY) -m pytest $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadscope)
 
 # Front-end packages (package.json: axe-core for the accessibility checks) come from npm at
@@ -46,6 +46,17 @@ chromium:
 	    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
 	    echo "could not install chromium: browser tests will skip"; \
 	  else echo "chromium not found and cannot be installed here: browser tests will skip"; fi; }
+
+# The Slurm tests start a one-node cluster from Debian's slurm-wlm and munge (issue 31).
+# Installed when missing and we may (root with apt); otherwise those tests skip and say why.
+slurm:
+	@command -v slurmctld >/dev/null 2>&1 && command -v munged >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's slurm-wlm and munge for the Slurm tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null; } || \
+	    echo "could not install Slurm: the Slurm tests will skip"; \
+	  else echo "Slurm not found and cannot be installed here: the Slurm tests will skip"; fi; }
 
 bench: $(STAMP)  ## measure and write docs/benchmarks.md
 	$(VENV)/bin/gemello bench

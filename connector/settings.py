@@ -147,10 +147,36 @@ class Settings(BaseSettings):
     privacy_default_epsilon_per_query: float = Field(
         default=1.0, gt=0, description="largest epsilon of one query when the policy sets none"
     )
-    compute_executor: Literal["auto", "inline", "process", "dask"] = Field(
+    compute_executor: Literal["auto", "inline", "process", "dask", "slurm"] = Field(
         default="auto",
         description="where model stages run: auto = light ones inline, heavy ones in a "
-        "process each; dask = on the cluster at compute_dask_address",
+        "process each; dask = on the cluster at compute_dask_address; slurm = heavy ones as "
+        "Slurm jobs (slurm_* settings; the data dir on the nodes' shared file system)",
+    )
+    slurm_partition: str | None = Field(default=None, description="slurm: #SBATCH -p")
+    slurm_account: str | None = Field(default=None, description="slurm: #SBATCH -A (project)")
+    slurm_walltime: str = Field(
+        default="01:00:00",
+        pattern=r"^(\d+-)?\d{1,2}:\d{2}:\d{2}$",
+        description="slurm: a worker job's walltime ([D-]HH:MM:SS)",
+    )
+    slurm_cores: int = Field(default=1, ge=1, le=1024, description="slurm: cores per worker job")
+    slurm_memory: str = Field(
+        default="4GiB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="slurm: memory per job"
+    )
+    slurm_max_workers: int = Field(
+        default=4, ge=1, le=1000, description="slurm: most worker jobs at once"
+    )
+    slurm_scheduler_host: str | None = Field(
+        default=None,
+        description="slurm: the address of this host the compute nodes reach (the Dask "
+        "scheduler listens there; default 127.0.0.1, a single-node cluster)",
+    )
+    slurm_python: str | None = Field(
+        default=None, description="slurm: the Python on the compute nodes (default: this one)"
+    )
+    slurm_job_extra: tuple[str, ...] = Field(
+        default=(), description="slurm: further #SBATCH directives, e.g. --qos=normal"
     )
     compute_dask_address: str | None = Field(
         default=None, description="Dask scheduler address (tcp://host:8786) for 'dask'"

@@ -233,7 +233,10 @@ MODEL = Model(
     params=FloodScenario,
     stages=(
         Stage("rain", ("rainfall-daily",), _rain_local, _rain_combine),
-        Stage("catchments", ("sub-catchments",), _catchments_local, _catchments_combine),
+        # heavy: a year of steps over every sub-catchment of a real city (thousands), twice
+        Stage(
+            "catchments", ("sub-catchments",), _catchments_local, _catchments_combine, heavy=True
+        ),  # fmt: skip
     ),
     modules=("models.flood", "models.weather", "models.common", "models.kernels.flood"),
     summary=summary,

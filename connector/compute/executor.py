@@ -233,8 +233,11 @@ class DaskExecutor:
         self.client.close()
 
 
-def make_executors(kind: str, dask_address: str | None) -> tuple[Executor, Executor]:
-    """(executor for light stages, executor for heavy ones) for a setting value."""
+def make_executors(
+    kind: str, dask_address: str | None, slurm: Any = None
+) -> tuple[Executor, Executor]:
+    """(executor for light stages, executor for heavy ones) for a setting value; `slurm` is
+    the `SlurmOptions` for 'slurm'."""
     inline = InlineExecutor()
     if kind == "inline":
         return inline, inline
@@ -246,6 +249,10 @@ def make_executors(kind: str, dask_address: str | None) -> tuple[Executor, Execu
             raise ValueError("compute_executor = 'dask' needs compute_dask_address")
         dask = DaskExecutor(dask_address)
         return dask, dask
+    if kind == "slurm":
+        from connector.compute.slurm import SlurmExecutor
+
+        return inline, SlurmExecutor(slurm)
     if kind == "auto":
         return inline, ProcessExecutor()
-    raise ValueError(f"unknown compute executor '{kind}' (auto, inline, process, dask)")
+    raise ValueError(f"unknown compute executor '{kind}' (auto, inline, process, dask, slurm)")

@@ -133,7 +133,25 @@ class ComputeRuntime:
     @classmethod
     def from_settings(cls, settings: Settings, signer: Signer, holder: str) -> ComputeRuntime:
         """The runtime a connector's settings describe."""
-        light, heavy = make_executors(settings.compute_executor, settings.compute_dask_address)
+        slurm = None
+        if settings.compute_executor == "slurm":
+            from connector.compute.slurm import SlurmOptions
+
+            slurm = SlurmOptions(
+                partition=settings.slurm_partition,
+                account=settings.slurm_account,
+                walltime=settings.slurm_walltime,
+                cores=settings.slurm_cores,
+                memory=settings.slurm_memory,
+                max_workers=settings.slurm_max_workers,
+                scheduler_host=settings.slurm_scheduler_host,
+                python=settings.slurm_python,
+                job_extra=tuple(settings.slurm_job_extra),
+                log_dir=settings.resolved_data_dir / "slurm",
+            )
+        light, heavy = make_executors(
+            settings.compute_executor, settings.compute_dask_address, slurm
+        )
         return cls(
             settings.resolved_data_dir,
             light,

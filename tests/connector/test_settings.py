@@ -40,7 +40,11 @@ def test_database_url_from_environment(home: Path, monkeypatch: pytest.MonkeyPat
         ("port = 70000", "port", "less than or equal to 65535"),
         ('port = "eighty"', "port", "valid integer"),
         ('pdp_backend = "wasm"', "pdp_backend", "'regopy', 'opa-engine' or 'opa'"),
-        ('compute_executor = "gpu"', "compute_executor", "'auto', 'inline', 'process' or 'dask'"),
+        (
+            'compute_executor = "gpu"',
+            "compute_executor",
+            "'auto', 'inline', 'process', 'dask' or 'slurm'",
+        ),
         ('database_url = "mysql://x"', "database_url", "sqlite:/// or postgresql"),
         ("colour = 3", "colour", "Extra inputs are not permitted"),
     ],
@@ -105,3 +109,19 @@ def test_default_shared_dir_is_beside_the_checkout(home: Path) -> None:
     from connector.settings import source_root
 
     assert load_settings("unibo", home).shared_dir == source_root().parent / "shared"
+
+
+def test_settings_are_hashable_with_every_kind_of_value(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per-settings caches (the gazetteer's) hash the settings: a list-valued field once made
+    every map and OGC result a 500. A Slurm set-up from the environment, as on CINECA's."""
+    monkeypatch.setenv("GEMELLO_COMPUTE_EXECUTOR", "slurm")
+    monkeypatch.setenv("GEMELLO_SLURM_JOB_EXTRA", '["--qos=normal", "--constraint=cpu"]')
+    monkeypatch.setenv("GEMELLO_SLURM_WALLTIME", "1-00:30:00")
+    settings = load_settings("unibo", home)
+    assert settings.slurm_job_extra == ("--qos=normal", "--constraint=cpu")
+    assert hash(settings) == hash(load_settings("unibo", home))
+    monkeypatch.setenv("GEMELLO_SLURM_WALLTIME", "half an hour")
+    with pytest.raises(ConfigError, match="GEMELLO_SLURM_WALLTIME"):
+        load_settings("unibo", home)

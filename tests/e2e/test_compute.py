@@ -32,6 +32,7 @@ from connector.gateway import provenance
 from connector.settings import load_settings
 from models import mobility
 from tests.clirun import gemello
+from tests.slurm_cluster import slurm_cluster
 
 pytestmark = pytest.mark.e2e
 PARTNERS = ("comune", "cineca", "unibo", "fbk")
@@ -104,9 +105,9 @@ class Fed:
         checks that the holder does not mistake a zombie for a live owner of its runs."""
         self.conn(partner).process.send_signal(signal.SIGKILL)
 
-    def restart(self, partner: str) -> None:
+    def restart(self, partner: str, env: dict[str, str] | None = None) -> None:
         old = self.conn(partner)
-        new = start_connector(old.settings, self.home, self.home / "var" / "logs", old.url)
+        new = start_connector(old.settings, self.home, self.home / "var" / "logs", old.url, env)
         self.conns[self.conns.index(old)] = new
         wait_ready(new, self.client, 60)
         old.process.wait(10)
@@ -474,3 +475,80 @@ def test_the_cli_runs_a_model_and_saves_its_report(fed: Fed) -> None:
     )  # fmt: skip
     assert refused.returncode == 3
     assert "rain_multiplier" in refused.stdout + refused.stderr
+
+
+def _outputs(fed: Fed, job_id: str) -> dict[str, Any]:
+    resp = fed.client.get(f"{fed.url('unibo')}/jobs/{job_id}/result", headers=fed.auth)
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json())
+
+
+def _stop(fed: Fed, job_id: str) -> None:
+    """Dismiss a running job through the OGC face (it cancels every holder's run)."""
+    resp = fed.client.delete(f"{fed.url('unibo')}/ogcapi/jobs/{job_id}", headers=fed.auth)
+    assert resp.status_code == 200, resp.text
+
+
+def _reconfigure(fed: Fed, partner: str, env: dict[str, str] | None) -> None:
+    """Stop a partner's connector (SIGTERM, as an operator would) and start it again with
+    other settings."""
+    fed.conn(partner).process.terminate()
+    fed.conn(partner).process.wait(30)
+    fed.restart(partner, env)
+
+
+def test_heavy_stages_run_as_slurm_jobs_with_the_inline_results(fed: Fed, tmp_path: Path) -> None:
+    """Issue 31. comune (buildings, traffic) and unibo (sub-catchments) run their heavy stages
+    on a real one-node Slurm cluster through dask-jobqueue: the results equal the inline
+    runs' (noise off here); a cancelled job leaves no Slurm job behind; a worker job killed
+    mid-run fails the stage with the reason."""
+    scenarios: dict[str, dict[str, Any]] = {"energy-5r1c": {"retrofit_share": 0.3},
+                 "flood-scs-nash": {"rain_multiplier": 1.3, "end": "2023-05-10"}}  # fmt: skip
+    inline = {m: fed.wait(fed.submit(m, p)) for m, p in scenarios.items()}
+    with slurm_cluster(tmp_path / "slurm") as cluster:
+        env = {**cluster.env, "GEMELLO_COMPUTE_EXECUTOR": "slurm",
+               "GEMELLO_SLURM_PARTITION": "gemello", "GEMELLO_SLURM_WALLTIME": "00:10:00",
+               "GEMELLO_SLURM_MEMORY": "2GiB", "GEMELLO_SLURM_MAX_WORKERS": "2"}  # fmt: skip
+        try:
+            for partner in ("comune", "unibo"):
+                _reconfigure(fed, partner, env)
+            for model, params in scenarios.items():
+                job = fed.wait(fed.submit(model, params))
+                assert job["state"] == "succeeded", job
+                ours, theirs = _outputs(fed, job["id"]), _outputs(fed, inline[model]["id"])
+                assert ours["summary"] == theirs["summary"], model
+                _close(wire.decode_value(ours["outputs"]), wire.decode_value(theirs["outputs"]))
+            # the worker jobs went through sbatch, at both holders: their logs name the jobs
+            for partner in ("comune", "unibo"):
+                logs = sorted((fed.home / "var" / partner / "slurm").glob("gemello-stage-*.err"))
+                assert logs, f"no Slurm worker job ran at {partner}"
+                assert "Start worker" in logs[0].read_text() or logs[0].stat().st_size, logs[0]
+            # cancelled mid-run: the Slurm job running the stage is stopped, none is left
+            job_id = fed.submit("mobility-ctm", {"hours": 24})
+            _wait_for_run(fed, job_id, "traffic", "comune")
+            deadline = time.monotonic() + 60
+            while not cluster.squeue() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert cluster.squeue(), "no worker job was submitted for the traffic stage"
+            _stop(fed, job_id)
+            deadline = time.monotonic() + 30
+            while cluster.squeue() and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert cluster.squeue() == [], cluster.run("squeue")
+            # a worker job killed mid-run: the stage fails, saying so
+            job_id = fed.submit("mobility-ctm", {"hours": 24, "speed_limits": {"street": 40}})
+            _wait_for_run(fed, job_id, "traffic", "comune")
+            deadline = time.monotonic() + 60
+            while not cluster.squeue() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(1)  # the worker has the task
+            for slurm_job in cluster.squeue():
+                cluster.run("scancel", slurm_job)
+            failed = fed.wait(job_id, timeout=120)
+            assert failed["state"] == "failed", failed
+            assert "Slurm job" in failed["error"], failed["error"]
+            assert "ended before" in failed["error"], failed["error"]
+            assert cluster.squeue() == [], cluster.run("squeue")
+        finally:
+            for partner in ("comune", "unibo"):
+                _reconfigure(fed, partner, None)
