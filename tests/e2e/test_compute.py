@@ -519,8 +519,9 @@ def test_heavy_stages_run_as_slurm_jobs_with_the_inline_results(fed: Fed, tmp_pa
                "GEMELLO_SLURM_MEMORY": "2GiB", "GEMELLO_SLURM_MAX_WORKERS": "2"}  # fmt: skip
         try:
             _reconfigure(fed, ("comune", "unibo"), env)
+            submitted = {m: fed.submit(m, p) for m, p in scenarios.items()}  # side by side
             for model_name, params in scenarios.items():
-                job = fed.wait(fed.submit(model_name, params))
+                job = fed.wait(submitted[model_name])
                 assert job["state"] == "succeeded", job
                 # the same as the inline executor's run: the model on the same tables here
                 model = models.get(model_name)
@@ -558,5 +559,5 @@ def test_heavy_stages_run_as_slurm_jobs_with_the_inline_results(fed: Fed, tmp_pa
             assert "Slurm job" in failed["error"], failed["error"]
             assert "ended before" in failed["error"], failed["error"]
             assert cluster.squeue() == [], cluster.run("squeue")
-        finally:
+        finally:  # the holders back to their own executors, for any test after this one
             _reconfigure(fed, ("comune", "unibo"), None)
