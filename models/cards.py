@@ -276,10 +276,13 @@ CARDS: dict[str, Card] = {
         ),
         (
             Words(
-                "Con pioggia giornaliera le punte cadono tutte nella stessa ora: l'ordine in cui "
-                "le aree si allagano non è affidabile.",
-                "With daily rain every peak falls in the same hour: which area floods first is "
-                "not reliable.",
+                "Una sola serie di pioggia giornaliera vale per tutta la città: l'ordine in cui "
+                "le aree superano la soglia dipende dalla loro risposta (impermeabilità, tempi "
+                "di corrivazione), non da temporali locali, e a pioggia ×1,2 quasi tutte la "
+                "superano.",
+                "One daily rain series drives the whole city: the order in which areas go above "
+                "the alarm follows their response (paving, lag), not local storms, and at rain "
+                "×1.2 nearly all of them go above it.",
             ),
         ),
         {
@@ -333,10 +336,10 @@ VALIDATION: dict[str, tuple[Words, ...]] = {
         Words(
             "Confrontato con EPA SWMM 5 sugli stessi sottobacini e sulla pioggia di maggio "
             "2023: efficienza di Nash–Sutcliffe 0,90–0,94 per fiume, colmi entro il 6 %, stessa "
-            "ora del colmo (`gemello validate flood-scs-nash`).",
+            "ora del colmo (comando: gemello validate flood-scs-nash).",
             "Checked against EPA SWMM 5 on the same sub-catchments and the May 2023 rain: "
             "Nash–Sutcliffe efficiency 0.90–0.94 per river, peaks within 6 %, the same hour of "
-            "peak (`gemello validate flood-scs-nash`).",
+            "peak (command: gemello validate flood-scs-nash).",
         ),
     ),
     "mobility-ctm": (
