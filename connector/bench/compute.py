@@ -23,15 +23,13 @@ import pyarrow.parquet as pq
 
 import models
 from connector.compute.executor import limit_contributions
-from connector.partnerdata.prepare import build_table
-from connector.partnerdata.specs import partner_specs
+from connector.partnerdata.prepare import partner_table
 from connector.settings import Settings
 from models import energy, flood, mobility, routes
 
 
 def _table(partner: str, dataset: str, bologna: Path | None) -> pa.Table:
-    spec = next(s for s in partner_specs(partner) if s.id == dataset)
-    return build_table(spec, partner, bologna, 7, b"bench" * 7)
+    return partner_table(partner, dataset, bologna, 7, b"bench" * 7)[0]
 
 
 def _median_s(fn: Callable[[], object], repeat: int) -> float:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
@@ -197,6 +197,44 @@ class ProcessExecutor:
             self._discard(worker)
 
 
+def wait_for(
+    future: Any,
+    timeout_s: float,
+    cancel: threading.Event,
+    stop: Callable[[Any], None],
+    check: Callable[[], None] | None = None,
+    check_every_s: float = 3.0,
+    killed: str | None = None,
+) -> Partial:
+    """A Dask future's partial, polling for a cancel and the deadline (and calling `check`
+    now and then, which may raise RunAborted); on either, `stop` the future. A worker lost
+    mid-task (`KilledWorker`) is reported as `killed` when given."""
+    from distributed import TimeoutError as DaskTimeout
+
+    deadline = time.monotonic() + timeout_s
+    next_check = time.monotonic() + check_every_s
+    try:
+        while True:
+            try:
+                return future.result(timeout=0.2)  # type: ignore[no-any-return,unused-ignore]
+            except DaskTimeout:
+                pass
+            if cancel.is_set():
+                raise RunAborted("cancelled")
+            if time.monotonic() > deadline:
+                raise RunAborted(f"timed out after {timeout_s:g} s")
+            if check is not None and time.monotonic() > next_check:
+                next_check = time.monotonic() + check_every_s
+                check()
+    except RunAborted:
+        stop(future)
+        raise
+    except Exception as exc:
+        if killed is not None and type(exc).__name__ == "KilledWorker":
+            raise RunAborted(killed) from exc
+        raise RunAborted(f"the model failed: {type(exc).__name__}: {exc}") from exc
+
+
 class DaskExecutor:
     """On a Dask distributed cluster at `address` (the scheduler's). The tables must be
     readable at the same paths on the workers (shared file system, as on an HPC cluster)."""
@@ -208,25 +246,8 @@ class DaskExecutor:
 
     def run(self, spec: RunSpec, timeout_s: float, cancel: threading.Event) -> Partial:
         """Submit and wait, polling for a cancel."""
-        from distributed import TimeoutError as DaskTimeout
-
         future = self.client.submit(execute, spec, pure=False)
-        deadline = time.monotonic() + timeout_s
-        try:
-            while True:
-                try:
-                    return future.result(timeout=0.2)  # type: ignore[no-any-return,unused-ignore]
-                except DaskTimeout:
-                    pass
-                if cancel.is_set():
-                    raise RunAborted("cancelled")
-                if time.monotonic() > deadline:
-                    raise RunAborted(f"timed out after {timeout_s:g} s")
-        except RunAborted:
-            future.cancel()
-            raise
-        except Exception as exc:
-            raise RunAborted(f"the model failed: {type(exc).__name__}: {exc}") from exc
+        return wait_for(future, timeout_s, cancel, stop=lambda f: f.cancel())
 
     def close(self) -> None:
         """Disconnect from the scheduler."""

@@ -23,16 +23,17 @@ import logging
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connector.compute.executor import RunAborted, RunSpec, execute
+from connector.compute.executor import RunAborted, RunSpec, execute, wait_for
 from models import Partial
 
 log = logging.getLogger("gemello.compute.slurm")
 CHECK_S = 3.0  # how often a waiting run checks that its worker jobs are still there
+KILLED = ("the Slurm job running the stage ended before it finished (killed, pre-empted or "
+          "out of walltime)")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -86,41 +87,19 @@ class SlurmExecutor:
 
     def run(self, spec: RunSpec, timeout_s: float, cancel: threading.Event) -> Partial:
         """Submit and wait, polling for a cancel; a cancel or timeout stops the job running it."""
-        from distributed import TimeoutError as DaskTimeout
-
         self._started()
         future = self.client.submit(execute, spec, pure=False)
-        deadline = time.monotonic() + timeout_s
-        next_check = time.monotonic() + CHECK_S
-        stopped = True
         try:
-            while True:
-                try:
-                    partial = future.result(timeout=0.2)
-                    stopped = False
-                    return partial  # type: ignore[no-any-return,unused-ignore]
-                except DaskTimeout:
-                    pass
-                if cancel.is_set():
-                    raise RunAborted("cancelled")
-                if time.monotonic() > deadline:
-                    raise RunAborted(f"timed out after {timeout_s:g} s")
-                if time.monotonic() > next_check:
-                    next_check = time.monotonic() + CHECK_S
-                    self._check_jobs()
-        except RunAborted:
-            self._stop(future)
-            raise
-        except Exception as exc:
-            if type(exc).__name__ == "KilledWorker":
-                raise RunAborted(
-                    "the Slurm job running the stage ended before it finished (killed, "
-                    "pre-empted or out of walltime)"
-                ) from exc
-            raise RunAborted(f"the model failed: {type(exc).__name__}: {exc}") from exc
-        finally:
+            partial = wait_for(future, timeout_s, cancel, stop=self._stop,
+                               check=self._check_jobs, check_every_s=CHECK_S,
+                               killed=KILLED)  # fmt: skip
+        except BaseException:
             del future
-            self._ended(immediately=stopped)
+            self._ended(immediately=True)
+            raise
+        del future
+        self._ended(immediately=False)
+        return partial
 
     def _check_jobs(self) -> None:
         """A worker job that ended before its worker joined is not noticed by Dask: the task

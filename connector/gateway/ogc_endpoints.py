@@ -22,11 +22,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from connector.errors import Problem
+from connector.errors import NotFound, Problem
 from connector.gateway import ogc
 from connector.gateway.catalog_endpoints import gazetteer
 from connector.gateway.index import inputs_by_synthetic
-from connector.gateway.jobs import JOB_USERS, JobRunner, progress
+from connector.gateway.jobs import JOB_USERS, JobRunner, my_job, progress
 from connector.gateway.jobs_endpoints import JobIn, scenario
 from connector.gateway.repository import JobRepository
 from connector.identity.auth import AUTH_RESPONSES, PUBLIC, PrincipalDep, access
@@ -138,9 +138,10 @@ def _runner(request: Request) -> JobRunner:
 
 def _read(request: Request, job_id: str, principal: Principal) -> FederatedJob:
     with session_scope(get_connector(request).engine) as session:
-        job = JobRepository(session).get(job_id)
-        if job is None or job.requested_by != principal.subject:
-            raise ogc.NoSuchJob(f"no job '{job_id}' of yours")
+        try:
+            job = my_job(session, job_id, principal)
+        except NotFound as exc:  # the standard's type for it
+            raise ogc.NoSuchJob(exc.detail) from None
         session.expunge(job)
         return job
 
@@ -261,6 +262,8 @@ async def dismiss(job_id: JobId, request: Request, principal: PrincipalDep) -> d
     """Dismiss a job: a running one stops at every holder (their held ε is given back); a
     finished one has its stored results erased, unless it was shared. Its audit entries and
     provenance stay."""
-    await run_in_threadpool(_read, request, job_id, principal)  # a 404 in the standard's words
-    job = await _runner(request).dismiss(job_id, principal)
+    try:
+        job = await _runner(request).dismiss(job_id, principal)
+    except NotFound as exc:  # the standard's type for it
+        raise ogc.NoSuchJob(exc.detail) from None
     return _status(request, job)

@@ -69,6 +69,16 @@ def _seed(base: int, partner: str, dataset: str) -> int:
     return base ^ zlib.crc32(f"{partner}/{dataset}".encode())
 
 
+def partner_table(
+    partner: str, dataset_id: str, bologna_dir: Path | None, seed: int, key: bytes = b""
+) -> tuple[pa.Table, bool]:
+    """One of a partner's tables by id, built in memory (benchmarks, validation), and whether
+    it is synthetic."""
+    spec = next(s for s in partner_specs(partner) if s.id == dataset_id)
+    table = build_table(spec, partner, bologna_dir, seed, key)
+    return table, spec.real is None or bologna_dir is None
+
+
 def build_table(
     spec: DatasetSpec, partner: str, bologna_dir: Path | None, seed: int, key: bytes = b""
 ) -> pa.Table:

@@ -32,14 +32,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from connector.partnerdata.prepare import build_table
-from connector.partnerdata.specs import partner_specs
+from connector.partnerdata.prepare import partner_table
 from models import flood, weather
 
 REFERENCE_RUNOFF_MM_H = 2.0  # where the non-linear reservoir is linearised (a wet May hour)
 MANNING_IMPERVIOUS, MANNING_PERVIOUS = 0.015, 0.10
 # The impervious part's depression storage: curve number 98's initial abstraction, 0.2 S.
 IMPERVIOUS_STORE_MM = 0.2 * (25400.0 / 98.0 - 254.0)
+SEED = 7  # the synthetic tables' seed where the real ones are absent (as the benchmarks')
 STEP_S = 300  # SWMM's wet and routing step, and how often the outfalls are read
 
 
@@ -71,17 +71,11 @@ class FloodValidation:
     hours: int
 
 
-def _table(partner: str, dataset: str, bologna: Path | None) -> tuple[pa.Table, bool]:
-    spec = next(s for s in partner_specs(partner) if s.id == dataset)
-    synthetic = spec.real is None or bologna is None
-    return build_table(spec, partner, bologna, 7), synthetic
-
-
 def inputs(bologna: Path | None, start: date, end: date) -> tuple[pa.Table, np.ndarray, list[str]]:
     """The sub-catchments, the hourly rain (mm per hour) of the period, and which inputs are
     synthetic."""
-    catchments, synth_c = _table("unibo", "sub-catchments", bologna)
-    rainfall, synth_r = _table("cineca", "rainfall-daily", bologna)
+    catchments, synth_c = partner_table("unibo", "sub-catchments", bologna, SEED)
+    rainfall, synth_r = partner_table("cineca", "rainfall-daily", bologna, SEED)
     first, last = np.datetime64(start, "D"), np.datetime64(end, "D")
     cols, _ = weather.daily_columns(rainfall, ("rain_mm",), first, last)
     hourly = weather.hourly_rain(cols["rain_mm"]).ravel()
