@@ -166,3 +166,79 @@ def init_dataspace(
             prepare_partner(settings, progress)
     establish_trust(home, all_settings)
     return all_settings
+
+
+# --- a larger federation for the benchmarks: synthetic cities ---------------------------------
+
+CITY_PREFIX = "city-"
+
+
+def city_handles(count: int) -> tuple[str, ...]:
+    """The handles of `count` synthetic cities, numbered after the four partners."""
+    first = len(PARTNERS) + 1
+    return tuple(f"{CITY_PREFIX}{i:02d}" for i in range(first, first + count))
+
+
+def add_synthetic_cities(
+    home: Path, count: int, seed: int = 20_231, areas_everywhere: bool = False
+) -> list[Settings]:
+    """Make a home's dataspace larger: `count` synthetic cities join the four partners.
+
+    Each city is a member with its own keys and settings file (`deploy/partners/city-NN.toml`)
+    and a synthetic copy of every partner dataset (generated once, from `seed`, and copied: a
+    city is a twin of the same shape, with no real row). With `areas_everywhere`, the partners
+    that hold no statistical areas get a synthetic copy too, so that a stage on them runs at
+    every member. Call it on a fresh home, before `init_dataspace` (benchmarks and tests only).
+    Returns every member's settings, the partners' first.
+    """
+    import shutil
+    import tempfile
+    import tomllib
+
+    from connector.partnerdata.prepare import (
+        TABLES,
+        prepare_partner_data,
+        read_manifest,
+        record_entry,
+    )
+
+    template = template_path(home)
+    text = template.read_text()
+    known = {m["id"] for m in tomllib.loads(text)["members"]}
+    handles = city_handles(count)
+    for i, handle in enumerate(handles, start=len(PARTNERS) + 1):
+        number = handle.removeprefix(CITY_PREFIX)
+        name = f"Synthetic city {number} (benchmark member, synthetic data)"
+        if handle not in known:
+            text += (
+                f'\n[[members]]\nid = "{handle}"\n'
+                f'participant_id = "urn:gemello:synthetic:{handle}"\n'
+                f'legal_name = "{name}"\nconnector_url = "http://127.0.0.1:{8400 + i}"\n'
+            )
+        config = home / "deploy" / "partners" / f"{handle}.toml"
+        config.write_text(
+            f"# A synthetic member of a benchmark dataspace: generated data only.\n"
+            f'partner = "{handle}"\nlegal_name = "{name}"\nhost = "127.0.0.1"\n'
+            f'port = {8400 + i}\ndata_dir = "var/{handle}"\npdp_backend = "regopy"\n'
+        )
+    template.write_text(text)
+    partners = [load_settings(p, home) for p in PARTNERS]
+    cities = [load_settings(h, home) for h in handles]
+    missing = [c for c in cities if not (c.resolved_data_dir / TABLES).is_dir()]
+    if not missing and not areas_everywhere:
+        return partners + cities
+    with tempfile.TemporaryDirectory(prefix="gemello-city-") as tmp:
+        source = Path(tmp)
+        for partner in PARTNERS:  # every partner's tables, generated (no real data is read)
+            prepare_partner_data(partner, source, None, seed)
+        for city in missing:
+            shutil.copytree(source / TABLES, city.resolved_data_dir / TABLES)
+        if areas_everywhere:
+            areas = next(e for e in read_manifest(source) if e.id == "statistical-areas")
+            for s in partners:
+                data_dir = s.resolved_data_dir
+                own = prepare_partner_data(s.partner, data_dir, s.bologna_dir, s.synthetic_seed)
+                if all(e.id != areas.id for e in own):
+                    shutil.copy(source / areas.table_path, data_dir / areas.table_path)
+                    record_entry(data_dir, areas)
+    return partners + cities

@@ -163,6 +163,29 @@ def entries(
     return [r.model_dump() | {"details": r.detail_map} for r in rows]
 
 
+class WitnessOut(BaseModel):
+    """What witnessing one member found."""
+
+    partner: str
+    status: str = Field(description="cosigned, unchanged, fork, invalid or unreachable")
+    size: int = Field(description="the size of the member's head that was checked")
+    detail: str = ""
+
+
+@auditors.post(
+    "/witness",
+    response_model=list[WitnessOut],
+    dependencies=[access(Role.auditor, Role.admin)],
+)
+async def witness_now(request: Request) -> list[WitnessOut]:
+    """Witness every other member now, as the background task does every
+    `audit_witness_seconds`: fetch each head, check its signature and consistency with the last
+    one co-signed here, and co-sign it. A fork is an `audit.fork` event."""
+    connector = get_connector(request)
+    outcomes = await connector.audit.witness_all(connector.peer_client())
+    return [WitnessOut(**o.__dict__) for o in outcomes]
+
+
 @auditors.get("/witnessed")
 def witnessed(
     session: SessionDep, partner: Annotated[str | None, Query(max_length=40)] = None

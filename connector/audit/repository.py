@@ -278,6 +278,12 @@ def witnessed(session: Session, partner: str | None = None) -> Sequence[AuditWit
     return session.exec(q.order_by(col(AuditWitness.size).desc())).all()
 
 
+def latest_witnessed(session: Session, partner: str) -> AuditWitness | None:
+    """The largest head of a member this connector co-signed (one row, however many rounds)."""
+    q = select(AuditWitness).where(col(AuditWitness.partner) == partner)
+    return session.exec(q.order_by(col(AuditWitness.size).desc()).limit(1)).first()
+
+
 def add_witnessed(session: Session, row: AuditWitness) -> None:
     """Store a co-signed checkpoint of another member (once per size)."""
     if session.get(AuditWitness, (row.partner, row.size)) is None:

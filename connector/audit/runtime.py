@@ -68,7 +68,7 @@ class AuditRuntime:
             keys = {k.kid: k.public_key() for k in member.keys}
             service.verify_checkpoint(doc, member.participant_id, keys)
             with session_scope(self.engine) as session:
-                last = next(iter(store.witnessed(session, member.id)), None)
+                last = store.latest_witnessed(session, member.id)
             proof: list[str] = []
             if last is not None and 0 < last.size < int(doc["size"]):
                 p = await peers.request(

@@ -241,7 +241,7 @@ def record_witness(
 ) -> WitnessOutcome:
     """Check a member's checkpoint against the last one seen (consistency proof), co-sign it;
     a fork (an inconsistent head) becomes an `audit.fork` event here."""
-    previous = next(iter(store.witnessed(session, partner)), None)
+    previous = store.latest_witnessed(session, partner)
     size, root_hex = int(doc["size"]), str(doc["root"])
     if previous is not None:
         if size < previous.size:
@@ -266,16 +266,10 @@ def record_witness(
             cosignature=cosign(doc, key),
         ),
     )
-    store.append(
-        session,
-        AuditEvent(
-            action="audit.witness",
-            outcome="cosigned",
-            organisation=me,
-            target=str(doc["log"]),
-            details={"partner": partner, "size": size, "root": root_hex},
-        ),
-    )
+    # The co-signed head is the record (served to the member and to auditors); it is not
+    # also an entry of this log. It was once, and then every co-signature grew the witness's
+    # log, which the others co-signed in turn: an idle federation's logs grew by N - 1 entries
+    # per member every round, for ever (decision 0031). Forks are entries.
     return WitnessOutcome(partner, "cosigned", size)
 
 

@@ -41,6 +41,7 @@ from connector.bench.privacy import (
     privacy_section,
     raise_budget,
 )
+from connector.bench.scale import bench_scale, scale_section
 from connector.datasets.service import sync_register
 from connector.dataspace import establish_trust
 from connector.demo import demo_token
@@ -594,7 +595,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         Progress(console=console, transient=True) as progress,
     ):
         tmp = Path(tmp_s)
-        task = progress.add_task("preparing partner data", total=11)
+        task = progress.add_task("preparing partner data", total=12)
         prep = bench_prepare(tmp, repeat)
         progress.update(task, advance=1, description="starting connectors")
         starts, latencies = bench_connector(tmp, repeat)
@@ -624,6 +625,8 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         progress.update(task, advance=1, description="audit log: appends, 1M-entry proofs")
         (tmp / "audit").mkdir()
         audit = bench_audit(tmp / "audit")
+        progress.update(task, advance=1, description="federation size: 4, 8 and 16 members")
+        scale = bench_scale(tmp / "scale", repeat)
         progress.update(task, advance=1)
     bare_us = next(v["median_us"] for k, v in pdp.items() if k.startswith("bare"))
     lines = [
@@ -721,6 +724,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         *privacy_section(dp_mean, throughput),
         *compute_section(kernels, federated),
         *audit_section(audit),
+        *scale_section(scale),
     ]
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("\n".join(lines))

@@ -86,6 +86,8 @@ class JobRunner:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._pending: dict[str, set[asyncio.Task[None]]] = {}  # progress writes under way
+        # fields of a progress write that waits for the lock (it stores their latest values)
+        self._queued: dict[str, set[str]] = {}
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -218,7 +220,15 @@ class JobRunner:
         keys = tuple(k for k in PERSISTED if k in changes)
         pending = self._pending.setdefault(job.id, set())
         if progress:
-            task = asyncio.create_task(self._persist(job, keys))
+            # One progress write waiting for the lock is enough: it stores the fields' values
+            # of when it runs. Without this, a stage at 16 members queued ~50 writes of the
+            # whole holder list, one after another (a write per holder change: quadratic).
+            queued = self._queued.get(job.id)
+            if queued is not None:
+                queued.update(keys)
+                return
+            self._queued[job.id] = set(keys)
+            task = asyncio.create_task(self._persist(job, (), queued=True))
             pending.add(task)
             task.add_done_callback(pending.discard)
             return
@@ -227,9 +237,13 @@ class JobRunner:
                 log.warning("job %s: a progress write failed: %s", job.id, failed)
         await self._persist(job, tuple(dict.fromkeys((*keys, "holders"))))
 
-    async def _persist(self, job: FederatedJob, keys: tuple[str, ...]) -> None:
+    async def _persist(
+        self, job: FederatedJob, keys: tuple[str, ...], queued: bool = False
+    ) -> None:
         lock = self._locks.setdefault(job.id, asyncio.Lock())
         async with lock:
+            if queued:  # later progress changes now need a write of their own
+                keys = (*keys, *sorted(self._queued.pop(job.id, set())))
             state = {k: getattr(job, k) for k in keys}
             await asyncio.to_thread(self._write, job.id, state)
 
@@ -303,6 +317,7 @@ class JobRunner:
         finally:  # the job's writes are done (a final write waits for the progress ones)
             if not self._pending.get(job.id):
                 self._pending.pop(job.id, None)
+                self._queued.pop(job.id, None)
                 self._locks.pop(job.id, None)
 
     def _principal(self, job: FederatedJob) -> Principal:

@@ -35,7 +35,7 @@ from catalog.model import (
     TimePart,
 )
 from connector.partnerdata.prepare import TableEntry
-from connector.partnerdata.specs import identifier_columns, partner_specs
+from connector.partnerdata.specs import identifier_columns, spec_of
 
 BOLOGNA = Location(
     iri="https://sws.geonames.org/3181928/",
@@ -313,10 +313,11 @@ STAND_IN_NOTES: dict[str, tuple[str, str]] = {
 }
 
 
-def stands_in(partner: str, dataset_id: str) -> bool:
-    """Whether a synthetic table stands in for a real one that is not installed (the tables
-    that are synthetic by nature already say so in their own words)."""
-    spec = next((s for s in partner_specs(partner) if s.id == dataset_id), None)
+def stands_in(dataset_id: str) -> bool:
+    """Whether a synthetic table stands in for a real one that is not installed here (the
+    tables that are synthetic by nature already say so in their own words). By dataset, not
+    by holder: a synthetic city's copy of the comune's road graph stands in for it too."""
+    spec = spec_of(dataset_id)
     return spec is not None and spec.real is not None
 
 
@@ -350,7 +351,7 @@ def describe(
     themes = [Theme(entry.theme), *(meta.extra_themes if meta else ())]
     title = LangText(en=entry.title, it=meta.title_it if meta else None)
     description = LangText(en=entry.description, it=meta.description_it if meta else None)
-    if entry.synthetic and stands_in(partner, entry.id):
+    if entry.synthetic and stands_in(entry.id):
         title, description = stand_in_words(entry.id, title)
     return DatasetDescription(
         id=entry.id,

@@ -200,10 +200,15 @@ def partner_specs(partner: str) -> tuple[DatasetSpec, ...]:
     return PARTNER_DATASETS.get(partner, ())
 
 
+def spec_of(dataset_id: str) -> DatasetSpec | None:
+    """The spec of one of the partners' datasets, whoever holds it (a synthetic city holds
+    copies of them all)."""
+    return next(
+        (s for specs in PARTNER_DATASETS.values() for s in specs if s.id == dataset_id), None
+    )
+
+
 def identifier_columns(dataset_id: str) -> tuple[str, ...]:
     """The personal identifier columns of one of the partners' datasets."""
-    for specs in PARTNER_DATASETS.values():
-        for spec in specs:
-            if spec.id == dataset_id:
-                return spec.identifiers
-    return ()
+    spec = spec_of(dataset_id)
+    return spec.identifiers if spec is not None else ()

@@ -267,6 +267,9 @@ def test_witnesses_cosign_consistent_heads_and_raise_forks(engine: Engine, key: 
         assert len(alerts) == 2
         assert "forked" in alerts[0].reason
         assert [w.size for w in store.witnessed(session, "m")] == [30, 10]
+        assert store.latest_witnessed(session, "m").size == 30  # type: ignore[union-attr]
+        # co-signing is recorded in the witness table only: it never grows the witness's log
+        assert store.size(session) == 2
 
 
 def test_the_fast_leaf_encoding_is_canonical_json() -> None:

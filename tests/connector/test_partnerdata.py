@@ -196,3 +196,41 @@ def test_real_tables_keep_their_own_descriptions(bologna_dir: Path, tmp_path: Pa
     assert not rain.synthetic
     assert "ERG5" in d.description.en
     assert "synthetic" not in d.title.en.lower()
+
+
+def test_synthetic_cities_join_with_copies_of_every_table_that_say_so(tmp_path: Path) -> None:
+    """The benchmarks' larger federation (issue 31): each synthetic city is a member of the
+    signed trust list with a synthetic copy of every partner table, described as synthetic;
+    with `areas_everywhere`, every partner holds the statistical areas too."""
+    import shutil
+
+    from connector import PARTNERS
+    from connector.dataspace import add_synthetic_cities, establish_trust
+    from connector.publishing.service import series_of
+    from connector.settings import source_root
+
+    shutil.copytree(source_root() / "deploy", tmp_path / "deploy")
+    settings = add_synthetic_cities(tmp_path, 2, areas_everywhere=True)
+    assert [s.partner for s in settings] == [*PARTNERS, "city-05", "city-06"]
+    space = establish_trust(tmp_path, settings)
+    members = {m.id: m for m in space.members}
+    assert members["city-06"].participant_id == "urn:gemello:synthetic:city-06"
+    assert all(members[s.partner].keys for s in settings)
+    every_table = {spec.id for specs in PARTNER_DATASETS.values() for spec in specs}
+    for city in settings[len(PARTNERS) :]:
+        entries = read_manifest(city.resolved_data_dir)
+        assert {e.id for e in entries} == every_table
+        assert all(e.synthetic for e in entries)
+        for e in entries:
+            assert file_sha256(city.resolved_data_dir / e.table_path) == e.content_sha256
+        _says_synthetic(city.partner, entries, city.resolved_data_dir)
+        # the loop counts are published in their yearly series, which the city must declare
+        assert [s.id for s in series_of(city.partner)] == ["traffic-loop-counts-yearly"]
+    for partner in settings[: len(PARTNERS)]:
+        held = {e.id for e in read_manifest(partner.resolved_data_dir)}
+        assert "statistical-areas" in held
+        assert {spec.id for spec in PARTNER_DATASETS[partner.partner]} <= held
+    # a second call changes nothing (the template keeps one entry per city)
+    again = add_synthetic_cities(tmp_path, 2)
+    assert [s.partner for s in again] == [s.partner for s in settings]
+    assert (tmp_path / "deploy" / "dataspace.toml").read_text().count('"city-05"') == 1

@@ -222,6 +222,27 @@ def test_gravity_recovers_a_known_decay() -> None:
         "dist": dist,
     }
     assert gravity.fit_beta([system], 10.0) == pytest.approx(0.6, rel=1e-4)
+    # a steep decay lies beyond the first bracket (1 per km): the bracket grows to find it
+    steep = gravity.furness(o, d, dist, 3.5)
+    system_steep = dict(system, distance=np.array([(steep * dist).sum()]))
+    assert gravity.fit_beta([system_steep], 10.0) == pytest.approx(3.5, rel=1e-4)
+    assert gravity.fit_beta([system_steep], 2.0) == 2.0  # the search's upper end
+
+
+def test_a_system_the_noise_emptied_is_left_out_of_the_fit() -> None:
+    """A small zone system whose noisy productions all clip to zero has nothing to balance:
+    it neither turns the pooled fit into NaN nor moves it (seen with 16 members)."""
+    rng = np.random.default_rng(4)
+    lat, lon = 44.45 + rng.random(20) * 0.08, 11.28 + rng.random(20) * 0.12
+    dist = gravity.distances(lat, lon)
+    flows = gravity.furness(rng.uniform(50, 500, 20), rng.uniform(50, 500, 20), dist, 0.4)
+    good = {"origins": flows.sum(axis=1), "destinations": flows.sum(axis=0),
+            "distance": np.array([(flows * dist).sum()]), "dist": dist}  # fmt: skip
+    emptied = dict(good, origins=-np.abs(rng.normal(5, 1, 20)))
+    assert not gravity.fitted(emptied)
+    assert np.all(gravity.furness(emptied["origins"], good["destinations"], dist, 0.4) == 0)
+    assert gravity.fit_beta([good, emptied], 10.0) == pytest.approx(0.4, rel=1e-4)
+    assert gravity.fit_beta([emptied], 10.0) == 0.0
 
 
 def test_gravity_federated_equals_central(table_for: TableFor) -> None:

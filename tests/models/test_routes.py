@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -134,17 +136,33 @@ def test_a_30_kmh_city_moves_traffic_onto_the_boulevards(table_for: TableFor) ->
     assert share[1] > share[0] + 0.05
 
 
-@pytest.mark.skipif(shared_dir() is None, reason="needs the real road graph and loop counts")
-def test_route_choice_predicts_held_out_loops_better_than_an_even_split(
-    table_for: TableFor,
-) -> None:
+class DayRoutes(NamedTuple):
+    net: mobility.Network
+    counts: pa.Table
+    loops: mobility.LoopCounts
+    shares: list[Any]
+    meta: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def day_routes(table_for: TableFor) -> DayRoutes:
+    """The city's network and its default scenario's route choice for a day (~2 s to compute;
+    three tests read it)."""
     counts = table_for("comune", "traffic-loop-counts")
     net = mobility.build_network(
         table_for("comune", "road-graph"), table_for("comune", "statistical-areas"), 5.0, 70.0
     )
-    scen = mobility.MobilityScenario()
     loops = mobility.loop_counts(net, counts, 24)
-    shares, meta = mobility.route_shares(net, counts, scen, loops)
+    shares, meta = mobility.route_shares(net, counts, mobility.MobilityScenario(hours=24), loops)
+    return DayRoutes(net, counts, loops, shares, meta)
+
+
+@pytest.mark.skipif(shared_dir() is None, reason="needs the real road graph and loop counts")
+def test_route_choice_predicts_held_out_loops_better_than_an_even_split(
+    day_routes: DayRoutes,
+) -> None:
+    net, counts, loops, shares, meta = day_routes
+    scen = mobility.MobilityScenario()
     assert shares[0] is not None
     assert meta["route_choice_gap"] < 0.02
     routed = mobility.demand(net, counts, scen, loops, shares[0])[1]
@@ -234,18 +252,13 @@ def test_the_trees_equal_scipys_dijkstra_on_the_turn_graph(table_for: TableFor) 
         np.testing.assert_allclose(togo[on], cost[on] + togo[nxt[on]], rtol=1e-12)
 
 
-def test_the_assigned_load_follows_the_counts_within_bounds(table_for: TableFor) -> None:
+def test_the_assigned_load_follows_the_counts_within_bounds(day_routes: DayRoutes) -> None:
     """The assigned hour's load is scaled to the counts' busiest hour, but stays within
     LOAD_RANGE of the prior's busiest hour: counts a thousand times larger do not make a
     thousand times the traffic."""
-    counts = table_for("comune", "traffic-loop-counts")
-    net = mobility.build_network(
-        table_for("comune", "road-graph"), table_for("comune", "statistical-areas"), 5.0, 70.0
-    )
+    net, counts, loops, _, meta = day_routes
     scen = mobility.MobilityScenario(hours=24)
-    loops = mobility.loop_counts(net, counts, 24)
     prior = mobility.hourly_profile(counts, 24).max() * scen.daily_car_trips
-    _, meta = mobility.route_shares(net, counts, scen, loops)
     huge = mobility.LoopCounts(loops.arc, loops.code, loops.mean * 1000)
     _, clipped = mobility.route_shares(net, counts, scen, huge)
     assert clipped["route_choice_load"] == round(prior * mobility.LOAD_RANGE)
@@ -255,13 +268,10 @@ def test_the_assigned_load_follows_the_counts_within_bounds(table_for: TableFor)
     assert low["route_choice_load"] < meta["route_choice_load"] <= clipped["route_choice_load"]
 
 
-def test_routes_do_not_depend_on_how_many_hours_are_simulated(table_for: TableFor) -> None:
-    """The load is set from the whole day's counts, so a two-hour run routes as a day's."""
-    counts = table_for("comune", "traffic-loop-counts")
-    net = mobility.build_network(
-        table_for("comune", "road-graph"), table_for("comune", "statistical-areas"), 5.0, 70.0
-    )
-    day = mobility.route_shares(net, counts, mobility.MobilityScenario(hours=24))
+def test_routes_do_not_depend_on_how_many_hours_are_simulated(day_routes: DayRoutes) -> None:
+    """The load is set from the whole day's counts, so a two-hour run (which finds its loops
+    itself) routes as the day's."""
+    net, counts, _, day_shares, day_meta = day_routes
     short = mobility.route_shares(net, counts, mobility.MobilityScenario(hours=2))
-    assert short[1] == day[1]
-    np.testing.assert_array_equal(short[0][0], day[0][0])
+    assert short[1] == day_meta
+    np.testing.assert_array_equal(short[0][0], day_shares[0])
