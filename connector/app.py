@@ -267,6 +267,7 @@ def create_app(
         ogc_api.docs,
         ogc_api.jobs,
         audit_api.auditors,
+        audit_api.witnesses,
         audit_api.members,
     ):
         app.include_router(router)

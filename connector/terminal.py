@@ -85,6 +85,27 @@ def show_summary(job: dict[str, Any], console: Console = out) -> None:
         for key, value in summary.items():
             table.add_row(key, figure_cell(value))
         console.print(table)
+    show_caveats(job, console)
+
+
+def show_caveats(job: dict[str, Any], console: Console = out) -> None:
+    """What a result rests on: its synthetic inputs, and the model's assumptions, limits and
+    validation (sent with a finished job)."""
+    caveats = job.get("caveats")
+    if caveats is None:
+        return
+    synthetic = job.get("synthetic_inputs") or []
+    if synthetic:
+        console.print(
+            f"[yellow]Synthetic inputs[/] (generated, not observed: the figures show what the "
+            f"model does, not what the city has): {escape(', '.join(synthetic))}"
+        )
+    else:
+        console.print("Inputs: all observed data (none synthetic).")
+    for kind, title in (("assumptions", "Assumptions"), ("limits", "Limits"),
+                        ("validation", "Validation")):  # fmt: skip
+        for phrase in caveats.get(kind) or []:
+            console.print(f"[bold]{title}:[/] {escape(phrase['en'])}")
 
 
 def figure_cell(value: Any) -> RenderableType:

@@ -367,6 +367,20 @@ VALIDATION: dict[str, tuple[Words, ...]] = {
 CARDS = {name: replace(c, validation=VALIDATION.get(name, ())) for name, c in CARDS.items()}
 
 
+def caveats(model: str) -> dict[str, list[dict[str, str]]]:
+    """A model's assumptions, limits and validation, each phrase in Italian and English (what
+    every result states beside its figures: the API, the CLI, the OGC face)."""
+    c = card(model)
+    return {
+        kind: [{"it": w.it, "en": w.en} for w in words]
+        for kind, words in (
+            ("assumptions", c.assumptions),
+            ("limits", c.limits),
+            ("validation", c.validation),
+        )
+    }
+
+
 def card(model: str) -> Card:
     """A model's card; a plain one, from its name, for a model without one."""
     return CARDS.get(model) or Card(Words(model, model), Words("", ""), (), ())

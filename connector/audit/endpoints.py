@@ -31,6 +31,12 @@ auditors = APIRouter(
     dependencies=[access(*service.READERS)],
     responses=AUTH_RESPONSES,
 )
+witnesses = APIRouter(
+    prefix="/audit",
+    tags=["audit"],
+    dependencies=[access(Role.auditor, Role.admin)],
+    responses=AUTH_RESPONSES,
+)
 members = APIRouter(
     prefix="/audit/members",
     tags=["audit"],
@@ -172,11 +178,7 @@ class WitnessOut(BaseModel):
     detail: str = ""
 
 
-@auditors.post(
-    "/witness",
-    response_model=list[WitnessOut],
-    dependencies=[access(Role.auditor, Role.admin)],
-)
+@witnesses.post("/witness", response_model=list[WitnessOut])
 async def witness_now(request: Request) -> list[WitnessOut]:
     """Witness every other member now, as the background task does every
     `audit_witness_seconds`: fetch each head, check its signature and consistency with the last

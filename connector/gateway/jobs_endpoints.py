@@ -27,6 +27,7 @@ from connector.storage import session_scope
 from connector.storage.tables import FederatedJob
 from connector.timestamps import as_utc
 from models import Model, get
+from models.cards import caveats
 from policy.offers import PUBLIC_PURPOSES
 from privacy import EPSILON_UNIT, at_least_one_unit
 
@@ -174,7 +175,12 @@ async def show_job(
             while job.state == "running" and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
                 job = await run_in_threadpool(_read_job, request, job_id, principal)
-    return job_view(job)
+    view = job_view(job)
+    if job.state != "running":  # what the figures rest on, said beside them
+        engine = get_connector(request).engine
+        synthetic, _ = await run_in_threadpool(inputs_by_synthetic, engine, job.holders)
+        view |= {"synthetic_inputs": synthetic, "caveats": caveats(job.model)}
+    return view
 
 
 @router.get("/{job_id}/result", responses={404: {"model": Problem}, 409: {"model": Problem}})

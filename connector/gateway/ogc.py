@@ -31,7 +31,7 @@ from connector.gateway.gazetteer import Area
 from connector.storage.tables import FederatedJob
 from connector.timestamps import as_utc
 from models.base import Model
-from models.cards import Words, card
+from models.cards import Words, card, caveats
 from policy.vocabulary import PURPOSES
 from privacy import EPSILON_UNIT
 
@@ -423,11 +423,7 @@ def figures(
         "epsilon": job.epsilon,
         "state": job.state,
         "synthetic_inputs": synthetic,
-        "caveats": {
-            "assumptions": [_words(w) for w in card(model.name).assumptions],
-            "limits": [_words(w) for w in card(model.name).limits],
-            "validation": [_words(w) for w in card(model.name).validation],
-        },
+        "caveats": caveats(model.name),
         "headline": [{"title": _words(h.label), "unit": h.unit, "baseline": h.baseline,
                       "scenario": h.scenario} for h in reading.headline],
         "fields": fields,

@@ -32,6 +32,7 @@ from connector.gateway import provenance
 from connector.settings import load_settings
 from models import mobility
 from tests.clirun import gemello
+from tests.e2e.conftest import add_user
 from tests.slurm_cluster import slurm_cluster
 
 pytestmark = pytest.mark.e2e
@@ -267,6 +268,17 @@ def test_members_witness_each_other_and_every_log_verifies(fed: Fed) -> None:
             break
         time.sleep(0.5)
     assert all(seen[p] == set(PARTNERS) - {p} for p in PARTNERS), seen
+    # an auditor asks for a round now (POST /audit/witness); a steward may not
+    auditor = add_user(fed.home, "comune", "auditor", "Witness Now")
+    now = fed.client.post(f"{fed.url('comune')}/audit/witness",
+                          headers={"Authorization": f"Bearer {auditor}"})  # fmt: skip
+    assert now.status_code == 200, now.text
+    assert {o["partner"] for o in now.json()} == set(PARTNERS) - {"comune"}
+    assert {o["status"] for o in now.json()} <= {"cosigned", "unchanged"}, now.json()
+    assert all(o["size"] > 0 for o in now.json())
+    steward = {"Authorization": f"Bearer {fed.stewards['comune']}"}
+    refused = fed.client.post(f"{fed.url('comune')}/audit/witness", headers=steward)
+    assert refused.status_code == 403
     for partner in PARTNERS:
         done = gemello(fed.home, "audit", "verify", "--partner", partner)
         assert done.returncode == 0, done.stdout + done.stderr

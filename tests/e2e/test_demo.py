@@ -71,6 +71,12 @@ def test_every_demo_report_says_which_inputs_are_synthetic(demo: DemoRun) -> Non
             assert must[name] in said, (name, said)
         assert "<dt>Validation</dt>" in caveats
         assert "<dt>Limits</dt>" in caveats
+    # and so does each summary the demo prints, after the figures
+    printed = demo.log.read_text()
+    said = printed.count("Synthetic inputs") + printed.count("Inputs: all observed data")
+    assert said == len(pages), printed[-3000:]
+    assert printed.count("Validation:") >= len(pages)
+    assert "Limits:" in printed
 
 
 def test_keep_running_serves_real_http(demo: DemoRun) -> None:
