@@ -620,6 +620,133 @@ def _by_area(values: np.ndarray, net: Network) -> np.ndarray:
     return out
 
 
+# Piazza Maggiore: "the centre" of the travel times (a public landmark; the statistical area
+# that holds it)
+CENTRE = (44.4938, 11.3430)
+
+
+def _inside(lat: float, lon: float, geometry: str | None) -> bool:
+    """Whether a point lies in a GeoJSON Polygon or MultiPolygon (even-odd rule over every
+    ring, so holes count)."""
+    import json
+
+    try:
+        shape = json.loads(geometry or "")
+    except ValueError:
+        return False
+    polygons = shape.get("coordinates") or []
+    if shape.get("type") == "Polygon":
+        polygons = [polygons]
+    inside = False
+    for polygon in polygons:
+        for ring in polygon:
+            for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+                if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+                    inside = not inside
+    return inside
+
+
+def centre_area(areas: pa.Table | None) -> int:
+    """Index of the statistical area holding the centre (Piazza Maggiore), by its outline where
+    the table has outlines, else the one whose centroid is nearest (-1 without areas)."""
+    if areas is None or areas.num_rows == 0:
+        return -1
+    idx = common.area_index(areas.column("area_code").to_numpy(zero_copy_only=False))
+    if "geometry" in areas.column_names:
+        for i, shape in zip(idx, areas.column("geometry").to_pylist(), strict=True):
+            if i >= 0 and _inside(*CENTRE, shape):
+                return int(i)
+    lat = areas.column("centroid_lat").to_numpy(zero_copy_only=False).astype(float)
+    lon = areas.column("centroid_lon").to_numpy(zero_copy_only=False).astype(float)
+    d = (lat - CENTRE[0]) ** 2 + ((lon - CENTRE[1]) * np.cos(np.radians(CENTRE[0]))) ** 2
+    d = np.where(idx >= 0, d, np.inf)
+    return int(idx[int(np.argmin(d))]) if np.isfinite(d).any() else -1
+
+
+def link_minutes(net: Network, vkm: np.ndarray, vht: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Minutes to drive each link in one simulated hour: its length at the space-mean speed
+    of the hour's traffic on it (vehicle-km over vehicle-hours), at its limit where no one
+    drove it, never faster than the limit nor slower than 1 km/h."""
+    n = len(net.link_first)
+    km = np.bincount(net.cell_link, vkm, n)
+    hours = np.bincount(net.cell_link, vht, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        speed = np.where(hours > 1e-9, km / hours, limit)
+    return net.link_len_km / np.clip(speed, 1.0, limit) * 60.0
+
+
+def travel_times(
+    net: Network, g: routes.Graph, vkm: np.ndarray, vht: np.ndarray, limit: np.ndarray
+) -> np.ndarray:
+    """(areas, areas): minutes between every two statistical areas in one simulated hour,
+    on the quickest paths at that hour's link times (NaN where no trip gets through)."""
+    arrays = (net.node_in_start, net.node_in, net.reverse, net.turns["start"])
+    cost = link_minutes(net, vkm, vht, limit)
+    found = routes.zone_times(g, arrays, cost, len(net.turns["src"]))
+    out = np.full((common.N_AREAS, common.N_AREAS), np.nan)
+    k = min(len(found), common.N_AREAS)
+    out[:k, :k] = found[:k, :k]
+    return out
+
+
+def _trip_mean(times: np.ndarray, od: np.ndarray) -> np.ndarray:
+    """Per origin area: the mean time of its trips (weighted by where they go)."""
+    w = np.zeros_like(times)
+    k = min(len(od), len(times))
+    w[:k, :k] = od[:k, :k]
+    w = np.where(np.isfinite(times), w, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(w.sum(axis=1) > 0, np.nansum(times * w, axis=1) / w.sum(axis=1), np.nan)
+
+
+def peak_hour_times(
+    net: Network,
+    params: MobilityScenario,
+    areas: pa.Table | None,
+    runs: Sequence[Runs],
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Travel times at the baseline's busiest simulated hour (most vehicle-hours), in both
+    runs: to the centre and the mean of each area's trips, per area, and to the centre per
+    district (its areas weighted by the trips they send)."""
+    g = routes.graph(
+        net.turns, net.node_out_start, net.link_area, net.link_xy, prior_weight(net),
+        params.trip_length_km,
+    )  # fmt: skip
+    centre = centre_area(areas)
+    if g is None or centre < 0:
+        return {}, {}
+    peak = int(np.argmax(runs[0][1].sum(axis=1)))
+    arrays: dict[str, np.ndarray] = {}
+    districts: dict[str, list[float | None]] = {}
+    names = _districts(areas)
+    sends = np.zeros(common.N_AREAS)
+    sends[: len(g.od)] = g.od.sum(axis=1)[: common.N_AREAS]
+    for tag, baseline, (vkm, vht, _flow) in zip(("base", "scen"), (True, False), runs, strict=True):
+        limit = link_limits(net, params, baseline)[2]
+        times = travel_times(net, g, vkm[peak], vht[peak], limit)
+        arrays[f"tt_centre_{tag}"] = times[:, centre]
+        arrays[f"tt_out_{tag}"] = _trip_mean(times, g.od)
+        for district, idx in names.items():
+            t = times[idx, centre]
+            w = np.where(np.isfinite(t), sends[idx], 0.0)
+            value = float(np.nansum(t * w) / w.sum()) if w.sum() > 0 else None
+            districts.setdefault(district, []).append(None if value is None else round(value, 1))
+    meta = {"peak_hour": peak, "centre_area": centre + 1, "minutes_to_centre": districts}
+    return arrays, meta
+
+
+def _districts(areas: pa.Table | None) -> dict[str, np.ndarray]:
+    """District (quartiere) name -> the indexes of its statistical areas."""
+    if areas is None or "district" not in areas.column_names:
+        return {}
+    idx = common.area_index(areas.column("area_code").to_numpy(zero_copy_only=False))
+    out: dict[str, list[int]] = {}
+    for i, name in zip(idx, areas.column("district").to_pylist(), strict=True):
+        if i >= 0 and name:
+            out.setdefault(str(name), []).append(int(i))
+    return {k: np.array(v) for k, v in sorted(out.items())}
+
+
 def _local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
     assert isinstance(params, MobilityScenario)
     if "road-graph" not in tables or "traffic-loop-counts" not in tables:
@@ -647,15 +774,19 @@ def _local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
         name: [round(float(by_class[0][k])), round(float(by_class[1][k]))]
         for k, name in enumerate(CLASSES)
     }
+    times, timed = peak_hour_times(net, params, tables.get("statistical-areas"), runs)
+    arrays |= times
     links = np.bincount(net.link_area[net.link_area >= 0], minlength=common.N_AREAS)
     return Partial(
         arrays=arrays,
         support={k: links.astype(np.float64) for k in arrays},
-        meta={"links": int(len(net.link_first)), "cells": net.cells, **routed, **fitted, **fit},
-    )
+        meta={"links": int(len(net.link_first)), "cells": net.cells, **routed, **fitted, **fit,
+              **timed},
+    )  # fmt: skip
 
 
 OUTPUTS = ("vkm_base", "vht_base", "vkm_scen", "vht_scen")
+TIMES = ("tt_centre_base", "tt_centre_scen", "tt_out_base", "tt_out_scen")
 FIT_FIGURES = (
     "route_choice_load",
     "route_choice_gap",
@@ -674,6 +805,9 @@ def _combine(partials: Sequence[Partial], _p: BaseModel, _ctx: Context) -> Conte
     with np.errstate(invalid="ignore", divide="ignore"):
         for tag in ("base", "scen"):
             out[f"speed_{tag}"] = out[f"vkm_{tag}"] / out[f"vht_{tag}"]
+    for key in TIMES:  # one holder runs the whole graph: its travel times as they came
+        if key in partials[0].arrays:
+            out[key] = np.asarray(partials[0].arrays[key], dtype=np.float64)
     out["vkm_change"] = out["vkm_scen"] - out["vkm_base"]
     out["vht_change"] = out["vht_scen"] - out["vht_base"]
     out["calibration"] = [{k: v for k, v in p.meta.items()} for p in partials]
@@ -694,6 +828,15 @@ def summary(result: Context) -> dict[str, Any]:
         "mean_speed_kmh_scen": round(vkm_s / vht_s, 1) if vht_s else None,
         # vehicle-km by road class, baseline -> scenario: where route choice moves traffic
         **({"vehicle_km_by_class": first["vkm_by_class"]} if "vkm_by_class" in first else {}),
+        # the planner's question: how long from each district to the centre at the peak hour
+        **(
+            {
+                "peak_hour": first["peak_hour"],
+                "minutes_to_centre_at_peak": first["minutes_to_centre"],
+            }
+            if "minutes_to_centre" in first
+            else {}
+        ),  # fmt: skip
         # How the demand was fitted to the loop counts and how well it predicts held-out
         # loops (docs/models.md): shown with every result.
         **{k: v for k, v in first.items() if k in FIT_FIGURES},
@@ -702,7 +845,7 @@ def summary(result: Context) -> dict[str, Any]:
 
 MODEL = Model(
     name="mobility-ctm",
-    version="1.2.0",
+    version="1.3.0",
     title="Road traffic: cell transmission model on the municipal road graph",
     params=MobilityScenario,
     stages=(

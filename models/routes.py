@@ -133,6 +133,32 @@ def _load(
     )  # type: ignore[return-value]
 
 
+def zone_times(
+    g: Graph, net_arrays: tuple[np.ndarray, ...], cost: np.ndarray, n_turns: int
+) -> np.ndarray:
+    """(zones, zones): the shortest travel time between every two zones at `cost` (in its
+    units), averaged over the origin zone's links as its trips start on them; NaN where no
+    trip gets through and on the diagonal. Destinations are split over the cores."""
+    node_in_start, node_in, reverse, _turn_start = net_arrays
+    n_zones = len(g.od)
+    times = np.full((n_zones, n_zones), np.nan)
+    targets = np.arange(n_zones)
+    parts = np.array_split(targets, max(1, min(numba.get_num_threads(), n_zones)))
+
+    def part(zones: np.ndarray) -> None:  # each part writes its own columns
+        kernel.zone_times(
+            cost, g.zone, zones, g.origin, g.tail, node_in_start, node_in, reverse,
+            g.dead_end, n_zones, n_turns, times,
+        )  # fmt: skip
+
+    if len(parts) == 1:
+        part(parts[0])
+    else:
+        with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="times") as pool:
+            list(pool.map(part, parts))
+    return times
+
+
 def assign(
     g: Graph,
     net_arrays: tuple[np.ndarray, ...],

@@ -37,7 +37,8 @@ class AreaFigure:
     unit: str
     baseline: np.ndarray | None
     scenario: np.ndarray
-    # How areas add up to a district: "sum", "max", "min", or "ratio" of two other figures' sums.
+    # How areas add up to a district: "sum", "max", "min", "mean" (of the areas' values), or
+    # "ratio" of two other figures' sums.
     total: str = "sum"
     ratio: tuple[str, str] | None = None
     digits: int = 0
@@ -158,6 +159,32 @@ def _mobility(out: dict[str, Any], params: dict[str, Any]) -> Reading:
                   [Series(BASE, [float(by_class[n][0]) for n in names], "baseline"),
                    Series(SCEN, [float(by_class[n][1]) for n in names])], kind="bar")
         )  # fmt: skip
+    if "tt_centre_base" in out:  # travel times at the busiest simulated hour (model 1.3)
+        peak = fit.get("peak_hour")
+        at = f" ({peak}:00)" if isinstance(peak, int) else ""
+        r.areas += [
+            AreaFigure("tt_centre", Words(f"tempo di viaggio verso il centro, ora più carica{at}",
+                                          f"travel time to the centre, busiest hour{at}"), "min",
+                       _arr(out, "tt_centre_base"), _arr(out, "tt_centre_scen"), total="mean",
+                       digits=1),
+            AreaFigure("tt_out", Words(f"durata media degli spostamenti in partenza{at}",
+                                       f"mean time of the trips leaving the area{at}"), "min",
+                       _arr(out, "tt_out_base"), _arr(out, "tt_out_scen"), total="mean",
+                       digits=1),
+        ]  # fmt: skip
+        by_district: dict[str, list[float | None]] = fit.get("minutes_to_centre") or {}
+        if by_district:
+            names = list(by_district)
+            r.charts.append(
+                Chart("minutes-to-centre",
+                      Words(f"Tempo di viaggio verso il centro nell'ora più carica{at}, per "
+                            "quartiere",
+                            f"Travel time to the centre in the busiest hour{at}, by district"),
+                      Words("quartiere di partenza", "district of departure"),
+                      Words("minuti", "minutes"), names,
+                      [Series(BASE, [_minutes(by_district[n][0]) for n in names], "baseline"),
+                       Series(SCEN, [_minutes(by_district[n][1]) for n in names])], kind="bar")
+            )  # fmt: skip
     fit_words = {
         "holdout_correlation": Words("correlazione, spire escluse", "correlation, held-out loops"),
         "loop_correlation": Words("correlazione con le spire", "correlation with the loop counts"),
@@ -329,6 +356,10 @@ def _gravity(out: dict[str, Any], params: dict[str, Any]) -> Reading:
     return r
 
 
+def _minutes(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else float("nan")
+
+
 def _list(values: Any) -> list[float]:
     return [float(v) if np.isfinite(v) else float("nan") for v in np.asarray(values, dtype=float)]
 
@@ -355,7 +386,8 @@ def read(model: str, params: dict[str, Any], outputs: dict[str, Any] | None) -> 
 
 def by_district(reading: Reading, areas: Sequence[Area]) -> list[dict[str, Any]]:
     """Each district (quartiere) with each figure added up over its areas: a sum, the
-    highest value, or the ratio of two sums (a mean speed is vehicle-km over vehicle-hours)."""
+    highest or lowest value, the mean of the areas' values (a travel time), or the ratio of two
+    sums (a mean speed is vehicle-km over vehicle-hours)."""
     groups: dict[str, list[int]] = {}
     for a in areas:
         if 1 <= a.code <= 90:
@@ -374,6 +406,11 @@ def by_district(reading: Reading, areas: Sequence[Area]) -> list[dict[str, Any]]
                                 for k in f.ratio)  # fmt: skip
                     n, d = float(np.nansum(num[idx])), float(np.nansum(den[idx]))  # type: ignore[index]
                     row[f"{f.key}.{run}"] = n / d if d else None
+                elif f.total == "mean":  # a time: the plain mean of the district's areas
+                    picked = values[idx]
+                    row[f"{f.key}.{run}"] = (
+                        float(np.nanmean(picked)) if np.isfinite(picked).any() else None
+                    )
                 elif f.total in ("max", "min"):
                     picked = values[idx]
                     pick = np.nanmax if f.total == "max" else np.nanmin

@@ -58,7 +58,7 @@ def svg(charts: Sequence[tuple[str, Chart]], lang: str) -> str:
             drawn += 1
     if not numeric:
         step = max(1, len(x) // 8)
-        ax.set_xticks(positions[::step], [str(v)[:16] for v in x[::step]], fontsize=8)
+        ax.set_xticks(positions[::step], [_label(v) for v in x[::step]], fontsize=8)
         if len(x) > 12:
             fig.autofmt_xdate()
     ax.set_xlabel(first.x_label(lang))
@@ -67,6 +67,15 @@ def svg(charts: Sequence[tuple[str, Chart]], lang: str) -> str:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _svg(fig)
+
+
+def _label(value: object) -> str:
+    """A category for the x axis: long names ("San Donato - San Vitale") on two lines, not cut
+    or run into their neighbours."""
+    import textwrap
+
+    lines = textwrap.wrap(str(value), 15) or [""]
+    return "\n".join(lines[:2]) + ("…" if len(lines) > 2 else "")
 
 
 def bars_with_errors(

@@ -151,3 +151,50 @@ def all_or_nothing(
                 flow[b] += x
                 turn_flow[turn_start[a] + out_pos[b]] += x
     return total
+
+
+@njit(cache=True, nogil=True)
+def zone_times(
+    cost: np.ndarray,  # (links,) time to drive each link
+    link_zone: np.ndarray,  # (links,) zone index, -1 for none
+    zones: np.ndarray,  # destination zones
+    origin: np.ndarray,  # (links,) each link's share of its zone's trips
+    tail: np.ndarray,
+    node_in_start: np.ndarray,
+    node_in: np.ndarray,
+    reverse: np.ndarray,
+    dead_end: np.ndarray,
+    n_zones: int,
+    n_turns: int,
+    times: np.ndarray,  # (zones, zones) written for the columns of `zones`
+) -> None:
+    """Travel time from every zone to each of `zones` at `cost`: the trips' mean over the
+    origin links of a zone (weighted as trips start on them) of the shortest time from the
+    start of the link to the end of the destination's first link; NaN where no trip gets
+    through (and from a zone to itself)."""
+    n = cost.shape[0]
+    togo = np.empty(n)
+    nxt = np.empty(n, np.int64)
+    order = np.empty(n, np.int64)
+    key = np.empty(n_turns + n + 1)
+    val = np.empty(n_turns + n + 1, np.int64)
+    done = np.empty(n, np.bool_)
+    ends = np.empty(n, np.bool_)
+    acc = np.empty(n_zones)
+    weight = np.empty(n_zones)
+    for z in zones:
+        for a in range(n):
+            ends[a] = link_zone[a] == z
+        _tree(
+            cost, ends, tail, node_in_start, node_in, reverse, dead_end, togo, nxt, order,
+            key, val, done,
+        )  # fmt: skip
+        acc[:] = 0.0
+        weight[:] = 0.0
+        for a in range(n):
+            o = link_zone[a]
+            if o >= 0 and o != z and nxt[a] != -2 and origin[a] > 0:
+                acc[o] += origin[a] * togo[a]
+                weight[o] += origin[a]
+        for o in range(n_zones):
+            times[o, z] = acc[o] / weight[o] if weight[o] > 0 else np.nan

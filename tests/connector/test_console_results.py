@@ -168,9 +168,17 @@ def test_a_district_mean_speed_is_its_vehicle_km_over_its_vehicle_hours(areas: l
     result = models.run_central(model, tables, params)
     view = _view(model, params, result)
     reading = readable.read(model.name, view["params"], view["outputs"])
-    assert [f.key for f in reading.areas] == ["speed", "vht", "vkm"]
+    assert [f.key for f in reading.areas] == ["speed", "vht", "vkm", "tt_centre", "tt_out"]
     for d in readable.by_district(reading, areas):
         assert d["speed.scenario"] == pytest.approx(d["vkm.scenario"] / d["vht.scenario"])
+    # a district's travel time to the centre is the mean of its areas' (a time, not a sum)
+    tt = reading.area("tt_centre")
+    codes = {a.code - 1 for a in areas if a.district == "Navile"}
+    navile = next(d for d in readable.by_district(reading, areas) if d["district"] == "Navile")
+    assert navile["tt_centre.scenario"] == pytest.approx(
+        float(np.nanmean(tt.scenario[sorted(codes)]))
+    )
+    assert navile["tt_centre.scenario"] > navile["tt_centre.baseline"] > 0  # 30 km/h: slower
     speed = reading.headline[2]
     assert speed.unit == "km/h"
     assert speed.scenario == pytest.approx(view["summary"]["mean_speed_kmh_scen"], abs=0.06)

@@ -81,6 +81,12 @@ def test_a_planner_runs_the_30_kmh_city_compares_it_and_shares_it(
         assert page.locator("img[src*='/charts/speed-by-hour.svg']").evaluate(
             "img => img.complete && img.naturalWidth > 0"
         )
+        # the planner's question: how long from Navile to the centre at the peak, both runs
+        districts = page.locator("section", has_text="Totali per quartiere")
+        assert "tempo di viaggio verso il centro" in districts.inner_text()
+        assert page.locator("img[src*='/charts/minutes-to-centre.svg']").evaluate(
+            "img => img.complete && img.naturalWidth > 0"
+        )
         csv = page.request.get(f"{c.url}/console/runs/{job}/download/areas.csv")
         assert csv.status == 200
         assert csv.text().count("\n") == 91

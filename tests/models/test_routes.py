@@ -275,3 +275,30 @@ def test_routes_do_not_depend_on_how_many_hours_are_simulated(day_routes: DayRou
     short = mobility.route_shares(net, counts, mobility.MobilityScenario(hours=2))
     assert short[1] == day_meta
     np.testing.assert_array_equal(short[0][0], day_shares[0])
+
+
+def test_travel_times_take_the_quickest_path_at_the_hours_link_times() -> None:
+    """From area 0's street to area 1's: the short street while it is quick, the boulevard
+    once the short street is slowed, by exactly the difference of the two paths."""
+    net, g, links = _two_routes()
+    arrays = _arrays(net)
+    n_turns = len(net.turns["src"])
+    cost = np.ones(len(net.link_first))  # a minute a link
+    free = routes.zone_times(g, arrays, cost, n_turns)
+    assert free.shape == (2, 2)
+    assert np.isnan(free[0, 0])
+    assert np.isnan(free[1, 1])
+    assert np.isfinite(free[1, 0])  # the way back exists too
+    slow = cost.copy()
+    slow[links["VIA CORTA"]] = 5.0  # the short street (2 links) now takes 10 min, the long 3
+    jammed = routes.zone_times(g, arrays, slow, n_turns)
+    assert jammed[0, 1] == pytest.approx(free[0, 1] + 1.0)
+    # mobility's wrapper: link minutes from the hour's traffic, areas padded to the city's 90
+    limit = np.full(len(net.link_first), 50.0)
+    vkm = np.zeros((1, net.cells))
+    times = mobility.travel_times(net, g, vkm[0], vkm[0], limit)
+    assert times.shape == (90, 90)
+    minutes = mobility.link_minutes(net, vkm[0], vkm[0], limit)
+    np.testing.assert_allclose(minutes, net.link_len_km / 50.0 * 60.0)  # nobody drove: limit
+    assert np.isfinite(times[0, 1])
+    assert np.isnan(times[2:, :]).all()
