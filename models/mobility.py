@@ -25,9 +25,12 @@ One stage, run where the road graph, the loop counts and the statistical areas a
 from __future__ import annotations
 
 import functools
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numba
@@ -521,47 +524,96 @@ def _daily(per_hour: np.ndarray, observed: np.ndarray) -> list[float]:
     return [round(float(x), 1) for x in np.where(np.isfinite(observed), per_hour, 0.0).sum(1)]
 
 
+@dataclass(frozen=True)
+class BaselineRoutes:
+    """The baseline's part of route choice, which no scenario changes: the hour's load and
+    the baseline's turning shares (with the gap its assignment reached)."""
+
+    load: float
+    share: np.ndarray
+    gap: float
+
+
 def route_shares(
-    net: Network, counts: pa.Table, scen: MobilityScenario, loops: LoopCounts | None = None
+    net: Network,
+    counts: pa.Table,
+    scen: MobilityScenario,
+    loops: LoopCounts | None = None,
+    baseline: BaselineRoutes | None = None,
 ) -> tuple[list[np.ndarray | None], dict[str, Any]]:
     """Turning shares of the baseline and the scenario from their assignments (models/routes.py),
     and the assignment's figures; [None, None] (the even split) without `route_choice` or
     without statistical areas to route between. The load comes from the counts of the whole
-    day (`loops`, by default those of `counts`), however many hours the runs simulate."""
+    day (`loops`, by default those of `counts`), however many hours the runs simulate. With
+    `baseline` (a cached calibration), only the scenario is assigned."""
+    shares, meta, _ = _route_shares(net, counts, scen, loops, baseline)
+    return shares, meta
+
+
+def _route_shares(
+    net: Network,
+    counts: pa.Table,
+    scen: MobilityScenario,
+    loops: LoopCounts | None,
+    baseline: BaselineRoutes | None,
+) -> tuple[list[np.ndarray | None], dict[str, Any], BaselineRoutes | None]:
     if not scen.route_choice:
-        return [None, None], {}
+        return [None, None], {}, None
     weight = prior_weight(net)
     g = routes.graph(
         net.turns, net.node_out_start, net.link_area, net.link_xy, weight, scen.trip_length_km
     )
     if g is None:
-        return [None, None], {}
-    loops = loop_counts(net, counts, 24) if loops is None else loops
+        return [None, None], {}, None
     arrays = (net.node_in_start, net.node_in, net.reverse, net.turns["start"])
     n_turns = len(net.turns["src"])
-    runs = [link_limits(net, scen, baseline) for baseline in (True, False)]
-    # the load: the counts' busiest hour, through the baseline's free-flow shortest paths
+    runs = [link_limits(net, scen, base) for base in (True, False)]
+    if baseline is None:
+        loops = loop_counts(net, counts, 24) if loops is None else loops
+        load = _routed_load(net, counts, scen, loops, g, arrays, n_turns, runs[0][2])
+    else:
+        load = baseline.load
+    out: list[np.ndarray | None] = []
+    meta: dict[str, Any] = {"route_choice_load": round(load)}
+    for tag, (lanes, cap_lane, limit) in zip(("", "_scen"), runs, strict=True):
+        if not tag and baseline is not None:
+            out.append(baseline.share)
+            meta["route_choice_gap"] = baseline.gap
+            continue
+        flows = routes.assign(g, arrays, n_turns, net.link_len_km / limit, lanes * cap_lane, load)
+        out.append(routes.shares(flows, net.turns["src"], net.even_share))
+        meta[f"route_choice_gap{tag}"] = flows.gap
+    first = out[0]
+    assert first is not None
+    return out, meta, BaselineRoutes(load, first, float(meta["route_choice_gap"]))
+
+
+def _routed_load(
+    net: Network,
+    counts: pa.Table,
+    scen: MobilityScenario,
+    loops: LoopCounts,
+    g: routes.Graph,
+    arrays: tuple[np.ndarray, ...],
+    n_turns: int,
+    limit: np.ndarray,
+) -> float:
+    """The hour's load: the counts' busiest hour, through the baseline's free-flow shortest
+    paths (the prior's busiest hour without enough counted arcs)."""
     profile = hourly_profile(counts, 24)
     prior = float(profile.max() * scen.daily_car_trips)  # the prior's busiest hour
     peak = loops.mean[:, int(np.argmax(profile))]
     counted = np.isfinite(peak)
-    load = prior
-    if counted.sum() >= MIN_LOOPS:
-        arcs = loops.arc[counted]
-        load = routes.counted_load(
-            g, arrays, n_turns, net.link_len_km / runs[0][2], np.r_[2 * arcs, 2 * arcs + 1],
-            2.0 * float(peak[counted].sum()),
-        )  # fmt: skip
-        # where few routes reach the counted arcs (a graph in pieces, as the synthetic one),
-        # the scaling would be wild: stay within LOAD_RANGE of the prior
-        load = min(max(load, prior / LOAD_RANGE), prior * LOAD_RANGE)
-    out: list[np.ndarray | None] = []
-    meta: dict[str, Any] = {"route_choice_load": round(load)}
-    for tag, (lanes, cap_lane, limit) in zip(("", "_scen"), runs, strict=True):
-        flows = routes.assign(g, arrays, n_turns, net.link_len_km / limit, lanes * cap_lane, load)
-        out.append(routes.shares(flows, net.turns["src"], net.even_share))
-        meta[f"route_choice_gap{tag}"] = flows.gap
-    return out, meta
+    if counted.sum() < MIN_LOOPS:
+        return prior
+    arcs = loops.arc[counted]
+    load = routes.counted_load(
+        g, arrays, n_turns, net.link_len_km / limit, np.r_[2 * arcs, 2 * arcs + 1],
+        2.0 * float(peak[counted].sum()),
+    )  # fmt: skip
+    # where few routes reach the counted arcs (a graph in pieces, as the synthetic one), the
+    # scaling would be wild: stay within LOAD_RANGE of the prior
+    return min(max(load, prior / LOAD_RANGE), prior * LOAD_RANGE)
 
 
 def demand(
@@ -747,6 +799,98 @@ def _districts(areas: pa.Table | None) -> dict[str, np.ndarray]:
     return {k: np.array(v) for k, v in sorted(out.items())}
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """A baseline's calibration: its route choice and the demand fitted to the counts. It
+    depends on the data and on the scenario's baseline parameters only, so a worker keeps the
+    last few (`calibration_key`) and a scenario run on the same data reuses them."""
+
+    routes: BaselineRoutes | None
+    entering: np.ndarray
+    fitted: dict[str, Any]
+    runs: list[Runs] = field(default_factory=list)  # the baseline's CTM run, once made
+
+
+CALIBRATIONS_KEPT = 4
+_calibrations: OrderedDict[tuple[Any, ...], Calibration] = OrderedDict()
+_calibrations_lock = threading.Lock()
+
+
+def table_digest(table: pa.Table) -> str:
+    """A digest of a table's schema and rows, as Arrow's IPC stream writes them (a changed row,
+    column or type changes it; how the table is sliced or chunked does not)."""
+    sink = pa.BufferOutputStream()
+    plain = table.replace_schema_metadata(None)
+    plain = plain.take(np.arange(plain.num_rows)).combine_chunks()  # fresh, unsliced buffers
+    with pa.ipc.new_stream(sink, plain.schema) as writer:  # slices and chunks written alike
+        writer.write_table(plain)
+    return hashlib.blake2b(sink.getvalue(), digest_size=16).hexdigest()
+
+
+def calibration_key(tables: Tables, params: MobilityScenario, v_max: float) -> tuple[Any, ...]:
+    """What a baseline's calibration rests on: the digests of the three tables, and the
+    parameters the baseline reads (not the scenario's limits or closures, but the fastest
+    limit, which sets the cells)."""
+    digests = tuple(
+        table_digest(tables[d]) if d in tables else ""
+        for d in ("road-graph", "traffic-loop-counts", "statistical-areas")
+    )
+    return (
+        *digests, v_max, params.step_seconds, params.hours, params.daily_car_trips,
+        params.calibrate, params.route_choice, params.trip_length_km,
+    )  # fmt: skip
+
+
+def calibrate(
+    net: Network,
+    counts: pa.Table,
+    params: MobilityScenario,
+    loops: LoopCounts,
+    key: tuple[Any, ...],
+) -> tuple[list[np.ndarray | None], dict[str, Any], np.ndarray, dict[str, Any], bool]:
+    """Both runs' turning shares and their figures, the fitted demand and its figures, and
+    whether the baseline's part came from a kept calibration. The fit runs on one BLAS thread:
+    with the default thread count the maths library's threads fought the kernels' (0.9-9 s
+    against 1.0-1.4 s on a busy host)."""
+    from threadpoolctl import threadpool_limits
+
+    with _calibrations_lock:
+        kept = _calibrations.get(key)
+        if kept is not None:
+            _calibrations.move_to_end(key)
+    shares, routed, base = _route_shares(net, counts, params, None, kept.routes if kept else None)
+    if kept is not None:
+        return shares, routed, kept.entering, dict(kept.fitted), True
+    with threadpool_limits(1):
+        entering, fitted = demand(net, counts, params, loops, shares[0])
+    entering.setflags(write=False)
+    if base is not None:
+        base.share.setflags(write=False)
+    with _calibrations_lock:
+        _calibrations[key] = Calibration(base, entering, fitted)
+        while len(_calibrations) > CALIBRATIONS_KEPT:
+            _calibrations.popitem(last=False)
+    return shares, routed, entering, dict(fitted), False
+
+
+def kept_baseline_run(key: tuple[Any, ...]) -> Runs | None:
+    """The baseline's CTM run of a kept calibration (the same demand, shares and cells give
+    the same run), if one was made."""
+    with _calibrations_lock:
+        kept = _calibrations.get(key)
+        return kept.runs[0] if kept is not None and kept.runs else None
+
+
+def keep_baseline_run(key: tuple[Any, ...], run_: Runs) -> None:
+    """Keep a baseline's CTM run with its calibration (read-only from now on)."""
+    for a in run_:
+        a.setflags(write=False)
+    with _calibrations_lock:
+        kept = _calibrations.get(key)
+        if kept is not None and not kept.runs:
+            kept.runs.append(run_)
+
+
 def _local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
     assert isinstance(params, MobilityScenario)
     if "road-graph" not in tables or "traffic-loop-counts" not in tables:
@@ -758,11 +902,19 @@ def _local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
     base_cells = cell_arrays(net, params, True, params.step_seconds)
     counts = tables["traffic-loop-counts"]
     loops = loop_counts(net, counts, params.hours)
-    shares, routed = route_shares(net, counts, params)
-    entering, fitted = demand(net, counts, params, loops, shares[0])
+    key = calibration_key(tables, params, v_max)
+    shares, routed, entering, fitted, reused = calibrate(net, counts, params, loops, key)
+    fitted["calibration_reused"] = reused
     arrays: dict[str, np.ndarray] = {}
     scen_cells = cell_arrays(net, params, False, params.step_seconds)
-    runs = run_many(net, [base_cells, scen_cells], entering, params.step_seconds, shares)
+    baseline_run = kept_baseline_run(key)
+    if baseline_run is None:
+        runs = run_many(net, [base_cells, scen_cells], entering, params.step_seconds, shares)
+        keep_baseline_run(key, runs[0])
+    else:  # only the scenario is simulated, on one core: the kernel over every core meets
+        # at a barrier every step: on a busy host a scenario took 13-24 s so, 5 s on one core
+        scen_run = run(net, scen_cells, entering, params.step_seconds, shares[1], one_core=True)
+        runs = [baseline_run, scen_run]
     for tag, (vkm, vht, _flow) in zip(("base", "scen"), runs, strict=True):
         arrays[f"vkm_{tag}"] = _by_area(vkm, net)
         arrays[f"vht_{tag}"] = _by_area(vht, net)

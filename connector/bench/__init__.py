@@ -31,8 +31,10 @@ from connector.bench.cli import bench_cli, cli_section
 from connector.bench.compute import (
     bench_federated,
     bench_kernels,
+    bench_planner,
     compute_section,
     federated_home,
+    planner_section,
 )
 from connector.bench.console import bench_pages, console_section, sign_in
 from connector.bench.privacy import (
@@ -622,6 +624,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         fed_home, fed_settings, fed_token = federated_home(tmp / "compute")
         kernels = bench_kernels(fed_settings[0].bologna_dir, max(3, repeat // 2))
         federated = bench_federated(fed_home, fed_settings, fed_token, 5)
+        planner = bench_planner(fed_home, fed_settings, fed_token)
         progress.update(task, advance=1, description="audit log: appends, 1M-entry proofs")
         (tmp / "audit").mkdir()
         audit = bench_audit(tmp / "audit")
@@ -723,6 +726,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         "",
         *privacy_section(dp_mean, throughput),
         *compute_section(kernels, federated),
+        *planner_section(planner),
         *audit_section(audit),
         *scale_section(scale),
     ]

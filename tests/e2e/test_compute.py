@@ -269,7 +269,7 @@ def test_members_witness_each_other_and_every_log_verifies(fed: Fed) -> None:
         time.sleep(0.5)
     assert all(seen[p] == set(PARTNERS) - {p} for p in PARTNERS), seen
     # an auditor asks for a round now (POST /audit/witness); a steward may not
-    auditor = add_user(fed.home, "comune", "auditor", "Witness Now")
+    auditor = add_user(fed.home, "comune", "auditor", "witness-now")
     now = fed.client.post(f"{fed.url('comune')}/audit/witness",
                           headers={"Authorization": f"Bearer {auditor}"})  # fmt: skip
     assert now.status_code == 200, now.text

@@ -302,3 +302,53 @@ def test_travel_times_take_the_quickest_path_at_the_hours_link_times() -> None:
     np.testing.assert_allclose(minutes, net.link_len_km / 50.0 * 60.0)  # nobody drove: limit
     assert np.isfinite(times[0, 1])
     assert np.isnan(times[2:, :]).all()
+
+
+def test_a_kept_calibration_gives_the_same_run_and_new_data_a_new_one(
+    day_routes: DayRoutes,
+) -> None:
+    """A scenario on the same data reuses the baseline's route choice and fitted demand
+    (planners wait seconds, not a minute), with the very numbers it would have fitted; a
+    changed table has another digest, so its calibration is made afresh."""
+    net, counts, loops, shares, _ = day_routes
+    scen = mobility.MobilityScenario(hours=24, speed_limits={"street": 30})
+    tables = {"traffic-loop-counts": counts}
+    key = (*mobility.calibration_key(tables, scen, 70.0), "test")
+    first = mobility.calibrate(net, counts, scen, loops, key)
+    again = mobility.calibrate(net, counts, scen, loops, key)
+    assert (first[4], again[4]) == (False, True)
+    np.testing.assert_array_equal(first[0][0], shares[0])  # what no cache would have made
+    for a, b in zip(first[0], again[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(first[2], again[2])
+    assert (first[1], first[3]) == (again[1], again[3])
+    assert not again[2].flags.writeable  # a run cannot change the kept demand
+    # the digest follows the content, not the object
+    copy = pa.Table.from_pylist(counts.slice(0, 50).to_pylist(), schema=counts.schema)
+    assert mobility.table_digest(copy) == mobility.table_digest(counts.slice(0, 50))
+    changed = copy.set_column(
+        copy.schema.get_field_index("vehicles"), "vehicles",
+        pa.array([v + 1 for v in copy.column("vehicles").to_pylist()], pa.int32()),
+    )  # fmt: skip
+    assert mobility.table_digest(changed) != mobility.table_digest(copy)
+
+
+def test_a_scenario_on_a_kept_baseline_equals_one_run_from_scratch(table_for: TableFor) -> None:
+    """The second scenario on a baseline simulates only itself (the baseline's CTM run is kept
+    with its calibration), and its outputs are those of a run that kept nothing."""
+    stage = mobility.MODEL.stages[0]
+    tables = {d: table_for("comune", d) for d in stage.datasets}
+    base = {"hours": 1, "calibrate": False, "route_choice": False, "daily_car_trips": 123_456}
+    first = stage.run_local(tables, mobility.MODEL.parse(base), {})
+    scen = mobility.MODEL.parse({**base, "speed_limits": {"street": 30}})
+    kept = stage.run_local(tables, scen, {})
+    assert kept.meta["calibration_reused"]
+    for key in ("vkm_base", "vht_base", "tt_centre_base"):
+        np.testing.assert_array_equal(kept.arrays[key], first.arrays[key])
+    with mobility._calibrations_lock:
+        mobility._calibrations.clear()
+    fresh = stage.run_local(tables, scen, {})
+    assert not fresh.meta["calibration_reused"]
+    assert set(fresh.arrays) == set(kept.arrays)
+    for key, values in fresh.arrays.items():
+        np.testing.assert_array_equal(kept.arrays[key], values, err_msg=key)
