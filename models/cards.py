@@ -82,11 +82,11 @@ CARDS: dict[str, Card] = {
                 "I tempi di viaggio tra aree sono quelli del percorso più rapido in auto all'ora "
                 "più carica tra quelle simulate, alle velocità che il modello dà a ogni strada in "
                 "quell'ora; non comprendono la sosta né l'attesa ai semafori oltre le code del "
-                "modello. Il centro è l'area statistica più vicina a Piazza Maggiore.",
+                "modello. Il centro è l'area statistica che contiene Piazza Maggiore.",
                 "Travel times between areas are those of the quickest car path in the busiest "
                 "simulated hour, at the speeds the model gives each street in that hour; they "
                 "leave out parking and waiting at traffic lights beyond the model's queues. The "
-                "centre is the statistical area nearest to Piazza Maggiore.",
+                "centre is the statistical area that holds Piazza Maggiore.",
             ),
         ),
         {

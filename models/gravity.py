@@ -279,7 +279,7 @@ def summary(result: Context) -> dict[str, Any]:
 
 MODEL = Model(
     name="mobility-gravity",
-    version="1.2.0",
+    version="1.2.1",
     title="Origin-destination gravity model fitted from federated sufficient statistics",
     params=GravityScenario,
     stages=(

@@ -476,11 +476,11 @@ def planner_section(p: dict[str, Any]) -> list[str]:
         "### A planner's 30 km/h scenario, federated, end to end",
         "",
         "Targets (issue 29): a federated `mobility-ctm` scenario <= 5 s end to end when the "
-        "baseline's calibration is kept (the route choice and demand fit that no scenario "
-        "changes, kept per worker and keyed by the tables' digests and the baseline "
-        "parameters), <= 15 s cold; on a quiet host and on a busy one (two more processes "
-        "keeping both cores busy). POST /jobs to the finished job, 24 hours simulated; "
-        "medians of the rounds, cold and kept alternating.",
+        "baseline's calibration is kept (the route choice, demand fit and baseline run that no "
+        "scenario changes, kept per worker and keyed by the tables' digests and the baseline "
+        "parameters, decision 0032), <= 15 s cold; on a quiet host and on a busy one (two "
+        "more processes keeping both cores busy). POST /jobs to the finished job, 24 hours "
+        "simulated; medians of the rounds, cold and kept alternating.",
         "",
         "| host | calibration kept, s | cold, s | every round (cold, then kept), s |",
         "|---|---:|---:|---|",

@@ -1261,7 +1261,10 @@ def licence_label(iri: str) -> str:
 
 
 def number(value: float, digits: int, lang: str, sign: bool = False) -> str:
-    """A figure as its reader writes it: 28.787,5 in Italian, 28,787.5 in English."""
+    """A figure as its reader writes it: 28.787,5 in Italian, 28,787.5 in English (a value
+    that rounds to zero is written 0, never -0)."""
+    if round(value, digits) == 0:
+        value = 0.0
     text = f"{value:+,.{digits}f}" if sign else f"{value:,.{digits}f}"
     if lang == "it":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
