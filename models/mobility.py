@@ -524,6 +524,15 @@ def _daily(per_hour: np.ndarray, observed: np.ndarray) -> list[float]:
     return [round(float(x), 1) for x in np.where(np.isfinite(observed), per_hour, 0.0).sum(1)]
 
 
+def area_graph(net: Network, scen: MobilityScenario) -> routes.Graph | None:
+    """The statistical areas as origins and destinations of trips on this network (route
+    choice and travel times share it; None with fewer than two areas)."""
+    return routes.graph(
+        net.turns, net.node_out_start, net.link_area, net.link_xy, prior_weight(net),
+        scen.trip_length_km,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class BaselineRoutes:
     """The baseline's part of route choice, which no scenario changes: the hour's load and
@@ -559,10 +568,7 @@ def _route_shares(
 ) -> tuple[list[np.ndarray | None], dict[str, Any], BaselineRoutes | None]:
     if not scen.route_choice:
         return [None, None], {}, None
-    weight = prior_weight(net)
-    g = routes.graph(
-        net.turns, net.node_out_start, net.link_area, net.link_xy, weight, scen.trip_length_km
-    )
+    g = area_graph(net, scen)
     if g is None:
         return [None, None], {}, None
     arrays = (net.node_in_start, net.node_in, net.reverse, net.turns["start"])
@@ -760,10 +766,7 @@ def peak_hour_times(
     """Travel times at the baseline's busiest simulated hour (most vehicle-hours), in both
     runs: to the centre and the mean of each area's trips, per area, and to the centre per
     district (its areas weighted by the trips they send)."""
-    g = routes.graph(
-        net.turns, net.node_out_start, net.link_area, net.link_xy, prior_weight(net),
-        params.trip_length_km,
-    )  # fmt: skip
+    g = area_graph(net, params)
     centre = centre_area(areas)
     if g is None or centre < 0:
         return {}, {}

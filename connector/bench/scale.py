@@ -10,9 +10,11 @@ the measured work runs; a witnessing round is asked for over `POST /audit/witnes
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -58,43 +60,47 @@ def scale_home(tmp: Path, members: int) -> tuple[Path, list[Settings], dict[str,
     return home, settings, tokens
 
 
-def _rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (a connector with several workers)."""
-    total = 0.0
+def _tree(pid: int) -> Iterator[int]:
+    """A process and its descendants (a connector with several server processes, its compute
+    workers), those still running."""
     todo = [pid]
     while todo:
         p = todo.pop()
         try:
+            children = [
+                int(c) for task in Path(f"/proc/{p}/task").iterdir()
+                for c in (task / "children").read_text().split()
+            ]  # fmt: skip
+        except OSError:
+            continue
+        yield p
+        todo += children
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants, MB."""
+    total = 0.0
+    for p in _tree(pid):
+        try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1]) / 1024
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             continue
     return total
 
 
 def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process has used, with its children's (workers)."""
-    import os
-
+    """CPU seconds (user + system) a process and its descendants have used."""
     tick = os.sysconf("SC_CLK_TCK")
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
+    total = 0.0
+    for p in _tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             continue
+        total += (int(fields[11]) + int(fields[12])) / tick
     return total
-
-
-def _median(samples: list[float]) -> float:
-    return statistics.median(samples)
 
 
 def _gravity(client: httpx.Client, url: str, token: str) -> tuple[float, dict[str, Any]]:
@@ -214,19 +220,19 @@ def bench_one_size(tmp: Path, members: int, repeat: int) -> dict[str, Any]:
         "members": members,
         "start_s": started,
         "entries": total,
-        "crawl_full_s": _median(full),
-        "crawl_incremental_s": _median(incremental),
-        "search_ms": _median(searches) * 1000,
+        "crawl_full_s": statistics.median(full),
+        "crawl_incremental_s": statistics.median(incremental),
+        "search_ms": statistics.median(searches) * 1000,
         "job_cold_s": cold,
-        "job_s": _median(warm),
-        "job_cpu_s": _median(cpu_all),
-        "gateway_cpu_s": _median(cpu_gateway),
+        "job_s": statistics.median(warm),
+        "job_cpu_s": statistics.median(cpu_all),
+        "gateway_cpu_s": statistics.median(cpu_gateway),
         "zones_holders": len(zones),
         "flows_holders": len(flows),
-        "witness_one_s": _median(one),
-        "witness_all_s": _median(rounds),
+        "witness_one_s": statistics.median(one),
+        "witness_all_s": statistics.median(rounds),
         "log_growth": statistics.median(growth),
-        "rss_median_mb": _median(memory),
+        "rss_median_mb": statistics.median(memory),
         "rss_max_mb": max(memory),
     }
 
@@ -238,8 +244,6 @@ def bench_scale(tmp: Path, repeat: int, sizes: tuple[int, ...] = SIZES) -> list[
 
 def scale_section(rows: list[dict[str, Any]]) -> list[str]:
     """The markdown section of docs/benchmarks.md."""
-    import os
-
     first, last = rows[0], rows[-1]
     cores = os.cpu_count() or 1
     job_ratio = last["job_s"] / first["job_s"]

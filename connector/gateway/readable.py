@@ -182,8 +182,8 @@ def _mobility(out: dict[str, Any], params: dict[str, Any]) -> Reading:
                             f"Travel time to the centre in the busiest hour{at}, by district"),
                       Words("quartiere di partenza", "district of departure"),
                       Words("minuti", "minutes"), names,
-                      [Series(BASE, [_minutes(by_district[n][0]) for n in names], "baseline"),
-                       Series(SCEN, [_minutes(by_district[n][1]) for n in names])], kind="bar")
+                      [Series(BASE, _list([by_district[n][0] for n in names]), "baseline"),
+                       Series(SCEN, _list([by_district[n][1] for n in names]))], kind="bar")
             )  # fmt: skip
     fit_words = {
         "holdout_correlation": Words("correlazione, spire escluse", "correlation, held-out loops"),
@@ -354,10 +354,6 @@ def _gravity(out: dict[str, Any], params: dict[str, Any]) -> Reading:
     }
     del params
     return r
-
-
-def _minutes(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) else float("nan")
 
 
 def _list(values: Any) -> list[float]:
