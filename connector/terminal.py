@@ -79,12 +79,26 @@ def show_summary(job: dict[str, Any], console: Console = out) -> None:
         console.print(f"[{style}]{escape(job['error'])}[/]")
     summary = job.get("summary")
     if summary:
+        from connector.gateway.headline import figure_grid
+
         table = Table(title="Result")
         table.add_column("figure")
         table.add_column("value", overflow="fold")
+        wide: list[tuple[str, Any]] = []
         for key, value in summary.items():
+            grid = figure_grid(value)
+            if grid is not None and grid[0] is not None and len(grid[0]) > 3:
+                wide.append((key, grid))  # a sweep's curve: a table of its own, full width
+                continue
             table.add_row(key, figure_cell(value))
         console.print(table)
+        for key, (headers, rows) in wide:
+            curve = Table(title=key)
+            for h in headers:
+                curve.add_column(escape(h), overflow="fold")
+            for r in rows:
+                curve.add_row(*map(escape, r))
+            console.print(curve)
     show_caveats(job, console)
 
 

@@ -76,9 +76,18 @@ class Stage:
     # ones a holder releases from a protected dataset; nested dicts are filtered the same way.
     public_meta: tuple[str, ...] = ()
     heavy: bool = False  # run in a worker process (the executor's default for heavy runs)
+    # Sensitivities that depend on the scenario (a sweep's outputs, decision 0033): the model's
+    # own code declares them from the validated scenario, as the holder runs it.
+    scenario_noise: Callable[[BaseModel], Mapping[str, Noise]] | None = None
 
-    def noise_for(self, name: str) -> Noise | None:
-        """The declared sensitivity of output `name` (`base` or `base:dataset`), if any."""
+    def noise_for(self, name: str, params: BaseModel | None = None) -> Noise | None:
+        """The declared sensitivity of output `name` (`base` or `base:dataset`), if any; with
+        `params`, a sensitivity the scenario sets comes first."""
+        if params is not None and self.scenario_noise is not None:
+            own = self.scenario_noise(params)
+            found = own.get(name) or own.get(name.partition(":")[0])
+            if found is not None:
+                return found
         return self.noise.get(name) or self.noise.get(name.partition(":")[0])
 
     def is_public(self, name: str) -> bool:

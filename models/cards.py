@@ -301,6 +301,9 @@ CARDS: dict[str, Card] = {
             ),
             "threshold_m3s_km2": Words("Soglia d'allarme", "Alarm level"),
             "dry_hours": Words("Ore asciutte che chiudono un evento", "Dry hours ending an event"),
+            "curve_number_shift": Words(
+                "Scarto sul curve number dei suoli", "Shift of the soils' curve number"
+            ),
         },
         units={"step_minutes": "min", "threshold_m3s_km2": "m³/s per km²", "dry_hours": "h"},
         example=Words(
@@ -330,6 +333,12 @@ CARDS: dict[str, Card] = {
             ),
             "dry_hours": Words(
                 "ore senza pioggia che chiudono un evento", "hours without rain that end an event"
+            ),
+            "curve_number_shift": Words(
+                "dato incerto: si somma al curve number di ogni parte permeabile, nello stato "
+                "attuale come nello scenario (quanto la ritenzione dei suoli è sbagliata)",
+                "uncertain input: added to every pervious curve number, in the baseline as in "
+                "the scenario (how far off the soils' retention is)",
             ),
         },
     ),

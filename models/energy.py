@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from models import common, weather
+from models import common, sweeps, weather
 from models.base import Context, Model, Noise, Partial, Stage, Tables
 from models.kernels import energy as kernel
 
@@ -42,6 +42,9 @@ RETROFIT_DEFAULT = ARCHETYPES[:3]
 U_WALL_MAX, U_ROOF_MAX, U_WINDOW_MAX = 0.6, 0.5, 2.8
 U_STEP = 0.01
 SHARE_STEP = 0.05
+# What a sweep may vary (decision 0033): the retrofit's reach and depth, and the set-points
+SWEEPABLE = ("retrofit_share", "u_wall", "u_roof", "u_window", "heating_setpoint",
+             "cooling_setpoint")  # fmt: skip
 
 
 def _on_grid(value: float, step: float) -> bool:
@@ -107,6 +110,11 @@ class EnergyScenario(BaseModel):
         description="every hour of the year (8,760 values) instead of each month's typical "
         "day (12 × 24) as the profile areas take: ~30x the bytes, and ~5x the noise per value",
     )
+    sweep: sweeps.Sweep | None = Field(
+        None,
+        description="several scenarios in one job: one of "
+        f"{', '.join(SWEEPABLE)} over values (decision 0033); the savings come back per point",
+    )
 
     @field_validator("retrofit_share")
     @classmethod
@@ -147,7 +155,35 @@ class EnergyScenario(BaseModel):
                 f"upgrades for {', '.join(map(repr, idle))}, which retrofit_archetypes does "
                 "not retrofit"
             )
+        if self.sweep is not None and self.sweep.monte_carlo:
+            raise ValueError(
+                "energy-5r1c sweeps one parameter over values; it takes no Monte Carlo sample "
+                "(its parameters move on grids, and its uncertain inputs are not parameters)"
+            )
+        self.points()  # every point of a sweep is a valid scenario, or the job is refused
         return self
+
+    def points(self) -> list[EnergyScenario]:
+        """The scenarios of the sweep (validated), [] without one."""
+        return [p for p in sweeps.expand(self, SWEEPABLE) if isinstance(p, EnergyScenario)]
+
+    @property
+    def nested(self) -> bool:
+        """A sweep over the retrofit share alone, at the baseline's set-points: each point
+        retrofits the buildings of the one before and more, so the buildings added from one
+        point to the next are disjoint sets (decision 0033: released as such steps, a
+        building's saving counts once for the whole sweep)."""
+        base = EnergyScenario.model_fields
+        return (
+            self.sweep is not None
+            and self.sweep.parameter == "retrofit_share"
+            and self.heating_setpoint == base["heating_setpoint"].default
+            and self.cooling_setpoint == base["cooling_setpoint"].default
+        )
+
+    def shares(self) -> list[float]:
+        """A nested sweep's distinct shares, smallest first (the order of its steps)."""
+        return sorted({p.retrofit_share for p in self.points()})
 
     def targets(self, archetype: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Wall, roof and window U-values after retrofit, per building of `archetype`."""
@@ -191,6 +227,19 @@ def _weather_combine(partials: Sequence[Partial], _p: BaseModel, _ctx: Context) 
 # --- stage 2: buildings (at the holder of the building stock) -----------------------------------
 
 
+def retrofitted(table: pa.Table, scenario: EnergyScenario) -> np.ndarray:
+    """Which buildings the scenario retrofits: eligible ones whose stable hash falls under the
+    share (a larger share retrofits the same buildings and more)."""
+    return retrofit_fraction(table, scenario) < scenario.retrofit_share
+
+
+def retrofit_fraction(table: pa.Table, scenario: EnergyScenario) -> np.ndarray:
+    """Each building's stable fraction in [0, 1), or 2 when its archetype is not eligible."""
+    eligible = pc.is_in(table.column("archetype"), pa.array(scenario.retrofit_archetypes))
+    frac = common.stable_fraction(table.column("building_id").to_pandas())
+    return np.where(eligible.to_numpy(zero_copy_only=False), frac, 2.0)
+
+
 def building_parameters(table: pa.Table, scenario: EnergyScenario, retrofit: bool) -> np.ndarray:
     """The 5R1C parameter matrix (buildings × kernel.N_PARAMS) of a building table."""
 
@@ -204,11 +253,7 @@ def building_parameters(table: pa.Table, scenario: EnergyScenario, retrofit: boo
     )
     u_wall, u_roof, u_win, u_floor = col("u_wall"), col("u_roof"), col("u_window"), col("u_floor")
     if retrofit and scenario.retrofit_share > 0:
-        eligible = pc.is_in(table.column("archetype"), pa.array(scenario.retrofit_archetypes))
-        chosen = eligible.to_numpy(zero_copy_only=False) & (
-            common.stable_fraction(table.column("building_id").to_pandas())
-            < scenario.retrofit_share
-        )
+        chosen = retrofitted(table, scenario)
         t_wall, t_roof, t_win = scenario.targets(
             table.column("archetype").to_numpy(zero_copy_only=False)
         )
@@ -371,15 +416,126 @@ def _buildings_local(tables: Tables, params: BaseModel, ctx: Context) -> Partial
         return np.stack([np.bincount(idx, heat, n), np.bincount(idx, cool, n)], axis=1)
 
     count = np.bincount(idx, minlength=n).astype(np.float64)
+    arrays = {
+        "area_base": per_area(kb * hb, kb * cb),
+        "area_saving": per_area(kd * dh, kd * dc),
+        "profile": np.stack(profiles),
+    }
+    if params.sweep is not None:
+        arrays["sweep_saving"] = _sweep_savings(table, idx, params, weather_ctx, hb, cb)
     return Partial(
-        arrays={
-            "area_base": per_area(kb * hb, kb * cb),
-            "area_saving": per_area(kd * dh, kd * dc),
-            "profile": np.stack(profiles),
-        },
+        arrays=arrays,
         support={"area_base": count, "area_saving": count},
         meta={"buildings": int(len(idx))},
     )
+
+
+def _sweep_savings(
+    table: pa.Table,
+    idx: np.ndarray,
+    params: EnergyScenario,
+    weather_ctx: tuple[np.ndarray, np.ndarray],
+    heat_base: np.ndarray,
+    cool_base: np.ndarray,
+) -> np.ndarray:
+    """Per sweep point (or, nested, per step between its shares) and area, the heating and
+    cooling saving (kWh), each building's saving clipped as the scenario's is.
+
+    Only the buildings a point changes are simulated: at the baseline's set-points those it
+    retrofits (the others' saving is exactly 0). Points that share their set-points run in one
+    kernel call, their buildings side by side. A nested sweep simulates each building once, at
+    the largest share."""
+    if params.nested:
+        return _nested_steps(table, idx, params, weather_ctx, heat_base, cool_base)
+    points = params.points()
+    defaults = EnergyScenario.model_fields
+    by_setpoints: dict[tuple[float, float], list[int]] = {}
+    for k, p in enumerate(points):
+        by_setpoints.setdefault((p.heating_setpoint, p.cooling_setpoint), []).append(k)
+    saving = np.zeros((len(points), common.N_AREAS, 2))
+    for (heat_sp, cool_sp), members in by_setpoints.items():
+        at_baseline = (heat_sp, cool_sp) == (defaults["heating_setpoint"].default,
+                                              defaults["cooling_setpoint"].default)  # fmt: skip
+        rows, blocks = [], []
+        for k in members:
+            mine = retrofitted(table, points[k]) if at_baseline else np.ones(len(idx), bool)
+            rows.append(np.flatnonzero(mine))
+            blocks.append(building_parameters(table.filter(pa.array(mine)), points[k], True))
+        which = np.concatenate(rows)
+        if not len(which):
+            continue
+        # grouped by area: each group's buildings stay in cache, and groups run in parallel
+        run = simulate_stock(np.concatenate(blocks), idx[which], *weather_ctx, points[members[0]])
+        dh = heat_base[which] - run.heat_total / 1000.0
+        dc = cool_base[which] - run.cool_total / 1000.0
+        kd = _clip_share(np.abs(dh) + np.abs(dc), SAVING_CLIP_KWH)
+        ends = np.cumsum([0] + [len(r) for r in rows])
+        for j, k in enumerate(members):
+            part = slice(ends[j], ends[j + 1])
+            area = idx[rows[j]]
+            saving[k, :, 0] = np.bincount(area, (kd * dh)[part], common.N_AREAS)
+            saving[k, :, 1] = np.bincount(area, (kd * dc)[part], common.N_AREAS)
+    return saving
+
+
+def _nested_steps(
+    table: pa.Table,
+    idx: np.ndarray,
+    params: EnergyScenario,
+    weather_ctx: tuple[np.ndarray, np.ndarray],
+    heat_base: np.ndarray,
+    cool_base: np.ndarray,
+) -> np.ndarray:
+    """A nested sweep's savings per step between its shares (smallest first) and area: the
+    buildings added at each share, a disjoint set per step, each simulated once."""
+    top = max(params.points(), key=lambda p: p.retrofit_share)
+    frac = retrofit_fraction(table, top)
+    whole = retrofitted(table, top)
+    which = np.flatnonzero(whole)
+    per_building = _nested_savings(table, idx, whole, top, weather_ctx, heat_base, cool_base)
+    shares = params.shares()
+    steps = np.zeros((len(shares), common.N_AREAS, 2))
+    low = 0.0
+    for k, share in enumerate(shares):
+        step = (frac[which] >= low) & (frac[which] < share)
+        for c in range(2):
+            steps[k, :, c] = np.bincount(idx[which][step], per_building[c][step],
+                                         common.N_AREAS)  # fmt: skip
+        low = share
+    return steps
+
+
+def _nested_savings(
+    table: pa.Table,
+    idx: np.ndarray,
+    mask: np.ndarray,
+    scenario: EnergyScenario,
+    weather_ctx: tuple[np.ndarray, np.ndarray],
+    heat_base: np.ndarray,
+    cool_base: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The clipped heating and cooling saving of each building in `mask`, retrofitted as the
+    scenario says (kWh)."""
+    which = np.flatnonzero(mask)
+    if not len(which):
+        return np.zeros(0), np.zeros(0)
+    run = simulate_stock(
+        building_parameters(table.filter(pa.array(mask)), scenario, True), idx[which],
+        *weather_ctx, scenario,
+    )  # fmt: skip
+    dh = heat_base[which] - run.heat_total / 1000.0
+    dc = cool_base[which] - run.cool_total / 1000.0
+    kd = _clip_share(np.abs(dh) + np.abs(dc), SAVING_CLIP_KWH)
+    return kd * dh, kd * dc
+
+
+def sweep_noise(params: BaseModel) -> dict[str, Noise]:
+    """The sensitivity of a sweep's savings: one building's clipped saving for a nested sweep
+    (it is in one step only), the sum over the points otherwise."""
+    if not isinstance(params, EnergyScenario) or params.sweep is None:
+        return {}
+    points = 1 if params.nested else len(params.points())
+    return {"sweep_saving": Noise(l1=points * SAVING_CLIP_KWH, bound=1e9)}
 
 
 OUTPUTS = ("heat_base", "cool_base", "heat_scen", "cool_scen")
@@ -409,8 +565,51 @@ def _buildings_combine(partials: Sequence[Partial], params: BaseModel, ctx: Cont
             out[f"{name}_{tag}"] = cells.reshape((common.N_AREAS, *grid))
     out["savings"] = out["heat_base"] + out["cool_base"] - out["heat_scen"] - out["cool_scen"]
     out["buildings"] = sum(int(p.meta.get("buildings", 0)) for p in partials)
+    if params.sweep is not None:
+        out.update(_sweep_combine(partials, params))
     out["temperature_days_filled"] = int(ctx.get("temperature_days_filled", 0))
     return out
+
+
+def _sweep_combine(partials: Sequence[Partial], params: EnergyScenario) -> Context:
+    """Each sweep point's saving per area (kWh, heating and cooling): a nested sweep's steps
+    summed up to each point's share."""
+    points = params.points()
+    saving = np.asarray(common.sum_partials(partials, ("sweep_saving",))["sweep_saving"])
+    if params.nested:
+        total = np.cumsum(saving, axis=0)  # post-processing of the released steps
+        shares = params.shares()
+        saving = np.stack([total[shares.index(p.retrofit_share)] for p in points])
+    assert params.sweep is not None
+    return {
+        "sweep_saving": saving,
+        "sweep_values": np.array(
+            [[float(getattr(p, params.sweep.parameter or ""))] for p in points]
+        ),  # fmt: skip
+        "sweep": sweeps.describe(params.sweep)
+        | {"parameters": params.sweep.parameters, "nested": params.nested},  # fmt: skip
+    }
+
+
+def sweep_summary(result: Context) -> dict[str, Any]:
+    """A sweep as a curve: per point its value, the city's heating and cooling saving (MWh a
+    year) and the saving as a share of the baseline's demand; {} without a sweep."""
+    about = result.get("sweep")
+    if not about:
+        return {}
+    saving = np.asarray(result["sweep_saving"])
+    base = float(np.nansum(result["heat_base"]) + np.nansum(result["cool_base"]))
+    curve = []
+    for values, point in zip(np.asarray(result["sweep_values"]), saving, strict=True):
+        heat, cool = (float(np.nansum(point[:, c])) / 1000.0 for c in range(2))
+        row: dict[str, Any] = {n: round(float(v), 4) for n, v in
+                               zip(about["parameters"], values, strict=True)}  # fmt: skip
+        row["heating saving, MWh"] = round(heat, 1)
+        row["cooling saving, MWh"] = round(cool, 1)
+        row["saving, % of the baseline"] = round(100.0 * (heat + cool) * 1000 / base, 2) \
+            if base else 0.0  # fmt: skip
+        curve.append(row)
+    return {"sweep": about, "sweep_curve": curve}
 
 
 def summary(result: Context) -> dict[str, Any]:
@@ -430,12 +629,12 @@ def summary(result: Context) -> dict[str, Any]:
         for tag, label in (("base", "baseline"), ("scen", "scenario")):
             city = np.nansum(result[f"heat_{tag}"], axis=0)
             out[f"peak_heating_{label}_MW"] = round(float(city.max()) / 1000.0, 2)
-    return out
+    return out | sweep_summary(result)
 
 
 MODEL = Model(
     name="energy-5r1c",
-    version="1.2.0",
+    version="1.3.0",
     title="Building stock heating and cooling (ISO 13790 hourly 5R1C)",
     params=EnergyScenario,
     stages=(
@@ -454,6 +653,7 @@ MODEL = Model(
                 "area_saving": Noise(l1=SAVING_CLIP_KWH, bound=1e9),
                 "profile": Noise(l1=2 * CLIP_KWH, bound=1e10),
             },
+            scenario_noise=sweep_noise,
             public_meta=("buildings",),
         ),
     ),

@@ -14,15 +14,18 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
+import numba
 import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from models import common, weather
+from models import common, sweeps, weather
 from models.base import Context, Model, Partial, Stage, Tables
 from models.kernels import flood as kernel
 
 OUTLETS = ("Reno", "Savena", "Aposa", "Navile", "Idice")  # public: the city's receiving rivers
+# What a sweep may vary: the climate and land-use scenario, the uncertain soils, the alarm level
+SWEEPABLE = ("rain_multiplier", "permeable_share", "curve_number_shift", "threshold_m3s_km2")
 
 
 class FloodScenario(BaseModel):
@@ -37,6 +40,18 @@ class FloodScenario(BaseModel):
     permeable_share: float = Field(0.0, ge=0, le=1, description="share of paving made permeable")
     threshold_m3s_km2: float = Field(1.1, gt=0, description="specific discharge alarm level")
     dry_hours: int = Field(24, ge=1, le=240, description="hours without rain ending an event")
+    curve_number_shift: float = Field(
+        0.0,
+        ge=-20,
+        le=20,
+        description="uncertain input: added to every pervious curve number, in the baseline "
+        "as in the scenario (how much the soils' retention is off)",
+    )
+    sweep: sweeps.Sweep | None = Field(
+        None,
+        description="several scenarios in one job: a sweep over one of "
+        f"{', '.join(SWEEPABLE)}, or a Monte Carlo sample of them (decision 0033)",
+    )
 
     @model_validator(mode="after")
     def _period(self) -> FloodScenario:
@@ -46,7 +61,20 @@ class FloodScenario(BaseModel):
             raise ValueError("the period is limited to one year")
         if 60 % self.step_minutes:
             raise ValueError("step_minutes must divide an hour")
+        self.points()  # every point of a sweep is a valid scenario, or the job is refused
         return self
+
+    def points(self) -> list[FloodScenario]:
+        """The scenarios of the sweep (validated), [] without one."""
+        return [p for p in sweeps.expand(self, SWEEPABLE) if isinstance(p, FloodScenario)]
+
+    def run_key(self, scenario: bool) -> tuple[float, float, float]:
+        """What one simulation depends on beyond the tables and the period: the rain factor,
+        the paving made permeable and the curve-number shift (the baseline: neither of the
+        first two)."""
+        if not scenario:
+            return (1.0, 0.0, self.curve_number_shift)
+        return (self.rain_multiplier, self.permeable_share, self.curve_number_shift)
 
     @property
     def steps_per_hour(self) -> int:
@@ -88,20 +116,31 @@ class Runoff(NamedTuple):
 IMPERVIOUS_CN = 98.0
 
 
-def catchment_parameters(table: pa.Table, scenario: FloodScenario, scenario_land: bool) -> Runoff:
+def catchment_parameters(
+    table: pa.Table,
+    scenario: FloodScenario,
+    scenario_land: bool,
+    key: tuple[float, float, float] | None = None,
+) -> Runoff:
     """Each sub-catchment as two sub-areas with their own curve numbers: the impervious part
     (98) and the pervious part (the table's curve number is their area-weighted mix), routed
     through the same cascade. A composite curve number would hold back all runoff of a small
     storm until the mix's initial abstraction is filled, where paving runs off at once: beside
-    EPA SWMM it gave peaks 43 % low on the demo's storms (docs/models.md, validation)."""
+    EPA SWMM it gave peaks 43 % low on the demo's storms (docs/models.md, validation).
+
+    `key` (a `run_key`) sets the paving made permeable and the curve-number shift instead of
+    the scenario's own (a sweep's runs share one table read)."""
+    _, permeable, shift = key if key is not None else scenario.run_key(scenario_land)
 
     def col(name: str) -> np.ndarray:
         return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
 
     cn, imperv = np.clip(col("curve_number"), 30, 99), np.clip(col("impervious_share"), 0, 0.99)
     pervious_cn = np.clip((cn - IMPERVIOUS_CN * imperv) / (1 - imperv), 30, IMPERVIOUS_CN)
-    if scenario_land and scenario.permeable_share > 0:
-        imperv = imperv * (1 - scenario.permeable_share)  # the paving made permeable
+    if shift:
+        pervious_cn = np.clip(pervious_cn + shift, 30, IMPERVIOUS_CN)
+    if permeable > 0:
+        imperv = imperv * (1 - permeable)  # the paving made permeable
     n = table.num_rows
     s_mm = 25400.0 / np.r_[np.full(n, IMPERVIOUS_CN), pervious_cn] - 254.0
     dt_h = scenario.step_minutes / 60.0
@@ -127,22 +166,56 @@ def simulate(
 ) -> np.ndarray:
     """Discharge (groups × steps, m³/s) of sub-catchments grouped by `group` (one index < groups
     per sub-catchment)."""
-    group = np.asarray(group)[params.catchment]
+    none = np.full(len(group), -1, dtype=np.int64)
+    return simulate_runs(rain, [params], np.ones(1), group, none, groups, dry_steps, numpy)[0][0]
+
+
+def simulate_runs(
+    rain: np.ndarray,
+    runs: Sequence[Runoff],
+    multiplier: np.ndarray,
+    group: np.ndarray,
+    outlet: np.ndarray,
+    groups: int,
+    dry_steps: int,
+    numpy: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Discharge of several runs at once, each its own rain factor, retentions and paved
+    areas, on the same sub-catchments and cascades: per group (runs × groups × steps, m³/s)
+    and per outlet (runs × outlets × steps; `outlet` indexes OUTLETS per sub-catchment, -1 for
+    none)."""
+    first = runs[0]
+    group = np.asarray(group)[first.catchment]
     order = np.argsort(group, kind="stable")
     start = np.searchsorted(group[order], np.arange(groups + 1)).astype(np.int64)
-    out = np.empty((groups, len(rain)))
+    out = np.empty((len(runs), groups, len(rain)))
+    threads = 1 if numpy else numba.get_num_threads()
+    outlet_out = np.zeros((threads, len(runs), len(OUTLETS), len(rain)))
     run = kernel.simulate_numpy if numpy else kernel.simulate
     run(
         np.ascontiguousarray(rain, dtype=np.float64),
-        np.ascontiguousarray(params.s_mm[order]),
-        np.ascontiguousarray(params.decay[:, order]),
-        np.ascontiguousarray(params.gain[:, order]),
-        np.ascontiguousarray(params.to_flow[order]),
+        np.ascontiguousarray(multiplier, dtype=np.float64),
+        np.ascontiguousarray(np.stack([r.s_mm[order] for r in runs], axis=1)),
+        np.ascontiguousarray(first.decay[:, order]),
+        np.ascontiguousarray(first.gain[:, order]),
+        np.ascontiguousarray(np.stack([r.to_flow[order] for r in runs], axis=1)),
+        np.ascontiguousarray(np.asarray(outlet, dtype=np.int64)[first.catchment][order]),
         dry_steps,
         start,
         out,
+        outlet_out,
     )
-    return out
+    return out, outlet_out.sum(axis=0)
+
+
+def run_keys(params: FloodScenario) -> list[tuple[float, float, float]]:
+    """The distinct simulations a job needs: the baseline and the scenario, then each sweep
+    point's (points that differ only in the alarm level share theirs)."""
+    keys: dict[tuple[float, float, float], None] = {}
+    for scen in (params, *params.points()):
+        keys.setdefault(scen.run_key(False))
+        keys.setdefault(scen.run_key(True))
+    return list(keys)
 
 
 def _catchments_local(tables: Tables, params: BaseModel, ctx: Context) -> Partial:
@@ -151,29 +224,128 @@ def _catchments_local(tables: Tables, params: BaseModel, ctx: Context) -> Partia
     area = common.area_index(table.column("area_code").to_numpy(zero_copy_only=False))
     names = table.column("outlet").to_pylist()
     outlet = np.array([OUTLETS.index(o) if o in OUTLETS else -1 for o in names], dtype=np.int64)
-    # One group per (area, outlet); catchments outside both domains go to a last, dropped one.
-    n_out = len(OUTLETS)
-    group = np.where((area >= 0) & (outlet >= 0), area * n_out + outlet, common.N_AREAS * n_out)
+    # One group per area; catchments outside the areas or the outlets go to a last, dropped one.
+    n_areas = common.N_AREAS
+    inside = (area >= 0) & (outlet >= 0)
     rain = np.asarray(ctx["rain"], dtype=np.float64)
     dry = params.dry_hours * params.steps_per_hour
+    keys = run_keys(params)
+    area_runs, outlet_runs = simulate_runs(
+        rain,
+        [catchment_parameters(table, params, True, key) for key in keys],
+        np.array([key[0] for key in keys]),
+        np.where(inside, area, n_areas),
+        np.where(inside, outlet, -1),
+        n_areas + 1,
+        dry,
+    )
+    area_runs = area_runs[:, :n_areas]
     arrays: dict[str, np.ndarray] = {}
-    for tag, multiplier, land in (("base", 1.0, False), ("scen", params.rain_multiplier, True)):
-        params_c = catchment_parameters(table, params, land)
-        flow = simulate(rain * multiplier, params_c, group, common.N_AREAS * n_out + 1, dry)
-        cells = flow[:-1].reshape(common.N_AREAS, n_out, -1)
-        arrays[f"outlet_{tag}"] = cells.sum(axis=0)
-        arrays[f"area_{tag}"] = cells.sum(axis=1)
+    for tag, land in (("base", False), ("scen", True)):
+        at = keys.index(params.run_key(land))
+        arrays[f"outlet_{tag}"] = outlet_runs[at]
+        arrays[f"area_{tag}"] = area_runs[at]
     km2 = table.column("area_km2").to_numpy(zero_copy_only=False).astype(np.float64)
     arrays["area_km2"] = np.bincount(area[area >= 0], km2[area >= 0], common.N_AREAS)
+    if params.sweep is not None:
+        # every run's outlet hydrographs (the gateway sums them over the holders), and each
+        # point's figures for the areas of this holder's sub-catchments: a sweep's area
+        # hydrographs would be megabytes (decision 0033)
+        arrays["outlet_runs"] = outlet_runs
+        own = np.where(arrays["area_km2"] > 0, arrays["area_km2"], np.nan)
+        for k, v in _per_point(None, area_runs, own, params, keys).items():
+            if k.rpartition("_")[0] in AREA_FIGURES:
+                arrays[f"sweep_{k}"] = v
     support = np.bincount(area[area >= 0], minlength=common.N_AREAS).astype(np.float64)
     return Partial(
         arrays=arrays,
         support={f"area_{t}": support for t in ("base", "scen")},
-        meta={"catchments": int(len(area))},
+        meta={"catchments": int(len(area)), "runs": [list(k) for k in keys]},
     )
 
 
 SUMMED = ("outlet_base", "outlet_scen", "area_base", "area_scen", "area_km2")
+
+
+def _alarms(
+    outlet: np.ndarray, area: np.ndarray, km2: np.ndarray, threshold: float, step_h: float
+) -> dict[str, np.ndarray]:
+    """Peaks per outlet and, per area, the hours above the alarm, the first hour above it
+    (NaN: never) and the peak specific discharge (of several runs at once: leading axes)."""
+    specific = area / km2[:, None]
+    above = specific > threshold
+    return {
+        "peak": outlet.max(axis=-1),
+        "time_to_peak_h": outlet.argmax(axis=-1) * step_h,
+        "exceed_h": above.sum(axis=-1) * step_h,
+        # when each area first goes above the alarm (hours from the start; NaN: never), and
+        # its highest specific discharge: which areas flood first, and how close the others came
+        "first_alarm_h": np.where(above.any(axis=-1), above.argmax(axis=-1) * step_h, np.nan),
+        # the highest flow over the area (division by a positive area keeps the order); NaN
+        # where the area has no sub-catchment
+        "peak_q": area.max(axis=-1) / km2,
+    }
+
+
+AREA_FIGURES = ("exceed_h", "first_alarm_h", "peak_q")
+
+
+def _per_point(
+    outlet: np.ndarray | None,
+    area: np.ndarray | None,
+    km2: np.ndarray,
+    params: FloodScenario,
+    keys: list[tuple[float, float, float]],
+) -> dict[str, np.ndarray]:
+    """Each sweep point's figures (`{name}_{base|scen}`, points first) from the runs'
+    hydrographs per outlet and per area (either may be None), each point's baseline and
+    scenario picked by its run key and its alarm level."""
+    step_h = params.step_minutes / 60.0
+    points = params.points()
+    levels = sorted({p.threshold_m3s_km2 for p in points})  # one unless the level is swept
+    outlet = np.zeros((len(keys), len(OUTLETS), 1)) if outlet is None else outlet
+    area = np.zeros((len(keys), common.N_AREAS, 1)) if area is None else area
+    figures = [_alarms(outlet, area, km2, level, step_h) for level in levels]
+    out: dict[str, np.ndarray] = {}
+    for tag, land in (("base", False), ("scen", True)):
+        run = [keys.index(p.run_key(land)) for p in points]
+        level = [levels.index(p.threshold_m3s_km2) for p in points]
+        for name in figures[0]:
+            out[f"{name}_{tag}"] = np.stack(
+                [figures[v][name][k] for k, v in zip(run, level, strict=True)]
+            )
+    return out
+
+
+def _sweep_results(partials: Sequence[Partial], params: FloodScenario) -> Context:
+    """Each sweep point's figures: per outlet from the runs' hydrographs summed over the
+    holders; per area as the holder of the area's sub-catchments computed them (an area whose
+    sub-catchments lie with two holders has none: NaN, decision 0033)."""
+    keys = [tuple(k) for k in partials[0].meta["runs"]]
+    if any([tuple(k) for k in p.meta.get("runs", [])] != keys for p in partials):
+        raise ValueError("the holders ran different sweeps")
+    outlet = sum(np.asarray(p.arrays["outlet_runs"]) for p in partials)
+    km2 = np.full(common.N_AREAS, np.nan)
+    out: Context = {
+        f"sweep_{k}": v
+        for k, v in _per_point(outlet, None, km2, params, keys).items()  # type: ignore[arg-type]
+        if k.rpartition("_")[0] not in AREA_FIGURES
+    }
+    held = sum((np.asarray(p.arrays["area_km2"]) > 0).astype(int) for p in partials)
+    for name in AREA_FIGURES:
+        for tag in ("base", "scen"):
+            values = np.full((len(params.points()), common.N_AREAS), np.nan)
+            for p in partials:
+                mine = (np.asarray(p.arrays["area_km2"]) > 0) & (held == 1)
+                values[:, mine] = np.asarray(p.arrays[f"sweep_{name}_{tag}"])[:, mine]
+            out[f"sweep_{name}_{tag}"] = values
+    points = params.points()
+    assert params.sweep is not None
+    out["sweep_values"] = np.array(
+        [[float(getattr(p, n)) for n in params.sweep.parameters] for p in points]
+    )
+    out["sweep"] = sweeps.describe(params.sweep) | {"parameters": params.sweep.parameters}
+    return out
 
 
 def _catchments_combine(partials: Sequence[Partial], params: BaseModel, ctx: Context) -> Context:
@@ -182,18 +354,12 @@ def _catchments_combine(partials: Sequence[Partial], params: BaseModel, ctx: Con
     step_h = params.step_minutes / 60.0
     km2 = np.where(out["area_km2"] > 0, out["area_km2"], np.nan)
     for tag in ("base", "scen"):
-        outlet = out[f"outlet_{tag}"]
-        out[f"peak_{tag}"] = outlet.max(axis=1)
-        out[f"time_to_peak_h_{tag}"] = outlet.argmax(axis=1) * step_h
-        specific = out[f"area_{tag}"] / km2[:, None]
-        above = specific > params.threshold_m3s_km2
-        out[f"exceed_h_{tag}"] = above.sum(axis=1) * step_h
-        # when each area first goes above the alarm (hours from the start; NaN: never), and
-        # its highest specific discharge: which areas flood first, and how close the others came
-        out[f"first_alarm_h_{tag}"] = np.where(above.any(axis=1), above.argmax(axis=1) * step_h,
-                                               np.nan)  # fmt: skip
-        out[f"peak_q_{tag}"] = np.where(np.isfinite(km2), np.nan_to_num(specific).max(axis=1),
-                                        np.nan)  # fmt: skip
+        figures = _alarms(
+            out[f"outlet_{tag}"], out[f"area_{tag}"], km2, params.threshold_m3s_km2, step_h
+        )
+        out.update({f"{name}_{tag}": values for name, values in figures.items()})
+    if params.sweep is not None:
+        out.update(_sweep_results(partials, params))
     out["rain"] = ctx["rain"]
     out["rain_days_filled"] = int(ctx.get("rain_days_filled", 0))
     return out
@@ -214,7 +380,44 @@ def summary(result: Context) -> dict[str, Any]:
         "first_above_alarm_scen": first_above(result, "scen"),
         # days the rainfall series lacked inside the period, filled from their neighbours
         "rain_days_filled": int(result.get("rain_days_filled", 0)),
-    }
+    } | sweep_summary(result)
+
+
+def sweep_summary(result: Context) -> dict[str, Any]:
+    """A sweep as a curve (one row per point: its values, each outlet's peak, the areas above
+    the alarm, the first of them), a Monte Carlo sample as bands (5th, 50th, 95th percentile
+    of the same figures); {} without a sweep."""
+    about = result.get("sweep")
+    if not about:
+        return {}
+    values = np.asarray(result["sweep_values"])
+    peak = np.asarray(result["sweep_peak_scen"])  # points × outlets
+    above = (np.asarray(result["sweep_exceed_h_scen"]) > 0).sum(axis=1)
+    above_base = (np.asarray(result["sweep_exceed_h_base"]) > 0).sum(axis=1)
+    if about.get("samples"):
+        rows = [("areas above the alarm, baseline", above_base),
+                ("areas above the alarm, scenario", above)]  # fmt: skip
+        rows += [(f"{name} peak, m³/s", peak[:, i]) for i, name in enumerate(OUTLETS)]
+        band = [
+            {"figure": label, **{f"p{q:g}": round(float(v), 2) for q, v in
+                                 zip(sweeps.BANDS, sweeps.bands(x), strict=True)}}
+            for label, x in rows
+        ]  # fmt: skip
+        return {"sweep": about, "uncertainty_bands": band}
+    curve = []
+    for i in range(len(values)):
+        first = first_above(
+            {"first_alarm_h_scen": result["sweep_first_alarm_h_scen"][i],
+             "peak_q_scen": result["sweep_peak_q_scen"][i]}, "scen", 1,
+        )  # fmt: skip
+        row: dict[str, Any] = {n: round(float(v), 4) for n, v in
+                               zip(about["parameters"], values[i], strict=True)}  # fmt: skip
+        row |= {f"{name} peak, m³/s": round(float(peak[i, k]), 1) for k, name in
+                enumerate(OUTLETS)}  # fmt: skip
+        row["areas above the alarm"] = int(above[i])
+        row["first above the alarm, hours"] = first[0]["hours_from_start"] if first else None
+        curve.append(row)
+    return {"sweep": about, "sweep_curve": curve}
 
 
 def first_above(result: Context, tag: str, n: int = 5) -> list[dict[str, float]]:
@@ -228,7 +431,7 @@ def first_above(result: Context, tag: str, n: int = 5) -> list[dict[str, float]]
 
 MODEL = Model(
     name="flood-scs-nash",
-    version="1.1.0",
+    version="1.2.0",
     title="Urban runoff: SCS curve number with Nash-cascade routing",
     params=FloodScenario,
     stages=(

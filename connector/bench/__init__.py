@@ -44,6 +44,7 @@ from connector.bench.privacy import (
     raise_budget,
 )
 from connector.bench.scale import bench_scale, scale_section
+from connector.bench.sweeps import bench_sweeps_central, bench_sweeps_federated, sweeps_section
 from connector.datasets.service import sync_register
 from connector.dataspace import establish_trust
 from connector.demo import demo_token
@@ -625,6 +626,9 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         kernels = bench_kernels(fed_settings[0].bologna_dir, max(3, repeat // 2))
         federated = bench_federated(fed_home, fed_settings, fed_token, 5)
         planner = bench_planner(fed_home, fed_settings, fed_token)
+        progress.update(task, description="sweeps: 32 scenarios in one job")
+        sweeps_central = bench_sweeps_central(fed_home)
+        sweeps_federated = bench_sweeps_federated(fed_home, fed_settings, fed_token)
         progress.update(task, advance=1, description="audit log: appends, 1M-entry proofs")
         (tmp / "audit").mkdir()
         audit = bench_audit(tmp / "audit")
@@ -727,6 +731,7 @@ def run_bench(output: Path, repeat: int, console: Console) -> None:
         *privacy_section(dp_mean, throughput),
         *compute_section(kernels, federated),
         *planner_section(planner),
+        *sweeps_section(sweeps_central, sweeps_federated),
         *audit_section(audit),
         *scale_section(scale),
     ]

@@ -445,13 +445,14 @@ def _release(
     if admission.suppress and not admission.protected:
         arrays, suppressed = suppress_small_groups(arrays, partial.support, rt.min_group)
     privacy: list[dict[str, Any]] = []
+    scenario = get(admission.spec.model).parse(admission.spec.params)
     for dataset, p in admission.protected.items():
         items: dict[str, tuple[np.ndarray, float, float]] = {}
         for name, values in arrays.items():
             _, _, source = name.partition(":")
             if source and source != dataset:
                 continue
-            noise = stage.noise_for(name)
+            noise = stage.noise_for(name, scenario)
             if noise is None:
                 if stage.is_public(name):
                     continue

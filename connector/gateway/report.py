@@ -396,6 +396,42 @@ def _value(v: Any) -> str:
     return f'<table class="inner">{head}{body}</table>'
 
 
+def sweep_plots(summary: dict[str, Any]) -> list[str]:
+    """A sweep's curves (each figure against the swept parameter, one panel per unit) or a
+    Monte Carlo sample's bands (5th to 95th percentile, the median marked), from the summary
+    the CLI and the API show too (decision 0033)."""
+    curve, bands = summary.get("sweep_curve"), summary.get("uncertainty_bands")
+    if curve:
+        x_name = str(summary["sweep"]["parameters"][0])
+        x = [row[x_name] for row in curve]
+        columns = [k for k, v in curve[0].items() if k != x_name and isinstance(v, int | float)]
+        units: dict[str, list[str]] = {}
+        for k in columns:
+            units.setdefault(k.rpartition(", ")[2] if ", " in k else k, []).append(k)
+        fig, axes = _subplots(len(units), figsize=(3.6 * len(units), 3.2))
+        for ax, (unit, names) in zip(np.atleast_1d(axes), units.items(), strict=True):
+            for k in names:
+                y = [np.nan if row[k] is None else row[k] for row in curve]
+                ax.plot(x, y, marker="o", ms=3, lw=1, label=k.rpartition(", ")[0] or k)
+            ax.set_xlabel(x_name)
+            ax.set_ylabel(unit)
+            if len(names) > 1:
+                ax.legend(fontsize=7)
+        fig.suptitle(f"Sweep over {x_name}: {len(x)} scenarios in one job")
+        return [f"<figure>{_svg(fig)}</figure>"]
+    if bands:
+        fig, ax = _subplots(figsize=(7, 0.45 * len(bands) + 1.2))
+        for i, band in enumerate(bands):
+            ax.plot([band["p5"], band["p95"]], [i, i], lw=4, color="tab:blue", alpha=0.5)
+            ax.plot([band["p50"]], [i], "k|", ms=12)
+        ax.set_yticks(range(len(bands)), [b["figure"] for b in bands], fontsize=8)
+        ax.invert_yaxis()
+        n = summary.get("sweep", {}).get("samples", "?")
+        ax.set_title(f"Monte Carlo, {n} samples: 5th to 95th percentile, median marked")
+        return [f"<figure>{_svg(fig)}</figure>"]
+    return []
+
+
 def render(
     view: dict[str, Any],
     provenance: dict[str, Any] | None,
@@ -420,6 +456,7 @@ def render(
     section = SECTIONS.get(view["model"])
     ctx = ReportContext(params=dict(view.get("params") or {}), areas=areas)
     plots = section(outputs, ctx) if outputs and section else []
+    plots += sweep_plots(view.get("summary") or {})
     rows = "".join(
         f"<tr><td>{esc(str(k))}</td><td>{_value(v)}</td></tr>"
         for k, v in (view.get("summary") or {}).items()

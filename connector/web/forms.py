@@ -64,7 +64,7 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
         return dict(schema.get("$defs", {}).get(ref.rsplit("/", 1)[-1], {}))
     if "anyOf" in node:  # Optional[X]: the non-null branch
         branch: dict[str, Any] = next((b for b in node["anyOf"] if b.get("type") != "null"), {})
-        return {**branch, **{k: v for k, v in node.items() if k != "anyOf"}}
+        return _resolve(schema, {**branch, **{k: v for k, v in node.items() if k != "anyOf"}})
     return node
 
 

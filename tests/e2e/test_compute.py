@@ -30,7 +30,7 @@ from connector.compute.executor import limit_contributions
 from connector.federation import RunningConnector, federation, start_connector, wait_ready
 from connector.gateway import provenance
 from connector.settings import load_settings
-from models import mobility
+from models import flood, mobility
 from tests.clirun import gemello
 from tests.e2e.conftest import add_user
 from tests.slurm_cluster import slurm_cluster
@@ -158,6 +158,8 @@ def _close(a: Any, b: Any, path: str = "") -> None:
     elif isinstance(a, list) and a and isinstance(a[0], dict):
         for x, y in zip(a, b, strict=True):
             _close(x, y, path)
+    elif isinstance(a, list) and a and isinstance(a[0], str):
+        assert a == b, path
     elif isinstance(a, int | float | np.ndarray | list):
         np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-9,
                                    atol=1e-9, err_msg=path)  # fmt: skip
@@ -219,6 +221,32 @@ def test_each_model_equals_its_central_run(fed: Fed, model_name: str) -> None:
     digests = {str(o) for o in graph.objects(None, URIRef(provenance.GEM + "tableDigest"))}
     assert len(digests) == len(model.datasets)
     assert "unknown" not in digests
+
+
+def test_a_sweep_is_one_job_with_one_run_per_holder_equal_to_central(fed: Fed) -> None:
+    """Decision 0033: a flood sweep over the rain and a Monte Carlo sample of the soils each go
+    out as one run per holder and stage, and come back equal to the central run."""
+    model = models.get("flood-scs-nash")
+    for params in (
+        {"end": "2023-05-15", "sweep": {"parameter": "rain_multiplier", "values": [1, 1.3, 1.6]}},
+        {"end": "2023-05-15", "rain_multiplier": 1.3,
+         "sweep": {"samples": 6, "vary": {"curve_number_shift": [-5, 5]}}},
+    ):  # fmt: skip
+        job = fed.wait(fed.submit(model.name, params))
+        assert job["state"] == "succeeded", job
+        result = fed.client.get(f"{fed.url('unibo')}/jobs/{job['id']}/result", headers=fed.auth)
+        outputs = wire.decode_value(result.json()["outputs"])
+        central = models.run_central(model, _tables(fed, model)[0], params)
+        _close(outputs, wire.decode_value(wire.encode_value(central)))
+        summary = job["summary"]
+        if "sweep_curve" in summary:
+            assert [r["rain_multiplier"] for r in summary["sweep_curve"]] == [1, 1.3, 1.6]
+        else:
+            assert len(summary["uncertainty_bands"]) == 2 + len(flood.OUTLETS)
+        for partner in ("cineca", "unibo"):
+            runs = [r for r in fed.runs_at(partner) if r["job_id"] == job["id"]]
+            assert len(runs) == 1, (partner, runs)  # one decision, one run, for every point
+            assert len(runs[0]["decisions"]) == 1
 
 
 def _audit(fed: Fed, partner: str, **params: Any) -> list[dict[str, Any]]:
@@ -487,6 +515,19 @@ def test_the_cli_runs_a_model_and_saves_its_report(fed: Fed) -> None:
     )  # fmt: skip
     assert refused.returncode == 3
     assert "rain_multiplier" in refused.stdout + refused.stderr
+    # a planner's sweep from the command line: a curve in the terminal and in the report
+    swept = gemello(
+        fed.home, "run", "flood-scs-nash", "--purpose", "planning", "--param",
+        "sweep.parameter=rain_multiplier", "--param", "sweep.start=1", "--param", "sweep.stop=1.5",
+        "--param", "sweep.step=0.25", "--param", "end=2023-05-12", "--url", fed.url("unibo"),
+        "--token", fed.researcher, "--report", str(report),
+    )  # fmt: skip
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    assert "sweep_curve" in swept.stdout
+    assert "Reno" in swept.stdout
+    assert "alarm" in swept.stdout
+    assert "1.25" in swept.stdout
+    assert "Sweep over rain_multiplier: 3 scenarios in one job" in report.read_text()
 
 
 def _outputs(fed: Fed, job_id: str) -> dict[str, Any]:

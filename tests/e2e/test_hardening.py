@@ -147,6 +147,35 @@ def test_energy_outputs_are_noised_charged_and_differencing_isolates_no_building
     assert all(e["details"]["epsilon"] == 1.0 and e["purpose"] == "research" for e in spent)
 
 
+def test_a_retrofit_sweep_spends_one_epsilon_and_releases_disjoint_steps(
+    shared_federation: Federation,
+) -> None:
+    """Decision 0033: four retrofit shares in one job cost comune's budget one epsilon, not
+    four. The sweep's savings leave as the steps between the shares (disjoint sets of
+    buildings) with one building's clipped saving as their sensitivity, noised like any
+    output."""
+    fed = shared_federation
+    token = fed.user("unibo", "researcher")
+    before = ledger(fed, "comune", "building-stock")["spent"]
+    params = {"retrofit_share": 0.1, "sweep": {"parameter": "retrofit_share",
+                                               "values": [0.05, 0.1, 0.15, 0.2]}}  # fmt: skip
+    job = run_job(fed, token, "energy-5r1c", params)
+    assert [r["retrofit_share"] for r in job["summary"]["sweep_curve"]] == [0.05, 0.1, 0.15, 0.2]
+    body, partial = released(fed, "comune", job["id"], "buildings")
+    [charge] = body["privacy"]
+    assert charge["epsilon"] == 1.0
+    sweep = next(m for m in charge["mechanisms"] if m["output"] == "sweep_saving")
+    assert sweep["sensitivity"] == energy.SAVING_CLIP_KWH
+    assert sweep["epsilon"] == pytest.approx(0.25)  # four outputs share the job's epsilon
+    truth = _exact_energy_partial(fed, params).arrays["sweep_saving"]
+    assert partial.arrays["sweep_saving"].shape == truth.shape == (4, 90, 2)
+    residual = partial.arrays["sweep_saving"] - truth
+    expected_sd = np.sqrt(2) * energy.SAVING_CLIP_KWH / 0.25
+    assert 0.5 * expected_sd < np.sqrt(np.mean(residual**2)) < 2 * expected_sd
+    assert ledger(fed, "comune", "building-stock")["spent"] == pytest.approx(before + 1.0, abs=1e-6)
+    # (a sweep whose points are not nested is charged their sum: tests/models/test_sweeps.py)
+
+
 def test_gravity_releases_noised_sums_from_both_od_datasets_and_each_run_is_charged(
     shared_federation: Federation,
 ) -> None:
