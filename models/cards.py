@@ -220,6 +220,17 @@ CARDS: dict[str, Card] = {
             "u_window": Words("Trasmittanza delle finestre dopo", "Window U-value after"),
             "upgrades": Words("Valori per archetipo", "Values per archetype"),
             "hourly": Words("Ogni ora dell'anno", "Every hour of the year"),
+            "by_archetype": Words(
+                "Risparmio e costo per tipologia", "Saving and cost per archetype"
+            ),
+            "cost_wall_eur_m2": Words(
+                "Prezzo dell'isolamento delle pareti", "Price of wall insulation"
+            ),
+            "cost_roof_eur_m2": Words(
+                "Prezzo dell'isolamento del tetto", "Price of roof insulation"
+            ),
+            "cost_window_eur_m2": Words("Prezzo delle finestre nuove", "Price of new windows"),
+            "energy_price_eur_kwh": Words("Prezzo dell'energia", "Energy price"),
         },
         units={
             "heating_setpoint": "°C",
@@ -228,6 +239,10 @@ CARDS: dict[str, Card] = {
             "u_roof": "W/m²K",
             "u_window": "W/m²K",
             "upgrades": "W/m²K",
+            "cost_wall_eur_m2": "€/m²",
+            "cost_roof_eur_m2": "€/m²",
+            "cost_window_eur_m2": "€/m²",
+            "energy_price_eur_kwh": "€/kWh",
         },  # fmt: skip
         options={"retrofit_archetypes": energy.ARCHETYPES, "upgrades": energy.ARCHETYPES},
         example=Words(
@@ -259,6 +274,23 @@ CARDS: dict[str, Card] = {
             "hourly": Words(
                 "ogni ora dell'anno invece del giorno tipo di ogni mese: circa 5 volte il rumore",
                 "every hour of the year instead of each month's typical day: about 5x the noise",
+            ),
+            "by_archetype": Words(
+                "due risultati in più, con rumore: ogni risultato riceve una parte minore di "
+                "epsilon",
+                "two more noised outputs: each output gets a smaller share of epsilon",
+            ),
+            "cost_wall_eur_m2": Words(
+                "prezzo ipotizzato, al m² di parete", "assumed price, per m² of wall"
+            ),
+            "cost_roof_eur_m2": Words(
+                "prezzo ipotizzato, al m² di tetto", "assumed price, per m² of roof"
+            ),
+            "cost_window_eur_m2": Words(
+                "prezzo ipotizzato, al m² di finestra", "assumed price, per m² of window"
+            ),
+            "energy_price_eur_kwh": Words(
+                "prezzo ipotizzato, per il tempo di ritorno", "assumed price, for the payback time"
             ),
         },
     ),

@@ -110,6 +110,23 @@ class EnergyScenario(BaseModel):
         description="every hour of the year (8,760 values) instead of each month's typical "
         "day (12 × 24) as the profile areas take: ~30x the bytes, and ~5x the noise per value",
     )
+    by_archetype: bool = Field(
+        False,
+        description="also the saving and the retrofit's cost per archetype: two more noised "
+        "outputs, so each output gets a smaller share of epsilon",
+    )
+    cost_wall_eur_m2: float = Field(
+        150.0, ge=0, le=2000, description="assumed price of insulating a m² of wall, €"
+    )
+    cost_roof_eur_m2: float = Field(
+        120.0, ge=0, le=2000, description="assumed price of insulating a m² of roof, €"
+    )
+    cost_window_eur_m2: float = Field(
+        600.0, ge=0, le=5000, description="assumed price of replacing a m² of window, €"
+    )
+    energy_price_eur_kwh: float = Field(
+        0.12, gt=0, le=2, description="assumed price of a kWh of heating or cooling, € (payback)"
+    )
     sweep: sweeps.Sweep | None = Field(
         None,
         description="several scenarios in one job: one of "
@@ -240,6 +257,28 @@ def retrofit_fraction(table: pa.Table, scenario: EnergyScenario) -> np.ndarray:
     return np.where(eligible.to_numpy(zero_copy_only=False), frac, 2.0)
 
 
+def retrofit_cost(table: pa.Table, scenario: EnergyScenario) -> np.ndarray:
+    """Each building's retrofit cost (€) at the scenario's assumed unit prices: the wall, roof
+    and window areas whose U-value the retrofit lowers (0 for a building it leaves alone)."""
+
+    def col(name: str) -> np.ndarray:
+        return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+
+    chosen = retrofitted(table, scenario) if scenario.retrofit_share > 0 else np.zeros(
+        table.num_rows, bool)  # fmt: skip
+    floors = np.maximum(col("floors"), 1)
+    footprint = col("floor_area_m2") / floors
+    wall = 4 * np.sqrt(footprint) * 3.0 * floors
+    window = col("window_wall_ratio") * wall
+    t_wall, t_roof, t_win = scenario.targets(table.column("archetype").to_numpy(False))
+    cost = (
+        scenario.cost_wall_eur_m2 * (wall - window) * (t_wall < col("u_wall"))
+        + scenario.cost_roof_eur_m2 * footprint * (t_roof < col("u_roof"))
+        + scenario.cost_window_eur_m2 * window * (t_win < col("u_window"))
+    )
+    return np.where(chosen, cost, 0.0)
+
+
 def building_parameters(table: pa.Table, scenario: EnergyScenario, retrofit: bool) -> np.ndarray:
     """The 5R1C parameter matrix (buildings × kernel.N_PARAMS) of a building table."""
 
@@ -358,6 +397,8 @@ def by_month_hour(values: np.ndarray, months: np.ndarray) -> np.ndarray:
 # docs/models.md), and it is what keeps one building from ever being read off a result.
 CLIP_KWH = 250_000.0
 SAVING_CLIP_KWH = 120_000.0
+# A building's retrofit cost is clipped to this in what leaves the holder (by_archetype).
+COST_CLIP_EUR = 400_000.0
 
 
 def _clip_share(total: np.ndarray, bound: float) -> np.ndarray:
@@ -423,6 +464,15 @@ def _buildings_local(tables: Tables, params: BaseModel, ctx: Context) -> Partial
     }
     if params.sweep is not None:
         arrays["sweep_saving"] = _sweep_savings(table, idx, params, weather_ctx, hb, cb)
+    if params.by_archetype:
+        kind = np.array([ARCHETYPES.index(a) if a in ARCHETYPES else len(ARCHETYPES)
+                         for a in table.column("archetype").to_pylist()])  # fmt: skip
+        k = len(ARCHETYPES) + 1
+        arrays["archetype_saving"] = np.stack(
+            [np.bincount(kind, kd * dh, k)[:-1], np.bincount(kind, kd * dc, k)[:-1]], axis=1
+        )
+        cost = np.minimum(retrofit_cost(table, params), COST_CLIP_EUR)
+        arrays["archetype_cost"] = np.bincount(kind, cost, k)[:-1]
     return Partial(
         arrays=arrays,
         support={"area_base": count, "area_saving": count},
@@ -538,6 +588,16 @@ def sweep_noise(params: BaseModel) -> dict[str, Noise]:
     return {"sweep_saving": Noise(l1=points * SAVING_CLIP_KWH, bound=1e9)}
 
 
+def scenario_noise(params: BaseModel) -> dict[str, Noise]:
+    """Sensitivities of the outputs a scenario asks for: a sweep's, and per archetype one
+    building's clipped saving and clipped cost (a building is of one archetype)."""
+    out = sweep_noise(params)
+    if isinstance(params, EnergyScenario) and params.by_archetype:
+        out["archetype_saving"] = Noise(l1=SAVING_CLIP_KWH, bound=1e10)
+        out["archetype_cost"] = Noise(l1=COST_CLIP_EUR, bound=1e12)
+    return out
+
+
 OUTPUTS = ("heat_base", "cool_base", "heat_scen", "cool_scen")
 
 
@@ -567,6 +627,9 @@ def _buildings_combine(partials: Sequence[Partial], params: BaseModel, ctx: Cont
     out["buildings"] = sum(int(p.meta.get("buildings", 0)) for p in partials)
     if params.sweep is not None:
         out.update(_sweep_combine(partials, params))
+    if params.by_archetype:
+        out.update(common.sum_partials(partials, ("archetype_saving", "archetype_cost")))
+        out["prices"] = {"energy_eur_kwh": params.energy_price_eur_kwh}
     out["temperature_days_filled"] = int(ctx.get("temperature_days_filled", 0))
     return out
 
@@ -629,7 +692,31 @@ def summary(result: Context) -> dict[str, Any]:
         for tag, label in (("base", "baseline"), ("scen", "scenario")):
             city = np.nansum(result[f"heat_{tag}"], axis=0)
             out[f"peak_heating_{label}_MW"] = round(float(city.max()) / 1000.0, 2)
-    return out | sweep_summary(result)
+    return out | archetype_summary(result) | sweep_summary(result)
+
+
+def archetype_summary(result: Context) -> dict[str, Any]:
+    """Per archetype: the saving (MWh a year), the retrofit's cost (M€, at the assumed unit
+    prices), what a MWh saved each year costs, and the simple payback at the assumed energy
+    price; {} unless asked for (`by_archetype`)."""
+    if "archetype_saving" not in result:
+        return {}
+    price = float(result.get("prices", {}).get("energy_eur_kwh", 0.12))
+    rows = []
+    for i, name in enumerate(ARCHETYPES):
+        heat, cool = (float(result["archetype_saving"][i][c]) / 1000.0 for c in range(2))
+        cost = float(result["archetype_cost"][i])
+        saved = heat + cool
+        useful = saved > 0 and cost > 0
+        rows.append({
+            "archetype": name,
+            "heating saving, MWh": round(heat, 1),
+            "cooling saving, MWh": round(cool, 1),
+            "cost, M€": round(cost / 1e6, 2),
+            "€ per MWh saved a year": round(cost / saved) if useful else None,
+            "payback, years": round(cost / (saved * 1000 * price), 1) if useful else None,
+        })  # fmt: skip
+    return {"by_archetype": rows}
 
 
 MODEL = Model(
@@ -653,7 +740,7 @@ MODEL = Model(
                 "area_saving": Noise(l1=SAVING_CLIP_KWH, bound=1e9),
                 "profile": Noise(l1=2 * CLIP_KWH, bound=1e10),
             },
-            scenario_noise=sweep_noise,
+            scenario_noise=scenario_noise,
             public_meta=("buildings",),
         ),
     ),

@@ -325,6 +325,13 @@ def _energy(out: dict[str, Any], params: dict[str, Any]) -> Reading:
         "area_base": Words("fabbisogno per area (base)", "demand per area (baseline)"),
         "area_saving": Words("risparmio per area", "saving per area"),
         "profile": Words("profili orari della città", "city hourly profiles"),
+        "archetype_saving": Words("risparmio per tipologia", "saving per archetype"),
+        "archetype_cost": Words(
+            "costo della riqualificazione per tipologia", "retrofit cost per archetype"
+        ),  # fmt: skip
+        "sweep_saving": Words(
+            "risparmio per area, per punto della serie", "saving per area, per point of the sweep"
+        ),  # fmt: skip
     }
     del params
     return r

@@ -414,21 +414,29 @@ def sweep_plots(summary: dict[str, Any]) -> list[str]:
                 y = [np.nan if row[k] is None else row[k] for row in curve]
                 ax.plot(x, y, marker="o", ms=3, lw=1, label=k.rpartition(", ")[0] or k)
             ax.set_xlabel(x_name)
-            ax.set_ylabel(unit)
+            ax.set_ylabel(unit if len(names) > 1 else names[0])
             if len(names) > 1:
                 ax.legend(fontsize=7)
         fig.suptitle(f"Sweep over {x_name}: {len(x)} scenarios in one job")
         return [f"<figure>{_svg(fig)}</figure>"]
     if bands:
-        fig, ax = _subplots(figsize=(7, 0.45 * len(bands) + 1.2))
-        for i, band in enumerate(bands):
-            ax.plot([band["p5"], band["p95"]], [i, i], lw=4, color="tab:blue", alpha=0.5)
-            ax.plot([band["p50"]], [i], "k|", ms=12)
-        ax.set_yticks(range(len(bands)), [b["figure"] for b in bands], fontsize=8)
-        ax.invert_yaxis()
+        groups: dict[str, list[dict[str, Any]]] = {}  # one panel per unit
+        for band in bands:
+            unit = band["figure"].rpartition(", ")[2] if ", " in band["figure"] else ""
+            groups.setdefault(unit if unit.endswith("/s") else "count", []).append(band)
         n = summary.get("sweep", {}).get("samples", "?")
-        ax.set_title(f"Monte Carlo, {n} samples: 5th to 95th percentile, median marked")
-        return [f"<figure>{_svg(fig)}</figure>"]
+        out = []
+        for unit, rows in groups.items():
+            fig, ax = _subplots(figsize=(7, 0.45 * len(rows) + 1.2))
+            for i, band in enumerate(rows):
+                ax.plot([band["p5"], band["p95"]], [i, i], lw=4, color="tab:blue", alpha=0.5)
+                ax.plot([band["p50"]], [i], "k|", ms=12)
+            ax.set_yticks(range(len(rows)), [b["figure"] for b in rows], fontsize=8)
+            ax.set_ylim(len(rows) - 0.5, -0.5)  # the first row on top
+            ax.set_xlabel(unit)
+            ax.set_title(f"Monte Carlo, {n} samples: 5th to 95th percentile, median marked")
+            out.append(f"<figure>{_svg(fig)}</figure>")
+        return out
     return []
 
 

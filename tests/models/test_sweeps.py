@@ -172,3 +172,35 @@ def test_a_sweep_that_cannot_run_is_refused_saying_why(
     with pytest.raises(ValidationError) as err:
         model.parse(params)  # type: ignore[attr-defined]
     assert says in str(err.value)
+
+
+def test_savings_and_costs_per_archetype_add_up_to_the_city(
+    energy_tables: dict[str, pa.Table],
+) -> None:
+    """A planner's question: which building types to retrofit first. The archetypes' savings
+    add up to the city's; the cost follows the assumed unit prices; only retrofitted
+    archetypes cost anything; and both outputs are declared for the holder's noise."""
+    params = {"retrofit_share": 0.5, "by_archetype": True}
+    result = run_central(energy.MODEL, energy_tables, params)
+    np.testing.assert_allclose(result["archetype_saving"].sum(), np.nansum(result["savings"]),
+                               rtol=1e-9)  # fmt: skip
+    rows = {r["archetype"]: r for r in energy.summary(result)["by_archetype"]}
+    for name in energy.ARCHETYPES:
+        retrofitted = name in energy.RETROFIT_DEFAULT
+        assert (rows[name]["cost, M€"] > 0) == retrofitted, name
+        if retrofitted and rows[name]["heating saving, MWh"] > 0:
+            assert rows[name]["payback, years"] > 0
+    stock = energy_tables["building-stock"]
+    scenario = energy.EnergyScenario.model_validate(params)
+    dearer = scenario.model_copy(update={"cost_wall_eur_m2": 300, "cost_roof_eur_m2": 240,
+                                         "cost_window_eur_m2": 1200})  # fmt: skip
+    cost = energy.retrofit_cost(stock, scenario)
+    np.testing.assert_allclose(energy.retrofit_cost(stock, dearer), 2 * cost, rtol=1e-12)
+    assert (cost > 0).sum() <= energy.retrofitted(stock, scenario).sum()
+    # what leaves the holder: each building's cost clipped, summed per archetype
+    np.testing.assert_allclose(result["archetype_cost"].sum(),
+                               np.minimum(cost, energy.COST_CLIP_EUR).sum(), rtol=1e-9)  # fmt: skip
+    stage = energy.MODEL.stage("buildings")
+    assert stage.noise_for("archetype_saving", scenario).l1 == energy.SAVING_CLIP_KWH  # type: ignore[union-attr]
+    assert stage.noise_for("archetype_cost", scenario).l1 == energy.COST_CLIP_EUR  # type: ignore[union-attr]
+    assert "archetype_saving" not in run_central(energy.MODEL, energy_tables, {})
