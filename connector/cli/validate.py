@@ -32,6 +32,10 @@ def validate(
         Path | None,
         typer.Option(help="mobility-ctm: keep SUMO's network, routes and .sumocfg in this folder"),
     ] = None,
+    sumo_model: Annotated[
+        str,
+        typer.Option(help="mobility-ctm: SUMO's meso model, ltm (kinematic waves) or queue"),
+    ] = "ltm",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Run a model and its reference tool on the same inputs and compare them.
@@ -66,7 +70,9 @@ def validate(
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
         try:
-            compared = ctm_sumo.validate(real, hours, keep)
+            if sumo_model not in ctm_sumo.SUMO_MODELS:
+                raise ValueError(f"--sumo-model is one of {', '.join(ctm_sumo.SUMO_MODELS)}")
+            compared = ctm_sumo.validate(real, hours, keep, sumo_model)
         except (RuntimeError, ValueError) as exc:
             raise fail(str(exc)) from None
         if as_json:
