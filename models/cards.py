@@ -392,9 +392,15 @@ VALIDATION: dict[str, tuple[Words, ...]] = {
     "mobility-ctm": (
         Words(
             "Adattato ai conteggi delle spire; sulle spire escluse la correlazione oraria è "
-            "intorno a 0,5. Il confronto con SUMO non è ancora fatto.",
+            "intorno a 0,5. Accanto a SUMO (stessa rete e domanda): di notte stessi flussi "
+            "entro il 3 %; all'ora di punta SUMO si congestiona molto di più (14 contro 22 "
+            "km/h alle 8). GEH < 5 sul 47 % delle ore-spira, contro l'85 % richiesto "
+            "(comando: gemello validate mobility-ctm).",
             "Fitted to the loop counts; on loops left out of the fit the hourly correlation is "
-            "about 0.5. Not yet compared with SUMO.",
+            "about 0.5. Beside SUMO (same network and demand): the same flows within 3 % at "
+            "night; at the peak SUMO congests far more (14 against 22 km/h at 08:00). GEH < 5 "
+            "on 47 % of counted arc-hours, against the 85 % the field asks (command: gemello "
+            "validate mobility-ctm).",
         ),
     ),
     "energy-5r1c": (

@@ -53,9 +53,19 @@ class PeerClient:
     async def request(
         self, method: str, member: Member, path: str, principal: Principal, **kwargs: Any
     ) -> httpx.Response:
-        """One signed request to a member's connector."""
-        headers = {"Authorization": f"Bearer {self._token_for(member, principal)}"}
-        headers |= kwargs.pop("headers", {})
-        return await self.http.request(
-            method, member.connector_url + path, headers=headers, **kwargs
-        )
+        """One signed request to a member's connector. A GET whose pooled connection the
+        member closed before answering (a keep-alive connection it timed out as the request
+        left) is sent once more, on a new connection with a fresh token: it changes nothing
+        at the member, and under load the race made witnessing report live members
+        unreachable."""
+        extra = kwargs.pop("headers", {})
+        for attempt in (1, 2):
+            headers = {"Authorization": f"Bearer {self._token_for(member, principal)}"} | extra
+            try:
+                return await self.http.request(
+                    method, member.connector_url + path, headers=headers, **kwargs
+                )
+            except httpx.RemoteProtocolError:
+                if method.upper() != "GET" or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # the loop returns or raises
