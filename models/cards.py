@@ -231,6 +231,7 @@ CARDS: dict[str, Card] = {
             ),
             "cost_window_eur_m2": Words("Prezzo delle finestre nuove", "Price of new windows"),
             "energy_price_eur_kwh": Words("Prezzo dell'energia", "Energy price"),
+            "sweep": Words("Serie di scenari", "Sweep"),
         },
         units={
             "heating_setpoint": "°C",
@@ -336,6 +337,7 @@ CARDS: dict[str, Card] = {
             "curve_number_shift": Words(
                 "Scarto sul curve number dei suoli", "Shift of the soils' curve number"
             ),
+            "sweep": Words("Serie di scenari", "Sweep"),
         },
         units={"step_minutes": "min", "threshold_m3s_km2": "m³/s per km²", "dry_hours": "h"},
         example=Words(

@@ -43,7 +43,9 @@ class Sweep(BaseModel):
     vary: dict[str, Annotated[list[float], Field(min_length=2, max_length=2)]] | None = Field(
         None, description="Monte Carlo: each uncertain parameter's range [low, high], uniform"
     )
-    seed: int = Field(1, ge=0, le=2**31, description="Monte Carlo: the sample's seed")
+    seed: int | None = Field(
+        None, ge=0, le=2**31, description="Monte Carlo: the sample's seed (default 1)"
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Sweep:
@@ -93,7 +95,7 @@ class Sweep(BaseModel):
                     return [{}] * (MAX_POINTS + 1)
                 values = [round(self.start + i * self.step, 12) for i in range(max(n, 0))]
             return [{self.parameter: v} for v in values]
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(1 if self.seed is None else self.seed)
         names = sorted(self.vary or {})
         ranges = self.vary or {}
         draws = {n: rng.uniform(ranges[n][0], ranges[n][1], size=self.samples or 0) for n in names}
@@ -134,7 +136,7 @@ def describe(sweep: Sweep) -> dict[str, Any]:
     if sweep.monte_carlo:
         return {
             "samples": sweep.samples,
-            "seed": sweep.seed,
+            "seed": 1 if sweep.seed is None else sweep.seed,
             "vary": {k: list(v) for k, v in (sweep.vary or {}).items()},
             "percentiles": list(BANDS),
         }

@@ -356,7 +356,7 @@ def summary(model: Model, params: Mapping[str, Any], lang: str) -> list[str]:
         label = c.fields[name](lang) if name in c.fields else name
         unit = c.units.get(name, "")
         if isinstance(value, dict):
-            text = ", ".join(f"{k} {_text(v)}" for k, v in value.items())
+            text = ", ".join(f"{k} {_text(v)}" for k, v in value.items() if v not in (None, [], {}))
         elif isinstance(value, list):
             text = "; ".join(
                 ", ".join(f"{_text(x)}" for x in v.values()) if isinstance(v, dict) else str(v)

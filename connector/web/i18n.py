@@ -267,6 +267,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Sort by clicking a column heading.",
     },
     "result.charts": {"it": "Grafici", "en": "Charts"},
+    "result.sweep.curve": {"it": "Serie di scenari", "en": "Sweep: every scenario of the job"},
+    "result.sweep.bands": {
+        "it": "Incertezza: percentili del campione Monte Carlo",
+        "en": "Uncertainty: percentiles of the Monte Carlo sample",
+    },
+    "result.sweep.note": {
+        "it": "Uno scenario per riga, calcolati insieme in un solo lavoro; le mappe e le tabelle "
+        "che seguono mostrano lo scenario del lavoro.",
+        "en": "One scenario a row, computed together in one job; the maps and tables below "
+        "show the job's own scenario.",
+    },
     "result.chart.data": {"it": "I numeri del grafico", "en": "The chart's numbers"},
     "result.chart.sampled": {"it": "(serie campionata)", "en": "(series sampled)"},
     "result.caveats": {

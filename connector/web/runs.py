@@ -365,12 +365,38 @@ def result_view(
         "provenance": _provenance(conn, job),
         "summary_missing": not reading.areas and not reading.headline,
         "summary": job_view(job).get("summary") or {},
+        "sweep": _sweep_table(job_view(job).get("summary") or {}, lang),
     }
+
+
+def _sweep_table(summary: dict[str, Any], lang: str) -> dict[str, Any] | None:
+    """A sweep's curve or a Monte Carlo sample's bands as a table (decision 0033), the numbers
+    written as the page writes them; None for a job of one scenario."""
+    from connector.gateway.headline import figure_grid
+
+    for key, kind in (("sweep_curve", "curve"), ("uncertainty_bands", "bands")):
+        rows = summary.get(key)
+        if not rows or not isinstance(rows, list) or not isinstance(rows[0], dict):
+            continue
+        grid = figure_grid(rows)
+        if grid is None or grid[0] is None:
+            return None
+        body = [[_cell(v, lang) for v in r.values()] for r in rows]
+        return {"kind": kind, "head": grid[0], "rows": body}
+    return None
 
 
 def _both_signs(values: Any) -> bool:
     finite = [float(v) for v in values if v == v]
     return bool(finite) and min(finite) < 0 < max(finite)
+
+
+def _cell(v: Any, lang: str) -> str:
+    """A sweep table's cell: a number in the page's language (whole numbers without
+    decimals), a dash for none, text as it is."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return "—" if v is None else str(v)
+    return _fmt(float(v), 0 if float(v).is_integer() else 2, lang)
 
 
 def _fmt(v: float | None, digits: int, lang: str) -> str:
