@@ -177,39 +177,6 @@ def test_a_researcher_asks_a_private_question_and_the_budget_runs_out(
         assert "rifiutata" in queries
 
 
-def test_a_sweep_shows_every_scenario_in_a_table(shared_federation: Federation,
-                                                 tmp_path: Path) -> None:  # fmt: skip
-    """Decision 0033: a sweep started through the API (the console's form has no sweep) shows
-    its curve on the run's page, one scenario a row, in both languages."""
-    fed = shared_federation
-    token = fed.user("unibo", "researcher", "silvia-sweep")
-    body = {
-        "model": "flood-scs-nash",
-        "purpose": "planning",
-        "params": {
-            "end": "2023-05-12",
-            "sweep": {"parameter": "rain_multiplier", "values": [1, 1.25, 1.5]},
-        },
-    }
-    made = fed.call("POST", "unibo", "/jobs", token, json=body)
-    assert made.status_code == 202, made.text
-    with console(fed, "unibo", tmp_path) as c:
-        page = c.page
-        c.sign_in(token)
-        page.goto(f"{c.url}/console/runs/{made.json()['id']}")
-        _wait_for_result(c)
-        table = page.locator("section", has_text="Serie di scenari").locator("table")
-        assert table.locator("tbody tr").count() == 3
-        assert "rain_multiplier" in table.locator("thead").inner_text()
-        assert "1,25" in table.inner_text()  # Italian decimals
-        assert "Serie di scenari" in page.locator("main").inner_text()
-        c.check("sweep-result")
-        page.get_by_role("link", name="English").click()
-        page.get_by_role("heading", name="Sweep: every scenario of the job").wait_for()
-        assert "1.25" in page.locator("section", has_text="Sweep:").inner_text()
-        c.check("sweep-result-en")
-
-
 def test_a_flood_run_shows_hydrographs_and_the_areas_above_the_alarm(
     shared_federation: Federation, tmp_path: Path
 ) -> None:
@@ -240,6 +207,24 @@ def test_a_flood_run_shows_hydrographs_and_the_areas_above_the_alarm(
         page.get_by_role("link", name="English").click()
         page.get_by_role("heading", name="Read before using these figures").wait_for()
         c.check("flood-result-en")
+        # A sweep (decision 0033), started through the API (the form has no sweep): its page
+        # shows every scenario, one a row, in both languages.
+        body = {"model": "flood-scs-nash", "purpose": "planning", "params": {
+            "end": "2023-05-12", "sweep": {"parameter": "rain_multiplier",
+                                           "values": [1, 1.25, 1.5]}}}  # fmt: skip
+        made = fed.call("POST", "unibo", "/jobs", token, json=body)
+        assert made.status_code == 202, made.text
+        page.goto(f"{c.url}/console/runs/{made.json()['id']}?lang=it")
+        _wait_for_result(c)
+        table = page.locator("section", has_text="Serie di scenari").locator("table")
+        assert table.locator("tbody tr").count() == 3
+        assert "rain_multiplier" in table.locator("thead").inner_text()
+        assert "1,25" in table.inner_text()  # Italian decimals
+        c.check("sweep-result")
+        page.get_by_role("link", name="English").click()
+        page.get_by_role("heading", name="Sweep: every scenario of the job").wait_for()
+        assert "1.25" in page.locator("section", has_text="Sweep:").inner_text()
+        c.check("sweep-result-en")
 
         # a run that fails says why on its page, and offers to run again with other values
         page.goto(f"{c.url}/console/models/mobility-ctm/run?lang=it")
