@@ -406,6 +406,16 @@ def _clip_share(total: np.ndarray, bound: float) -> np.ndarray:
     return np.minimum(1.0, bound / np.maximum(total, 1e-300))
 
 
+def _clipped_saving(
+    heat_base: np.ndarray, cool_base: np.ndarray, heat: np.ndarray, cool: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each building's heating and cooling saving (kWh) against its baseline, both scaled so
+    that together they move at most SAVING_CLIP_KWH."""
+    dh, dc = heat_base - heat, cool_base - cool
+    kd = _clip_share(np.abs(dh) + np.abs(dc), SAVING_CLIP_KWH)
+    return kd * dh, kd * dc
+
+
 def _city_profile(
     run: StockRun,
     params: np.ndarray,
@@ -449,8 +459,7 @@ def _buildings_local(tables: Tables, params: BaseModel, ctx: Context) -> Partial
         profiles.append(hours if params.hourly else by_month_hour(hours, months))
         totals.append((heat_kwh, cool_kwh, keep))
     (hb, cb, kb), (hs, cs, _) = totals
-    dh, dc = hb - hs, cb - cs
-    kd = _clip_share(np.abs(dh) + np.abs(dc), SAVING_CLIP_KWH)
+    dh, dc = _clipped_saving(hb, cb, hs, cs)
     n = common.N_AREAS
 
     def per_area(heat: np.ndarray, cool: np.ndarray) -> np.ndarray:
@@ -459,7 +468,7 @@ def _buildings_local(tables: Tables, params: BaseModel, ctx: Context) -> Partial
     count = np.bincount(idx, minlength=n).astype(np.float64)
     arrays = {
         "area_base": per_area(kb * hb, kb * cb),
-        "area_saving": per_area(kd * dh, kd * dc),
+        "area_saving": per_area(dh, dc),
         "profile": np.stack(profiles),
     }
     if params.sweep is not None:
@@ -469,7 +478,7 @@ def _buildings_local(tables: Tables, params: BaseModel, ctx: Context) -> Partial
                          for a in table.column("archetype").to_pylist()])  # fmt: skip
         k = len(ARCHETYPES) + 1
         arrays["archetype_saving"] = np.stack(
-            [np.bincount(kind, kd * dh, k)[:-1], np.bincount(kind, kd * dc, k)[:-1]], axis=1
+            [np.bincount(kind, dh, k)[:-1], np.bincount(kind, dc, k)[:-1]], axis=1
         )
         cost = np.minimum(retrofit_cost(table, params), COST_CLIP_EUR)
         arrays["archetype_cost"] = np.bincount(kind, cost, k)[:-1]
@@ -516,15 +525,14 @@ def _sweep_savings(
             continue
         # grouped by area: each group's buildings stay in cache, and groups run in parallel
         run = simulate_stock(np.concatenate(blocks), idx[which], *weather_ctx, points[members[0]])
-        dh = heat_base[which] - run.heat_total / 1000.0
-        dc = cool_base[which] - run.cool_total / 1000.0
-        kd = _clip_share(np.abs(dh) + np.abs(dc), SAVING_CLIP_KWH)
+        dh, dc = _clipped_saving(heat_base[which], cool_base[which], run.heat_total / 1000.0,
+                                 run.cool_total / 1000.0)  # fmt: skip
         ends = np.cumsum([0] + [len(r) for r in rows])
         for j, k in enumerate(members):
             part = slice(ends[j], ends[j + 1])
             area = idx[rows[j]]
-            saving[k, :, 0] = np.bincount(area, (kd * dh)[part], common.N_AREAS)
-            saving[k, :, 1] = np.bincount(area, (kd * dc)[part], common.N_AREAS)
+            saving[k, :, 0] = np.bincount(area, dh[part], common.N_AREAS)
+            saving[k, :, 1] = np.bincount(area, dc[part], common.N_AREAS)
     return saving
 
 
@@ -573,10 +581,8 @@ def _nested_savings(
         building_parameters(table.filter(pa.array(mask)), scenario, True), idx[which],
         *weather_ctx, scenario,
     )  # fmt: skip
-    dh = heat_base[which] - run.heat_total / 1000.0
-    dc = cool_base[which] - run.cool_total / 1000.0
-    kd = _clip_share(np.abs(dh) + np.abs(dc), SAVING_CLIP_KWH)
-    return kd * dh, kd * dc
+    return _clipped_saving(heat_base[which], cool_base[which], run.heat_total / 1000.0,
+                           run.cool_total / 1000.0)  # fmt: skip
 
 
 def sweep_noise(params: BaseModel) -> dict[str, Noise]:

@@ -10,7 +10,7 @@ time to peak per outlet and the hours each area spends above a specific-discharg
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -253,9 +253,10 @@ def _catchments_local(tables: Tables, params: BaseModel, ctx: Context) -> Partia
         # hydrographs would be megabytes (decision 0033)
         arrays["outlet_runs"] = outlet_runs
         own = np.where(arrays["area_km2"] > 0, arrays["area_km2"], np.nan)
-        for k, v in _per_point(None, area_runs, own, params, keys).items():
-            if k.rpartition("_")[0] in AREA_FIGURES:
-                arrays[f"sweep_{k}"] = v
+        step_h = params.step_minutes / 60.0
+        by_area = _per_point(lambda level: _area_figures(area_runs, own, level, step_h),
+                             params, keys)  # fmt: skip
+        arrays |= {f"sweep_{k}": v for k, v in by_area.items()}
     support = np.bincount(area[area >= 0], minlength=common.N_AREAS).astype(np.float64)
     return Partial(
         arrays=arrays,
@@ -267,16 +268,18 @@ def _catchments_local(tables: Tables, params: BaseModel, ctx: Context) -> Partia
 SUMMED = ("outlet_base", "outlet_scen", "area_base", "area_scen", "area_km2")
 
 
-def _alarms(
-    outlet: np.ndarray, area: np.ndarray, km2: np.ndarray, threshold: float, step_h: float
+def _outlet_figures(outlet: np.ndarray, step_h: float) -> dict[str, np.ndarray]:
+    """Peak and time to peak per outlet (of several runs at once: leading axes)."""
+    return {"peak": outlet.max(axis=-1), "time_to_peak_h": outlet.argmax(axis=-1) * step_h}
+
+
+def _area_figures(
+    area: np.ndarray, km2: np.ndarray, threshold: float, step_h: float
 ) -> dict[str, np.ndarray]:
-    """Peaks per outlet and, per area, the hours above the alarm, the first hour above it
-    (NaN: never) and the peak specific discharge (of several runs at once: leading axes)."""
-    specific = area / km2[:, None]
-    above = specific > threshold
+    """Per area the hours above the alarm, the first hour above it (NaN: never) and the peak
+    specific discharge (of several runs at once: leading axes)."""
+    above = area / km2[:, None] > threshold
     return {
-        "peak": outlet.max(axis=-1),
-        "time_to_peak_h": outlet.argmax(axis=-1) * step_h,
         "exceed_h": above.sum(axis=-1) * step_h,
         # when each area first goes above the alarm (hours from the start; NaN: never), and
         # its highest specific discharge: which areas flood first, and how close the others came
@@ -291,28 +294,23 @@ AREA_FIGURES = ("exceed_h", "first_alarm_h", "peak_q")
 
 
 def _per_point(
-    outlet: np.ndarray | None,
-    area: np.ndarray | None,
-    km2: np.ndarray,
+    figures: Callable[[float], dict[str, np.ndarray]],
     params: FloodScenario,
     keys: list[tuple[float, float, float]],
 ) -> dict[str, np.ndarray]:
-    """Each sweep point's figures (`{name}_{base|scen}`, points first) from the runs'
-    hydrographs per outlet and per area (either may be None), each point's baseline and
-    scenario picked by its run key and its alarm level."""
-    step_h = params.step_minutes / 60.0
+    """Each sweep point's figures (`{name}_{base|scen}`, points first): `figures(level)` gives
+    every run's at an alarm level, and each point takes its baseline's and its scenario's run
+    (by run key) at its own level."""
     points = params.points()
     levels = sorted({p.threshold_m3s_km2 for p in points})  # one unless the level is swept
-    outlet = np.zeros((len(keys), len(OUTLETS), 1)) if outlet is None else outlet
-    area = np.zeros((len(keys), common.N_AREAS, 1)) if area is None else area
-    figures = [_alarms(outlet, area, km2, level, step_h) for level in levels]
+    at_level = [figures(level) for level in levels]
     out: dict[str, np.ndarray] = {}
     for tag, land in (("base", False), ("scen", True)):
         run = [keys.index(p.run_key(land)) for p in points]
         level = [levels.index(p.threshold_m3s_km2) for p in points]
-        for name in figures[0]:
+        for name in at_level[0]:
             out[f"{name}_{tag}"] = np.stack(
-                [figures[v][name][k] for k, v in zip(run, level, strict=True)]
+                [at_level[v][name][k] for k, v in zip(run, level, strict=True)]
             )
     return out
 
@@ -324,13 +322,10 @@ def _sweep_results(partials: Sequence[Partial], params: FloodScenario) -> Contex
     keys = [tuple(k) for k in partials[0].meta["runs"]]
     if any([tuple(k) for k in p.meta.get("runs", [])] != keys for p in partials):
         raise ValueError("the holders ran different sweeps")
-    outlet = sum(np.asarray(p.arrays["outlet_runs"]) for p in partials)
-    km2 = np.full(common.N_AREAS, np.nan)
-    out: Context = {
-        f"sweep_{k}": v
-        for k, v in _per_point(outlet, None, km2, params, keys).items()  # type: ignore[arg-type]
-        if k.rpartition("_")[0] not in AREA_FIGURES
-    }
+    outlet = np.sum([np.asarray(p.arrays["outlet_runs"]) for p in partials], axis=0)
+    step_h = params.step_minutes / 60.0
+    by_outlet = _per_point(lambda _level: _outlet_figures(outlet, step_h), params, keys)
+    out: Context = {f"sweep_{k}": v for k, v in by_outlet.items()}
     held = sum((np.asarray(p.arrays["area_km2"]) > 0).astype(int) for p in partials)
     for name in AREA_FIGURES:
         for tag in ("base", "scen"):
@@ -354,8 +349,8 @@ def _catchments_combine(partials: Sequence[Partial], params: BaseModel, ctx: Con
     step_h = params.step_minutes / 60.0
     km2 = np.where(out["area_km2"] > 0, out["area_km2"], np.nan)
     for tag in ("base", "scen"):
-        figures = _alarms(
-            out[f"outlet_{tag}"], out[f"area_{tag}"], km2, params.threshold_m3s_km2, step_h
+        figures = _outlet_figures(out[f"outlet_{tag}"], step_h) | _area_figures(
+            out[f"area_{tag}"], km2, params.threshold_m3s_km2, step_h
         )
         out.update({f"{name}_{tag}": values for name, values in figures.items()})
     if params.sweep is not None:

@@ -497,17 +497,33 @@ def held_out(
     """How well the fit predicts loops it did not see: fitted on every other loop, checked
     on the rest, both ways round (free-flow flows against the counts, over loop-hours), and
     each loop's predicted daily flow when it was held out."""
-    fold = np.arange(len(observed)) % 2
-    predicted = np.empty_like(observed)
-    for k in (0, 1):
-        demand = fit_demand(op[fold != k], observed[fold != k], trips, weight, bound)
-        predicted[fold == k] = op[fold == k] @ demand.T
+    predicted = held_out_prediction(op, observed, trips, weight, bound)
     ratio, corr = _agreement(predicted, observed)
     return {
         "holdout_flow_ratio": ratio,
         "holdout_correlation": corr,
         "loop_heldout_daily": _daily(predicted, observed),
     }
+
+
+def held_out_prediction(
+    op: np.ndarray, observed: np.ndarray, trips: np.ndarray, weight: np.ndarray, bound: np.ndarray
+) -> np.ndarray:
+    """(loops, hours) each loop's free-flow flow as predicted by a demand fitted on the other
+    half of the loops (every other loop, both ways round)."""
+    fold = np.arange(len(observed)) % 2
+    predicted = np.empty_like(observed)
+    for k in (0, 1):
+        demand = fit_demand(op[fold != k], observed[fold != k], trips, weight, bound)
+        predicted[fold == k] = op[fold == k] @ demand.T
+    return predicted
+
+
+def demand_bound(net: Network) -> np.ndarray:
+    """The most vehicles an hour the fitted demand may enter each link: CAPACITY_SHARE of its
+    capacity."""
+    info = np.array(list(CLASSES.values()))
+    return CAPACITY_SHARE * info[net.link_class, 0] * info[net.link_class, 1]
 
 
 def _agreement(modelled: np.ndarray, observed: np.ndarray) -> tuple[float, float]:
@@ -641,8 +657,7 @@ def demand(
     meta: dict[str, Any] = {"trips_prior": round(float(trips.sum()))}
     if not scen.calibrate or len(loops.arc) < MIN_LOOPS:
         return np.outer(trips, weight), meta
-    info = np.array(list(CLASSES.values()))
-    bound = CAPACITY_SHARE * info[net.link_class, 0] * info[net.link_class, 1]
+    bound = demand_bound(net)
     op = loop_operator(net, loops.arc, share)
     fitted = fit_demand(op, loops.mean, trips, weight, bound)
     meta["trips_fitted"] = round(float(fitted.sum()))

@@ -402,6 +402,26 @@ def federated_home(tmp: Path) -> tuple[Path, list[Settings], str]:
     return home, settings, token
 
 
+def timed_job(
+    client: httpx.Client,
+    gateway: str,
+    auth: dict[str, str],
+    model: str,
+    params: dict[str, Any],
+    purpose: str = "planning",
+) -> tuple[float, dict[str, Any]]:
+    """A job from POST /jobs to its end, as a planner waits for it: seconds and the job
+    (RuntimeError unless it succeeded)."""
+    body = {"model": model, "params": params, "purpose": purpose}
+    t0 = time.perf_counter()
+    made = client.post(f"{gateway}/jobs", json=body, headers=auth, timeout=60)
+    made.raise_for_status()
+    job = _wait(client, f"{gateway}/jobs/{made.json()['id']}", auth)
+    if job["state"] != "succeeded":
+        raise RuntimeError(f"{model}: {job['state']}: {job['error']}")
+    return time.perf_counter() - t0, job
+
+
 def _busy(cores: int) -> list[Any]:
     """Processes that keep `cores` cores busy (a shared host's neighbours), until killed."""
     import subprocess
@@ -428,14 +448,7 @@ def bench_planner(
         auth = {"Authorization": f"Bearer {token}"}
 
         def run(params: dict[str, Any]) -> tuple[float, dict[str, Any]]:
-            body = {"model": "mobility-ctm", "params": params, "purpose": "planning"}
-            t0 = time.perf_counter()
-            made = client.post(f"{gateway}/jobs", json=body, headers=auth, timeout=60)
-            made.raise_for_status()
-            job = _wait(client, f"{gateway}/jobs/{made.json()['id']}", auth)
-            if job["state"] != "succeeded":
-                raise RuntimeError(f"mobility-ctm: {job['state']}: {job['error']}")
-            return time.perf_counter() - t0, job
+            return timed_job(client, gateway, auth, "mobility-ctm", params)
 
         run({})  # the workers' kernels compiled, and the default baseline calibrated
         trips = 600_000

@@ -14,7 +14,7 @@ import httpx
 import numpy as np
 
 import models
-from connector.bench.compute import _central_tables, _wait
+from connector.bench.compute import _central_tables, timed_job
 from connector.settings import Settings
 
 N = 32
@@ -99,14 +99,7 @@ def bench_sweeps_federated(
         auth = {"Authorization": f"Bearer {token}"}
 
         def job(name: str, params: dict[str, Any]) -> float:
-            body = {"model": name, "params": params, "purpose": "planning"}
-            t0 = time.perf_counter()
-            made = client.post(f"{gateway}/jobs", json=body, headers=auth, timeout=60)
-            made.raise_for_status()
-            done = _wait(client, f"{gateway}/jobs/{made.json()['id']}", auth)
-            if done["state"] != "succeeded":
-                raise RuntimeError(f"{name}: {done['state']}: {done['error']}")
-            return time.perf_counter() - t0
+            return timed_job(client, gateway, auth, name, params)[0]
 
         for label, (name, param, values, base, _pair) in CASES.items():
             single = base | {param: values[len(values) // 2]}

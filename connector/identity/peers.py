@@ -59,13 +59,16 @@ class PeerClient:
         at the member, and under load the race made witnessing report live members
         unreachable."""
         extra = kwargs.pop("headers", {})
-        for attempt in (1, 2):
+
+        async def send() -> httpx.Response:
             headers = {"Authorization": f"Bearer {self._token_for(member, principal)}"} | extra
-            try:
-                return await self.http.request(
-                    method, member.connector_url + path, headers=headers, **kwargs
-                )
-            except httpx.RemoteProtocolError:
-                if method.upper() != "GET" or attempt == 2:
-                    raise
-        raise AssertionError("unreachable")  # the loop returns or raises
+            return await self.http.request(
+                method, member.connector_url + path, headers=headers, **kwargs
+            )
+
+        try:
+            return await send()
+        except httpx.RemoteProtocolError:
+            if method.upper() != "GET":
+                raise
+        return await send()

@@ -103,15 +103,10 @@ def baseline(tables: dict[str, pa.Table], params: dict[str, Any] | None = None) 
     ctm_seconds = time.perf_counter() - t0
     # the cross-validated prediction per loop-hour (the model reports only its summary)
     trips = mobility.hourly_profile(counts, scen.hours) * scen.daily_car_trips
-    weight = mobility.prior_weight(net)
-    info = np.array(list(mobility.CLASSES.values()))
-    bound = mobility.CAPACITY_SHARE * info[net.link_class, 0] * info[net.link_class, 1]
     op = mobility.loop_operator(net, loops.arc, share)
-    fold = np.arange(len(loops.arc)) % 2
-    heldout = np.empty_like(loops.mean)
-    for k in (0, 1):
-        fit = mobility.fit_demand(op[fold != k], loops.mean[fold != k], trips, weight, bound)
-        heldout[fold == k] = op[fold == k] @ fit.T
+    heldout = mobility.held_out_prediction(
+        op, loops.mean, trips, mobility.prior_weight(net), mobility.demand_bound(net)
+    )
     lanes, cap_lane, limit = mobility.link_limits(net, scen, True)
     return Baseline(net, scen, loops, np.asarray(share), np.asarray(entering), flow,
                     vkm.sum(axis=1), vht.sum(axis=1), heldout, ctm_seconds, lanes, cap_lane,
@@ -326,6 +321,11 @@ def pass_rate(modelled: np.ndarray, observed: np.ndarray) -> float:
 SUMO_MODELS = {"ltm": ("--meso-ltm", "true"), "queue": ()}
 
 
+def _speed(vkm: float, vht: float) -> float:
+    """Space-mean speed (km/h), NaN when no one drove."""
+    return float(vkm / vht) if vht > 0 else float("nan")
+
+
 def compare(
     tables: dict[str, pa.Table],
     hours: int = 24,
@@ -343,7 +343,6 @@ def compare(
         sumo = run_sumo(b, net_file, work, hours, options=SUMO_MODELS[sumo_model])
     obs = b.loops.mean[:, :hours]
     ctm_c, sumo_c = counted(b.flow[:hours], b.loops), counted(sumo.flow, b.loops)
-    speed = lambda km, h: np.where(h > 0, km / np.maximum(h, 1e-9), np.nan)  # noqa: E731
     return {
         "hours": hours,
         "sumo_model": sumo_model,
@@ -365,8 +364,8 @@ def compare(
                 "sumo": float(
                     np.nanmean(np.where(np.isfinite(obs[:, h]), sumo_c[:, h], np.nan))
                 ),  # fmt: skip
-                "speed_ctm": float(speed(b.vkm[h], b.vht[h])),
-                "speed_sumo": float(speed(sumo.vkm[h], sumo.vht[h])),
+                "speed_ctm": _speed(b.vkm[h], b.vht[h]),
+                "speed_sumo": _speed(sumo.vkm[h], sumo.vht[h]),
                 "geh_ctm": pass_rate(ctm_c[:, h : h + 1], obs[:, h : h + 1]),
                 "geh_sumo": pass_rate(sumo_c[:, h : h + 1], obs[:, h : h + 1]),
             }
