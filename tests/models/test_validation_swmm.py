@@ -64,6 +64,6 @@ def test_the_command_prints_the_table_and_refuses_a_model_it_cannot_check() -> N
     assert body["hours"] == 7 * 24
     assert len(body["outlets"]) == 5
     assert all(o["nse"] > 0.8 for o in body["outlets"]), body["outlets"]
-    refused = run_cli(["validate", "energy-5r1c"], 60)
+    refused = run_cli(["validate", "mobility-gravity"], 60)
     assert refused.returncode == 2
-    assert "no validation for 'energy-5r1c' yet" in refused.stderr
+    assert "no validation for 'mobility-gravity' yet" in refused.stderr
