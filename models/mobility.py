@@ -36,11 +36,11 @@ from typing import Any
 import numba
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from scipy import sparse
 from scipy.sparse import linalg as splinalg
 
-from models import common, routes
+from models import common, routes, sweeps
 from models.base import Context, Model, Partial, Stage, Tables
 from models.kernels import ctm as kernel
 
@@ -58,6 +58,10 @@ FIT_PASSES = 20  # refits after links reach a bound
 MIN_LOOPS = 3  # counted arcs needed to fit the demand (and to report a fit)
 LOAD_RANGE = 4.0  # route choice's load set from the counts: within this factor of the prior's
 MIN_LIMIT, MAX_LIMIT = 5.0, 130.0  # km/h a scenario may set (a walking-pace zone to a motorway)
+# What a sweep may vary (decision 0033): a class's speed limit. The route choice and the demand
+# fit of the baseline are the same for every point (decision 0032), so the points are one
+# scenario assignment and one column of the CTM kernel each.
+SWEEPABLE = tuple(f"speed_limits.{c}" for c in ("fast", "boulevard", "street", "minor"))
 EXIT_SHARE = 0.05  # share of vehicles whose trip ends at each junction (~20 links a trip)
 FAST_WORDS = ("TANGENZIALE", "AUTOSTRADA", "RACCORDO", "ASSE ", "COMPLANARE", "RAMPA")
 MINOR_WORDS = ("PIAZZA", "PIAZZALE", "VICOLO", "STRADELLO", "LARGO", "PORTICO", "GALLERIA", "CORTE")
@@ -123,6 +127,25 @@ class MobilityScenario(BaseModel):
     )
     step_seconds: float = Field(5.0, ge=1, le=30, description="simulation time step (s)")
     hours: int = Field(24, ge=1, le=24, description="hours simulated from midnight")
+    sweep: sweeps.Sweep | None = Field(
+        None,
+        description="several scenarios in one job: a class's speed limit over values or a "
+        f"range, one of {', '.join(SWEEPABLE)} (decision 0033), e.g. "
+        '{"parameter": "speed_limits.street", "start": 20, "stop": 50, "step": 5}',
+    )
+
+    @model_validator(mode="after")
+    def _sweep_points(self) -> MobilityScenario:
+        if self.sweep is not None and self.sweep.monte_carlo:
+            raise ValueError(
+                "mobility-ctm sweeps a speed limit over values; it takes no Monte Carlo sample"
+            )
+        self.points()  # every point of a sweep is a valid scenario, or the job is refused
+        return self
+
+    def points(self) -> list[MobilityScenario]:
+        """The scenarios of the sweep (validated), [] without one."""
+        return [p for p in sweeps.expand(self, SWEEPABLE) if isinstance(p, MobilityScenario)]
 
     @field_validator("speed_limits")
     @classmethod
@@ -391,6 +414,42 @@ def run_many(
             for cells, share in zip(runs, shares, strict=True)
         ]
         return [f.result() for f in futures]
+
+
+@dataclass(frozen=True)
+class SweepRuns:
+    """Several runs of one network (`run_sweep`): per run, area and hour the vehicle-km and
+    vehicle-hours, and per run and cell those of one hour (`hour`)."""
+
+    vkm: np.ndarray  # (runs, areas, hours)
+    vht: np.ndarray
+    hour: int
+    hour_vkm: np.ndarray  # (runs, cells)
+    hour_vht: np.ndarray
+
+
+def run_sweep(
+    net: Network,
+    runs: Sequence[dict[str, np.ndarray]],
+    demand_veh_h: np.ndarray,
+    step_s: float,
+    shares: Sequence[np.ndarray | None],
+    hour: int,
+) -> SweepRuns:
+    """The runs `runs` (cells' parameters) with their turning shares on the same demand, a
+    core each (the kernel releases the GIL), each run reduced to its areas' figures as soon as
+    it ends (a day's cells of 64 runs would take ~1 GB). A kernel with the runs as its
+    innermost dimension was tried and was no faster per run (decision 0033)."""
+
+    def one(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        vkm, vht, _flow = run(net, runs[i], demand_veh_h, step_s, shares[i], one_core=True)
+        return _by_area(vkm, net), _by_area(vht, net), vkm[hour].copy(), vht[hour].copy()
+
+    cores = max(1, min(numba.get_num_threads(), len(runs)))
+    with ThreadPoolExecutor(max_workers=cores, thread_name_prefix="ctm-sweep") as pool:
+        done = list(pool.map(one, range(len(runs))))
+    vkm, vht, hour_vkm, hour_vht = (np.stack([d[k] for d in done]) for k in range(4))
+    return SweepRuns(vkm, vht, hour, hour_vkm, hour_vht)
 
 
 def hourly_profile(counts: pa.Table, hours: int) -> np.ndarray:
@@ -913,7 +972,10 @@ def _local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
     assert isinstance(params, MobilityScenario)
     if "road-graph" not in tables or "traffic-loop-counts" not in tables:
         raise ValueError("the mobility model needs the road graph and the loop counts together")
-    v_max = max(max(c[2] for c in CLASSES.values()), *params.speed_limits.values(), 1.0)
+    points = params.points()
+    # the cells are the same in every run of the job, a sweep's points included
+    limits = [v for scen in (params, *points) for v in scen.speed_limits.values()]
+    v_max = max(max(c[2] for c in CLASSES.values()), *limits, 1.0)
     net = build_network(
         tables["road-graph"], tables.get("statistical-areas"), params.step_seconds, v_max
     )
@@ -946,6 +1008,8 @@ def _local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
     }
     times, timed = peak_hour_times(net, params, tables.get("statistical-areas"), runs)
     arrays |= times
+    if points:
+        arrays |= _sweep_points(net, counts, points, key, entering, runs[0], tables)
     links = np.bincount(net.link_area[net.link_area >= 0], minlength=common.N_AREAS)
     return Partial(
         arrays=arrays,
@@ -953,6 +1017,44 @@ def _local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
         meta={"links": int(len(net.link_first)), "cells": net.cells, **routed, **fitted, **fit,
               **timed},
     )  # fmt: skip
+
+
+def _sweep_points(
+    net: Network,
+    counts: pa.Table,
+    points: Sequence[MobilityScenario],
+    key: tuple[Any, ...],
+    entering: np.ndarray,
+    baseline: Runs,
+    tables: Tables,
+) -> dict[str, np.ndarray]:
+    """A sweep's points (decision 0033), each the scenario a job of its own would run: its
+    route choice on the kept baseline (one assignment each), then every point's CTM run in one
+    kernel call. Per area and point (areas × points): the day's vehicle-km and vehicle-hours,
+    and the minutes to the centre at the baseline's busiest hour."""
+    with _calibrations_lock:
+        kept = _calibrations.get(key)
+    base_routes = kept.routes if kept is not None else None
+    shares: list[np.ndarray | None] = []
+    for point in points:
+        point_shares, _, _ = _route_shares(net, counts, point, None, base_routes)
+        shares.append(point_shares[1])
+    cells = [cell_arrays(net, p, False, p.step_seconds) for p in points]
+    peak = int(np.argmax(baseline[1].sum(axis=1)))
+    done = run_sweep(net, cells, entering, points[0].step_seconds, shares, peak)
+    out = {
+        "sweep_vkm": done.vkm.sum(axis=2).T.copy(),
+        "sweep_vht": done.vht.sum(axis=2).T.copy(),
+    }
+    g, centre = area_graph(net, points[0]), centre_area(tables.get("statistical-areas"))
+    if g is not None and centre >= 0:
+        to_centre = np.full((common.N_AREAS, len(points)), np.nan)
+        for i, point in enumerate(points):
+            limit = link_limits(net, point, False)[2]
+            times = travel_times(net, g, done.hour_vkm[i], done.hour_vht[i], limit)
+            to_centre[:, i] = times[:, centre]
+        out["sweep_tt_centre"] = to_centre
+    return out
 
 
 OUTPUTS = ("vkm_base", "vht_base", "vkm_scen", "vht_scen")
@@ -970,7 +1072,7 @@ FIT_FIGURES = (
 )
 
 
-def _combine(partials: Sequence[Partial], _p: BaseModel, _ctx: Context) -> Context:
+def _combine(partials: Sequence[Partial], params: BaseModel, _ctx: Context) -> Context:
     out: Context = dict(common.sum_partials(partials, OUTPUTS))
     with np.errstate(invalid="ignore", divide="ignore"):
         for tag in ("base", "scen"):
@@ -981,7 +1083,51 @@ def _combine(partials: Sequence[Partial], _p: BaseModel, _ctx: Context) -> Conte
     out["vkm_change"] = out["vkm_scen"] - out["vkm_base"]
     out["vht_change"] = out["vht_scen"] - out["vht_base"]
     out["calibration"] = [{k: v for k, v in p.meta.items()} for p in partials]
+    assert isinstance(params, MobilityScenario)
+    if params.sweep is not None:
+        out.update(_sweep_combine(partials, params))
     return out
+
+
+def _sweep_combine(partials: Sequence[Partial], params: MobilityScenario) -> Context:
+    """A sweep's points: vehicle-km and -hours summed over the holders (one holds the graph),
+    the travel times as that holder computed them, and what the sweep ran."""
+    out: Context = dict(common.sum_partials(partials, ("sweep_vkm", "sweep_vht")))
+    if "sweep_tt_centre" in partials[0].arrays:
+        out["sweep_tt_centre"] = np.asarray(partials[0].arrays["sweep_tt_centre"], np.float64)
+    assert params.sweep is not None
+    name = params.sweep.parameter or ""
+    out["sweep_values"] = np.array(
+        [[float(p.speed_limits[name.partition(".")[2]])] for p in params.points()]
+    )
+    out["sweep"] = sweeps.describe(params.sweep) | {"parameters": params.sweep.parameters}
+    return out
+
+
+def sweep_summary(result: Context) -> dict[str, Any]:
+    """A sweep as a curve: per point its speed limit, the city's vehicle-km and vehicle-hours
+    of the day, its mean speed, and the mean minutes to the centre at the busiest hour over
+    the areas (weighted by their vehicle-km); {} without a sweep."""
+    about = result.get("sweep")
+    if not about:
+        return {}
+    vkm, vht = np.asarray(result["sweep_vkm"]), np.asarray(result["sweep_vht"])
+    tt = result.get("sweep_tt_centre")
+    curve = []
+    for i, values in enumerate(np.asarray(result["sweep_values"])):
+        km, hours = float(np.nansum(vkm[:, i])), float(np.nansum(vht[:, i]))
+        row: dict[str, Any] = {about["parameters"][0]: round(float(values[0]), 4)}
+        row["vehicle-km, thousand"] = round(km / 1000.0, 1)
+        row["vehicle-hours, thousand"] = round(hours / 1000.0, 2)
+        row["mean speed, km/h"] = round(km / hours, 2) if hours else None
+        if tt is not None:
+            t = np.asarray(tt)[:, i]
+            w = np.where(np.isfinite(t), vkm[:, i], 0.0)
+            row["to the centre at the peak, min"] = (
+                round(float(np.nansum(t * w) / w.sum()), 2) if w.sum() > 0 else None
+            )
+        curve.append(row)
+    return {"sweep": about, "sweep_curve": curve}
 
 
 def summary(result: Context) -> dict[str, Any]:
@@ -1010,12 +1156,12 @@ def summary(result: Context) -> dict[str, Any]:
         # How the demand was fitted to the loop counts and how well it predicts held-out
         # loops (docs/models.md): shown with every result.
         **{k: v for k, v in first.items() if k in FIT_FIGURES},
-    }
+    } | sweep_summary(result)
 
 
 MODEL = Model(
     name="mobility-ctm",
-    version="1.3.0",
+    version="1.4.0",
     title="Road traffic: cell transmission model on the municipal road graph",
     params=MobilityScenario,
     stages=(

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from models import energy, flood, sweeps
+from models import common, energy, flood, mobility, sweeps
 from models.kernels import flood as flood_kernel
 from models.testing import run_central
 from tests.models.conftest import TableFor
@@ -204,3 +204,58 @@ def test_savings_and_costs_per_archetype_add_up_to_the_city(
     assert stage.noise_for("archetype_saving", scenario).l1 == energy.SAVING_CLIP_KWH  # type: ignore[union-attr]
     assert stage.noise_for("archetype_cost", scenario).l1 == energy.COST_CLIP_EUR  # type: ignore[union-attr]
     assert "archetype_saving" not in run_central(energy.MODEL, energy_tables, {})
+
+
+@pytest.fixture(scope="module")
+def mobility_tables(table_for: TableFor) -> dict[str, pa.Table]:
+    graph = table_for("comune", "road-graph").slice(0, 2500)  # a piece of the city: quick
+    return {
+        "road-graph": graph,
+        "traffic-loop-counts": table_for("comune", "traffic-loop-counts"),
+        "statistical-areas": table_for("comune", "statistical-areas"),
+    }
+
+
+def test_a_speed_limit_sweep_equals_its_runs_one_by_one(
+    mobility_tables: dict[str, pa.Table],
+) -> None:
+    """Each point of a CTM sweep (its own route choice, all points in one kernel call) equals
+    the job that runs it alone: vehicle-km, vehicle-hours and minutes to the centre, per area."""
+    values = [20.0, 35.0, 50.0]
+    base = {"hours": 9, "speed_limits": {"boulevard": 40}}
+    swept = run_central(mobility.MODEL, mobility_tables, base | {"sweep": {
+        "parameter": "speed_limits.street", "values": values}})  # fmt: skip
+    np.testing.assert_array_equal(swept["sweep_values"][:, 0], values)
+    assert swept["sweep_vkm"].shape == (common.N_AREAS, 3)
+    for i, v in enumerate(values):
+        one = run_central(mobility.MODEL, mobility_tables,
+                          base | {"speed_limits": {"boulevard": 40, "street": v}})  # fmt: skip
+        for name in ("vkm", "vht"):
+            np.testing.assert_allclose(
+                swept[f"sweep_{name}"][:, i], one[f"{name}_scen"].sum(axis=1), rtol=1e-9,
+                atol=1e-9, err_msg=f"{name} at {v} km/h",
+            )  # fmt: skip
+        np.testing.assert_allclose(swept["sweep_tt_centre"][:, i], one["tt_centre_scen"],
+                                   rtol=1e-9, err_msg=f"minutes at {v} km/h")  # fmt: skip
+    main = run_central(mobility.MODEL, mobility_tables, base)  # the job's own scenario
+    np.testing.assert_allclose(swept["vkm_scen"], main["vkm_scen"], rtol=1e-12)
+    curve = mobility.summary(swept)["sweep_curve"]
+    assert [row["speed_limits.street"] for row in curve] == values
+    speeds = [row["mean speed, km/h"] for row in curve]
+    assert speeds == sorted(speeds)  # a lower limit on the streets, a slower city
+    assert speeds[0] < speeds[-1]
+
+
+def test_a_ctm_sweep_is_refused_where_it_cannot_run() -> None:
+    with pytest.raises(ValidationError, match="cannot be swept"):
+        mobility.MobilityScenario.model_validate(
+            {"sweep": {"parameter": "daily_car_trips", "values": [1e5, 2e5]}}
+        )
+    with pytest.raises(ValidationError, match="speed_limits.street = 200 is refused"):
+        mobility.MobilityScenario.model_validate(
+            {"sweep": {"parameter": "speed_limits.street", "values": [30, 200]}}
+        )
+    with pytest.raises(ValidationError, match="no Monte Carlo"):
+        mobility.MobilityScenario.model_validate(
+            {"sweep": {"samples": 4, "vary": {"speed_limits.street": [20, 50]}}}
+        )
