@@ -591,6 +591,50 @@ def _machine() -> str:
     )
 
 
+SECTIONS = {"sweeps": "### Sweeps: 32 scenarios in one job"}
+
+
+def replace_section(text: str, heading: str, lines: list[str]) -> str:
+    """`text` with the section under `heading` (to the next heading of its level or above)
+    replaced by `lines`, which start with that heading (ValueError when it is not there)."""
+    rows = text.split("\n")
+    start = next((i for i, r in enumerate(rows) if r.startswith(heading)), None)
+    if start is None:
+        raise ValueError(f"no section '{heading}' in the file: run the whole benchmark first")
+    level = len(heading) - len(heading.lstrip("#"))
+    end = next(
+        (i for i in range(start + 1, len(rows))
+         if rows[i].startswith("#") and len(rows[i]) - len(rows[i].lstrip("#")) <= level),
+        len(rows),
+    )  # fmt: skip
+    return "\n".join([*rows[:start], *lines, *rows[end:]])
+
+
+def run_section(output: Path, name: str, console: Console) -> None:
+    """Re-measure one section (`SECTIONS`) and put it in place of the file's: the rest of the
+    file keeps its own run's figures, and the section says when and where it was run."""
+    if name not in SECTIONS:
+        raise ValueError(f"--only takes one of: {', '.join(SECTIONS)}")
+    if not output.is_file():
+        raise ValueError(f"{output} does not exist: run the whole benchmark first")
+    with tempfile.TemporaryDirectory(prefix="gemello-bench-") as tmp_s:
+        console.print("[dim]sweeps: 32 scenarios in one job, in process then federated…[/]")
+        fed_home, fed_settings, fed_token = federated_home(Path(tmp_s) / "compute")
+        lines = sweeps_section(
+            bench_sweeps_central(fed_home),
+            bench_sweeps_federated(fed_home, fed_settings, fed_token),
+        )
+    lines[1:1] = [
+        "",
+        f"Re-measured on its own (`gemello bench --only {name}`) "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC on: {_machine()}; the sections around it "
+        "keep the whole run's figures.",
+    ]
+    output.write_text(replace_section(output.read_text(), SECTIONS[name], lines))
+    console.print("\n".join(lines))
+    console.print(f"[green]section '{name}' replaced in {output}[/]")
+
+
 def run_bench(output: Path, repeat: int, console: Console) -> None:
     """Run every measurement and write the markdown report."""
     with (

@@ -217,11 +217,24 @@ def bench(
         "docs/benchmarks.md"
     ),
     repeat: Annotated[int, typer.Option(min=3, help="repetitions per measurement")] = 7,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            help="re-measure one section and replace it in the file: 'sweeps' "
+            "(~10 minutes, against ~30 for everything)"
+        ),
+    ] = None,
 ) -> None:
     """Measure start-up, request latency and storage speed; write docs/benchmarks.md."""
-    from connector.bench import run_bench
+    from connector.bench import run_bench, run_section
 
-    run_bench(output, repeat, out)
+    if only is None:
+        run_bench(output, repeat, out)
+        return
+    try:
+        run_section(output, only, out)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
 
 
 @app.command()
