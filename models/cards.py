@@ -104,6 +104,7 @@ CARDS: dict[str, Card] = {
             "trip_length_km": Words("Lunghezza tipica dei viaggi", "Typical trip length"),
             "step_seconds": Words("Passo di simulazione", "Simulation step"),
             "hours": Words("Ore simulate dalla mezzanotte", "Hours simulated from midnight"),
+            "sweep": Words("Serie di scenari", "Sweep"),
         },
         units={
             "speed_limits": "km/h",

@@ -174,7 +174,7 @@ def sweeps_section(central: list[dict[str, Any]], federated: list[dict[str, Any]
     lines += [
         "",
         "The CTM sweep takes the streets' limit from 20 to 51 km/h, one round each side (32 "
-        "runs one by one take about two minutes), the baseline's calibration kept on both sides "
+        "runs one by one take minutes), the baseline's calibration kept on both sides "
         "as a planner's session keeps it (decision 0032). Each point needs its own route choice "
         "(8 loadings of the city's trips), which no point shares with another; the points' CTM "
         "runs go two at a time, a core each (decision 0033).",
