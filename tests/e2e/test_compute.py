@@ -30,7 +30,7 @@ from connector.compute.executor import limit_contributions
 from connector.federation import RunningConnector, federation, start_connector, wait_ready
 from connector.gateway import provenance
 from connector.settings import load_settings
-from models import flood, mobility
+from models import common, flood, mobility
 from tests.clirun import gemello
 from tests.e2e.conftest import add_user
 from tests.slurm_cluster import slurm_cluster
@@ -38,7 +38,12 @@ from tests.slurm_cluster import slurm_cluster
 pytestmark = pytest.mark.e2e
 PARTNERS = ("comune", "cineca", "unibo", "fbk")
 SCENARIOS: dict[str, dict[str, Any]] = {
-    "mobility-ctm": {"speed_limits": {"street": 30, "minor": 30}, "hours": 6},
+    # with a one-point sweep: a CTM sweep's points come back through the holders as centrally
+    "mobility-ctm": {
+        "speed_limits": {"street": 30, "minor": 30},
+        "hours": 6,
+        "sweep": {"parameter": "speed_limits.street", "values": [40]},
+    },
     "mobility-gravity": {},
     "energy-5r1c": {"retrofit_share": 0.3, "heating_setpoint": 19},
     "flood-scs-nash": {"rain_multiplier": 1.2, "permeable_share": 0.3},
@@ -186,6 +191,8 @@ def test_each_model_equals_its_central_run(fed: Fed, model_name: str) -> None:
         assert fit["loops_matched"] >= mobility.MIN_LOOPS  # so the demand was fitted
         assert fit["trips_fitted"] > 0
         assert fit["route_choice_load"] > 0  # and the turning shares came from routes
+        assert outputs["sweep_vkm"].shape == (common.N_AREAS, 1)
+        assert [r["speed_limits.street"] for r in job["summary"]["sweep_curve"]] == [40]
     # every holder that answered: signed partials of aggregates only, nothing row-level
     partners = {h["partner"] for h in job["holders"]}
     assert (

@@ -112,10 +112,10 @@ def _chain(n_links: int, length_m: float = 300.0) -> pa.Table:
 def test_ctm_kernel_equals_numpy_and_conserves_vehicles(table_for: TableFor) -> None:
     graph = table_for("comune", "road-graph").slice(0, 1500)
     areas = table_for("comune", "statistical-areas")
-    scen = mobility.MobilityScenario(hours=2)
+    scen = mobility.MobilityScenario(hours=1)
     net = mobility.build_network(graph, areas, 5.0, 70.0)
     cells = mobility.cell_arrays(net, scen, True, 5.0)
-    demand = np.full((2, len(net.link_first)), 40.0)
+    demand = np.full((1, len(net.link_first)), 40.0)
     fast = mobility.run(net, cells, demand, 5.0)
     slow = mobility.run(net, cells, demand, 5.0, numpy=True)
     for a, b in zip(fast, slow, strict=True):
