@@ -381,9 +381,17 @@ def _sweep_table(summary: dict[str, Any], lang: str) -> dict[str, Any] | None:
         grid = figure_grid(rows)
         if grid is None or grid[0] is None:
             return None
-        body = [[_cell(v, lang) for v in r.values()] for r in rows]
+        columns = list(zip(*(r.values() for r in rows), strict=True))
+        digits = [0 if all(_whole(v) for v in col) else 2 for col in columns]
+        body = [[_cell(v, lang, d) for v, d in zip(r.values(), digits, strict=True)]
+                for r in rows]  # fmt: skip
         return {"kind": kind, "head": grid[0], "rows": body}
     return None
+
+
+def _whole(v: Any) -> bool:
+    """Whether a sweep table's cell needs no decimals (text and blanks need none)."""
+    return not isinstance(v, int | float) or isinstance(v, bool) or float(v).is_integer()
 
 
 def _both_signs(values: Any) -> bool:
@@ -391,12 +399,12 @@ def _both_signs(values: Any) -> bool:
     return bool(finite) and min(finite) < 0 < max(finite)
 
 
-def _cell(v: Any, lang: str) -> str:
-    """A sweep table's cell: a number in the page's language (whole numbers without
-    decimals), a dash for none, text as it is."""
+def _cell(v: Any, lang: str, digits: int) -> str:
+    """A sweep table's cell: a number in the page's language with its column's decimals (none
+    where every value of the column is whole), a dash for none, text as it is."""
     if isinstance(v, bool) or not isinstance(v, int | float):
         return "—" if v is None else str(v)
-    return _fmt(float(v), 0 if float(v).is_integer() else 2, lang)
+    return _fmt(float(v), digits, lang)
 
 
 def _fmt(v: float | None, digits: int, lang: str) -> str:
