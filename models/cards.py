@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from models import energy, mobility
+from models import energy, flood, mobility
 
 
 class Words(NamedTuple):
@@ -113,7 +113,7 @@ CARDS: dict[str, Card] = {
             "step_seconds": "s",
             "hours": "h",
         },  # fmt: skip
-        options={"speed_limits": tuple(mobility.CLASSES)},
+        options={"speed_limits": tuple(mobility.CLASSES), "sweep": mobility.SWEEPABLE},
         example=Words(
             "la città a 30 km/h, con una corsia in meno sulle vie della linea rossa del tram",
             "the 30 km/h city, with one lane less on the red tram line's streets",
@@ -246,7 +246,11 @@ CARDS: dict[str, Card] = {
             "cost_window_eur_m2": "€/m²",
             "energy_price_eur_kwh": "€/kWh",
         },  # fmt: skip
-        options={"retrofit_archetypes": energy.ARCHETYPES, "upgrades": energy.ARCHETYPES},
+        options={
+            "retrofit_archetypes": energy.ARCHETYPES,
+            "upgrades": energy.ARCHETYPES,
+            "sweep": energy.SWEEPABLE,
+        },
         example=Words(
             "il 35 % degli edifici costruiti prima del 1991 riqualificato, riscaldamento a 19 °C",
             "35 % of the pre-1991 stock retrofitted, heating at 19 °C",
@@ -341,6 +345,7 @@ CARDS: dict[str, Card] = {
             "sweep": Words("Serie di scenari", "Sweep"),
         },
         units={"step_minutes": "min", "threshold_m3s_km2": "m³/s per km²", "dry_hours": "h"},
+        options={"sweep": flood.SWEEPABLE},
         example=Words(
             "maggio 2023 con il 20 % di pioggia in più e un quarto delle superfici reso permeabile",
             "May 2023 with 20 % more rain, a quarter of the paving made permeable",

@@ -42,6 +42,8 @@ class Control:
     value: str = ""
     checked: bool = False
     error: str = ""
+    # select: (group label, [(value, label)]); a group without a label is plain options
+    options: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
 
 
 @dataclass
@@ -50,7 +52,7 @@ class FieldSpec:
 
     name: str
     label: str
-    kind: str  # scalar, mapping, choices, records
+    kind: str  # scalar, mapping, choices, records, sweep
     help: str = ""
     unit: str = ""
     controls: list[Control] = field(default_factory=list)
@@ -100,7 +102,9 @@ def specs(model: Model, lang: str) -> list[FieldSpec]:
         unit = c.units.get(name, "")
         options = c.options.get(name, ())
         kind = node.get("type")
-        if kind == "object" and options and isinstance(node.get("additionalProperties"), dict):
+        if name == "sweep" and options:
+            out.append(_sweep_spec(model, label, options, lang))
+        elif kind == "object" and options and isinstance(node.get("additionalProperties"), dict):
             item = _resolve(schema, node["additionalProperties"])
             spec = FieldSpec(name, label, "mapping", help, unit)
             for key in options:
@@ -136,6 +140,29 @@ def specs(model: Model, lang: str) -> list[FieldSpec]:
                 )
             )
     return out
+
+
+def _sweep_spec(model: Model, label: str, sweepable: tuple[str, ...], lang: str) -> FieldSpec:
+    """A sweep over a range (decision 0033): the parameter (a mapping's key as `name.key`,
+    labelled with the mapping's label), its first and last value and the step. A list of
+    values or a Monte Carlo sample is for the API and the CLI."""
+    from connector.web.i18n import translator
+
+    t, c = translator(lang), card(model.name)
+    options: list[tuple[str, list[tuple[str, str]]]] = []
+    for name in sweepable:
+        head, _, key = name.partition(".")
+        words = c.fields[head](lang) if head in c.fields else head
+        unit = f" ({c.units[head]})" if c.units.get(head) else ""
+        group = words if key else ""  # a mapping's keys under its label
+        if not options or options[-1][0] != group or not group:
+            options.append((group, []))
+        options[-1][1].append((name, f"{key or words}{unit}"))
+    parameter = Control("sweep.parameter", t("scenario.sweep.parameter"), "select",
+                        options=options)  # fmt: skip
+    bounds = [Control(f"sweep.{k}", t(f"scenario.sweep.{k}"), "number")
+              for k in ("start", "stop", "step")]  # fmt: skip
+    return FieldSpec("sweep", label, "sweep", t("scenario.sweep.help"), "", [parameter, *bounds])
 
 
 def _default(model: Model, name: str) -> Any:
@@ -213,6 +240,11 @@ ITALIAN = {
     "too_long": "troppi elementi (al massimo {max_length})",
     "extra_forbidden": "campo sconosciuto",
 }
+# A sweep's own refusals (models/sweeps.py) that the form can lead to, in Italian.
+SWEEP_ITALIAN = {
+    "a range needs start, stop and step": "servono primo valore, ultimo valore e passo",
+    "the sweep has no scenario": "la serie non ha scenari: l'ultimo valore precede il primo",
+}
 NOT_A_NUMBER = {"it": "'{text}' non è un numero", "en": "'{text}' is not a number"}
 NOT_A_DATE = {
     "it": "'{text}' non è una data (AAAA-MM-GG)",
@@ -228,7 +260,12 @@ def _message(error: Mapping[str, Any], lang: str) -> str:
             return ITALIAN[str(error["type"])].format(**ctx)
         except (KeyError, IndexError):
             pass
-    return str(error.get("msg", "")).removeprefix("Value error, ")
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    if lang == "it" and message in SWEEP_ITALIAN:
+        return SWEEP_ITALIAN[message]
+    if lang == "it" and message.startswith("a sweep has at most"):
+        return f"una serie ha al massimo {message.rsplit(' ', 2)[-2]} scenari"
+    return message
 
 
 def read(
@@ -284,6 +321,15 @@ def read(
         elif spec.kind == "choices":
             if spec.name in lists:
                 params[spec.name] = [v for v in form.get(spec.name, []) if v]
+        elif spec.kind == "sweep":  # no parameter chosen: one scenario, whatever else is typed
+            chosen = one("sweep.parameter")
+            if chosen:
+                sweep: dict[str, Any] = {"parameter": chosen}
+                for ctl in spec.controls[1:]:
+                    text = one(ctl.name)
+                    if text != "":
+                        sweep[ctl.name.split(".")[1]] = number(ctl, text)
+                params["sweep"] = sweep
         else:  # records: rows whose every cell is blank are skipped
             rows = []
             i = 0

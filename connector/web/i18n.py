@@ -221,6 +221,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "scenario.default": {"it": "predefinito", "en": "default"},
     "scenario.range": {"it": "da {lo} a {hi}", "en": "from {lo} to {hi}"},
+    "scenario.sweep.help": {
+        "it": "Facoltativo: più scenari in un solo lavoro, uno per valore del parametro scelto, "
+        "dal primo all'ultimo valore (compreso) con il passo dato; al massimo 64. Il lavoro "
+        "resta lo scenario qui sopra; la serie si legge in una tabella del risultato",
+        "en": "Optional: several scenarios in one job, one for each value of the chosen "
+        "parameter, from the first to the last value (included) by the given step; at most "
+        "64. The job stays the scenario above; the sweep reads as a table in the result",
+    },
+    "scenario.sweep.parameter": {"it": "Parametro da variare", "en": "Parameter to vary"},
+    "scenario.sweep.none": {"it": "nessuno (un solo scenario)", "en": "none (one scenario)"},
+    "scenario.sweep.start": {"it": "Primo valore", "en": "First value"},
+    "scenario.sweep.stop": {"it": "Ultimo valore", "en": "Last value"},
+    "scenario.sweep.step": {"it": "Passo della serie", "en": "Step of the sweep"},
     "scenario.more": {"it": "altre righe dopo l'invio", "en": "more rows after sending"},
     "scenario.method": {"it": "Come funziona", "en": "How it works"},
     "run.scenario": {"it": "Scenario", "en": "Scenario"},

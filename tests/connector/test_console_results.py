@@ -21,6 +21,7 @@ from connector.gateway.gazetteer import Gazetteer
 from connector.settings import load_settings
 from connector.web import forms
 from connector.web.maps import CLASSES, choropleth, draw
+from models import mobility
 from models.registry import MODELS
 from tests.connector.test_report import PARAMS, _table, _view
 
@@ -48,6 +49,36 @@ def test_an_empty_form_is_the_models_default_scenario(name: str) -> None:
     params, errors = forms.read(model, fields, sent)
     assert errors == {}
     assert params == model.params().model_dump(mode="json")
+
+
+def test_a_sweep_from_the_form_is_a_range_of_the_chosen_parameter() -> None:
+    """The form's sweep (decision 0033): a parameter the model's card lists, a mapping's key
+    labelled by its mapping; no parameter chosen, one scenario whatever else is typed; half a
+    range refused at the sweep, in the page's language; a re-run shows it back."""
+    model = models.get("mobility-ctm")
+    fields = forms.specs(model, "it")
+    sweep = next(f for f in fields if f.kind == "sweep")
+    choice = sweep.controls[0]
+    [(group, items)] = choice.options  # the four limits under the mapping's label
+    assert group == "Limiti di velocità per classe di strada"
+    assert [v for v, _ in items] == list(mobility.SWEEPABLE)
+    assert dict(items)["speed_limits.street"] == "street (km/h)"
+    flood_choice = next(f for f in forms.specs(models.get("flood-scs-nash"), "it")
+                        if f.kind == "sweep").controls[0]  # fmt: skip
+    assert all(group == "" for group, _ in flood_choice.options)  # plain parameters
+    sent = _form(**{"sweep.parameter": "speed_limits.street", "sweep.start": "20",
+                    "sweep.stop": "50", "sweep.step": "10"})  # fmt: skip
+    params, errors = forms.read(model, fields, sent, "it")
+    assert errors == {}
+    assert [p.speed_limits["street"] for p in model.parse(params).points()] == [20, 30, 40, 50]
+    params, _ = forms.read(model, fields, _form(**{"sweep.parameter": "", "sweep.start": "20"}))
+    assert params["sweep"] is None
+    _, errors = forms.read(model, fields, _form(**{"sweep.parameter": "speed_limits.street",
+                                                   "sweep.start": "20"}), "it")  # fmt: skip
+    assert errors == {"sweep": "servono primo valore, ultimo valore e passo"}
+    forms.fill(fields, {"sweep": {"parameter": "speed_limits.boulevard", "start": 30}})
+    assert [c.value for c in sweep.controls] == ["speed_limits.boulevard", "30", "", ""]
+    assert not [f for f in forms.specs(models.get("mobility-gravity"), "en") if f.kind == "sweep"]
 
 
 def test_a_bad_value_is_reported_at_its_field_and_a_whole_scenario_error_in_general() -> None:

@@ -207,14 +207,22 @@ def test_a_flood_run_shows_hydrographs_and_the_areas_above_the_alarm(
         page.get_by_role("link", name="English").click()
         page.get_by_role("heading", name="Read before using these figures").wait_for()
         c.check("flood-result-en")
-        # A sweep (decision 0033), started through the API (the form has no sweep): its page
-        # shows every scenario, one a row, in both languages.
-        body = {"model": "flood-scs-nash", "purpose": "planning", "params": {
-            "end": "2023-05-12", "sweep": {"parameter": "rain_multiplier",
-                                           "values": [1, 1.25, 1.5]}}}  # fmt: skip
-        made = fed.call("POST", "unibo", "/jobs", token, json=body)
-        assert made.status_code == 202, made.text
-        page.goto(f"{c.url}/console/runs/{made.json()['id']}?lang=it")
+        # A sweep (decision 0033) from the form: a parameter, its first and last value and a
+        # step; half of it is refused at its field, then its page shows every scenario, one
+        # a row, in both languages.
+        page.goto(f"{c.url}/console/models/flood-scs-nash/run?lang=it")
+        page.get_by_label("Ultimo giorno").fill("2023-05-12")
+        page.get_by_label("Parametro da variare").select_option(
+            label="Moltiplicatore della pioggia"
+        )
+        page.get_by_label("Primo valore").fill("1")
+        page.get_by_role("button", name="Avvia la simulazione federata").click()
+        refused = page.locator("fieldset", has_text="Serie di scenari").locator(".field-error")
+        assert "servono primo valore, ultimo valore e passo" in refused.inner_text()
+        page.get_by_label("Ultimo valore").fill("1,5")
+        page.get_by_label("Passo della serie").fill("0.25")
+        c.check("scenario-sweep")
+        page.get_by_role("button", name="Avvia la simulazione federata").click()
         _wait_for_result(c)
         table = page.locator("section", has_text="Serie di scenari").locator("table")
         assert table.locator("tbody tr").count() == 3
