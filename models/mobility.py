@@ -831,6 +831,11 @@ def _trip_mean(times: np.ndarray, od: np.ndarray) -> np.ndarray:
         return np.where(w.sum(axis=1) > 0, np.nansum(times * w, axis=1) / w.sum(axis=1), np.nan)
 
 
+def busiest_hour(baseline: Runs) -> int:
+    """The simulated hour with the most vehicle-hours: where travel times are read."""
+    return int(np.argmax(baseline[1].sum(axis=1)))
+
+
 def peak_hour_times(
     net: Network,
     params: MobilityScenario,
@@ -844,7 +849,7 @@ def peak_hour_times(
     centre = centre_area(areas)
     if g is None or centre < 0:
         return {}, {}
-    peak = int(np.argmax(runs[0][1].sum(axis=1)))
+    peak = busiest_hour(runs[0])
     arrays: dict[str, np.ndarray] = {}
     districts: dict[str, list[float | None]] = {}
     names = _districts(areas)
@@ -1029,9 +1034,9 @@ def _sweep_points(
     tables: Tables,
 ) -> dict[str, np.ndarray]:
     """A sweep's points (decision 0033), each the scenario a job of its own would run: its
-    route choice on the kept baseline (one assignment each), then every point's CTM run in one
-    kernel call. Per area and point (areas × points): the day's vehicle-km and vehicle-hours,
-    and the minutes to the centre at the baseline's busiest hour."""
+    route choice on the kept baseline (one assignment each), then the points' CTM runs a core
+    each (`run_sweep`). Per area and point (areas × points): the day's vehicle-km and
+    vehicle-hours, and the minutes to the centre at the baseline's busiest hour."""
     with _calibrations_lock:
         kept = _calibrations.get(key)
     base_routes = kept.routes if kept is not None else None
@@ -1040,8 +1045,7 @@ def _sweep_points(
         point_shares, _, _ = _route_shares(net, counts, point, None, base_routes)
         shares.append(point_shares[1])
     cells = [cell_arrays(net, p, False, p.step_seconds) for p in points]
-    peak = int(np.argmax(baseline[1].sum(axis=1)))
-    done = run_sweep(net, cells, entering, points[0].step_seconds, shares, peak)
+    done = run_sweep(net, cells, entering, points[0].step_seconds, shares, busiest_hour(baseline))
     out = {
         "sweep_vkm": done.vkm.sum(axis=2).T.copy(),
         "sweep_vht": done.vht.sum(axis=2).T.copy(),

@@ -118,7 +118,7 @@ def expand(scenario: BaseModel, sweepable: Sequence[str]) -> list[BaseModel]:
     out: list[BaseModel] = []
     for point in sweep.points():
         try:
-            out.append(type(scenario).model_validate(_put(base, point)))
+            out.append(type(scenario).model_validate(put(base, point)))
         except ValidationError as exc:
             what = ", ".join(f"{k} = {v:g}" for k, v in point.items())
             first = exc.errors()[0]
@@ -126,7 +126,7 @@ def expand(scenario: BaseModel, sweepable: Sequence[str]) -> list[BaseModel]:
     return out
 
 
-def _put(base: dict[str, Any], point: dict[str, float]) -> dict[str, Any]:
+def put(base: dict[str, Any], point: dict[str, float]) -> dict[str, Any]:
     """The scenario's fields with a point's values put in; a dotted name sets a key of a
     mapping field (`speed_limits.street` is `speed_limits["street"]`)."""
     out = dict(base)

@@ -16,6 +16,7 @@ import numpy as np
 import models
 from connector.bench.compute import _central_tables, timed_job
 from connector.settings import Settings
+from models import sweeps
 
 N = 32
 # Each model's sweep: the parameter, its 32 values, the scenario around it, and how to read
@@ -56,9 +57,8 @@ CASES: dict[str, tuple[str, str, list[float], dict[str, Any], Callable[..., Any]
 
 
 def _single(param: str, value: float, base: dict[str, Any]) -> dict[str, Any]:
-    """One scenario of a sweep as a job of its own (a dotted name sets a key of a mapping)."""
-    head, dot, key = param.partition(".")
-    return base | ({head: {**base.get(head, {}), key: value}} if dot else {param: value})
+    """One scenario of a sweep as a job of its own."""
+    return sweeps.put(base, {param: value})
 
 
 def _sweep_params(param: str, values: list[float], base: dict[str, Any]) -> dict[str, Any]:

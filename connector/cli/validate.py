@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -96,12 +96,7 @@ def validate(
             compared = ctm_sumo.validate(real, hours, keep, sumo_model)
         except (RuntimeError, ValueError) as exc:
             raise fail(str(exc)) from None
-        if as_json:
-            import json
-
-            print(json.dumps(compared, indent=1))
-        else:
-            print("\n".join(ctm_sumo.markdown(compared)))
+        _show(as_json, compared, ctm_sumo.markdown(compared))
         return
     if model == "energy-5r1c":
         from connector.validation import energy_typology
@@ -115,12 +110,7 @@ def validate(
             checked = energy_typology.validate(real, years, buildings)
         except ValueError as exc:
             raise fail(str(exc)) from None
-        if as_json:
-            import json
-
-            print(json.dumps(energy_typology.as_dict(checked), indent=1))
-        else:
-            print("\n".join(energy_typology.markdown(checked)))
+        _show(as_json, energy_typology.as_dict(checked), energy_typology.markdown(checked))
         return
     from connector.validation import flood_swmm
 
@@ -129,9 +119,14 @@ def validate(
         result = flood_swmm.validate(real, first, last)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    _show(as_json, flood_swmm.as_dict(result), flood_swmm.markdown(result))
+
+
+def _show(as_json: bool, data: Any, table: list[str]) -> None:
+    """A comparison as JSON (`--json`) or as the markdown table docs/models.md shows."""
     if as_json:
         import json
 
-        print(json.dumps(flood_swmm.as_dict(result), indent=1))
-        return
-    print("\n".join(flood_swmm.markdown(result)))
+        print(json.dumps(data, indent=1))
+    else:
+        print("\n".join(table))

@@ -38,6 +38,7 @@ import numpy as np
 import pyarrow as pa
 
 from connector.partnerdata.prepare import partner_table
+from connector.validation import floats
 from models import energy
 
 SEED = 7  # the synthetic tables' seed (as the other validations and the benchmarks)
@@ -69,6 +70,7 @@ PERIOD_SHARES: dict[str, dict[str, float]] = {
 # typology; ASHRAE Guideline 14's bands are for one building calibrated to its meter): the
 # reference envelope's need within 25 % of the reference, archetype by archetype.
 AGREEMENT = 0.25
+U_COLUMNS = ("u_wall", "u_roof", "u_window")  # the stock's U-values the table shows
 
 
 def reference_for(archetype: str) -> tuple[float, np.ndarray]:
@@ -135,8 +137,15 @@ def _heating_kwh(
     table: pa.Table, t_out: np.ndarray, solar: np.ndarray, scenario: energy.EnergyScenario
 ) -> np.ndarray:
     """Each building's yearly heating need (kWh), as the buildings stage simulates it."""
-    params = energy.building_parameters(table, scenario, False)
-    zeros = np.zeros(table.num_rows, dtype=np.int64)
+    return _simulated_kwh(energy.building_parameters(table, scenario, False), t_out, solar,
+                          scenario)  # fmt: skip
+
+
+def _simulated_kwh(
+    params: np.ndarray, t_out: np.ndarray, solar: np.ndarray, scenario: energy.EnergyScenario
+) -> np.ndarray:
+    """`_heating_kwh` from the buildings' 5R1C parameters (which no weather year changes)."""
+    zeros = np.zeros(len(params), dtype=np.int64)
     run = energy.simulate_stock(params, zeros, t_out, solar, scenario, groups=1)
     return np.asarray(run.heat_total) / 1000.0
 
@@ -163,6 +172,16 @@ def validate(
         name: stock.filter(pa.array(kinds == name)).slice(0, per_archetype)
         for name in energy.ARCHETYPES
     }
+    baseline = energy.EnergyScenario.model_validate({})  # set-points; the year is the loop's
+    # per archetype: floor area, and the 5R1C parameters with the stock's and the reference's
+    # U-values (a weather year changes neither)
+    envelopes = {
+        name: (floats(mine, "floor_area_m2"), [
+            energy.building_parameters(t, baseline, False)
+            for t in (mine, _with_u(mine, reference_for(name)[1]))
+        ])
+        for name, mine in tables.items()
+    }  # fmt: skip
     began = time.perf_counter()
     needs = np.zeros((len(years), len(tables), 2))  # kWh/m2: the stock's, the reference U's
     dds = []
@@ -171,16 +190,14 @@ def validate(
         weather = energy.MODEL.stages[0].run_local({"temperature-daily": temperature}, scenario, {})
         t_out, solar = (np.asarray(weather.arrays[k]) for k in ("t_out", "solar"))
         dds.append(degree_days(t_out, year))
-        for a, (name, mine) in enumerate(tables.items()):
-            floor = _col(mine, "floor_area_m2").sum()
-            _, ref_u = reference_for(name)
-            for k, table in enumerate((mine, _with_u(mine, ref_u))):
-                needs[y, a, k] = _heating_kwh(table, t_out, solar, scenario).sum() / floor
+        for a, (floor, params) in enumerate(envelopes.values()):
+            for k, p in enumerate(params):
+                needs[y, a, k] = _simulated_kwh(p, t_out, solar, scenario).sum() / floor.sum()
     rows = []
     for a, (name, mine) in enumerate(tables.items()):
-        floor = _col(mine, "floor_area_m2")
+        floor = envelopes[name][0]
         ref_need, ref_u = reference_for(name)
-        u_stock = tuple(float(np.average(_col(mine, c), weights=floor)) for c in U_COLUMNS)
+        u_stock = tuple(float(np.average(floats(mine, c), weights=floor)) for c in U_COLUMNS)
         rows.append(
             ArchetypeComparison(
                 name,
@@ -197,13 +214,6 @@ def validate(
     return EnergyValidation(
         list(years), synthetic, dds, rows, ratios.round(3).tolist(), time.perf_counter() - began
     )
-
-
-def _col(table: pa.Table, name: str) -> np.ndarray:
-    return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
-
-
-U_COLUMNS = ("u_wall", "u_roof", "u_window")
 
 
 def markdown(v: EnergyValidation) -> list[str]:

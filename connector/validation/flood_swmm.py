@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from connector.partnerdata.prepare import partner_table
+from connector.validation import floats
 from models import flood, weather
 
 REFERENCE_RUNOFF_MM_H = 2.0  # where the non-linear reservoir is linearised (a wet May hour)
@@ -93,17 +94,13 @@ def model_hydrographs(
     return flood.simulate(rain, params, outlet, len(flood.OUTLETS), scenario.dry_hours)
 
 
-def _col(table: pa.Table, name: str) -> np.ndarray:
-    return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
-
-
 def widths(catchments: pa.Table) -> np.ndarray:
     """Each sub-catchment's SWMM width (m), from its cascade's mean lag (see the module)."""
-    area_m2 = _col(catchments, "area_km2") * 1e6
-    slope = np.maximum(_col(catchments, "slope_pct") / 100.0, 1e-4)
-    imperv = np.clip(_col(catchments, "impervious_share"), 0, 0.99)
+    area_m2 = floats(catchments, "area_km2") * 1e6
+    slope = np.maximum(floats(catchments, "slope_pct") / 100.0, 1e-4)
+    imperv = np.clip(floats(catchments, "impervious_share"), 0, 0.99)
     manning = imperv * MANNING_IMPERVIOUS + (1 - imperv) * MANNING_PERVIOUS
-    lag_s = _col(catchments, "reservoir_k_h") * _col(catchments, "n_reservoirs") * 3600.0
+    lag_s = floats(catchments, "reservoir_k_h") * floats(catchments, "n_reservoirs") * 3600.0
     i = REFERENCE_RUNOFF_MM_H / 1000.0 / 3600.0  # m/s
     depth = 5.0 / 3.0 * i * lag_s
     return np.asarray(i * area_m2 * manning / (np.sqrt(slope) * depth ** (5.0 / 3.0)))
@@ -111,8 +108,8 @@ def widths(catchments: pa.Table) -> np.ndarray:
 
 def swmm_input(catchments: pa.Table, rain: np.ndarray, start: date, dry_hours: int) -> str:
     """A SWMM 5 input file: a rain gage, the sub-catchments, an outfall per river."""
-    cn = np.clip(_col(catchments, "curve_number"), 30, 99)
-    imperv = np.clip(_col(catchments, "impervious_share"), 0, 0.99)
+    cn = np.clip(floats(catchments, "curve_number"), 30, 99)
+    imperv = np.clip(floats(catchments, "impervious_share"), 0, 0.99)
     pervious_cn = np.clip((cn - 98 * imperv) / (1 - imperv), 30, 98)
     width = widths(catchments)
     ids = catchments.column("catchment_id").to_pylist()
@@ -130,8 +127,8 @@ def swmm_input(catchments: pa.Table, rain: np.ndarray, start: date, dry_hours: i
         "[RAINGAGES]", "city INTENSITY 1:00 1.0 TIMESERIES rain", "",
         "[SUBCATCHMENTS]",
     ]  # fmt: skip
-    area_ha = _col(catchments, "area_km2") * 100.0
-    slope = np.maximum(_col(catchments, "slope_pct"), 0.01)
+    area_ha = floats(catchments, "area_km2") * 100.0
+    slope = np.maximum(floats(catchments, "slope_pct"), 0.01)
     for k, cid in enumerate(ids):
         lines.append(f"{cid} city {outlets[k]} {area_ha[k]:.4f} {imperv[k] * 100:.3f} "
                      f"{width[k]:.3f} {slope[k]:.3f} 0")  # fmt: skip

@@ -19,8 +19,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from connector.web.i18n import translator
 from models import Model
 from models.cards import card
+from models.sweeps import MAX_POINTS
 
 LIST_MARK = "_lists"  # hidden inputs naming the list controls present (no box ticked: [])
 BLANK_ROWS = 3  # empty rows offered under a list of records
@@ -146,8 +148,6 @@ def _sweep_spec(model: Model, label: str, sweepable: tuple[str, ...], lang: str)
     """A sweep over a range (decision 0033): the parameter (a mapping's key as `name.key`,
     labelled with the mapping's label), its first and last value and the step. A list of
     values or a Monte Carlo sample is for the API and the CLI."""
-    from connector.web.i18n import translator
-
     t, c = translator(lang), card(model.name)
     options: list[tuple[str, list[tuple[str, str]]]] = []
     for name in sweepable:
@@ -244,6 +244,7 @@ ITALIAN = {
 SWEEP_ITALIAN = {
     "a range needs start, stop and step": "servono primo valore, ultimo valore e passo",
     "the sweep has no scenario": "la serie non ha scenari: l'ultimo valore precede il primo",
+    f"a sweep has at most {MAX_POINTS} scenarios": f"una serie ha al massimo {MAX_POINTS} scenari",
 }
 NOT_A_NUMBER = {"it": "'{text}' non è un numero", "en": "'{text}' is not a number"}
 NOT_A_DATE = {
@@ -261,11 +262,7 @@ def _message(error: Mapping[str, Any], lang: str) -> str:
         except (KeyError, IndexError):
             pass
     message = str(error.get("msg", "")).removeprefix("Value error, ")
-    if lang == "it" and message in SWEEP_ITALIAN:
-        return SWEEP_ITALIAN[message]
-    if lang == "it" and message.startswith("a sweep has at most"):
-        return f"una serie ha al massimo {message.rsplit(' ', 2)[-2]} scenari"
-    return message
+    return SWEEP_ITALIAN.get(message, message) if lang == "it" else message
 
 
 def read(
