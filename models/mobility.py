@@ -31,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numba
 import numpy as np
@@ -127,6 +127,20 @@ class MobilityScenario(BaseModel):
     )
     step_seconds: float = Field(5.0, ge=1, le=30, description="simulation time step (s)")
     hours: int = Field(24, ge=1, le=24, description="hours simulated from midnight")
+    junction: Literal["shares", "turns"] = Field(
+        "shares",
+        description="how a link's end queues (decision 0036): 'shares' splits what it sends "
+        "by the turning shares every step, so a vehicle held back by a full link may leave by "
+        "another; 'turns' keeps each turn's vehicles until they pass, so a full link's queue "
+        "fills the link behind it (spillback), as SUMO's junctions do",
+    )
+    give_up_seconds: float = Field(
+        300.0,
+        ge=30,
+        le=3600,
+        description="with junction 'turns': how long a driver held back at a turn waits, on "
+        "average, before taking another way (s; SUMO's default time-to-teleport is 300 s)",
+    )
     sweep: sweeps.Sweep | None = Field(
         None,
         description="several scenarios in one job: a class's speed limit over values or a "
@@ -330,7 +344,9 @@ def link_limits(
 def cell_arrays(
     net: Network, scen: MobilityScenario, baseline: bool, step_s: float
 ) -> dict[str, np.ndarray]:
-    """Per-cell jam size, capacity per step, and the v and w ratios of one run."""
+    """Per-cell jam size, capacity per step, and the v and w ratios of one run; and, as a
+    0-d array, the share of a held-back turn's vehicles that give it up each step (junction
+    'turns'; -1: the junction splits by the shares)."""
     lanes, cap_lane, limit = link_limits(net, scen, baseline)
     n_cells = net.link_last - net.link_first + 1
     cell_len = (net.link_len_km / n_cells)[net.cell_link]
@@ -345,6 +361,7 @@ def cell_arrays(
         "v": np.minimum(v_c * dt_h / cell_len, 1.0),
         "w": np.minimum(w * dt_h / cell_len, 1.0),
         "len": cell_len,
+        "give_up": np.array(step_s / scen.give_up_seconds if scen.junction == "turns" else -1.0),
     }
 
 
@@ -372,20 +389,22 @@ def run(
     cell = (cells["jam"], cells["cap"], cells["v"], cells["w"], cells["len"])
     per_step = np.ascontiguousarray(demand_veh_h / steps)
     share = net.even_share if share is None else share
+    give_up = float(cells.get("give_up", -1.0))
     if numpy:
         t = net.turns
         kernel.simulate_numpy(
             *cell, net.link_first, net.link_last, t["src"], t["dst"], share,
-            per_step, steps, step_s / 3600.0, vkm, vht, flow,
+            per_step, steps, step_s / 3600.0, give_up, vkm, vht, flow,
         )  # fmt: skip
     else:
         j = net.junctions
         arm_share, wide_share = kernel.arm_shares(j, net.turns["start"], share)
-        simulate = kernel.simulate_one_core if one_core else kernel.simulate
+        simulate = kernel.kernel_for(give_up, one_core)
         simulate(
             *cell, net.link_first, net.link_last, j["arm_in"], j["arm_out"], j["arm_link"],
             arm_share, j["wide_start"], j["wide_in"], j["wide_out"], j["wide_link"],
-            j["wide_mat"], wide_share, per_step, steps, step_s / 3600.0, vkm, vht, flow,
+            j["wide_mat"], wide_share, per_step, steps, step_s / 3600.0, give_up, vkm, vht,
+            flow,
         )  # fmt: skip
     return vkm, vht, flow
 
@@ -890,7 +909,8 @@ class Calibration:
     routes: BaselineRoutes | None
     entering: np.ndarray
     fitted: dict[str, Any]
-    runs: list[Runs] = field(default_factory=list)  # the baseline's CTM run, once made
+    # the baseline's CTM run per junction model (`junction_key`), once made
+    runs: dict[tuple[Any, ...], Runs] = field(default_factory=dict)
 
 
 CALIBRATIONS_KEPT = 4
@@ -921,6 +941,11 @@ def calibration_key(tables: Tables, params: MobilityScenario, v_max: float) -> t
         *digests, v_max, params.step_seconds, params.hours, params.daily_car_trips,
         params.calibrate, params.route_choice, params.trip_length_km,
     )  # fmt: skip
+
+
+def junction_key(params: MobilityScenario) -> tuple[Any, ...]:
+    """What a baseline's CTM run rests on beyond its calibration: the junction model."""
+    return (params.junction, params.give_up_seconds if params.junction == "turns" else None)
 
 
 def calibrate(
@@ -955,22 +980,22 @@ def calibrate(
     return shares, routed, entering, dict(fitted), False
 
 
-def kept_baseline_run(key: tuple[Any, ...]) -> Runs | None:
-    """The baseline's CTM run of a kept calibration (the same demand, shares and cells give
-    the same run), if one was made."""
+def kept_baseline_run(key: tuple[Any, ...], junction: tuple[Any, ...]) -> Runs | None:
+    """The baseline's CTM run of a kept calibration with this junction model (the same demand,
+    shares, cells and junctions give the same run), if one was made."""
     with _calibrations_lock:
         kept = _calibrations.get(key)
-        return kept.runs[0] if kept is not None and kept.runs else None
+        return kept.runs.get(junction) if kept is not None else None
 
 
-def keep_baseline_run(key: tuple[Any, ...], run_: Runs) -> None:
+def keep_baseline_run(key: tuple[Any, ...], junction: tuple[Any, ...], run_: Runs) -> None:
     """Keep a baseline's CTM run with its calibration (read-only from now on)."""
     for a in run_:
         a.setflags(write=False)
     with _calibrations_lock:
         kept = _calibrations.get(key)
-        if kept is not None and not kept.runs:
-            kept.runs.append(run_)
+        if kept is not None:
+            kept.runs.setdefault(junction, run_)
 
 
 def _local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
@@ -992,10 +1017,10 @@ def _local(tables: Tables, params: BaseModel, _ctx: Context) -> Partial:
     fitted["calibration_reused"] = reused
     arrays: dict[str, np.ndarray] = {}
     scen_cells = cell_arrays(net, params, False, params.step_seconds)
-    baseline_run = kept_baseline_run(key)
+    baseline_run = kept_baseline_run(key, junction_key(params))
     if baseline_run is None:
         runs = run_many(net, [base_cells, scen_cells], entering, params.step_seconds, shares)
-        keep_baseline_run(key, runs[0])
+        keep_baseline_run(key, junction_key(params), runs[0])
     else:  # only the scenario is simulated, on one core: the kernel over every core meets
         # at a barrier every step: on a busy host a scenario took 13-24 s so, 5 s on one core
         scen_run = run(net, scen_cells, entering, params.step_seconds, shares[1], one_core=True)
@@ -1165,7 +1190,7 @@ def summary(result: Context) -> dict[str, Any]:
 
 MODEL = Model(
     name="mobility-ctm",
-    version="1.4.0",
+    version="1.5.0",
     title="Road traffic: cell transmission model on the municipal road graph",
     params=MobilityScenario,
     stages=(

@@ -9,6 +9,15 @@ what each incoming link sends it. A full outgoing link holds back only the vehic
 into it (no first-in-first-out across turns: urban approaches have turning lanes; see
 docs/decisions/0016). Demand enters each link's first cell from a source queue.
 
+Two junction models (decision 0036). With `give_up` < 0 ("shares", the default) a link's last
+cell sends by the fixed turning shares, whatever was held back before: a vehicle held back
+from a full link may leave by another next step. With `give_up` >= 0 ("turns") the last cell
+keeps, per turn, the vehicles bound that way: a held-back turn's vehicles stay and fill the
+cell until it blocks the link behind it (spillback), the other turns still pass (one queue per
+turning direction, as SUMO's mesoscopic junctions with `--meso-multi-queue`), and each step a
+share `give_up` (dt / the give-up time) of every turn's vehicles takes the usual shares again,
+as a driver stuck at a turn takes another way.
+
 The kernel works node by node, not turn by turn (see `simulate`); the NumPy twin works on the
 turning movements and checks it.
 
@@ -19,11 +28,13 @@ vehicle-hours (occupancy x dt), and per link the vehicles leaving it (what a loo
 from __future__ import annotations
 
 import types
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
 
 ARMS = 4  # nodes with up to this many arms run the unrolled path (~99.5% of Bologna's)
+KEEP_TURNS = False  # the junction model a compiled variant of `_simulate` runs (see below)
 
 
 @njit(inline="always")
@@ -38,6 +49,84 @@ def _admit(waiting: float, turning: float, room: float) -> tuple[float, float]:
 def _blocked(want: float, room: float) -> float:
     """The share of what an outgoing link is sent that it cannot take this step."""
     return max(1.0 - room / want, 0.0) if want > 0.0 else 0.0
+
+
+@njit(inline="always")
+def _turn_mix(
+    tracked: np.ndarray,  # (arms,) this arm's kept vehicles per turn, updated
+    comp: np.ndarray,  # (arms,) written: their share of the cell's occupancy
+    share: np.ndarray,  # (arms,) the turning shares
+    n: float,  # the last cell's occupancy
+    into: float,  # what entered it in the last cell pass
+    give_up: float,
+) -> None:
+    """One incoming last cell's kept turns: what entered splits by the shares, a share
+    `give_up` of each turn's vehicles takes the shares again, and the composition follows
+    (the shares themselves in an empty cell; never more than the cell holds)."""
+    total = 0.0
+    for j in range(share.shape[0]):
+        x = tracked[j] + into * share[j]
+        x = max(x + give_up * (n * share[j] - x), 0.0)
+        tracked[j] = x
+        total += x
+    if n > 1e-9:
+        scale = 1.0 / max(n, total)
+        for j in range(share.shape[0]):
+            comp[j] = tracked[j] * scale
+    else:
+        for j in range(share.shape[0]):
+            comp[j] = share[j]
+
+
+@njit(inline="always")
+def _composition(
+    tracked: np.ndarray,  # (ARMS, ARMS) one junction's kept turns, updated
+    comp: np.ndarray,  # (ARMS, ARMS) written
+    share: np.ndarray,  # (ARMS, ARMS)
+    arm_in: np.ndarray,  # (ARMS,) its incoming last cells
+    occ: np.ndarray,
+    into: np.ndarray,
+    give_up: float,
+) -> np.ndarray:
+    """The junction's turning matrix from its kept turns (see `_turn_mix`); returns `comp`."""
+    for i in range(ARMS):
+        c = arm_in[i]
+        _turn_mix(tracked[i], comp[i], share[i], occ[c + 1], into[c], give_up)
+    return comp
+
+
+@njit(inline="always")
+def _leave(tracked: np.ndarray, sends: tuple, comp: np.ndarray, blocked: tuple) -> None:
+    """Take what each turn passed this step out of the kept turns."""
+    for i in range(ARMS):
+        for j in range(ARMS):
+            tracked[i, j] -= sends[i] * comp[i, j] * (1.0 - blocked[j])
+
+
+@njit
+def _wide_composition(
+    start: int,
+    n_k: int,
+    ins: np.ndarray,
+    share: np.ndarray,  # (n_k * n_k,) row-major
+    tracked: np.ndarray,  # every wide junction's kept turns, updated
+    occ: np.ndarray,
+    into: np.ndarray,
+    give_up: float,
+    scratch: np.ndarray,
+) -> np.ndarray:
+    """`_composition` for a junction with more than ARMS arms; returns a view of `scratch`."""
+    for u in range(n_k):
+        c = ins[u]
+        _turn_mix(
+            tracked[start + u * n_k : start + (u + 1) * n_k],
+            scratch[u * n_k : (u + 1) * n_k],
+            share[u * n_k : (u + 1) * n_k],
+            occ[c + 1],
+            into[c],
+            give_up,
+        )
+    return scratch[: n_k * n_k]
 
 
 def _simulate(
@@ -61,6 +150,7 @@ def _simulate(
     demand: np.ndarray,  # (hours, links) vehicles per step entering each link
     steps_per_hour: int,
     dt_h: float,
+    give_up: float,  # < 0: turns by the shares; else turns kept, this share given up a step
     vkm: np.ndarray,  # (hours, cells) written
     vht: np.ndarray,  # (hours, cells) written
     link_flow: np.ndarray,  # (hours, links) vehicles leaving each link, written
@@ -117,6 +207,17 @@ def _simulate(
         widest = max(widest, wide_start[k + 1] - wide_start[k])
     wide_want = np.zeros(widest)
     wide_b = np.zeros(widest)
+    # kept turns: per arm i and arm j the vehicles in i's incoming last cell bound for j, and
+    # what entered each last cell in the cell pass (added by the shares at the next junction)
+    kept = KEEP_TURNS  # a constant in each compiled variant: the shares' pay nothing for turns
+    tracked = np.zeros((n_arm if kept else 0, ARMS, ARMS))
+    comp = np.zeros((n_arm if kept else 0, ARMS, ARMS))  # tracked / the cell's occupancy
+    # a junction where nothing was ever held back keeps its turns by the shares exactly (its
+    # `tracked` is each cell's occupancy times the shares): it skips the bookkeeping
+    by_shares = np.ones(n_arm if kept else 0, np.bool_)
+    wide_tracked = np.zeros(wide_share.shape[0] if kept else 0)
+    into = np.zeros(n_cells + 2)
+    wide_c = np.zeros(widest * widest)
     for h in range(hours):
         left[:] = zero
         wide_left[:] = zero
@@ -126,6 +227,8 @@ def _simulate(
         for _ in range(steps_per_hour):
             for k in prange(n_arm):
                 m = arm_share[k]
+                if kept and not by_shares[k]:
+                    m = _composition(tracked[k], comp[k], m, arm_in[k], occ, into, give_up)
                 i0, i1, i2, i3 = arm_in[k, 0], arm_in[k, 1], arm_in[k, 2], arm_in[k, 3]
                 f0, f1, f2, f3 = arm_out[k, 0], arm_out[k, 1], arm_out[k, 2], arm_out[k, 3]
                 s0, s1, s2, s3 = send[i0], send[i1], send[i2], send[i3]
@@ -146,6 +249,14 @@ def _simulate(
                 left[k, 3] += o3
                 outs = (o0, o1, o2, o3)
                 turning = (w0 * (one - b0), w1 * (one - b1), w2 * (one - b2), w3 * (one - b3))
+                if kept and (not by_shares[k] or b0 + b1 + b2 + b3 > zero):
+                    if by_shares[k]:  # first held back: the turns as the shares kept them
+                        by_shares[k] = False
+                        for i in range(ARMS):
+                            n_i = occ[arm_in[k, i] + 1]
+                            for j in range(ARMS):
+                                tracked[k, i, j] = n_i * m[i, j]
+                    _leave(tracked[k], (s0, s1, s2, s3), m, (b0, b1, b2, b3))
                 ins, firsts, rooms = (i0, i1, i2, i3), (f0, f1, f2, f3), (r0, r1, r2, r3)
                 for t in range(ARMS):
                     if firsts[t] < n_cells:  # padding arms point at the spare cells: no writes
@@ -157,6 +268,18 @@ def _simulate(
                 a, b = wide_start[k], wide_start[k + 1]
                 n_k = b - a
                 mat = wide_share[wide_mat[k] : wide_mat[k] + n_k * n_k]  # row: from arm
+                if kept:
+                    mat = _wide_composition(
+                        wide_mat[k],
+                        n_k,
+                        wide_in[a:b],
+                        mat,
+                        wide_tracked,
+                        occ,
+                        into,
+                        give_up,
+                        wide_c,
+                    )
                 for t in range(n_k):
                     want = zero
                     for u in range(n_k):
@@ -164,12 +287,17 @@ def _simulate(
                     wide_want[t] = want
                     wide_b[t] = _blocked(want, recv[wide_out[a + t]])
                 for u in range(n_k):
-                    kept = zero
+                    kept_back = zero
                     for t in range(n_k):
-                        kept += mat[u * n_k + t] * wide_b[t]
-                    o = send[wide_in[a + u]] * (one - kept)
+                        kept_back += mat[u * n_k + t] * wide_b[t]
+                    o = send[wide_in[a + u]] * (one - kept_back)
                     j_out[wide_in[a + u]] = o
                     wide_left[a + u] += o
+                    if kept:
+                        for t in range(n_k):
+                            wide_tracked[wide_mat[k] + u * n_k + t] -= (
+                                send[wide_in[a + u]] * mat[u * n_k + t] * (one - wide_b[t])
+                            )
                 for t in range(n_k):
                     wide_queue[a + t], j_in[wide_out[a + t]] = _admit(
                         wide_queue[a + t] + demand[h, wide_link[a + t]],
@@ -187,6 +315,8 @@ def _simulate(
                 leave = j_out[c] if end & 2 else min(s_here, r_next)
                 n = n_here + enter - leave
                 nxt[c + 1] = n
+                if kept and end & 2:
+                    into[c] = enter
                 vkm[h, c] += leave
                 vht[h, c] += n
                 send[c] = min(p_v[c + 1] * n, p_cap[c + 1])
@@ -203,10 +333,12 @@ def _simulate(
             link_flow[h, wide_link[t] ^ 1] = wide_left[t]
 
 
-def _renamed(fn: types.FunctionType, name: str) -> types.FunctionType:
+def _renamed(fn: types.FunctionType, name: str, **constants: object) -> types.FunctionType:
     """The same function under another name: numba names its cache files after the function,
-    not after the compile options, so two compilations of one function must not share one."""
-    copy = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    not after the compile options, so two compilations of one function must not share one.
+    `constants` replace module globals, which numba compiles in as constants."""
+    scope = {**fn.__globals__, **constants} if constants else fn.__globals__
+    copy = types.FunctionType(fn.__code__, scope, name, fn.__defaults__, fn.__closure__)
     copy.__qualname__ = name
     copy.__doc__ = fn.__doc__
     copy.__module__ = fn.__module__
@@ -220,6 +352,20 @@ simulate = njit(cache=True, fastmath=True, parallel=True)(_simulate)
 simulate_one_core = njit(cache=True, fastmath=True, nogil=True)(
     _renamed(_simulate, "simulate_one_core")  # type: ignore[arg-type]
 )
+# The same two with kept turns (`give_up` >= 0); a run of either model calls `kernel_for`.
+simulate_turns = njit(cache=True, fastmath=True, parallel=True)(
+    _renamed(_simulate, "simulate_turns", KEEP_TURNS=True)  # type: ignore[arg-type]
+)
+simulate_turns_one_core = njit(cache=True, fastmath=True, nogil=True)(
+    _renamed(_simulate, "simulate_turns_one_core", KEEP_TURNS=True)  # type: ignore[arg-type]
+)
+
+
+def kernel_for(give_up: float, one_core: bool) -> Any:
+    """The compiled variant for a junction model (`give_up` < 0: shares) and a thread plan."""
+    if give_up >= 0:
+        return simulate_turns_one_core if one_core else simulate_turns
+    return simulate_one_core if one_core else simulate
 
 
 def turn_table(
@@ -335,19 +481,22 @@ def simulate_numpy(
     demand: np.ndarray,
     steps_per_hour: int,
     dt_h: float,
+    give_up: float,
     vkm: np.ndarray,
     vht: np.ndarray,
     link_flow: np.ndarray,
 ) -> None:
     """The same model with NumPy array operations (the baseline): turns as (incoming,
     outgoing, share) triples reduced with bincount, each turn limited by its destination's
-    room on its own."""
+    room on its own; with `give_up` >= 0, each turn's vehicles kept in the last cell."""
     n_cells, n_links = len(cell_jam), len(link_first)
     inner = np.ones(n_cells, bool)
     inner[link_last] = False
     inner_c = np.nonzero(inner)[0]
     occ = np.zeros(n_cells)
     queue = np.zeros(n_links)
+    tracked = np.zeros(len(src))  # vehicles in src's last cell bound for dst ("turns")
+    into = np.zeros(n_links)  # what entered each last cell in the last step
     for h in range(demand.shape[0]):
         vkm[h] = 0.0
         vht[h] = 0.0
@@ -361,11 +510,24 @@ def simulate_numpy(
             out[inner_c] = y
             inflow[inner_c + 1] = y
             s_last = send[link_last]
-            want = np.bincount(dst, s_last[src] * share, n_links)
+            comp = share
+            if give_up >= 0:
+                n_last = occ[link_last][src]
+                tracked = tracked + into[src] * share
+                tracked = np.maximum(tracked + give_up * (n_last * share - tracked), 0.0)
+                total = np.bincount(src, tracked, n_links)[src]
+                scale = np.where(n_last > 1e-9, 1.0 / np.maximum(n_last, 1e-9), 0.0)
+                comp = np.where(
+                    n_last > 1e-9,
+                    tracked * np.minimum(scale, 1.0 / np.maximum(total, 1e-300)),
+                    share,
+                )
+            want = np.bincount(dst, s_last[src] * comp, n_links)
             taken = np.minimum(recv[link_first] / np.where(want > 0, want, 1), 1.0)
-            turn = s_last[src] * share * taken[dst]
+            turn = s_last[src] * comp * taken[dst]
             got = np.bincount(dst, turn, n_links)
-            exits = s_last * (1.0 - np.bincount(src, share, n_links))
+            exits = s_last * (1.0 - np.bincount(src, comp, n_links))
+            tracked = tracked - turn
             sent = np.bincount(src, turn, n_links) + exits
             out[link_last] = sent
             room = np.maximum(recv[link_first] - got, 0.0)
@@ -373,6 +535,7 @@ def simulate_numpy(
             enter = np.minimum(q, room)
             queue = q - enter
             inflow[link_first] = got + enter
+            into = inflow[link_last]
             link_flow[h] += sent
             vkm[h] += out * cell_len_km
             occ += inflow - out

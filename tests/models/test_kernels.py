@@ -137,6 +137,50 @@ def test_ctm_free_flow_speed_and_capacity() -> None:
     assert flow[0, 10] <= 900.0 * 1.001
 
 
+def test_a_full_turn_spills_back_with_kept_turns_and_not_with_shares() -> None:
+    """A boulevard of three links ends at a fork: on, another boulevard; right, a one-lane
+    alley of 600 veh/h. 2,400 veh/h come down the boulevard, half of them bound for the alley.
+    Splitting by the shares, those held back at the alley leave by the boulevard next step and
+    the boulevard ahead carries ~1,400 veh/h. With kept turns they wait, fill the boulevard's
+    end, and hold the others back (spillback): the boulevard ahead carries little more than
+    the alley, the queue reaches the links behind, and giving up sooner lets more through."""
+    names = ["VIALE A"] * 3 + ["VIALE B"] * 3 + ["VICOLO C"] * 3
+    ends = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (3, 7), (7, 8), (8, 9)]
+    graph = pa.table(
+        {
+            "arc_code": np.arange(9, dtype=np.int64),
+            "street": names,
+            "node_from": [a for a, _ in ends],
+            "node_to": [b for _, b in ends],
+            "length_m": np.full(9, 300.0),
+            "lat": [44.49 + 0.003 * a for a, _ in ends],
+            "lon": [11.34 + 0.003 * (a >= 7) for a, _ in ends],
+        }
+    )
+    net = mobility.build_network(graph, None, 5.0, 50.0)
+    arc = net.link_arc
+    forward = np.nonzero(net.link_first >= 0)[0]
+    link = {int(a): int(k) for k in forward for a in [arc[k]] if k % 2 == 0}
+    demand = np.zeros((2, len(net.link_first)))
+    demand[:, link[0]] = 2400.0
+
+    def day(junction: str, give_up: float = 300.0) -> tuple[np.ndarray, np.ndarray]:
+        scen = mobility.MobilityScenario(hours=2, junction=junction, give_up_seconds=give_up)
+        cells = mobility.cell_arrays(net, scen, True, 5.0)
+        _, vht, flow = mobility.run(net, cells, demand, 5.0)
+        return flow[1], vht[1]
+
+    shares_flow, shares_vht = day("shares")
+    turns_flow, turns_vht = day("turns")
+    ahead, alley, first = link[3], link[6], net.link_first[link[0]]
+    assert shares_flow[alley] == pytest.approx(600, rel=0.05)  # the alley at capacity
+    assert shares_flow[ahead] > 1300
+    assert turns_flow[alley] == pytest.approx(600, rel=0.05)
+    assert turns_flow[ahead] < 0.6 * shares_flow[ahead]
+    assert turns_vht[first] > 3 * shares_vht[first]  # the queue reached the first link
+    assert day("turns", give_up=60)[0][ahead] > turns_flow[ahead] * 1.1
+
+
 def test_turns_split_evenly_without_u_turns() -> None:
     # a T junction: node 1 joins arcs 0 (0-1), 1 (1-2), 2 (1-3)
     net = mobility.build_network(
@@ -211,12 +255,13 @@ def test_a_full_street_holds_back_only_the_turn_into_it(numpy: bool) -> None:
     assert b_closed == pytest.approx(b_open, rel=0.02)  # ...while B's still get through
 
 
+@pytest.mark.parametrize("junction", ["shares", "turns"])
 @pytest.mark.parametrize("routed", [False, True], ids=["even", "uneven-shares"])
-def test_ctm_kernel_equals_numpy_at_wide_nodes_and_dead_ends(routed: bool) -> None:
+def test_ctm_kernel_equals_numpy_at_wide_nodes_and_dead_ends(routed: bool, junction: str) -> None:
     """A hub of six arms (the kernel's looped path) with chains off it whose nodes have two,
     three and four arms and end in dead ends (the padded unrolled path), streets of every class
     and uneven, congesting demand: kernel and twin agree, with the even split and with uneven
-    turning shares, U-turns included (route choice's)."""
+    turning shares, U-turns included (route choice's), with either junction model."""
     names = ("VIALE A", "VIA B", "PIAZZA C", "TANGENZIALE D", "VIA E", "VIALE F")
     arcs: list[tuple[int, int, str]] = []
     for arm in range(6):
@@ -242,7 +287,8 @@ def test_ctm_kernel_equals_numpy_at_wide_nodes_and_dead_ends(routed: bool) -> No
     assert len(j["wide_start"]) == 2  # one wide junction: the hub
     real_arms = (j["arm_link"] >= 0).sum(axis=1)
     assert set(real_arms) == {1, 2, 3, 4}
-    cells = mobility.cell_arrays(net, mobility.MobilityScenario(hours=2), True, 5.0)
+    scen = mobility.MobilityScenario(hours=2, junction=junction, give_up_seconds=120)
+    cells = mobility.cell_arrays(net, scen, True, 5.0)
     rng = np.random.default_rng(3)
     demand = rng.uniform(0, 1500, (2, len(net.link_first)))  # more than many streets carry
     share = None
