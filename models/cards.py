@@ -37,6 +37,8 @@ class Card:
     # Units of scenario fields, and the known keys (of a mapping) or values (of a list).
     units: dict[str, str] = field(default_factory=dict)
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The values of a field that takes one of a few, in words.
+    choices: dict[str, dict[str, Words]] = field(default_factory=dict)
     # What a field means, in both languages (the schema's descriptions are English only).
     helps: dict[str, Words] = field(default_factory=dict)
     # The registry's example scenario in words (the registry says it in English).
@@ -63,8 +65,12 @@ CARDS: dict[str, Card] = {
                 "the road graph).",
             ),
             Words(
-                "Gli incroci non formano code in ordine di arrivo (FIFO).",
-                "Junctions do not queue first-in-first-out.",
+                "Agli incroci, di norma, chi è trattenuto da una strada piena può uscire da "
+                "un'altra al passo successivo; con il modello di incrocio 'per svolta' ogni "
+                "svolta tiene i suoi veicoli e la coda risale la strada (decisione 0036).",
+                "At junctions, by default, a vehicle held back by a full road may leave by "
+                "another the next step; with the 'turns' junction model each turn keeps its "
+                "vehicles and the queue backs up the road (decision 0036).",
             ),
             Words(
                 "Solo auto: tram, bus e biciclette non sono simulati.",
@@ -104,7 +110,17 @@ CARDS: dict[str, Card] = {
             "trip_length_km": Words("Lunghezza tipica dei viaggi", "Typical trip length"),
             "step_seconds": Words("Passo di simulazione", "Simulation step"),
             "hours": Words("Ore simulate dalla mezzanotte", "Hours simulated from midnight"),
+            "junction": Words("Modello degli incroci", "Junction model"),
+            "give_up_seconds": Words(
+                "Attesa prima di cambiare strada", "Wait before taking another way"
+            ),
             "sweep": Words("Serie di scenari", "Sweep"),
+        },
+        choices={
+            "junction": {
+                "shares": Words("per quote di svolta", "by turning shares"),
+                "turns": Words("per svolta, con risalita delle code", "by turn, queues back up"),
+            }
         },
         units={
             "speed_limits": "km/h",
@@ -112,6 +128,7 @@ CARDS: dict[str, Card] = {
             "trip_length_km": "km",
             "step_seconds": "s",
             "hours": "h",
+            "give_up_seconds": "s",
         },  # fmt: skip
         options={"speed_limits": tuple(mobility.CLASSES), "sweep": mobility.SWEEPABLE},
         example=Words(
@@ -135,6 +152,20 @@ CARDS: dict[str, Card] = {
             ),
             "calibrate": Words(
                 "adatta la domanda ai conteggi delle spire", "fit the demand to the loop counts"
+            ),
+            "junction": Words(
+                "per quote: chi è trattenuto da una strada piena può uscire da un'altra; per "
+                "svolta: ogni svolta tiene i suoi veicoli e la coda risale la strada, come in "
+                "SUMO (più congestione all'ora di punta)",
+                "by shares: a vehicle held back by a full road may leave by another; by turn: "
+                "each turn keeps its vehicles and the queue backs up the road, as in SUMO "
+                "(more congestion at the peak)",
+            ),
+            "give_up_seconds": Words(
+                "solo per il modello per svolta: quanto aspetta in media chi è fermo a una "
+                "svolta prima di prendere un'altra strada",
+                "turns model only: how long, on average, a driver held at a turn waits before "
+                "taking another way",
             ),
             "route_choice": Words(
                 "ripartizione agli incroci da un'assegnazione sensibile alla congestione",

@@ -46,6 +46,7 @@ class Control:
     error: str = ""
     # select: (group label, [(value, label)]); a group without a label is plain options
     options: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    blank: str = ""  # select: the label of the empty first option
 
 
 @dataclass
@@ -135,6 +136,15 @@ def specs(model: Model, lang: str) -> list[FieldSpec]:
             out.append(spec)
         elif kind in ("object", "array"):
             continue  # no control without known keys: the model's default applies
+        elif "enum" in node:  # one of a few values: a select, the default as its blank
+            words = c.choices.get(name, {})
+            items = [(str(v), words[v](lang) if v in words else str(v)) for v in node["enum"]]
+            preset = str(node.get("default", ""))
+            shown = dict(items).get(preset, preset)
+            blank = f"{translator(lang)('scenario.default').capitalize()}: {shown}"
+            ctl = Control(name, label, "select", unit=unit, help=help, options=[("", items)],
+                          blank=blank)  # fmt: skip
+            out.append(FieldSpec(name, label, "scalar", help, unit, [ctl]))
         else:
             out.append(
                 FieldSpec(
@@ -159,7 +169,7 @@ def _sweep_spec(model: Model, label: str, sweepable: tuple[str, ...], lang: str)
             options.append((group, []))
         options[-1][1].append((name, f"{key or words}{unit}"))
     parameter = Control("sweep.parameter", t("scenario.sweep.parameter"), "select",
-                        options=options)  # fmt: skip
+                        options=options, blank=t("scenario.sweep.none"))  # fmt: skip
     bounds = [Control(f"sweep.{k}", t(f"scenario.sweep.{k}"), "number")
               for k in ("start", "stop", "step")]  # fmt: skip
     return FieldSpec("sweep", label, "sweep", t("scenario.sweep.help"), "", [parameter, *bounds])
@@ -407,6 +417,8 @@ def summary(model: Model, params: Mapping[str, Any], lang: str) -> list[str]:
             )
         elif isinstance(value, bool):
             text = ("sì" if value else "no") if lang == "it" else ("yes" if value else "no")
+        elif isinstance(value, str) and value in c.choices.get(name, {}):
+            text = c.choices[name][value](lang)
         else:
             text = _text(value)
         out.append(f"{label}: {text}{f' {unit}' if unit and not isinstance(value, list) else ''}")

@@ -49,12 +49,17 @@ def test_a_planner_runs_the_30_kmh_city_compares_it_and_shares_it(
             page.wait_for_url(re.compile(r".*/console/runs/job-.*"))
             return str(page.url).rsplit("/", 1)[-1]
 
-        # a wrong value is refused at its field, and nothing runs
+        # a wrong value is refused at its field, and nothing runs; what was chosen stays
         page.goto(f"{c.url}/console/models/mobility-ctm/run")
+        junction = page.get_by_label("Modello degli incroci")
+        assert junction.input_value() == ""  # the default, named as such
+        assert "Predefinito: per quote di svolta" in junction.inner_text()
+        junction.select_option(label="per svolta, con risalita delle code")
         page.locator("#f-speed_limits-street").fill("300")
         page.get_by_role("button", name="Avvia la simulazione federata").click()
         page.get_by_role("heading", name="Lo scenario non è valido").wait_for()
         assert "5 to 130 km/h" in page.locator("fieldset.has-error").inner_text()
+        assert page.get_by_label("Modello degli incroci").input_value() == "turns"
         c.check("scenario-error")
 
         baseline = run("", "")
