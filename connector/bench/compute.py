@@ -141,6 +141,29 @@ def bench_kernels(bologna: Path | None, repeat: int) -> list[dict[str, Any]]:
             f"free-flow loading that sets the load): median {routing:.2f} s.",
         }
     )
+    # the same two runs with the junction that keeps each turn's vehicles (decision 0036)
+    kept = mobility.MobilityScenario.model_validate({**mscen.model_dump(), "junction": "turns"})
+    turn_runs = [mobility.cell_arrays(city, kept, base, 5.0) for base in (True, False)]
+    mobility.run_many(city, turn_runs, day[:1], 5.0, shares)  # compile
+    turns = _median_s(lambda: mobility.run_many(city, turn_runs, day, 5.0, shares), repeat)
+    turns_slow = _median_s(
+        lambda: [
+            mobility.run(city, c, day[8:9], 5.0, share, numpy=True)
+            for c, share in zip(turn_runs, shares, strict=True)
+        ],
+        max(1, repeat // 2),
+    )
+    rows.append(
+        {
+            "model": "mobility, kept turns (decision 0036): baseline + scenario, a core each",
+            "unit": "cell-updates",
+            "size": f"{city.cells:,} cells (the road graph) x 24 h at 5 s x 2 runs",
+            "fast": city.cells * steps * 24 * 2 / turns,
+            "fast_s": turns,
+            "slow": city.cells * steps * 2 / turns_slow,
+            "target": 700e6,
+        }
+    )
     # flood: the sub-catchments x 100, a year of hourly steps
     catchments = pa.concat_tables([_table("unibo", "sub-catchments", bologna)] * 100)
     fscen = flood.FloodScenario.model_validate({})

@@ -52,3 +52,24 @@ def test_the_comparison_sees_a_doubled_demand(night: tuple[ctm_sumo.Baseline, Pa
     sumo_flow = ctm_sumo.counted(sumo.flow, b.loops)
     assert sumo_flow.sum() / ctm_flow.sum() > 1.3  # (less than twice: queues at the entries)
     assert (ctm_sumo.geh(sumo_flow, ctm_flow) < ctm_sumo.GEH_PASS).mean() < 0.85
+
+
+def test_the_comparison_runs_both_junction_models_beside_sumo(
+    night: tuple[ctm_sumo.Baseline, Path],
+) -> None:
+    """`gemello validate mobility-ctm`'s comparison, night hours: the CTM's two junction models
+    (decision 0036) carry the same flows in free flow, where no turn is held back, and the
+    table shows both beside SUMO."""
+    b, _ = night
+    tables, _synthetic = ctm_sumo.inputs(shared_dir())
+    r = ctm_sumo.compare(tables, HOURS)
+    assert r["vkm"]["ctm"] == pytest.approx(b.vkm[:HOURS].sum(), rel=1e-9)  # the model's run
+    for h in r["hourly"]:
+        assert h["ctm_turns"] == pytest.approx(h["ctm"], rel=1e-6)
+        assert h["speed_ctm_turns"] == pytest.approx(h["speed_ctm"], rel=1e-6)
+        assert h["sumo"] == pytest.approx(h["ctm"], rel=0.1)
+    r["synthetic_inputs"] = []
+    table = "\n".join(ctm_sumo.markdown(r))
+    assert "| | CTM, shares | CTM, turns | SUMO meso |" in table
+    assert "km/h | — | — | — |" in table  # no peak hour in two night hours
+    assert len([ln for ln in table.splitlines() if ln.startswith("| 0")]) == HOURS
