@@ -85,8 +85,11 @@ class Baseline:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def baseline(tables: dict[str, pa.Table], params: dict[str, Any] | None = None) -> Baseline:
-    """Calibrate and run the model's baseline on the tables (as its `traffic` stage does)."""
+def baseline(
+    tables: dict[str, pa.Table], params: dict[str, Any] | None = None, one_core: bool = False
+) -> Baseline:
+    """Calibrate and run the model's baseline on the tables (as its `traffic` stage does),
+    the CTM over every core or, with `one_core`, on the calling thread."""
     scen = mobility.MobilityScenario.model_validate(params or {})
     v_max = max(max(c[2] for c in mobility.CLASSES.values()), *scen.speed_limits.values(), 1.0)
     net = mobility.build_network(
@@ -99,7 +102,7 @@ def baseline(tables: dict[str, pa.Table], params: dict[str, Any] | None = None) 
     share = shares[0] if shares[0] is not None else net.even_share
     cells = mobility.cell_arrays(net, scen, True, scen.step_seconds)
     t0 = time.perf_counter()
-    vkm, vht, flow = mobility.run(net, cells, entering, scen.step_seconds, share)
+    vkm, vht, flow = mobility.run(net, cells, entering, scen.step_seconds, share, one_core=one_core)
     ctm_seconds = time.perf_counter() - t0
     # the cross-validated prediction per loop-hour (the model reports only its summary)
     trips = mobility.hourly_profile(counts, scen.hours) * scen.daily_car_trips
@@ -332,12 +335,13 @@ def compare(
     hours: int = 24,
     folder: Path | None = None,
     sumo_model: str = "ltm",
+    one_core: bool = False,
 ) -> dict[str, Any]:
     """Both tools on the baseline: the figures docs/models.md shows. The CTM runs with both
     of its junction models (decision 0036) on the same calibration; SUMO gets the demand and
     turning shares, which do not depend on the junction model."""
-    b = baseline(tables, {"hours": max(hours, 1)})
-    bt = baseline(tables, {"hours": max(hours, 1), "junction": "turns"})
+    b = baseline(tables, {"hours": max(hours, 1)}, one_core)
+    bt = baseline(tables, {"hours": max(hours, 1), "junction": "turns"}, one_core)
     if not (np.array_equal(b.entering, bt.entering) and np.array_equal(b.share, bt.share)):
         raise RuntimeError("the two junction models were calibrated apart (a bug)")
     with tempfile.TemporaryDirectory(prefix="gemello-sumo-") as tmp:

@@ -62,7 +62,7 @@ def test_the_comparison_runs_both_junction_models_beside_sumo(
     table shows both beside SUMO."""
     b, _ = night
     tables, _synthetic = ctm_sumo.inputs(shared_dir())
-    r = ctm_sumo.compare(tables, HOURS)
+    r = ctm_sumo.compare(tables, HOURS, one_core=True)  # the kernel variant test_kernels uses
     assert r["vkm"]["ctm"] == pytest.approx(b.vkm[:HOURS].sum(), rel=1e-9)  # the model's run
     for h in r["hourly"]:
         assert h["ctm_turns"] == pytest.approx(h["ctm"], rel=1e-6)
