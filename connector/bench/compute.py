@@ -41,6 +41,27 @@ def _median_s(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(samples)
 
 
+def _day_runs(
+    city: mobility.Network,
+    runs: list[dict[str, np.ndarray]],
+    day: np.ndarray,
+    shares: list[np.ndarray | None],
+    repeat: int,
+) -> tuple[float, float]:
+    """Median seconds of the model's runs of a day, a core each, and of their NumPy twins for
+    one hour (08:00)."""
+    mobility.run_many(city, runs, day[:1], 5.0, shares)  # compile
+    fast = _median_s(lambda: mobility.run_many(city, runs, day, 5.0, shares), repeat)
+    slow = _median_s(
+        lambda: [
+            mobility.run(city, c, day[8:9], 5.0, share, numpy=True)
+            for c, share in zip(runs, shares, strict=True)
+        ],
+        max(1, repeat // 2),
+    )
+    return fast, slow
+
+
 def bench_kernels(bologna: Path | None, repeat: int) -> list[dict[str, Any]]:
     """Rows: model, work unit, size, compiled rate, NumPy rate, target."""
     rows: list[dict[str, Any]] = []
@@ -113,56 +134,34 @@ def bench_kernels(bologna: Path | None, repeat: int) -> list[dict[str, Any]]:
     counts = _table("comune", "traffic-loop-counts", bologna)
     mscen = mobility.MobilityScenario.model_validate({"speed_limits": {"street": 30}})
     city = one  # the network built above to size the tiled one
-    runs = [mobility.cell_arrays(city, mscen, base, 5.0) for base in (True, False)]
     loops = mobility.loop_counts(city, counts, mscen.hours)
     shares, _ = mobility.route_shares(city, counts, mscen)  # compiles the trees too
     routing = _median_s(lambda: mobility.route_shares(city, counts, mscen), max(1, repeat // 2))
     day, _ = mobility.demand(city, counts, mscen, loops, shares[0])
-    mobility.run_many(city, runs, day[:1], 5.0, shares)  # compile
-    fast = _median_s(lambda: mobility.run_many(city, runs, day, 5.0, shares), repeat)
-    slow = _median_s(
-        lambda: [
-            mobility.run(city, c, day[8:9], 5.0, share, numpy=True)
-            for c, share in zip(runs, shares, strict=True)
-        ],
-        max(1, repeat // 2),
-    )
-    rows.append(
-        {
-            "model": "mobility, as the model runs: baseline + scenario, a core each",
-            "unit": "cell-updates",
-            "size": f"{city.cells:,} cells (the road graph) x 24 h at 5 s x 2 runs",
-            "fast": city.cells * steps * 24 * 2 / fast,
-            "fast_s": fast,
-            "slow": city.cells * steps * 2 / slow,
-            "target": 700e6,
-            "note": f"Route choice before these runs (decision 0017: the baseline's and the "
-            f"scenario's assignments, {routes.ITERATIONS} all-or-nothing loadings each, and the "
-            f"free-flow loading that sets the load): median {routing:.2f} s.",
-        }
-    )
-    # the same two runs with the junction that keeps each turn's vehicles (decision 0036)
-    kept = mobility.MobilityScenario.model_validate({**mscen.model_dump(), "junction": "turns"})
-    turn_runs = [mobility.cell_arrays(city, kept, base, 5.0) for base in (True, False)]
-    mobility.run_many(city, turn_runs, day[:1], 5.0, shares)  # compile
-    turns = _median_s(lambda: mobility.run_many(city, turn_runs, day, 5.0, shares), repeat)
-    turns_slow = _median_s(
-        lambda: [
-            mobility.run(city, c, day[8:9], 5.0, share, numpy=True)
-            for c, share in zip(turn_runs, shares, strict=True)
-        ],
-        max(1, repeat // 2),
-    )
-    rows.append(
-        {
-            "model": "mobility, kept turns (decision 0036): baseline + scenario, a core each",
-            "unit": "cell-updates",
-            "size": f"{city.cells:,} cells (the road graph) x 24 h at 5 s x 2 runs",
-            "fast": city.cells * steps * 24 * 2 / turns,
-            "fast_s": turns,
-            "slow": city.cells * steps * 2 / turns_slow,
-            "target": 700e6,
-        }
+    # with either junction model (decision 0036): by turning shares, then with kept turns
+    for junction, label in (
+        ("shares", "mobility, as the model runs: baseline + scenario, a core each"),
+        ("turns", "mobility, kept turns (decision 0036): baseline + scenario, a core each"),
+    ):
+        both = {**mscen.model_dump(), "junction": junction}
+        jscen = mobility.MobilityScenario.model_validate(both)
+        runs = [mobility.cell_arrays(city, jscen, base, 5.0) for base in (True, False)]
+        fast, slow = _day_runs(city, runs, day, shares, repeat)
+        rows.append(
+            {
+                "model": label,
+                "unit": "cell-updates",
+                "size": f"{city.cells:,} cells (the road graph) x 24 h at 5 s x 2 runs",
+                "fast": city.cells * steps * 24 * 2 / fast,
+                "fast_s": fast,
+                "slow": city.cells * steps * 2 / slow,
+                "target": 700e6,
+            }
+        )
+    rows[-2]["note"] = (
+        f"Route choice before these runs (decision 0017: the baseline's and the scenario's "
+        f"assignments, {routes.ITERATIONS} all-or-nothing loadings each, and the free-flow "
+        f"loading that sets the load): median {routing:.2f} s."
     )
     # flood: the sub-catchments x 100, a year of hourly steps
     catchments = pa.concat_tables([_table("unibo", "sub-catchments", bologna)] * 100)

@@ -209,15 +209,15 @@ def _simulate(
     wide_b = np.zeros(widest)
     # kept turns: per arm i and arm j the vehicles in i's incoming last cell bound for j, and
     # what entered each last cell in the cell pass (added by the shares at the next junction)
-    kept = KEEP_TURNS  # a constant in each compiled variant: the shares' pay nothing for turns
+    kept = KEEP_TURNS  # a constant in each compiled variant: the default's pays nothing for it
     tracked = np.zeros((n_arm if kept else 0, ARMS, ARMS))
     comp = np.zeros((n_arm if kept else 0, ARMS, ARMS))  # tracked / the cell's occupancy
     # a junction where nothing was ever held back keeps its turns by the shares exactly (its
     # `tracked` is each cell's occupancy times the shares): it skips the bookkeeping
     by_shares = np.ones(n_arm if kept else 0, np.bool_)
     wide_tracked = np.zeros(wide_share.shape[0] if kept else 0)
-    into = np.zeros(n_cells + 2)
-    wide_c = np.zeros(widest * widest)
+    into = np.zeros(n_cells + 2 if kept else 0)
+    wide_c = np.zeros(widest * widest if kept else 0)
     for h in range(hours):
         left[:] = zero
         wide_left[:] = zero
